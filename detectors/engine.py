@@ -1,0 +1,325 @@
+"""The detection core: the one place events and HR news meet rules, models, state and alerts.
+
+``exitwatch replay`` and the streaming worker are two thin drivers around :class:`Engine`; they differ only
+in the :class:`StateStore` they hand it (a dict, or a Faust table backed by a changelog).
+
+>>> from schemas import HRRecord, ActivityEvent
+>>> eng = Engine()
+>>> _ = eng.on_hr(HRRecord.model_validate({"employee_id": "E1", "ts": "2026-03-01T09:00:00Z",
+...     "status": "notice", "last_day": "2026-03-31", "accounts": ["ann@corp.example"]}))
+>>> alerts = []
+>>> for i in range(11):
+...     alerts += eng.on_event(ActivityEvent.model_validate({"event_id": f"e{i}",
+...         "ts": f"2026-03-{10 + i:02d}T10:00:00Z", "kind": "file", "action": "download",
+...         "actor": "ANN@corp.example", "source": "m365", "sensitivity": "restricted"}))
+>>> [a.rule_id for a in alerts if a.rule_id.startswith("file.sensitive")]
+['file.sensitive_downloads_before_departure']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from detectors.context import HRView, day_date, day_number
+from detectors.risk import RISK_RULE, update_risk
+from detectors.rule import Finding, Rule
+from detectors.state import EmployeeState, day_of
+from detectors.windows import Sequence, add_mark
+from schemas import ActivityEvent, Alert, HRRecord, HRSignal
+from schemas.identity import AliasIndex
+
+log = logging.getLogger("exitwatch.engine")
+
+LEVELS = ("low", "medium", "high", "critical")
+
+
+class StateStore(Protocol):
+    def get(self, employee_id: str) -> EmployeeState | None: ...
+
+    def put(self, employee_id: str, state: EmployeeState) -> None: ...
+
+
+class DictStore:
+    """State in a plain dict: replay, evaluation and unit tests."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, EmployeeState] = {}
+
+    def get(self, employee_id: str) -> EmployeeState | None:
+        return self.data.get(employee_id)
+
+    def put(self, employee_id: str, state: EmployeeState) -> None:
+        self.data[employee_id] = state
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class EngineStats:
+    events: int = 0
+    hr_records: int = 0
+    signals: int = 0
+    unresolved: int = 0
+    stale_hr: int = 0
+    alerts: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    lookback_days: int = 90
+    risk_level: float = 80.0
+    risk_half_life_days: float = 14.0
+    risk: bool = True
+
+
+def alert_id(rule_id: str, employee_id: str, key: str) -> str:
+    """Deterministic: the same rule, employee and window always give the same id."""
+    return hashlib.sha256(f"{rule_id}|{employee_id}|{key}".encode()).hexdigest()[:32]
+
+
+def grade(severity: str, score: float, ratio: float | None, hr: HRView, day: int) -> tuple[str, float]:
+    """Severity and score from how unusual the behaviour is for this person and where they are in leaving.
+
+    A threshold crossed by someone whose normal is far above it is ``low``; ten times their normal moves the
+    rule's own severity up one level. Notice, the last two weeks and the watchlist add to the score.
+
+    >>> grade("high", 70, 1.1, HRView(), 0), grade("high", 70, 12.0, HRView(), 0)
+    (('low', 28.0), ('critical', 80.5))
+    """
+    i = LEVELS.index(severity)
+    mult = 1.0
+    if ratio is not None:
+        if ratio < 1.5:
+            i, mult = 0, 0.4
+        elif ratio < 3:
+            i, mult = min(i, 1), 0.7
+        elif ratio >= 10:
+            i, mult = min(3, i + 1), 1.15
+    s = score * mult
+    if hr.departing(day, 30):
+        s += 10
+        dtl = hr.days_to_last_day(day)
+        if dtl is not None and -1 <= dtl <= 14:
+            s += 5
+    if hr.watchlist:
+        s += 10
+        if i > 0:
+            i = min(3, i + 1)
+    return LEVELS[i], round(max(0.0, min(100.0, s)), 2)
+
+
+def _iso(day: int | None) -> str | None:
+    return None if day is None else day_date(day).isoformat()
+
+
+class Engine:
+    """Rules and models over events and HR records, with per-employee state in a :class:`StateStore`."""
+
+    def __init__(
+        self,
+        rules: Iterable[Rule] | None = None,
+        models: Iterable[Any] = (),
+        store: StateStore | None = None,
+        config: EngineConfig | None = None,
+    ) -> None:
+        if rules is None:
+            from detectors.catalogue import load_rules
+
+            rules = load_rules()
+        self.rules = [r for r in rules if r.enabled]
+        self.models = list(models)
+        self.store: StateStore = store if store is not None else DictStore()
+        self.config = config or EngineConfig()
+        self.aliases = AliasIndex()
+        self.stats = EngineStats()
+        self._horizon = {r.id: r.window.horizon(self.config.lookback_days) for r in self.rules}
+        self._seq_keep = {
+            r.id: r.window.within_hours * 3600 for r in self.rules if isinstance(r.window, Sequence)
+        }
+
+    # ------------------------------------------------------------------ state
+    def _state(self, emp: str) -> EmployeeState:
+        st = self.store.get(emp)
+        return st if st is not None else EmployeeState()
+
+    def resolve(self, event: ActivityEvent) -> str | None:
+        return event.employee_id or self.aliases.resolve(event.actor)
+
+    # ------------------------------------------------------------------ events
+    def on_event(self, event: ActivityEvent, employee_id: str | None = None) -> list[Alert]:
+        """Update the employee's windows with ``event`` and return the alerts it makes fire."""
+        self.stats.events += 1
+        emp = employee_id or self.resolve(event)
+        if emp is None:
+            self.stats.unresolved += 1
+            return []
+        st = self._state(emp)
+        if st.hr is None:
+            snap = getattr(event, "employee", None)
+            if snap is not None and snap.status is not None:
+                st.hr = snap.model_dump(mode="json", exclude={"resolved"})
+        hr = HRView.of(st.hr)
+        t = event.ts.timestamp()
+        day = day_of(t)
+        learn = hr.learnable
+        alerts: list[Alert] = []
+        for rule in self.rules:
+            try:
+                if rule.first is not None and rule.first(event):
+                    add_mark(st, rule.id, t, event.event_id, self._seq_keep.get(rule.id, 30 * 86400))
+                v = rule.predicate(event)
+                if not v:
+                    continue
+                s = st.get_series(rule.id)
+                s.add(day, float(v), event.event_id, learn=learn(day) and day not in self._flagged(st), agg=rule.agg)
+                f = rule.window.on_event(s, hr, day, t, st, rule.id)
+                if f is not None:
+                    alerts += self._emit(rule, emp, f, st, hr, event.ts)
+            except Exception:  # one bad rule never stops the stream
+                self.stats.errors[rule.id] += 1
+                log.exception("rule %s failed on event %s", rule.id, event.event_id)
+        for model in self.models:
+            try:
+                for meta, f in model.observe(emp, st, hr, event, day, t):
+                    alerts += self._emit(meta, emp, f, st, hr, event.ts)
+            except Exception:
+                self.stats.errors[getattr(model, "id", "model")] += 1
+                log.exception("model %s failed on event %s", getattr(model, "id", "?"), event.event_id)
+        self._maybe_prune(st, day)
+        self.store.put(emp, st)
+        return alerts
+
+    # ------------------------------------------------------------------ HR
+    def on_hr(self, record: HRRecord) -> list[Alert]:
+        """Apply an HR record; if the departure picture changed, re-evaluate the employee's windows."""
+        self.stats.hr_records += 1
+        self.aliases.add(record.employee_id, record.accounts)
+        emp = record.employee_id
+        st = self._state(emp)
+        old = st.hr or {}
+        if old.get("ts") and dt.datetime.fromisoformat(old["ts"]) > record.ts:
+            self.stats.stale_hr += 1
+            return []
+        new = record.model_dump(mode="json")
+        new["notice_from"] = self._notice_from(old, record)
+        if record.status == "departed" and record.last_day is None:
+            new["last_day"] = old.get("last_day") or (record.ts.date() - dt.timedelta(days=1)).isoformat()
+        st.hr = new
+        alerts: list[Alert] = []
+        changed = any(old.get(k) != new.get(k) for k in ("status", "last_day", "watchlist", "notice_from"))
+        if changed:
+            hr = HRView.of(new)
+            today = max([day_number(record.ts.date())] + [max(s.days) for s in st.series.values() if s.days])
+            for rule in self.rules:
+                s = st.series.get(rule.id)
+                if s is None:
+                    continue
+                try:
+                    for f in rule.window.lookback(s, hr, today, self.config.lookback_days, st, rule.id):
+                        alerts += self._emit(rule, emp, f, st, hr, record.ts)
+                except Exception:
+                    self.stats.errors[rule.id] += 1
+                    log.exception("rule %s failed on HR lookback for %s", rule.id, emp)
+            for model in self.models:
+                if hasattr(model, "on_hr"):
+                    for meta, f in model.on_hr(emp, st, hr, record):
+                        alerts += self._emit(meta, emp, f, st, hr, record.ts)
+        self.store.put(emp, st)
+        return alerts
+
+    @staticmethod
+    def _notice_from(old: dict[str, Any], record: HRRecord) -> str | None:
+        if record.status == "active":
+            return None
+        if record.resignation_date is not None:
+            return record.resignation_date.isoformat()
+        if old.get("status") in ("notice", "departed") and old.get("notice_from"):
+            return str(old["notice_from"])
+        return record.ts.date().isoformat()
+
+    def on_signal(self, signal: HRSignal) -> list[Alert]:
+        """HR signals feed the departure-propensity models; rules do not use them."""
+        self.stats.signals += 1
+        alerts: list[Alert] = []
+        for model in self.models:
+            if hasattr(model, "on_signal"):
+                st = self._state(signal.employee_id)
+                hr = HRView.of(st.hr)
+                for meta, f in model.on_signal(signal.employee_id, st, hr, signal):
+                    alerts += self._emit(meta, signal.employee_id, f, st, hr, signal.ts)
+                self.store.put(signal.employee_id, st)
+        return alerts
+
+    # ------------------------------------------------------------------ alerts
+    @staticmethod
+    def _flagged(st: EmployeeState) -> list[int]:
+        return st.extra.get("flagged", [])
+
+    def _emit(self, rule: Any, emp: str, f: Finding, st: EmployeeState, hr: HRView, ts: dt.datetime) -> list[Alert]:
+        """The alert for finding ``f`` (and a ``risk.employee`` alert if the employee's risk crossed the level);
+        nothing if this rule already fired for this window."""
+        aid = alert_id(rule.id, emp, f.key)
+        if st.has_fired(aid):
+            return []
+        st.remember(aid)
+        day = f.day if f.day is not None else day_of(ts.timestamp())
+        flagged = st.extra.setdefault("flagged", [])
+        if day not in flagged:
+            flagged.append(day)
+            del flagged[:-8]
+        severity, score = grade(rule.severity, rule.score, f.ratio, hr, day)
+        explanation: dict[str, Any] = {
+            "observed": f.observed,
+            "threshold": f.threshold,
+            "baseline": f.baseline,
+            "ratio_to_own_normal": None if f.ratio is None else round(f.ratio, 2),
+            "window_start": _iso(f.window_start),
+            "window_end": _iso(f.window_end),
+            "day": _iso(day),
+            "days_to_last_day": hr.days_to_last_day(day),
+            "status": hr.status,
+            "in_notice": hr.in_notice(day),
+            "last_day": _iso(hr.last_day),
+        }
+        explanation.update(f.extra)
+        try:
+            title = rule.title.format(**explanation)
+        except (KeyError, ValueError, TypeError, IndexError):
+            title = f"{rule.id}: observed {f.observed:g}"
+        employee = {k: v for k, v in (st.hr or {}).items() if k not in ("accounts", "ts", "notice_from")}
+        employee.setdefault("employee_id", emp)
+        alert = Alert(
+            alert_id=aid,
+            ts=ts,
+            employee_id=emp,
+            rule_id=rule.id,
+            rule_version=rule.version,
+            severity=severity,  # type: ignore[arg-type]
+            score=score,
+            title=title,
+            explanation=explanation,
+            evidence=list(f.evidence),
+            employee=employee,
+        )
+        self.stats.alerts[rule.id] += 1
+        out = [alert]
+        if self.config.risk and rule.id != RISK_RULE.id:
+            rf = update_risk(st, hr, alert, day, self.config)
+            if rf is not None:
+                out += self._emit(RISK_RULE, emp, rf, st, hr, ts)
+        return out
+
+    def _maybe_prune(self, st: EmployeeState, day: int) -> None:
+        if st.extra.get("pd") == day:
+            return
+        st.extra["pd"] = day
+        for rid, s in st.series.items():
+            s.prune(day - self._horizon.get(rid, self.config.lookback_days))

@@ -1,0 +1,88 @@
+"""Risk per employee: alerts add up into a 0..100 score that decays, boosted by the departure.
+
+Each alert adds its score scaled by severity; the total halves every ``risk_half_life_days`` of event time.
+Being in notice, near the last day or on the watchlist multiplies what an alert adds. Crossing
+``risk_level`` emits one ``risk.employee`` alert per departure (or per week for someone not leaving),
+listing the rules behind it.
+
+>>> from detectors.state import EmployeeState
+>>> from detectors.context import HRView
+>>> class C: risk_level = 80.0; risk_half_life_days = 14.0
+>>> st = EmployeeState()
+>>> _ = update_risk(st, HRView(), _FakeAlert("r1", 60, "high", 0.0), 0, C())
+>>> round(st.risk[0], 1)
+45.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from detectors.context import HRView
+from detectors.rule import Finding
+from detectors.state import EmployeeState
+
+SEVERITY_WEIGHT = {"low": 0.25, "medium": 0.5, "high": 0.75, "critical": 1.0}
+CONTRIBUTORS_CAP = 6
+
+
+@dataclass(frozen=True)
+class _Meta:
+    id: str = "risk.employee"
+    version: str = "1"
+    severity: str = "high"
+    score: float = 80.0
+    title: str = (
+        "Risk score {observed:.0f}/100 crossed {threshold:.0f}: {rules_behind} in the employee's recent activity"
+    )
+
+
+RISK_RULE = _Meta()
+
+
+@dataclass
+class _FakeAlert:  # for the doctest
+    rule_id: str
+    score: float
+    severity: str
+    t: float
+
+    @property
+    def ts(self) -> Any:
+        import datetime as dt
+
+        return dt.datetime.fromtimestamp(self.t, dt.timezone.utc)
+
+    evidence: tuple[str, ...] = ("e1",)
+
+
+def update_risk(st: EmployeeState, hr: HRView, alert: Any, day: int, config: Any) -> Finding | None:
+    """Add ``alert`` to the employee's risk; a Finding when the risk crosses the level."""
+    t = alert.ts.timestamp()
+    value, last_t = st.risk
+    if last_t and t > last_t:
+        value *= 0.5 ** ((t - last_t) / (config.risk_half_life_days * 86400))
+    boost = 1.0
+    if hr.departing(day, 30):
+        boost += 0.5
+    if hr.watchlist:
+        boost += 0.25
+    before = value
+    value = min(100.0, value + alert.score * SEVERITY_WEIGHT[alert.severity] * boost)
+    st.risk = [value, max(t, last_t)]
+    contrib = st.extra.setdefault("rc", [])
+    contrib.append([alert.rule_id, round(alert.score, 1), list(alert.evidence)[:3]])
+    del contrib[:-CONTRIBUTORS_CAP]
+    if before >= config.risk_level or value < config.risk_level:
+        return None
+    rules = sorted({c[0] for c in contrib})
+    key = f"L{hr.last_day}" if hr.leaving and hr.last_day is not None else f"W{day // 7}"
+    return Finding(
+        key=key,
+        observed=round(value, 1),
+        threshold=config.risk_level,
+        evidence=[e for c in contrib for e in c[2]],
+        day=day,
+        extra={"rules_behind": ", ".join(rules), "contributions": [c[:2] for c in contrib]},
+    )

@@ -1,0 +1,94 @@
+"""What a rule is: a pure predicate over one validated event plus declared metadata and a window.
+
+A rule lives in one file, ``detectors/rules/<kind>/<behaviour>.py``, that defines a function named
+``<behaviour>`` (the predicate: the event's value for the rule, 0 or ``False`` when it does not match) and
+``RULE = Rule(...)`` with id ``<kind>.<behaviour>``. Counting, windows, baselines and duplicate suppression
+are declared through ``window`` and run by :mod:`detectors.windows`; no rule re-implements them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas import ActivityEvent
+
+Predicate = Callable[[ActivityEvent], float | bool | int | None]
+
+SEVERITIES = ("low", "medium", "high", "critical")
+
+
+@dataclass(frozen=True)
+class Example:
+    """A sequence of HR records and events (contract dicts, missing fields filled in) and whether it fires.
+
+    ``hr`` and ``events`` are merged in ``ts`` order as in ``exitwatch replay``.
+    """
+
+    name: str
+    fires: bool
+    events: list[dict[str, Any]]
+    hr: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A window that crossed its condition: everything the alert needs except identity and grading."""
+
+    key: str  # what makes the alert id: the window (last day, day, run start...)
+    observed: float
+    evidence: list[str]
+    window_start: int | None = None  # day numbers
+    window_end: int | None = None
+    threshold: float | None = None
+    baseline: dict[str, float] | None = None  # own (and peers') normal: mean, sd, days
+    ratio: float | None = None  # observed / expected: how unusual for this person (None = unknown)
+    day: int | None = None  # the day the behaviour happened
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule: declared metadata, a predicate and a window (see :mod:`detectors.windows`)."""
+
+    id: str
+    version: str
+    title: str  # str.format template over the explanation's keys
+    description: str
+    severity: str
+    score: float
+    predicate: Predicate
+    window: Any  # a detectors.windows.Window
+    examples: tuple[Example, ...]
+    runbook: str = ""
+    false_positives: tuple[str, ...] = ()
+    enabled: bool = True
+    agg: str = "sum"  # how a day's values combine: sum or max
+    first: Predicate | None = None  # a Sequence's first step
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"rule {self.id}: severity {self.severity!r} is not one of {SEVERITIES}")
+        if not 0 <= self.score <= 100:
+            raise ValueError(f"rule {self.id}: score {self.score} is outside 0..100")
+
+    def params(self) -> dict[str, Any]:
+        """The tunable settings: the window's parameters plus severity, score and enabled."""
+        p = {"enabled": self.enabled, "severity": self.severity, "score": self.score}
+        p.update(dataclasses.asdict(self.window))
+        return p
+
+    def configured(self, overrides: dict[str, Any]) -> "Rule":
+        """A copy with ``overrides`` applied; an unknown key is an error naming the rule and the key."""
+        own = {k: overrides[k] for k in ("enabled", "severity", "score") if k in overrides}
+        win_fields = {f.name for f in dataclasses.fields(self.window)}
+        unknown = set(overrides) - set(own) - win_fields
+        if unknown:
+            raise ValueError(
+                f"rule {self.id}: unknown setting(s) {sorted(unknown)}; settable: "
+                f"{sorted(win_fields | {'enabled', 'severity', 'score'})}"
+            )
+        win = dataclasses.replace(self.window, **{k: v for k, v in overrides.items() if k in win_fields})
+        return dataclasses.replace(self, window=win, **own)
