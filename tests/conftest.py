@@ -39,7 +39,7 @@ _INTEGRATION_DIR = Path(__file__).parent / "integration"
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test under tests/integration/ with ``integration``."""
     for item in items:
-        if _INTEGRATION_DIR in Path(str(item.fspath)).parents:
+        if _INTEGRATION_DIR in item.path.parents:
             item.add_marker(pytest.mark.integration)
 
 
