@@ -1,0 +1,66 @@
+"""Customer-data (CRM) access time on one day above twice the employee's own normal.
+
+Value of an event: its ``duration_s`` when the source reports one; a CRM event without a duration counts as
+``SECONDS_PER_ACCESS`` (60 s). So one series in one unit (seconds) measures both access time and, for sources
+without session times, access volume, and the per-employee baseline compares like with like (one person's
+CRM events come from the same source). Record counts are not added in: they are another unit, and large
+record volumes are the job of ``crm.bulk_export_before_departure``.
+"""
+
+from detectors.examples import daily, hr
+from detectors.rule import Example, Rule
+from detectors.windows import AboveBaseline
+from schemas import ActivityEvent
+
+#: Seconds an access without ``duration_s`` stands for.
+SECONDS_PER_ACCESS = 60.0
+
+
+def access_time_spike(e: ActivityEvent) -> float:
+    if e.kind != "crm":
+        return 0.0
+    d = e.duration_s
+    return SECONDS_PER_ACCESS if d is None else d
+
+
+_HR = [hr("2026-01-01T09:00:00Z")]
+# 30 normal days: 10 record views of 2 minutes = 1200 s a day.
+_HISTORY = daily("2026-01-05", 30, per_day=10, action="view", duration_s=120.0)
+
+RULE = Rule(
+    id="crm.access_time_spike",
+    version="1",
+    title=(
+        "{observed:.0f} seconds of customer-data (CRM) access on {day}, {ratio_to_own_normal}x the employee's "
+        "usual {baseline[mean]:.0f} seconds a day (limit {threshold:.0f})"
+    ),
+    description=__doc__,
+    severity="medium",
+    score=45,
+    predicate=access_time_spike,
+    window=AboveBaseline(when="always", factor=2.0, z=3.0, min_value=1800.0),
+    runbook=(
+        "List the accounts and reports opened that day (evidence); compare with the employee's territory and open "
+        "deals; ask the manager whether a campaign, audit or quarter-end explains it; check for exports or "
+        "personal mail the same day."
+    ),
+    false_positives=(
+        "Quarter-end, pipeline reviews or a territory handover: graded low when the rise is small",
+        "A CRM client left open all day when the source reports session length as duration",
+    ),
+    examples=(
+        Example("40 two-minute views (4800 s) against a normal of 1200 s", True,
+                _HISTORY + daily("2026-02-10", 1, per_day=40, action="view", duration_s=120.0), _HR),
+        Example("2280 s is under twice the normal of 1200 s", False,
+                _HISTORY + daily("2026-02-10", 1, per_day=19, action="view", duration_s=120.0), _HR),
+        Example("without durations each access counts 60 s: 50 exports against a normal of 20", True,
+                daily("2026-01-05", 30, per_day=20, action="api_query")
+                + daily("2026-02-10", 1, per_day=50, action="report_export"), _HR),
+        Example("only 10 days of history: the baseline is not trusted yet", False,
+                daily("2026-01-31", 10, per_day=10, action="view", duration_s=120.0)
+                + daily("2026-02-10", 1, per_day=40, action="view", duration_s=120.0), _HR),
+        Example("a small absolute amount (1500 s) stays under the 1800 s floor", False,
+                daily("2026-01-05", 30, per_day=1, action="view", duration_s=300.0)
+                + daily("2026-02-10", 1, per_day=5, action="view", duration_s=300.0), _HR),
+    ),
+)

@@ -1,0 +1,66 @@
+"""A single CRM export of at least 100 records by an employee in notice or within 30 days of the last day.
+
+Exports are ``export``, ``report_export`` and ``bulk_query`` events; the value is the event's ``count``
+(records), and a day's value is its largest export (``agg="max"``), so many small exports do not add up to
+one bulk export. An export without a count is not judged. HR news that arrives after the export (a
+resignation recorded late, a last day set afterwards) re-evaluates the stored days and still fires.
+"""
+
+from detectors.examples import ev, hr
+from detectors.rule import Example, Rule
+from detectors.windows import OnEvent
+from schemas import ActivityEvent
+
+EXPORTS = frozenset({"export", "report_export", "bulk_query"})
+
+
+def bulk_export_before_departure(e: ActivityEvent) -> int:
+    if e.kind != "crm" or e.action not in EXPORTS:
+        return 0
+    return e.count or 0
+
+
+_LEAVER = [hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
+_STAYER = [hr("2026-01-01T09:00:00Z")]
+
+RULE = Rule(
+    id="crm.bulk_export_before_departure",
+    version="1",
+    title=(
+        "CRM export of {observed:.0f} records on {day} by an employee who is leaving (status {status}, "
+        "last working day {last_day}); exports of {threshold:.0f} records or more are flagged"
+    ),
+    description=__doc__,
+    severity="high",
+    score=70,
+    predicate=bulk_export_before_departure,
+    agg="max",
+    window=OnEvent(when="departing", within_days=30, min_value=100),
+    runbook=(
+        "Identify the report or object exported and its record count; ask the manager whether the handover "
+        "needed it; look for the file leaving by personal mail, USB or personal cloud in the following hours."
+    ),
+    false_positives=(
+        "Handover lists prepared for a successor at the manager's request",
+        "Scheduled report exports that run under the employee's account",
+    ),
+    examples=(
+        Example("an export of 250 records in notice", True,
+                [ev("2026-03-10T10:00:00Z", action="export", count=250)], _LEAVER),
+        Example("exactly 100 records is enough", True,
+                [ev("2026-03-10T10:00:00Z", action="bulk_query", count=100)], _LEAVER),
+        Example("99 records is just under", False,
+                [ev("2026-03-10T10:00:00Z", action="report_export", count=99)], _LEAVER),
+        Example("several small exports do not add up to a bulk export", False,
+                [ev(f"2026-03-10T1{i}:00:00Z", action="export", count=60) for i in range(3)], _LEAVER),
+        Example("views are not exports", False,
+                [ev("2026-03-10T10:00:00Z", action="view", count=500)], _LEAVER),
+        Example("someone who is not leaving", False,
+                [ev("2026-03-10T10:00:00Z", action="export", count=5000)], _STAYER),
+        Example("an export long before the notice", False,
+                [ev("2026-01-10T10:00:00Z", action="export", count=5000)], _LEAVER),
+        Example("HR news of the notice arrives two weeks after the export", True,
+                [ev("2026-03-05T10:00:00Z", action="export", count=800)],
+                _STAYER + [hr("2026-03-20T09:00:00Z", status="notice", last_day="2026-03-31")]),
+    ),
+)

@@ -1,0 +1,63 @@
+"""Copies to removable media (USB drives, SD cards) on one day markedly above the employee's own normal.
+
+Counts ``file`` ``copy_to_removable`` events, each worth its ``count`` (files) or 1. Fires when a day is
+above 3 times the employee's usual daily copies, 3 standard deviations above it, and at least 10 files.
+The baseline learns from normal days only (not in notice, not within 30 days of the last day, not a day
+that already alerted) and is trusted after 14 learned days.
+"""
+
+from detectors.examples import daily, hr
+from detectors.rule import Example, Rule
+from detectors.windows import AboveBaseline
+from schemas import ActivityEvent
+
+
+def removable_copy_spike(e: ActivityEvent) -> int:
+    if e.kind != "file" or e.action != "copy_to_removable":
+        return 0
+    return e.count or 1
+
+
+_STAYER = [hr("2026-01-01T09:00:00Z")]
+_LEAVER = [hr("2026-01-01T09:00:00Z"),
+           hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
+# Someone who moves 2 files a day to a USB stick, for 30 days.
+_HISTORY = daily("2026-01-10", 30, per_day=2, action="copy_to_removable")
+
+RULE = Rule(
+    id="device.removable_copy_spike",
+    version="1",
+    title=(
+        "{observed:.0f} files copied to removable media on {day}, {ratio_to_own_normal}x the employee's usual "
+        "{baseline[mean]:.1f} a day (limit {threshold:.0f}); status {status}, last working day {last_day}"
+    ),
+    description=__doc__,
+    severity="high",
+    score=60,
+    predicate=removable_copy_spike,
+    window=AboveBaseline(when="always", factor=3.0, z=3.0, min_value=10.0),
+    runbook=(
+        "Identify the device (host, destination) and the files (evidence); check whether the device is a "
+        "company-issued encrypted drive; ask the manager about the business need; in notice, ask for the drive "
+        "to be returned with the asset hand-in."
+    ),
+    false_positives=(
+        "Field staff preparing presentations or offline material for a trip",
+        "Backups to a company-issued encrypted drive",
+    ),
+    examples=(
+        Example("40 files in a day against a normal of 2", True,
+                _HISTORY + daily("2026-02-12", 1, per_day=40, action="copy_to_removable"), _STAYER),
+        Example("one event counting 25 files, in notice", True,
+                _HISTORY + daily("2026-03-10", 1, per_day=1, action="copy_to_removable", count=25), _LEAVER),
+        Example("10 files is not above the floor of 10", False,
+                _HISTORY + daily("2026-02-12", 1, per_day=10, action="copy_to_removable"), _STAYER),
+        Example("someone who always copies about 30 a day", False,
+                daily("2026-01-10", 30, per_day=30, action="copy_to_removable")
+                + daily("2026-02-12", 1, per_day=45, action="copy_to_removable"), _STAYER),
+        Example("ordinary copies (not to removable media) do not count", False,
+                _HISTORY + daily("2026-02-12", 1, per_day=40, action="copy"), _STAYER),
+        Example("no history yet: the baseline is not trusted", False,
+                daily("2026-02-12", 1, per_day=40, action="copy_to_removable"), _STAYER),
+    ),
+)

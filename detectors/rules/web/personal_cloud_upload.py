@@ -1,0 +1,71 @@
+"""Uploads to personal cloud storage (a ``web`` or ``file`` upload whose destination is ``personal``).
+
+What makes it matter is what went and who sent it. The value of an upload is its weight times its file
+count (``count``, else 1): a confidential or restricted object weighs ``SENSITIVE_WEIGHT`` (3), an internal
+or unlabelled one 1, a public one 0. The rule fires when a day's weight reaches 3: one sensitive file, or
+three other non-public files; a single holiday photo does not. Grading then does the rest: in notice or
+near the last day the score rises, ten times the employee's usual uploads raises the severity, and someone
+who syncs to a personal drive every day is graded low.
+"""
+
+from detectors.examples import daily, ev, hr
+from detectors.rule import Example, Rule
+from detectors.windows import OnEvent
+from schemas import ActivityEvent
+
+UPLOAD_KINDS = frozenset({"web", "file"})
+SENSITIVE_WEIGHT = 3.0
+WEIGHT = {"restricted": SENSITIVE_WEIGHT, "confidential": SENSITIVE_WEIGHT, "internal": 1.0, None: 1.0,
+          "public": 0.0}
+
+
+def personal_cloud_upload(e: ActivityEvent) -> float:
+    if e.action != "upload" or e.personal is not True or e.kind not in UPLOAD_KINDS:
+        return 0.0
+    return WEIGHT[e.sensitivity] * (e.count or 1)
+
+
+_STAYER = [hr("2026-01-01T09:00:00Z")]
+_LEAVER = [hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
+_UP = dict(kind="web", action="upload", personal=True, destination="drive.example-personal.com")
+
+RULE = Rule(
+    id="web.personal_cloud_upload",
+    version="1",
+    title=(
+        "Uploads to personal cloud storage on {day} weigh {observed:.0f} (a confidential or restricted file "
+        "counts 3, any other non-public file 1; {threshold:.0f} or more is flagged); status {status}, "
+        "last working day {last_day}"
+    ),
+    description=__doc__,
+    severity="medium",
+    score=50,
+    predicate=personal_cloud_upload,
+    window=OnEvent(when="always", min_value=3.0),
+    runbook=(
+        "Identify the service and account (destination) and the files (evidence); ask whether a personal account "
+        "was used by mistake for a work share; in notice, ask the employee to delete the copies and confirm in "
+        "writing; block the service if policy allows."
+    ),
+    false_positives=(
+        "Employees syncing their own documents (CV, payslips) to a private drive",
+        "Unlabelled files counted as internal that are in fact personal",
+        "A personal flag set by a domain list that is out of date",
+    ),
+    examples=(
+        Example("one restricted file to a personal drive", True,
+                [ev("2026-02-10T10:00:00Z", sensitivity="restricted", **_UP)], _STAYER),
+        Example("a sync client uploading 4 unlabelled files in notice", True,
+                [ev("2026-03-10T10:00:00Z", kind="file", action="upload", personal=True, count=4)], _LEAVER),
+        Example("two internal files: just under", False,
+                daily("2026-02-10", 1, per_day=2, sensitivity="internal", **_UP), _STAYER),
+        Example("public files do not count", False,
+                daily("2026-02-10", 1, per_day=10, sensitivity="public", **_UP), _STAYER),
+        Example("a confidential upload to a company drive", False,
+                [ev("2026-02-10T10:00:00Z", kind="web", action="upload", sensitivity="confidential", personal=False,
+                    destination="corp.sharepoint.example")], _STAYER),
+        Example("downloads from a personal drive are not uploads", False,
+                [ev("2026-02-10T10:00:00Z", kind="web", action="download", sensitivity="restricted",
+                    personal=True)], _STAYER),
+    ),
+)
