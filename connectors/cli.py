@@ -1,0 +1,168 @@
+"""``exitwatch connect``: parse audit logs of one format into contract records, to Kafka or a file.
+
+    exitwatch connect SOURCE PATH... [--to-file OUT.jsonl] [--hr HR.jsonl] [--follow --checkpoint CP]
+    exitwatch connect --list
+
+``register(subparsers)`` adds the subcommand to an argparse parser; ``run(args)`` runs it and returns the
+exit status: 0 when the run completed (dead letters do not change that), 1 when records could not be
+delivered, 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from typing import Any
+
+from connectors import sources
+from connectors.runner import Progress, make_context, run as run_source, summary_line
+
+
+def register(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``connect`` subcommand to an ``argparse`` subparsers object."""
+    p = subparsers.add_parser(
+        "connect",
+        help="parse audit logs into Activity events (to Kafka or a file)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_arguments(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", nargs="?", help="connector name (see --list)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (.gz, .zip read too); - for stdin")
+    p.add_argument("--list", action="store_true", help="name every connector and exit")
+    p.add_argument("--to-file", metavar="OUT.jsonl", help="write JSON lines here instead of Kafka")
+    p.add_argument("--bootstrap", help="Kafka bootstrap servers (default: settings / KAFKA_BOOTSTRAP)")
+    p.add_argument("--topic-prefix", default=None, help="put in front of every topic name")
+    p.add_argument("--hr", metavar="HR.jsonl", help="HR records whose accounts resolve actors to employees")
+    p.add_argument("--classification", metavar="FILE", help="classification config (TOML or JSON)")
+    p.add_argument("--company-domain", action="append", default=[], metavar="DOMAIN",
+                   help="a company domain (repeatable), added to the classification config")
+    p.add_argument("--follow", action="store_true", help="keep reading growing files (tail -F)")
+    p.add_argument("--checkpoint", metavar="PATH", help="resume from / save read positions in this file")
+    p.add_argument("--poll-interval", type=float, default=0.5, help="seconds between reads in --follow")
+    p.add_argument("--year", type=int, help="year of syslog dates without one (postfix; default: this year)")
+    p.add_argument("--tz", help="time zone of times without an offset (default UTC), e.g. Europe/Berlin")
+    p.add_argument("--max-records", type=int, help="stop after this many records (testing)")
+    p.add_argument("--quiet", action="store_true", help="no summary line")
+
+
+def _tz(name: str | None) -> Any:
+    if not name:
+        return None
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    if name.upper() in ("UTC", "Z"):
+        return dt.timezone.utc
+    return ZoneInfo(name)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``exitwatch connect`` with parsed arguments; the exit status."""
+    if args.list:
+        for name, desc in sources.describe():
+            print(f"{name:<12} {desc}")
+        return 0
+    if not args.source:
+        print("connect: name a SOURCE (see --list)", file=sys.stderr)
+        return 2
+    if args.source not in sources.REGISTRY:
+        print(f"connect: unknown source {args.source!r}; known: {', '.join(sources.names())}", file=sys.stderr)
+        return 2
+    if not args.paths:
+        print("connect: give at least one PATH (or - for standard input)", file=sys.stderr)
+        return 2
+    options: dict[str, Any] = {}
+    if args.year:
+        options["year"] = args.year
+    try:
+        tz = _tz(args.tz)
+    except Exception as e:  # noqa: BLE001
+        print(f"connect: unknown time zone {args.tz!r}: {e}", file=sys.stderr)
+        return 2
+    if tz is not None:
+        options["tz"] = tz
+    try:
+        ctx = make_context(hr=args.hr, classification=args.classification, options=options)
+    except (OSError, ValueError) as e:
+        print(f"connect: {e}", file=sys.stderr)
+        return 2
+    if args.company_domain:
+        from dataclasses import replace
+
+        ctx.classifier = replace(
+            ctx.classifier,
+            company_domains=ctx.classifier.company_domains | {d.lower() for d in args.company_domain},
+        )
+
+    from schemas.settings import Settings
+
+    settings = Settings()
+    if args.to_file:
+        from connectors.producer import FileSink
+
+        sink: Any = FileSink(
+            args.to_file,
+            append=bool(args.follow or args.checkpoint),
+            primary="hr" if args.source == "hr" else "event",
+        )
+    else:
+        from connectors.producer import KafkaSink
+
+        prefix = args.topic_prefix if args.topic_prefix is not None else settings.topic_prefix
+        sink = KafkaSink(args.bootstrap or settings.kafka_bootstrap, prefix)
+
+    stopping = {"flag": False}
+
+    def _stop(signum: int, frame: Any) -> None:
+        stopping["flag"] = True
+
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            old[sig] = signal.signal(sig, _stop)
+        except ValueError:  # not in the main thread
+            pass
+    progress = Progress()
+    t0 = time.monotonic()
+    try:
+        stats = run_source(
+            args.source,
+            args.paths,
+            sink,
+            ctx=ctx,
+            follow=args.follow,
+            checkpoint=args.checkpoint,
+            max_records=args.max_records,
+            poll_interval=args.poll_interval,
+            progress=progress,
+            stop=lambda: stopping["flag"],
+        )
+    finally:
+        progress.close()
+        sink.close()
+        for sig, h in old.items():
+            signal.signal(sig, h)
+    stats.delivery_failures = getattr(sink, "failures", 0)
+    if not args.quiet:
+        print(summary_line(args.source, stats, time.monotonic() - t0), file=sys.stderr)
+    if stats.delivery_failures:
+        for e in getattr(sink, "errors", [])[:5]:
+            print(f"connect: delivery failed: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m connectors``: the ``connect`` subcommand on its own."""
+    parser = argparse.ArgumentParser(prog="exitwatch-connect", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

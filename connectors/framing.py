@@ -1,0 +1,249 @@
+"""Streams: how the text units of one input become outputs.
+
+The runner reads an input line by line and feeds each line with its byte offset to a stream; the stream
+returns ``(value, deadletter, start_offset)`` triples, where ``start_offset`` is the offset of the first line
+the output was built from. A stream that holds lines back (grouping by queue id, audit serial, message id)
+reports the offset of the earliest held line with :meth:`Stream.pending`, so a checkpoint never passes a
+line whose output has not been delivered.
+
+* :class:`JsonStream`: JSON lines, or pretty-printed JSON documents (objects or arrays) spread over lines.
+* :class:`CsvStream`: CSV with a header line (or ``#Fields:``), quoted fields may hold newlines.
+* :class:`AutoStream`: JSON or CSV, chosen by the first non-blank line.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+
+from connectors.base import MAX_RECORD_BYTES, Output, ParseError, dead
+
+Emitted = tuple[Any, Any, int]
+
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _depth(text: str) -> int:
+    t = _STRINGS.sub("", text) if '"' in text else text
+    return t.count("{") + t.count("[") - t.count("}") - t.count("]")
+
+
+def decode(line: bytes) -> str:
+    text = line.decode("utf-8", errors="replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.rstrip("\r\n")
+
+
+def guarded(source: str, raw: str, fn: Callable[[], Iterable[Output]]) -> list[Output]:
+    """Run a parser on one record: a dead letter with the reason instead of any exception."""
+    try:
+        return list(fn())
+    except ParseError as e:
+        return [dead(source, str(e) or "unparseable record", raw)]
+    except Exception as e:  # noqa: BLE001 - one bad record never stops the connector
+        return [dead(source, f"parser error: {type(e).__name__}: {e}", raw)]
+
+
+class Stream:
+    """The outputs of one input; subclasses override :meth:`feed` and, if they hold lines, the rest."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+        self.name: str = source.name
+
+    def feed(self, line: bytes, start: int) -> list[Emitted]:
+        raise NotImplementedError
+
+    def finish(self) -> list[Emitted]:
+        """End of input: emit whatever is held back."""
+        return []
+
+    def pending(self) -> int | None:
+        """Offset of the earliest line held back, or None."""
+        return None
+
+
+class JsonStream(Stream):
+    """JSON lines, or pretty-printed documents; each object goes to ``source.parse(obj, raw)``."""
+
+    def __init__(self, source: Any) -> None:
+        super().__init__(source)
+        self._buf: list[str] | None = None
+        self._buf_start = 0
+        self._buf_size = 0
+        self._depth = 0
+
+    def feed(self, line: bytes, start: int) -> list[Emitted]:
+        text = decode(line)
+        if self._buf is not None:
+            self._buf.append(text)
+            self._buf_size += len(line)
+            self._depth += _depth(text)
+            if self._buf_size > MAX_RECORD_BYTES:
+                raw = "\n".join(self._buf)
+                s = self._buf_start
+                self._reset()
+                return [(*dead(self.name, f"record larger than {MAX_RECORD_BYTES} bytes", raw), s)]
+            if self._depth <= 0:
+                doc = "\n".join(self._buf)
+                s = self._buf_start
+                self._reset()
+                return self._document(doc, s)
+            return []
+        stripped = text.strip()
+        if not stripped:
+            return []
+        try:
+            obj = orjson.loads(stripped)
+        except orjson.JSONDecodeError as e:
+            d = _depth(stripped)
+            if d > 0 and (stripped in ("{", "[") or stripped[-1] in "{[,:" and stripped[0] in "{["):
+                self._buf = [text]
+                self._buf_start = start
+                self._buf_size = len(line)
+                self._depth = d
+                return []
+            return [(*dead(self.name, f"invalid JSON: {e}", text), start)]
+        return self._objects(obj, stripped, start)
+
+    def _reset(self) -> None:
+        self._buf = None
+        self._buf_size = 0
+        self._depth = 0
+
+    def _document(self, doc: str, start: int) -> list[Emitted]:
+        try:
+            obj = orjson.loads(doc)
+        except orjson.JSONDecodeError as e:
+            return [(*dead(self.name, f"invalid JSON document: {e}", doc), start)]
+        return self._objects(obj, doc, start)
+
+    def _objects(self, obj: Any, raw: str, start: int) -> list[Emitted]:
+        if isinstance(obj, list):
+            out: list[Emitted] = []
+            for item in obj:
+                out.extend(self._objects(item, orjson.dumps(item).decode(), start))
+            return out
+        if not isinstance(obj, dict):
+            return [(*dead(self.name, f"not a JSON object: {type(obj).__name__}", raw), start)]
+        return [(v, d, start) for v, d in guarded(self.name, raw, lambda: self.source.parse(obj, raw))]
+
+    def finish(self) -> list[Emitted]:
+        if self._buf is None:
+            return []
+        raw = "\n".join(self._buf)
+        s = self._buf_start
+        self._reset()
+        return [(*dead(self.name, "truncated JSON document at end of input", raw), s)]
+
+    def pending(self) -> int | None:
+        return self._buf_start if self._buf is not None else None
+
+
+class CsvStream(Stream):
+    """CSV rows as dicts keyed by the header (``#Fields:`` lines too); each goes to ``source.parse_row``.
+
+    Lines starting with ``#`` other than ``#Fields:`` are comments. A row whose quotes do not close
+    continues on the next line. Headers are compared as written (strip only).
+    """
+
+    def __init__(self, source: Any, header: list[str] | None = None, lower_header: bool = False) -> None:
+        super().__init__(source)
+        self.header = header
+        self._lower = lower_header
+        self._buf: list[str] | None = None
+        self._buf_start = 0
+        self._buf_size = 0
+
+    def _set_header(self, text: str) -> None:
+        cols = next(csv.reader([text]))
+        self.header = [c.strip().lower() if self._lower else c.strip() for c in cols]
+        on_header = getattr(self.source, "on_header", None)
+        if on_header:
+            on_header(self.header)
+
+    def feed(self, line: bytes, start: int) -> list[Emitted]:
+        text = decode(line)
+        if self._buf is not None:
+            self._buf.append(text)
+            self._buf_size += len(line)
+            joined = "\n".join(self._buf)
+            if joined.count('"') % 2 == 1:
+                if self._buf_size > MAX_RECORD_BYTES:
+                    s = self._buf_start
+                    self._buf = None
+                    return [(*dead(self.name, f"record larger than {MAX_RECORD_BYTES} bytes", joined), s)]
+                return []
+            s = self._buf_start
+            self._buf = None
+            return self._row(joined, s)
+        if not text.strip():
+            return []
+        if text.startswith("#"):
+            if text[:8].lower() == "#fields:":
+                self._set_header(text[8:].strip())
+            return []
+        if self.header is None:
+            self._set_header(text)
+            return []
+        if text.count('"') % 2 == 1:
+            self._buf = [text]
+            self._buf_start = start
+            self._buf_size = len(line)
+            return []
+        return self._row(text, start)
+
+    def _row(self, text: str, start: int) -> list[Emitted]:
+        try:
+            values = next(csv.reader([text], strict=True))
+        except (csv.Error, StopIteration) as e:
+            return [(*dead(self.name, f"invalid CSV row: {e}", text), start)]
+        header = self.header or []
+        if len(values) != len(header):
+            if len(values) < len(header) and len(values) >= max(1, len(header) - 2):
+                values = values + [""] * (len(header) - len(values))
+            else:
+                return [
+                    (*dead(self.name, f"CSV row has {len(values)} fields, header has {len(header)}", text), start)
+                ]
+        row = dict(zip(header, values))
+        return [(v, d, start) for v, d in guarded(self.name, text, lambda: self.source.parse_row(row, text))]
+
+    def finish(self) -> list[Emitted]:
+        if self._buf is None:
+            return []
+        raw = "\n".join(self._buf)
+        s = self._buf_start
+        self._buf = None
+        return [(*dead(self.name, "unterminated quoted CSV field at end of input", raw), s)]
+
+    def pending(self) -> int | None:
+        return self._buf_start if self._buf is not None else None
+
+
+class AutoStream(Stream):
+    """JSON when the first non-blank line starts with ``{`` or ``[``, else CSV."""
+
+    def __init__(self, source: Any, csv_kwargs: dict[str, Any] | None = None) -> None:
+        super().__init__(source)
+        self._inner: Stream | None = None
+        self._csv_kwargs = csv_kwargs or {}
+
+    def feed(self, line: bytes, start: int) -> list[Emitted]:
+        if self._inner is None:
+            t = decode(line).lstrip()
+            if not t:
+                return []
+            self._inner = JsonStream(self.source) if t[0] in "{[" else CsvStream(self.source, **self._csv_kwargs)
+        return self._inner.feed(line, start)
+
+    def finish(self) -> list[Emitted]:
+        return self._inner.finish() if self._inner else []
+
+    def pending(self) -> int | None:
+        return self._inner.pending() if self._inner else None
