@@ -15,7 +15,7 @@ from connectors import cli, sources
 from connectors.classification import Classifier
 from schemas.models import ActivityEvent, HRRecord, HRSignal
 
-from conftest import FIX, collect
+from conn_helpers import FIX, collect
 
 APPOMNI = FIX / "appomni-event-maturity-matrix"
 OTRF = FIX / "otrf-security-datasets"
