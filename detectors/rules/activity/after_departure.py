@@ -1,0 +1,57 @@
+"""Any activity by the employee's accounts after their last working day.
+
+Every event counts, automatic ones included: a sync client still pulling files or a mail rule still
+forwarding after the last day is what this rule is for. HR news that arrives late (a departure recorded with
+a last day in the past) re-evaluates the stored days. One alert per last day; later events add evidence only
+to later re-runs.
+"""
+
+from detectors.examples import ev, hr
+from detectors.rule import Example, Rule
+from detectors.windows import AfterLastDay
+from schemas import ActivityEvent
+
+
+def after_departure(e: ActivityEvent) -> bool:
+    return True
+
+
+_LEAVER = [hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
+
+RULE = Rule(
+    id="activity.after_departure",
+    version="1",
+    title=(
+        "{observed:.0f} event(s) by the account after the last working day {last_day} "
+        "({window_start} to {window_end}); HR status {status}"
+    ),
+    description=__doc__,
+    severity="high",
+    score=75,
+    predicate=after_departure,
+    window=AfterLastDay(grace_days=0),
+    runbook=(
+        "Disable the accounts and revoke sessions and tokens now; identify the device (host) and whether it was "
+        "returned; check what the events touched (evidence); remove mail forwarding rules; confirm with HR that "
+        "the last day on record is right."
+    ),
+    false_positives=(
+        "A last day extended in practice but not yet in the HR system",
+        "Service jobs or shared mailboxes still running under the leaver's account",
+    ),
+    examples=(
+        Example("a logon two days after the last day", True,
+                [ev("2026-04-02T08:00:00Z", action="logon")], _LEAVER),
+        Example("work on the last day itself is fine", False,
+                [ev("2026-03-31T17:00:00Z", action="download")], _LEAVER),
+        Example("someone not leaving", False,
+                [ev("2026-04-02T08:00:00Z", action="logon")], [hr("2026-01-01T09:00:00Z")]),
+        Example("a departure recorded late, with the last day in the past", True,
+                [ev("2026-04-03T08:00:00Z", action="sync_download")],
+                [hr("2026-01-01T09:00:00Z"),
+                 hr("2026-04-10T09:00:00Z", status="departed", last_day="2026-03-31")]),
+        Example("departed without a last day: the day before the record is taken", True,
+                [ev("2026-04-02T08:00:00Z", action="auto_forward", personal=True)],
+                [hr("2026-01-01T09:00:00Z"), hr("2026-04-01T09:00:00Z", status="departed")]),
+    ),
+)
