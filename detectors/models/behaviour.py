@@ -1,0 +1,398 @@
+"""``model.behaviour_anomaly``: a day that is far from the employee's own (or their peers') normal.
+
+How it works, per employee and UTC day:
+
+1. **Features.** Each event adds to the open day's accumulator (:mod:`detectors.models.features`), kept in
+   ``st.extra["model.behaviour_anomaly"]`` with the employee's baseline (a few hundred bytes).
+2. **Baselines.** The employee's own exponentially weighted mean and variance per feature (30-day memory,
+   winsorised at 3 sd), and peer baselines per ``department|role`` shared in the model object. A new employee
+   is compared with a blend: own weight ``min(1, days / 14)``, peers for the rest.
+3. **Deviations.** ``z = (x - mean) / sqrt(var + floor**2)`` per feature, clipped to ``[0, 6]`` and mapped to
+   ``[0, 1]`` (only *more* than usual counts). The per-feature floor keeps one extra file on a quiet day from
+   looking like a jump.
+4. **Shared online model.** One :class:`river.anomaly.HalfSpaceTrees` per model instance (per worker
+   partition) scores the deviation vector; its score, relative to its running mean on normal days, is blended
+   with the two largest deviations into the day's anomaly score in ``[0, 1]``.
+5. **Score, then learn.** The open day is scored as events arrive (when a touched feature's deviation reaches
+   a new whole z level of 3 or more) so an alert comes while it happens; the day is scored again when it
+   closes (the employee's first event of a later day) and only then learned, by the employee's baseline, the
+   peer groups and the tree model, unless it was flagged (any alert that day) or is not learnable
+   (notice, last 30 days, after departure): the baseline is protected.
+6. **Alerts.** At most one per employee and day (key ``D<day>``), after warm-up (``warmup_days`` employee-days
+   learned by the tree model and its first window full). Threshold and base severity depend on the departure
+   status: someone not leaving needs a higher score and starts at ``low`` (``medium`` only through the
+   engine's ``ratio >= 10`` step); someone departing starts at ``medium`` (``high`` when the score is very
+   high). The explanation lists the top features with observed value, own usual and peers' usual.
+
+The shared parts (peer baselines, the tree model, counters) are saved and restored with :meth:`state_dict` /
+:meth:`load_state_dict`; the per-employee parts travel with the engine's state store. Everything is
+deterministic given the order of inputs (fixed seed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import pickle
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from river import anomaly
+
+from detectors.context import HRView
+from detectors.models import features as F
+from detectors.models.baseline import DIGITS, PeerBaselines, ew_update
+from detectors.rule import Finding
+from detectors.state import EmployeeState
+
+ID = "model.behaviour_anomaly"
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """What the engine needs of a model to emit its alerts (like a rule's declared metadata)."""
+
+    id: str
+    version: str
+    severity: str
+    score: float
+    title: str
+    description: str = ""
+
+
+META = ModelMeta(
+    id=ID,
+    version="1",
+    severity="low",
+    score=60.0,
+    title=(
+        "Unusual day: {top_feature} {top_observed:g} against a usual {top_usual:g} "
+        "(anomaly score {anomaly_score:.2f}, {n_deviating} feature(s) far from normal)"
+    ),
+    description=__doc__.split("\n", 1)[0] if __doc__ else "",
+)
+
+
+@dataclass(frozen=True)
+class BehaviourConfig:
+    own_memory_days: int = 30  # forgetting of the employee's own baseline
+    own_full_days: int = 14  # days of own history after which peers no longer count
+    own_min_days: int = 5  # without usable peers, own days needed before scoring
+    peer_memory: int = 500  # employee-days of forgetting per peer group
+    peer_min_days: int = 30  # employee-days before a peer group is used
+    z_clip: float = 6.0
+    winsor_z: float = 3.0
+    trigger_z: int = 3  # a running day is scored when a touched feature reaches a new whole z >= this
+    n_trees: int = 10
+    height: int = 8
+    window_size: int = 250
+    seed: int = 42
+    warmup_days: int = 250  # employee-days learned by the tree model before any alert
+    threshold: float = 0.85  # anomaly score to alert for someone not leaving
+    threshold_departing: float = 0.65  # ... for someone in notice / near the last day / on the watchlist
+    strong: float = 0.92  # departing and above this: base severity high
+    min_top_z: float = 4.0  # the top feature must be at least this many scales above normal
+    evidence_cap: int = 8
+
+
+@dataclass
+class DayScore:
+    """The scoring of one day's feature vector against a baseline."""
+
+    score: float
+    hst: float
+    dev: list[float]
+    z: list[float]
+    mean: list[float]  # blended baseline (vector units)
+    own_days: int
+    peer_group: str | None
+    peer_mean: list[float] | None
+
+
+def _rnd(x: float) -> float:
+    return float(f"{x:.4g}")
+
+
+class BehaviourModel:
+    """Learned per-employee and peer baselines plus one shared Half-Space Trees model.
+
+    >>> m = BehaviourModel(); m.id, m.learned_days
+    ('model.behaviour_anomaly', 0)
+    >>> m2 = BehaviourModel(); m2.load_state_dict(m.state_dict()); m2.learned_days
+    0
+    """
+
+    id = ID
+
+    def __init__(self, config: BehaviourConfig | None = None) -> None:
+        self.config = config or BehaviourConfig()
+        c = self.config
+        self.peers = PeerBaselines(F.N, memory=c.peer_memory, min_days=c.peer_min_days)
+        self.hst = anomaly.HalfSpaceTrees(n_trees=c.n_trees, height=c.height, window_size=c.window_size, seed=c.seed)
+        self.learned_days = 0  # employee-days the tree model learned
+        self.hst_stats = [0, 0.0]  # n, running mean of the tree score on learned days
+        self.late_events = 0
+        #: Optional ``sink(employee_id, day, DayScore | None, flagged)`` called for every closed day (evaluation).
+        self.sink: Callable[[str, int, DayScore | None, bool], None] | None = None
+
+    # ------------------------------------------------------------ persistence of the shared parts
+    def state_dict(self) -> bytes:
+        """The shared state (peer baselines, tree model, counters) as bytes, for the worker's checkpoint.
+
+        Pickle, because the tree model is River's object; the blob carries a version and the config and is
+        only to be loaded by the same exitwatch and River versions (after an upgrade: start empty and let the
+        peers and trees rebuild from traffic, the per-employee baselines are unaffected)."""
+        return pickle.dumps(
+            {
+                "v": STATE_VERSION,
+                "config": asdict(self.config),
+                "peers": self.peers.to_obj(),
+                "hst": self.hst,
+                "learned_days": self.learned_days,
+                "hst_stats": list(self.hst_stats),
+                "late_events": self.late_events,
+            },
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+
+    def load_state_dict(self, data: bytes) -> None:
+        o = pickle.loads(data)  # noqa: S301 - our own checkpoint, never data from the outside
+        if o.get("v") != STATE_VERSION:
+            raise ValueError(f"{ID}: state version {o.get('v')} is not {STATE_VERSION}")
+        self.config = BehaviourConfig(**o["config"])
+        self.peers.load_obj(o["peers"])
+        self.hst = o["hst"]
+        self.learned_days = o["learned_days"]
+        self.hst_stats = list(o["hst_stats"])
+        self.late_events = o["late_events"]
+
+    # ------------------------------------------------------------ engine hooks
+    def observe(self, emp: str, st: EmployeeState, hr: HRView, event: Any, day: int,
+                t: float) -> list[tuple[ModelMeta, Finding]]:
+        s = st.extra.get(ID)
+        if s is None:
+            s = st.extra[ID] = self._new_state(day)
+        out: list[tuple[ModelMeta, Finding]] = []
+        if day != s["d"]:
+            if day < s["d"]:
+                self.late_events += 1  # the day was closed and learned already
+                return out
+            out += self._close(emp, st, s, hr)
+            s["d"], s["a"], s["e"], s["s"] = day, F.new_acc(), [], 0
+        ts = event.ts.astimezone(dt.timezone.utc)
+        touched = F.accumulate(
+            s["a"], kind=event.kind, action=event.action, hour=ts.hour, weekday=ts.weekday(),
+            sensitivity=event.sensitivity, nbytes=event.bytes, count=event.count, duration_s=event.duration_s,
+            external=event.external, personal=event.personal, destination=event.destination,
+            recipients=event.recipients,
+        )
+        if len(touched) > 1:  # more than the after-hours share: an event worth citing
+            ev = s["e"]
+            ev.append([touched[0], event.event_id])
+            if len(ev) > self.config.evidence_cap:
+                del ev[0]
+        if s["s"] >= 0:
+            out += self._check_open_day(emp, st, s, hr, touched)
+        return out
+
+    def on_hr(self, emp: str, st: EmployeeState, hr: HRView, record: Any) -> list[tuple[ModelMeta, Finding]]:
+        """A change of departure status lowers the threshold: re-check the open day at once."""
+        s = st.extra.get(ID)
+        if s is None or s["s"] < 0 or s["a"][F.A_TOT] == 0 or not self._departing(hr, s["d"]):
+            return []
+        return self._evaluate(emp, st, s, hr)
+
+    def finish(self, emp: str, st: EmployeeState, hr: HRView) -> list[tuple[ModelMeta, Finding]]:
+        """Close the employee's open day (end of a replay or evaluation): score it, report it to ``sink``."""
+        s = st.extra.get(ID)
+        if s is None:
+            return []
+        out = self._close(emp, st, s, hr)
+        s["a"], s["e"], s["s"] = F.new_acc(), [], 0
+        return out
+
+    # ------------------------------------------------------------ per-employee state
+    @staticmethod
+    def _new_state(day: int) -> dict[str, Any]:
+        # d: open day; a: its accumulator; e: evidence [feature, event_id]; s: open-day status (highest whole z
+        # already checked, -1 once the day fired); n: own days learned; m/v: own means/variances.
+        return {"d": day, "a": F.new_acc(), "e": [], "s": 0, "n": 0, "m": [0.0] * F.N, "v": [0.0] * F.N}
+
+    def _baseline(self, s: dict[str, Any], hr: HRView) -> tuple[list[float], list[float], int,
+                                                               tuple[str, int, list[float], list[float]] | None] | None:
+        """Blended (mean, var) per feature, own days, peer group; ``None`` when there is nothing to compare."""
+        c = self.config
+        n = s["n"]
+        peer = self.peers.lookup(hr.department, hr.role)
+        if peer is None:
+            if n < c.own_min_days:
+                return None
+            return s["m"], s["v"], n, None
+        w = min(1.0, n / c.own_full_days)
+        if w >= 1.0:
+            return s["m"], s["v"], n, peer
+        mo, vo, mp, vp = s["m"], s["v"], peer[2], peer[3]
+        mean = [w * a + (1 - w) * b for a, b in zip(mo, mp)]
+        var = [w * va + (1 - w) * vb + w * (1 - w) * (a - b) ** 2 for a, b, va, vb in zip(mo, mp, vo, vp)]
+        return mean, var, n, peer
+
+    def _z(self, i: int, x: float, mean: list[float], var: list[float]) -> float:
+        return (x - mean[i]) / math.sqrt(var[i] + F.SCALE_FLOOR[i] ** 2)
+
+    def _departing(self, hr: HRView, day: int) -> bool:
+        return hr.departing(day, 30) or hr.watchlist
+
+    # ------------------------------------------------------------ scoring
+    def _score(self, x: list[float], base: tuple[Any, ...]) -> DayScore:
+        c = self.config
+        mean, var, n, peer = base
+        z = [self._z(i, x[i], mean, var) for i in range(F.N)]
+        dev = [min(max(zi, 0.0), c.z_clip) / c.z_clip for zi in z]
+        h = float(self.hst.score_one(dict(zip(F.NAMES, dev))))
+        hm = self.hst_stats[1]
+        h_rel = min(1.0, max(0.0, (h - hm) / max(1e-6, 1.0 - hm))) if self.hst_stats[0] else 0.0
+        top = sorted(dev, reverse=True)
+        s_dev = 0.8 * top[0] + 0.2 * top[1]
+        score = 0.75 * s_dev + 0.25 * h_rel
+        return DayScore(score=round(score, 4), hst=round(h, 4), dev=dev, z=z, mean=mean, own_days=n,
+                        peer_group=peer[0] if peer else None, peer_mean=peer[2] if peer else None)
+
+    def warmed_up(self) -> bool:
+        return self.learned_days >= self.config.warmup_days and not self.hst._first_window
+
+    def _fires(self, sc: DayScore, hr: HRView, day: int) -> bool:
+        c = self.config
+        if not self.warmed_up():
+            return False
+        thr = c.threshold_departing if self._departing(hr, day) else c.threshold
+        return sc.score >= thr and max(sc.z) >= c.min_top_z
+
+    def _check_open_day(self, emp: str, st: EmployeeState, s: dict[str, Any], hr: HRView,
+                        touched: list[int]) -> list[tuple[ModelMeta, Finding]]:
+        """Score the running day when a touched feature reaches a new whole z level (>= trigger_z)."""
+        c = self.config
+        if not self.warmed_up():
+            return []
+        base = self._baseline(s, hr)
+        if base is None:
+            return []
+        acc, mean, var = s["a"], base[0], base[1]
+        cap = int(c.z_clip)
+        if not any(self._z(i, F.transform(i, F.raw(acc, i)), mean, var) >= c.trigger_z
+                   for i in touched if i != F.F_AH):
+            return []
+        # Sum of whole z levels (>= trigger) over all features: rises when any feature climbs a level.
+        level = 0
+        for i in range(F.N):
+            zi = self._z(i, F.transform(i, F.raw(acc, i)), mean, var)
+            if zi >= c.trigger_z:
+                level += min(int(zi), cap)
+        if level <= s["s"]:
+            return []
+        s["s"] = level
+        return self._evaluate(emp, st, s, hr, base)
+
+    def _evaluate(self, emp: str, st: EmployeeState, s: dict[str, Any], hr: HRView,
+                  base: tuple[Any, ...] | None = None) -> list[tuple[ModelMeta, Finding]]:
+        base = base or self._baseline(s, hr)
+        if base is None:
+            return []
+        sc = self._score(F.vector(s["a"]), base)
+        if not self._fires(sc, hr, s["d"]):
+            return []
+        s["s"] = -1
+        return [self._finding(s, sc, hr)]
+
+    def _close(self, emp: str, st: EmployeeState, s: dict[str, Any], hr: HRView) -> list[tuple[ModelMeta, Finding]]:
+        """Score the open day one last time, then learn it if it is normal and learnable."""
+        day, acc = s["d"], s["a"]
+        if acc[F.A_TOT] == 0:
+            return []
+        x = F.vector(acc)
+        base = self._baseline(s, hr)
+        out: list[tuple[ModelMeta, Finding]] = []
+        sc = self._score(x, base) if base is not None else None
+        if sc is not None and s["s"] >= 0 and self._fires(sc, hr, day):
+            s["s"] = -1
+            out.append(self._finding(s, sc, hr))
+        flagged = s["s"] < 0 or day in st.extra.get("flagged", ())
+        if self.sink is not None:
+            self.sink(emp, day, sc, flagged)
+        if flagged or not hr.learnable(day):
+            return out
+        self._learn(s, hr, x, sc)
+        return out
+
+    def _learn(self, s: dict[str, Any], hr: HRView, x: list[float], sc: DayScore | None) -> None:
+        c = self.config
+        n = s["n"]
+        clip = None
+        if n >= c.own_min_days:
+            clip = [s["m"][i] + c.winsor_z * math.sqrt(s["v"][i] + F.SCALE_FLOOR[i] ** 2) for i in range(F.N)]
+        s["n"] = n + 1
+        ew_update(s["m"], s["v"], x, s["n"], c.own_memory_days, clip)
+        self.peers.learn(hr.department, hr.role, x)
+        if sc is not None:
+            self.hst.learn_one(dict(zip(F.NAMES, sc.dev)))
+            self.learned_days += 1
+            hs = self.hst_stats
+            if sc.hst > 0:  # 0 until the first window is full
+                hs[0] += 1
+                hs[1] = round(hs[1] + (sc.hst - hs[1]) / min(hs[0], 1000), DIGITS)
+
+    # ------------------------------------------------------------ alert
+    def _finding(self, s: dict[str, Any], sc: DayScore, hr: HRView) -> tuple[ModelMeta, Finding]:
+        c = self.config
+        day, acc = s["d"], s["a"]
+        order = sorted(range(F.N), key=lambda i: (-sc.z[i], i))
+        top = [i for i in order[:3] if sc.z[i] >= 2.0] or order[:1]
+        tf = []
+        for i in top:
+            tf.append({
+                "feature": F.NAMES[i],
+                "observed": _rnd(F.raw(acc, i)),
+                "usual_own": _rnd(F.untransform(i, s["m"][i])) if s["n"] else None,
+                "usual_peers": _rnd(F.untransform(i, sc.peer_mean[i])) if sc.peer_mean is not None else None,
+                "usual_blended": _rnd(F.untransform(i, sc.mean[i])),
+                "z": round(sc.z[i], 2),
+                "unit": F.UNITS[i],
+            })
+        i0 = top[0]
+        obs, usual = F.raw(acc, i0), F.untransform(i0, sc.mean[i0])
+        p = F.RATIO_PSEUDO[i0]
+        ratio = (obs + p) / (max(usual, 0.0) + p)
+        departing = self._departing(hr, day)
+        if departing:
+            severity = "high" if sc.score >= c.strong else "medium"
+        else:
+            severity = "low"
+        meta = replace(META, severity=severity)
+        wanted = set(top)
+        evidence = [eid for f, eid in s["e"] if f in wanted] or [eid for _, eid in s["e"]]
+        return meta, Finding(
+            key=f"D{day}",
+            observed=_rnd(obs),
+            evidence=evidence,
+            window_start=day,
+            window_end=day,
+            threshold=c.threshold_departing if departing else c.threshold,
+            baseline={"mean": tf[0]["usual_blended"], "own_mean": tf[0]["usual_own"],
+                      "peer_mean": tf[0]["usual_peers"], "days": sc.own_days},
+            ratio=ratio,
+            day=day,
+            extra={
+                "top_feature": F.NAMES[i0],
+                "top_observed": tf[0]["observed"],
+                "top_usual": tf[0]["usual_blended"],
+                "top_features": tf,
+                "anomaly_score": sc.score,
+                "tree_score": sc.hst,
+                "n_deviating": sum(1 for z in sc.z if z >= c.min_top_z),
+                "own_days": sc.own_days,
+                "peer_group": sc.peer_group,
+            },
+        )
+
+
