@@ -121,6 +121,7 @@ class EmployeeSnapshot(_Model):
     last_day: dt.date | None = None
     watchlist: bool = False
     resolved: bool = True
+    stale: bool = False  # the enrich stage could not refresh this snapshot (HR store unreachable)
 
 
 class EnrichedEvent(ActivityEvent):

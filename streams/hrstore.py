@@ -1,0 +1,155 @@
+"""HR status and account aliases in Redis, with an in-process cache so the enrich stage makes no Redis
+round trip per event (misses are fetched in batches).
+
+Redis layout (``{prefix}`` is the topic prefix):
+
+- ``{prefix}hr:{employee_id}``: hash with ``e`` (epoch of the record's ``ts``) and ``r`` (the record JSON);
+  a record older than the stored one is ignored (latest ``ts`` wins).
+- ``{prefix}alias:{account, case-folded}``: the employee id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from schemas import HRRecord
+from schemas.identity import normalize_account
+from streams import metrics
+
+log = logging.getLogger("exitwatch.hrstore")
+
+_SET_IF_NEWER = """
+local cur = redis.call('HGET', KEYS[1], 'e')
+if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'e', ARGV[1], 'r', ARGV[2])
+for i = 2, #KEYS do redis.call('SET', KEYS[i], ARGV[3]) end
+return 1
+"""
+
+
+class HRStore:
+    """Redis-backed HR records and aliases, cached in process for ``ttl`` seconds."""
+
+    def __init__(self, url: str, prefix: str = "", ttl: float = 30.0, client: Any = None) -> None:
+        self.redis = client or aioredis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self.prefix = prefix
+        self.ttl = ttl
+        self._alias: dict[str, tuple[str | None, float]] = {}
+        self._hr: dict[str, tuple[dict[str, Any] | None, float]] = {}
+        self._script = self.redis.register_script(_SET_IF_NEWER)
+        self.pending: list[HRRecord] = []  # records that could not be written while Redis was down
+
+    def _hr_key(self, emp: str) -> str:
+        return f"{self.prefix}hr:{emp}"
+
+    def _alias_key(self, alias: str) -> str:
+        return f"{self.prefix}alias:{alias}"
+
+    # ------------------------------------------------------------------ writes
+    def remember(self, record: HRRecord) -> None:
+        """Update the in-process cache at once (this worker sees the change before Redis confirms)."""
+        now = time.monotonic()
+        cur = self._hr.get(record.employee_id)
+        if cur and cur[0] and cur[0].get("_e", 0) > record.ts.timestamp():
+            return
+        d = record.model_dump(mode="json")
+        d["_e"] = record.ts.timestamp()
+        self._hr[record.employee_id] = (d, now + self.ttl)
+        for a in [record.employee_id, *record.accounts]:
+            self._alias[normalize_account(a)] = (record.employee_id, now + self.ttl)
+
+    async def put(self, record: HRRecord) -> bool:
+        """Store ``record`` if it is the newest for its employee; kept for later if Redis is down."""
+        self.remember(record)
+        try:
+            await self._flush_pending()
+            return await self._put(record)
+        except (RedisError, OSError) as exc:
+            metrics.HR_STORE_ERRORS.labels("put").inc()
+            log.warning("HR store unreachable, keeping record for %s to apply later: %s", record.employee_id, exc)
+            self.pending.append(record)
+            return False
+
+    async def _put(self, record: HRRecord) -> bool:
+        keys = [self._hr_key(record.employee_id)] + [
+            self._alias_key(normalize_account(a)) for a in [record.employee_id, *record.accounts]
+        ]
+        args = [record.ts.timestamp(), orjson.dumps(record.model_dump(mode="json")), record.employee_id]
+        return bool(await self._script(keys=keys, args=args))
+
+    async def _flush_pending(self) -> None:
+        while self.pending:
+            await self._put(self.pending[0])
+            self.pending.pop(0)
+
+    # ------------------------------------------------------------------ reads
+    async def resolve_many(self, accounts: set[str]) -> dict[str, str | None]:
+        """Employee id of each account (None when unknown); one Redis round trip for all cache misses."""
+        now = time.monotonic()
+        out: dict[str, str | None] = {}
+        misses: list[str] = []
+        for acc in accounts:
+            n = normalize_account(acc)
+            hit = self._alias.get(n)
+            if hit is not None and hit[1] > now:
+                out[acc] = hit[0]
+                metrics.CACHE.labels("alias_hit").inc()
+            else:
+                misses.append(acc)
+        if misses:
+            metrics.CACHE.labels("alias_miss").inc(len(misses))
+            try:
+                vals = await self.redis.mget([self._alias_key(normalize_account(a)) for a in misses])
+                for acc, v in zip(misses, vals):
+                    emp = v.decode() if v is not None else None
+                    self._alias[normalize_account(acc)] = (emp, now + self.ttl)
+                    out[acc] = emp
+            except (RedisError, OSError) as exc:
+                metrics.HR_STORE_ERRORS.labels("resolve").inc()
+                log.warning("HR store unreachable, resolving %d accounts from the stale cache: %s", len(misses), exc)
+                for acc in misses:
+                    stale = self._alias.get(normalize_account(acc))
+                    out[acc] = stale[0] if stale else None
+        return out
+
+    async def snapshots(self, employee_ids: set[str]) -> dict[str, tuple[dict[str, Any] | None, bool]]:
+        """(HR record dict or None, stale) per employee; misses fetched in one pipeline."""
+        now = time.monotonic()
+        out: dict[str, tuple[dict[str, Any] | None, bool]] = {}
+        misses = []
+        for emp in employee_ids:
+            hit = self._hr.get(emp)
+            if hit is not None and hit[1] > now:
+                out[emp] = (hit[0], False)
+                metrics.CACHE.labels("hr_hit").inc()
+            else:
+                misses.append(emp)
+        if misses:
+            metrics.CACHE.labels("hr_miss").inc(len(misses))
+            try:
+                pipe = self.redis.pipeline(transaction=False)
+                for emp in misses:
+                    pipe.hget(self._hr_key(emp), "r")
+                vals = await pipe.execute()
+                for emp, v in zip(misses, vals):
+                    rec = orjson.loads(v) if v is not None else None
+                    if rec is not None:
+                        rec["_e"] = 0.0
+                    self._hr[emp] = (rec, now + self.ttl)
+                    out[emp] = (rec, False)
+            except (RedisError, OSError) as exc:
+                metrics.HR_STORE_ERRORS.labels("snapshot").inc()
+                log.warning("HR store unreachable, %d snapshots from the stale cache: %s", len(misses), exc)
+                for emp in misses:
+                    stale = self._hr.get(emp)
+                    out[emp] = (stale[0] if stale else None, True)
+        return out
+
+    async def close(self) -> None:
+        await self.redis.aclose()
