@@ -29,7 +29,7 @@ RULE = Rule(
     version="1",
     title=(
         "{observed:.0f} files copied to removable media on {day}, {ratio_to_own_normal}x the employee's usual "
-        "{baseline[mean]:.1f} a day (limit {threshold:.0f}); status {status}, last working day {last_day}"
+        "{baseline[mean]:.1f} a day (limit {threshold:.0f}); HR status {status}"
     ),
     description=__doc__,
     severity="high",

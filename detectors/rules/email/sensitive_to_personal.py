@@ -26,7 +26,7 @@ RULE = Rule(
     version="1",
     title=(
         "{observed:.0f} confidential or restricted message(s) sent to a personal address on {day} "
-        "(status {status}, last working day {last_day})"
+        "(HR status {status})"
     ),
     description=__doc__,
     severity="medium",

@@ -36,7 +36,7 @@ RULE = Rule(
     version="1",
     title=(
         "CRM export followed {hours_since_first} h later by {observed:.0f} message(s) to a personal address "
-        "on {day}; status {status}, last working day {last_day}"
+        "on {day}; HR status {status}"
     ),
     description=__doc__,
     severity="high",

@@ -34,8 +34,7 @@ RULE = Rule(
     version="1",
     title=(
         "Uploads to personal cloud storage on {day} weigh {observed:.0f} (a confidential or restricted file "
-        "counts 3, any other non-public file 1; {threshold:.0f} or more is flagged); status {status}, "
-        "last working day {last_day}"
+        "counts 3, any other non-public file 1; {threshold:.0f} or more is flagged); HR status {status}"
     ),
     description=__doc__,
     severity="medium",
