@@ -39,6 +39,7 @@ from connectors.base import MAX_RAW_CHARS, MAX_RECORD_BYTES, Context, Stats, dea
 from connectors.classification import Classifier
 from connectors.framing import Stream
 
+_NOT_DATA = ("LICENSE", "COPYING", "NOTICE", "README", "COMMIT")
 SYNC = object()  # marker: everything yielded before it should now be delivered
 BATCH = 2000  # outputs between sync points in a backfill
 
@@ -80,7 +81,7 @@ def expand(paths: Iterable[str]) -> list[InputSpec]:
             for root, dirs, names in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for n in sorted(names):
-                    if n.startswith(".") or n.endswith(".deadletter") or n in ("LICENSE", "COMMIT", "README.md"):
+                    if n.startswith(".") or n.endswith((".deadletter", ".md")) or n.upper().startswith(_NOT_DATA):
                         continue
                     files.append(os.path.join(root, n))
             out.extend(_file_specs(f) for f in sorted(files))
