@@ -120,6 +120,7 @@ class FileSink(_Base):
         self.failures = 0
         # the main file exists after a run even when nothing was written to it
         self._open("event" if primary != "hr" else "hr")
+        self._open("deadletter")  # emptied when not appending: no stale dead letters of an earlier run
 
     def _open(self, kind: str) -> IO[bytes]:
         p = self.paths[kind]
