@@ -84,6 +84,8 @@ class BehaviourConfig:
     peer_min_days: int = 30  # employee-days before a peer group is used
     z_clip: float = 6.0
     winsor_z: float = 3.0
+    peak_decay: float = 0.96  # per learned day, of the recent peak (in log units)
+    peak_z: float = 2.0  # the z given to a day equal to the recent peak
     trigger_z: int = 3  # a running day is scored when a touched feature reaches a new whole z >= this
     n_trees: int = 10
     height: int = 8
@@ -91,10 +93,12 @@ class BehaviourConfig:
     seed: int = 42
     warmup_days: int = 250  # employee-days learned by the tree model before any alert
     threshold: float = 0.85  # anomaly score to alert for someone not leaving
-    threshold_departing: float = 0.65  # ... for someone in notice / near the last day / on the watchlist
+    threshold_departing: float = 0.6  # ... for someone in notice / near the last day / on the watchlist
     strong: float = 0.92  # departing and above this: base severity high
     min_top_z: float = 4.0  # the top feature must be at least this many scales above normal
     evidence_cap: int = 8
+    quarantine: float = 0.5  # a day scoring this much is learned only partly and kept for an HR lookback
+    suspicious_cap: int = 3  # suspicious days kept per employee
 
 
 @dataclass
@@ -186,11 +190,12 @@ class BehaviourModel:
             s["a"], kind=event.kind, action=event.action, hour=ts.hour, weekday=ts.weekday(),
             sensitivity=event.sensitivity, nbytes=event.bytes, count=event.count, duration_s=event.duration_s,
             external=event.external, personal=event.personal, destination=event.destination,
-            recipients=event.recipients,
+            recipients=event.recipients, obj=event.object,
+            known_dirs=s["k"] if s["n"] >= self.config.own_min_days else None,
         )
         if len(touched) > 1:  # more than the after-hours share: an event worth citing
             ev = s["e"]
-            ev.append([touched[0], event.event_id])
+            ev.append([sum(1 << i for i in touched if i != F.F_AH), event.event_id])
             if len(ev) > self.config.evidence_cap:
                 del ev[0]
         if s["s"] >= 0:
@@ -198,11 +203,25 @@ class BehaviourModel:
         return out
 
     def on_hr(self, emp: str, st: EmployeeState, hr: HRView, record: Any) -> list[tuple[ModelMeta, Finding]]:
-        """A change of departure status lowers the threshold: re-check the open day at once."""
+        """HR news of a departure lowers the threshold: alert on recent suspicious days kept aside that now
+        cross it (a day in the 30 days before the notice counts as departing), and re-check the open day."""
         s = st.extra.get(ID)
-        if s is None or s["s"] < 0 or s["a"][F.A_TOT] == 0 or not self._departing(hr, s["d"]):
+        if s is None or not self.warmed_up():
             return []
-        return self._evaluate(emp, st, s, hr)
+        out: list[tuple[ModelMeta, Finding]] = []
+        flagged = st.extra.get("flagged", ())
+        keep = []
+        for summary in s.get("q", ()):
+            day, score = summary[0], summary[1]
+            if day not in flagged and self._departing(hr, day) and score >= self.config.threshold_departing:
+                out.append(self._finding_of(summary, hr))
+            else:
+                keep.append(summary)
+        if "q" in s:
+            s["q"] = keep
+        if s["s"] >= 0 and s["a"][F.A_TOT] and self._departing(hr, s["d"]):
+            out += self._evaluate(emp, st, s, hr)
+        return out
 
     def finish(self, emp: str, st: EmployeeState, hr: HRView) -> list[tuple[ModelMeta, Finding]]:
         """Close the employee's open day (end of a replay or evaluation): score it, report it to ``sink``."""
@@ -217,43 +236,57 @@ class BehaviourModel:
     @staticmethod
     def _new_state(day: int) -> dict[str, Any]:
         # d: open day; a: its accumulator; e: evidence [feature, event_id]; s: open-day status (highest whole z
-        # already checked, -1 once the day fired); n: own days learned; m/v: own means/variances.
-        return {"d": day, "a": F.new_acc(), "e": [], "s": 0, "n": 0, "m": [0.0] * F.N, "v": [0.0] * F.N}
+        # already checked, -1 once the day fired); n: own days learned; m/v: own means/variances; p: decaying
+        # recent peak per feature; k: bitmap of familiar folders; q: suspicious days kept for an HR lookback.
+        return {"d": day, "a": F.new_acc(), "e": [], "s": 0, "n": 0, "m": [0.0] * F.N, "v": [0.0] * F.N,
+                "p": [0.0] * F.N, "k": 0}
 
-    def _baseline(self, s: dict[str, Any], hr: HRView) -> tuple[list[float], list[float], int,
-                                                               tuple[str, int, list[float], list[float]] | None] | None:
-        """Blended (mean, var) per feature, own days, peer group; ``None`` when there is nothing to compare."""
+    def _baseline(self, s: dict[str, Any], hr: HRView) -> tuple[Any, ...] | None:
+        """``(mean, var, own days, peer group, own peak)`` per feature, mean and var blended with the peers' while
+        the own history is short; ``None`` when there is nothing to compare with."""
         c = self.config
         n = s["n"]
         peer = self.peers.lookup(hr.department, hr.role)
         if peer is None:
             if n < c.own_min_days:
                 return None
-            return s["m"], s["v"], n, None
+            return s["m"], s["v"], n, None, s["p"]
         w = min(1.0, n / c.own_full_days)
+        peak = s["p"] if n >= c.own_min_days else None
         if w >= 1.0:
-            return s["m"], s["v"], n, peer
+            return s["m"], s["v"], n, peer, peak
         mo, vo, mp, vp = s["m"], s["v"], peer[2], peer[3]
         mean = [w * a + (1 - w) * b for a, b in zip(mo, mp)]
         var = [w * va + (1 - w) * vb + w * (1 - w) * (a - b) ** 2 for a, b, va, vb in zip(mo, mp, vo, vp)]
-        return mean, var, n, peer
+        return mean, var, n, peer, peak
 
-    def _z(self, i: int, x: float, mean: list[float], var: list[float]) -> float:
-        return (x - mean[i]) / math.sqrt(var[i] + F.SCALE_FLOOR[i] ** 2)
+    def _z(self, i: int, x: float, base: tuple[Any, ...]) -> float:
+        """Robust z of vector value ``x`` of feature ``i``: against mean and variance (with a floor on the
+        scale), and, once there is own history, no more than how far ``x`` lies above the recent peak (+2 at the
+        peak itself): intermittent work, such as a big export every few weeks, is normal up to that peak."""
+        mean, var, peak = base[0], base[1], base[4]
+        z = (x - mean[i]) / math.sqrt(var[i] + F.SCALE_FLOOR[i] ** 2)
+        if peak is not None:
+            z = min(z, (x - peak[i]) / F.SCALE_FLOOR[i] + self.config.peak_z)
+        return z
 
     def _departing(self, hr: HRView, day: int) -> bool:
-        return hr.departing(day, 30) or hr.watchlist
+        """The lower threshold and higher base severity apply: notice, the 30 days before the last day or the
+        notice, after the last day, watchlist (which the engine's grading steps up once more)."""
+        if hr.departing(day, 30) or hr.watchlist or hr.after_departure(day):
+            return True
+        return hr.leaving and hr.notice_from is not None and hr.notice_from - 30 <= day <= hr.notice_from
 
     # ------------------------------------------------------------ scoring
     def _score(self, x: list[float], base: tuple[Any, ...]) -> DayScore:
         c = self.config
-        mean, var, n, peer = base
-        z = [self._z(i, x[i], mean, var) for i in range(F.N)]
+        mean, n, peer = base[0], base[2], base[3]
+        z = [self._z(i, x[i], base) for i in range(F.N)]
         dev = [min(max(zi, 0.0), c.z_clip) / c.z_clip for zi in z]
         h = float(self.hst.score_one(dict(zip(F.NAMES, dev))))
         hm = self.hst_stats[1]
         h_rel = min(1.0, max(0.0, (h - hm) / max(1e-6, 1.0 - hm))) if self.hst_stats[0] else 0.0
-        top = sorted(dev, reverse=True)
+        top = sorted((d * w for d, w in zip(dev, F.WEIGHT)), reverse=True)
         s_dev = 0.8 * top[0] + 0.2 * top[1]
         score = 0.75 * s_dev + 0.25 * h_rel
         return DayScore(score=round(score, 4), hst=round(h, 4), dev=dev, z=z, mean=mean, own_days=n,
@@ -278,15 +311,14 @@ class BehaviourModel:
         base = self._baseline(s, hr)
         if base is None:
             return []
-        acc, mean, var = s["a"], base[0], base[1]
+        acc = s["a"]
         cap = int(c.z_clip)
-        if not any(self._z(i, F.transform(i, F.raw(acc, i)), mean, var) >= c.trigger_z
-                   for i in touched if i != F.F_AH):
+        if not any(self._z(i, F.transform(i, F.raw(acc, i)), base) >= c.trigger_z for i in touched if i != F.F_AH):
             return []
         # Sum of whole z levels (>= trigger) over all features: rises when any feature climbs a level.
         level = 0
         for i in range(F.N):
-            zi = self._z(i, F.transform(i, F.raw(acc, i)), mean, var)
+            zi = self._z(i, F.transform(i, F.raw(acc, i)), base)
             if zi >= c.trigger_z:
                 level += min(int(zi), cap)
         if level <= s["s"]:
@@ -322,10 +354,22 @@ class BehaviourModel:
             self.sink(emp, day, sc, flagged)
         if flagged or not hr.learnable(day):
             return out
-        self._learn(s, hr, x, sc)
+        suspicious = sc is not None and sc.score >= self.config.quarantine
+        if suspicious:
+            # Not alarming enough today, but kept aside (and out of peak, peers and trees) in case HR news
+            # makes it so: the pre-resignation collection of data.
+            q = s.setdefault("q", [])
+            q.append(self._summary(s, sc))  # type: ignore[arg-type]
+            del q[: -self.config.suspicious_cap]
+        self._learn(s, hr, x, sc, full=not suspicious)
+        if not suspicious:
+            s["k"] |= acc[F.A_DIRS]
         return out
 
-    def _learn(self, s: dict[str, Any], hr: HRView, x: list[float], sc: DayScore | None) -> None:
+    def _learn(self, s: dict[str, Any], hr: HRView, x: list[float], sc: DayScore | None, full: bool = True) -> None:
+        """Fold a normal day into the own mean and variance (winsorised) and, if ``full``, into the own recent
+        peak, the peer groups and the tree model. A suspicious day only moves the winsorised mean and variance,
+        so a lasting change of work is learned slowly while a burst never becomes the new normal."""
         c = self.config
         n = s["n"]
         clip = None
@@ -333,6 +377,9 @@ class BehaviourModel:
             clip = [s["m"][i] + c.winsor_z * math.sqrt(s["v"][i] + F.SCALE_FLOOR[i] ** 2) for i in range(F.N)]
         s["n"] = n + 1
         ew_update(s["m"], s["v"], x, s["n"], c.own_memory_days, clip)
+        if not full:
+            return
+        s["p"] = [round(max(xi, pi * c.peak_decay), DIGITS) for xi, pi in zip(x, s["p"])]
         self.peers.learn(hr.department, hr.role, x)
         if sc is not None:
             self.hst.learn_one(dict(zip(F.NAMES, sc.dev)))
@@ -343,56 +390,65 @@ class BehaviourModel:
                 hs[1] = round(hs[1] + (sc.hst - hs[1]) / min(hs[0], 1000), DIGITS)
 
     # ------------------------------------------------------------ alert
-    def _finding(self, s: dict[str, Any], sc: DayScore, hr: HRView) -> tuple[ModelMeta, Finding]:
+    def _summary(self, s: dict[str, Any], sc: DayScore) -> list[Any]:
+        """A day's verdict in a compact, JSON-friendly form: ``[day, score, tree score, own days, peer group,
+        top features as [index, observed, usual own, usual peers, usual blended, z], n deviating, evidence]``.
+        Kept in the employee state for suspicious days that did not alert (see :meth:`on_hr`)."""
         c = self.config
-        day, acc = s["d"], s["a"]
-        order = sorted(range(F.N), key=lambda i: (-sc.z[i], i))
+        acc = s["a"]
+        order = sorted(range(F.N), key=lambda i: (-sc.z[i] * F.WEIGHT[i], i))
         top = [i for i in order[:3] if sc.z[i] >= 2.0] or order[:1]
-        tf = []
-        for i in top:
-            tf.append({
-                "feature": F.NAMES[i],
-                "observed": _rnd(F.raw(acc, i)),
-                "usual_own": _rnd(F.untransform(i, s["m"][i])) if s["n"] else None,
-                "usual_peers": _rnd(F.untransform(i, sc.peer_mean[i])) if sc.peer_mean is not None else None,
-                "usual_blended": _rnd(F.untransform(i, sc.mean[i])),
-                "z": round(sc.z[i], 2),
-                "unit": F.UNITS[i],
-            })
-        i0 = top[0]
-        obs, usual = F.raw(acc, i0), F.untransform(i0, sc.mean[i0])
+        tf = [[i, _rnd(F.raw(acc, i)),
+               _rnd(F.untransform(i, s["m"][i])) if s["n"] else None,
+               _rnd(F.untransform(i, sc.peer_mean[i])) if sc.peer_mean is not None else None,
+               _rnd(F.untransform(i, sc.mean[i])), round(sc.z[i], 2)] for i in top]
+        wanted = sum(1 << i for i in top)
+        evidence = [eid for f, eid in s["e"] if f & wanted] or [eid for _, eid in s["e"]]
+        return [s["d"], sc.score, sc.hst, sc.own_days, sc.peer_group, tf,
+                sum(1 for z in sc.z if z >= c.min_top_z), evidence]
+
+    def _finding(self, s: dict[str, Any], sc: DayScore, hr: HRView) -> tuple[ModelMeta, Finding]:
+        return self._finding_of(self._summary(s, sc), hr)
+
+    def _finding_of(self, summary: list[Any], hr: HRView) -> tuple[ModelMeta, Finding]:
+        c = self.config
+        day, score, hst, own_days, peer_group, top, n_dev, evidence = summary
+        tf = [{"feature": F.NAMES[i], "observed": obs, "usual_own": own, "usual_peers": peer,
+               "usual_blended": blend, "z": z, "unit": F.UNITS[i]} for i, obs, own, peer, blend, z in top]
+        i0, obs, usual = top[0][0], top[0][1], top[0][4]
         p = F.RATIO_PSEUDO[i0]
-        ratio = (obs + p) / (max(usual, 0.0) + p)
+        top_ratio = (obs + p) / (max(usual, 0.0) + p)
         departing = self._departing(hr, day)
+        ratio: float | None = top_ratio
         if departing:
-            severity = "high" if sc.score >= c.strong else "medium"
+            severity = "high" if score >= c.strong else "medium"
         else:
+            # Someone not leaving: low, and the engine's "ten times the normal" step up to medium only with strong
+            # evidence (a very high score and several features far from normal at once).
             severity = "low"
-        meta = replace(META, severity=severity)
-        wanted = set(top)
-        evidence = [eid for f, eid in s["e"] if f in wanted] or [eid for _, eid in s["e"]]
-        return meta, Finding(
+            if score < c.strong or n_dev < 2:
+                ratio = None
+        return replace(META, severity=severity), Finding(
             key=f"D{day}",
-            observed=_rnd(obs),
-            evidence=evidence,
+            observed=obs,
+            evidence=list(evidence),
             window_start=day,
             window_end=day,
             threshold=c.threshold_departing if departing else c.threshold,
-            baseline={"mean": tf[0]["usual_blended"], "own_mean": tf[0]["usual_own"],
-                      "peer_mean": tf[0]["usual_peers"], "days": sc.own_days},
+            baseline={"mean": usual, "own_mean": tf[0]["usual_own"], "peer_mean": tf[0]["usual_peers"],
+                      "days": own_days},
             ratio=ratio,
             day=day,
             extra={
-                "top_feature": F.NAMES[i0],
-                "top_observed": tf[0]["observed"],
-                "top_usual": tf[0]["usual_blended"],
+                "top_feature": tf[0]["feature"],
+                "top_observed": obs,
+                "top_usual": usual,
+                "top_ratio": round(top_ratio, 2),
                 "top_features": tf,
-                "anomaly_score": sc.score,
-                "tree_score": sc.hst,
-                "n_deviating": sum(1 for z in sc.z if z >= c.min_top_z),
-                "own_days": sc.own_days,
-                "peer_group": sc.peer_group,
+                "anomaly_score": score,
+                "tree_score": hst,
+                "n_deviating": n_dev,
+                "own_days": own_days,
+                "peer_group": peer_group,
             },
         )
-
-

@@ -1,19 +1,26 @@
 """Daily behaviour features of one employee, accumulated event by event in a few numbers.
 
-A day's *accumulator* is a flat list of raw sums (counts, seconds, bytes, a 32-bit destination bitmap); the
-*feature vector* derived from it has :data:`N` values on comparable scales (``log1p`` of counts, minutes and
-megabytes; a share for after-hours work), which is what the baselines learn and the deviations are taken on.
+A day's *accumulator* is a flat list: one raw sum per feature (counts, seconds, bytes, an after-hours count, a
+32-bit destination bitmap), then the day's event count and a 32-bit bitmap of the folders downloaded from.
+The *feature vector* derived from it has :data:`N` values on comparable scales (``log1p`` of counts, minutes
+and megabytes; a share for after-hours work), which is what the baselines learn and deviations are taken on.
+
+The features are the ways data leaves or is destroyed (removable media, uploads, mail to outside and personal
+addresses, sensitive items going out, bulk CRM exports, sensitive deletions), how much is touched (downloads,
+sensitive ones, ones from folders this employee has not used before, CRM time, megabytes moved) and context
+(after-hours share, distinct outside destinations, prints).
 
 Hours are UTC: the contract carries no local time zone, so "after hours" means outside 07:00-19:00 UTC or at
-the weekend. Distinct external/personal destinations are counted approximately with linear counting over a
-32-bit bitmap (exact for a handful, saturating around 100).
+the weekend. Distinct outside destinations and familiar folders are approximate (32-bit bitmaps; linear
+counting for the former, exact for a handful).
 
 >>> acc = new_acc()
->>> touched = accumulate(acc, kind="file", action="copy_to_removable", hour=22, weekday=2)
->>> [NAMES[i] for i in touched], acc[A_USB], acc[A_AH], acc[A_TOT]
-(['removable_copies', 'after_hours_share'], 1, 1, 1)
->>> round(vector(acc)[F_USB], 3)
-0.693
+>>> touched = accumulate(acc, kind="file", action="copy_to_removable", hour=22, weekday=2,
+...                      sensitivity="restricted")
+>>> [NAMES[i] for i in touched]
+['removable_copies', 'sensitive_out', 'after_hours_share']
+>>> round(vector(acc)[F_USB], 3), raw(acc, F_AH)
+(0.693, 0.2)
 """
 
 from __future__ import annotations
@@ -26,10 +33,13 @@ from typing import Any
 NAMES: tuple[str, ...] = (
     "file_downloads",
     "sensitive_downloads",
+    "unfamiliar_folder_downloads",
     "removable_copies",
     "uploads",
-    "deletions",
+    "sensitive_out",
     "mails_out_with_attachments",
+    "deletions",
+    "sensitive_deletions",
     "crm_records_exported",
     "crm_minutes",
     "mb_moved",
@@ -38,30 +48,32 @@ NAMES: tuple[str, ...] = (
     "prints",
 )
 N = len(NAMES)
-(F_DL, F_SDL, F_USB, F_UP, F_DEL, F_MAIL, F_CRM, F_CRMT, F_MB, F_AH, F_DST, F_PRT) = range(N)
-
-# Accumulator slots: the first N-3 are the raw counterparts of features 0..8 in the same order, then
-# after-hours events, all events, the destination bitmap and prints.
-(A_DL, A_SDL, A_USB, A_UP, A_DEL, A_MAIL, A_CRM, A_CRMT, A_BYTES, A_AH, A_TOT, A_BM, A_PRT) = range(13)
-ACC_LEN = 13
+(F_DL, F_SDL, F_NEWDIR, F_USB, F_UP, F_SOUT, F_MAIL, F_DEL, F_SDEL, F_CRM, F_CRMT, F_MB, F_AH, F_DST,
+ F_PRT) = range(N)
+A_TOT, A_DIRS = N, N + 1
+ACC_LEN = N + 2
 
 #: Unit of each feature's raw value in explanations.
 UNITS: tuple[str, ...] = (
-    "files", "files", "files", "files", "files", "mails", "records", "minutes", "MB", "share", "destinations",
-    "prints",
+    "files", "files", "files", "files", "files", "items", "mails", "files", "files", "records", "minutes", "MB",
+    "share", "destinations", "prints",
 )
-#: Smallest scale (in vector units) a deviation is measured against: one or two extra events on a quiet
-#: day must not look like a huge jump.
-SCALE_FLOOR: tuple[float, ...] = (0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.6, 0.6, 0.7, 0.12, 0.45, 0.45)
+#: Smallest scale (in vector units) a deviation is measured against: one or two extra events on a quiet day
+#: must not look like a huge jump; records exported come in hundreds, so their floor is wider.
+SCALE_FLOOR: tuple[float, ...] = (0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.45, 0.6, 0.45, 1.0, 0.6, 0.7, 0.12, 0.45,
+                                  0.45)
+#: How much a feature's deviation counts in the day's score: the ways data leaves or is destroyed count fully;
+#: volume and context (time of day, CRM time, plain downloads and deletions) count less, so they cannot alert
+#: on their own.
+WEIGHT: tuple[float, ...] = (0.6, 0.9, 0.9, 1.0, 0.9, 1.0, 0.85, 0.65, 1.0, 0.9, 0.8, 0.75, 0.5, 0.75, 0.7)
 #: Pseudo-count added to both sides of the observed/usual ratio of a feature (raw units).
-RATIO_PSEUDO: tuple[float, ...] = (2, 1, 1, 1, 2, 1, 10, 10, 20, 0.1, 1, 1)
+RATIO_PSEUDO: tuple[float, ...] = (2, 1, 1, 1, 1, 1, 1, 2, 1, 20, 10, 20, 0.1, 1, 1)
 
 DOWNLOADS = frozenset({"download", "sync_download"})
 UPLOADS = frozenset({"upload", "share_external"})
 MAILS = frozenset({"send", "forward", "auto_forward"})
 CRM_EXPORTS = frozenset({"export", "report_export", "bulk_query", "api_query"})
 SENSITIVE = frozenset({"confidential", "restricted"})
-MOVES = frozenset({"download", "sync_download", "upload", "share_external", "copy_to_removable", "copy"})
 
 WORK_START_H, WORK_END_H = 7, 19
 
@@ -70,78 +82,108 @@ def new_acc() -> list[Any]:
     return [0] * ACC_LEN
 
 
-def _dest_bit(dest: str) -> int:
-    return 1 << (zlib.crc32(dest.lower().encode()) & 31)
+def bit(key: str) -> int:
+    """One of 32 bits for ``key`` (stable across processes: CRC-32, not Python's salted hash)."""
+    return 1 << (zlib.crc32(key.lower().encode()) & 31)
+
+
+def folder_of(obj: str | None) -> str | None:
+    """The repository part of an object path or URL: its first two segments (``/sites/finance``)."""
+    if not obj:
+        return None
+    parts = [p for p in obj.replace("\\", "/").split("/") if p][:-1]
+    return "/".join(parts[:2]) if parts else None
 
 
 def accumulate(acc: list[Any], *, kind: str, action: str, hour: int, weekday: int, sensitivity: str | None = None,
                nbytes: int | None = None, count: int | None = None, duration_s: float | None = None,
                external: bool | None = None, personal: bool | None = None, destination: str | None = None,
-               recipients: list[str] | tuple[str, ...] = ()) -> list[int]:
-    """Add one event to ``acc``; return the feature indices it changed (after-hours share included)."""
+               recipients: list[str] | tuple[str, ...] = (), obj: str | None = None,
+               known_dirs: int | None = None) -> list[int]:
+    """Add one event to ``acc``; return the feature indices it changed (after-hours share always).
+
+    ``known_dirs`` is the employee's bitmap of familiar folders (``None``: too early to tell)."""
     touched: list[int] = []
     moved = False
+    sens = sensitivity in SENSITIVE
+    out = False  # the item leaves the organisation's control
     if kind == "file" or kind == "web":
         if action in DOWNLOADS or (kind == "web" and action == "download"):
-            acc[A_DL] += 1
+            acc[F_DL] += 1
             touched.append(F_DL)
-            if sensitivity in SENSITIVE:
-                acc[A_SDL] += 1
+            if sens:
+                acc[F_SDL] += 1
                 touched.append(F_SDL)
+            if kind == "file":
+                d = folder_of(obj)
+                if d is not None:
+                    b = bit(d)
+                    acc[A_DIRS] |= b
+                    if known_dirs is not None and not known_dirs & b:
+                        acc[F_NEWDIR] += 1
+                        touched.append(F_NEWDIR)
             moved = True
         elif action == "copy_to_removable":
-            acc[A_USB] += 1
+            acc[F_USB] += 1
             touched.append(F_USB)
-            moved = True
+            moved = out = True
         elif action in UPLOADS:
-            acc[A_UP] += 1
+            acc[F_UP] += 1
             touched.append(F_UP)
             moved = True
+            out = bool(external or personal) or action == "share_external"
         elif action == "delete":
-            acc[A_DEL] += 1
+            acc[F_DEL] += 1
             touched.append(F_DEL)
+            if sens:
+                acc[F_SDEL] += 1
+                touched.append(F_SDEL)
         elif action == "print":
-            acc[A_PRT] += 1
+            acc[F_PRT] += 1
             touched.append(F_PRT)
         elif action == "copy":
             moved = True
     elif kind == "print":
-        acc[A_PRT] += 1
+        acc[F_PRT] += 1
         touched.append(F_PRT)
     elif kind == "email":
-        if action in MAILS and (external or personal) and ((count or 0) > 0 or (nbytes or 0) > 0):
-            acc[A_MAIL] += 1
+        if action in MAILS and (external or personal) and ((count or 0) > 0 or sens):
+            acc[F_MAIL] += 1
             touched.append(F_MAIL)
-            moved = True
+            moved = out = True
     elif kind == "crm":
         if action in CRM_EXPORTS:
-            acc[A_CRM] += count if count else 1
+            acc[F_CRM] += count if count else 1
             touched.append(F_CRM)
             moved = True
         if duration_s:
-            acc[A_CRMT] += float(duration_s)
+            acc[F_CRMT] += float(duration_s)
             touched.append(F_CRMT)
+    if out and sens:
+        # personal destinations count double: a private address is where stolen data goes
+        acc[F_SOUT] += max(1, count or 1) * (2 if personal else 1)
+        touched.append(F_SOUT)
     if moved and nbytes:
-        acc[A_BYTES] += nbytes
+        acc[F_MB] += nbytes
         touched.append(F_MB)
-    if (external or personal) and kind in ("email", "file", "web"):
+    if (external or personal) and kind in ("email", "file", "web") and action != "visit":
         dests = [destination] if destination else [r.rsplit("@", 1)[-1] for r in recipients]
-        bm = acc[A_BM]
+        bm = acc[F_DST]
         for d in dests:
             if d:
-                bm |= _dest_bit(d)
-        if bm != acc[A_BM]:
-            acc[A_BM] = bm
+                bm |= bit(d)
+        if bm != acc[F_DST]:
+            acc[F_DST] = bm
             touched.append(F_DST)
     acc[A_TOT] += 1
     if weekday >= 5 or not WORK_START_H <= hour < WORK_END_H:
-        acc[A_AH] += 1
+        acc[F_AH] += 1
     touched.append(F_AH)
     return touched
 
 
 def distinct(bitmap: int) -> float:
-    """Linear-counting estimate of the number of distinct destinations set in a 32-bit bitmap."""
+    """Linear-counting estimate of the number of distinct keys set in a 32-bit bitmap."""
     ones = bin(bitmap).count("1")
     if ones == 0:
         return 0.0
@@ -151,17 +193,16 @@ def distinct(bitmap: int) -> float:
 
 
 def raw(acc: list[Any], i: int) -> float:
-    """The raw value of feature ``i`` in its unit (for explanations)."""
+    """The raw value of feature ``i`` in its unit (for explanations). The after-hours share is shrunk towards 0
+    by four pseudo-events, so the first event of a day at 06:59 does not look like a day spent after hours."""
     if i == F_CRMT:
-        return acc[A_CRMT] / 60.0
+        return acc[F_CRMT] / 60.0
     if i == F_MB:
-        return acc[A_BYTES] / 1e6
+        return acc[F_MB] / 1e6
     if i == F_AH:
-        return acc[A_AH] / (acc[A_TOT] + 4)
+        return acc[F_AH] / (acc[A_TOT] + 4)
     if i == F_DST:
-        return distinct(acc[A_BM])
-    if i == F_PRT:
-        return float(acc[A_PRT])
+        return distinct(acc[F_DST])
     return float(acc[i])
 
 
@@ -175,6 +216,5 @@ def untransform(i: int, v: float) -> float:
 
 
 def vector(acc: list[Any]) -> list[float]:
-    """The day's feature vector (see :data:`NAMES`). The after-hours share is shrunk towards 0 by four
-    pseudo-events, so the first event of a day at 06:59 does not look like a day spent after hours."""
+    """The day's feature vector (see :data:`NAMES`)."""
     return [transform(i, raw(acc, i)) for i in range(N)]

@@ -7,14 +7,15 @@ no risk score) in ``ts`` order, as ``exitwatch replay`` does.
 
 A label line names an employee and the malicious period: ``employee_id`` with ``start``/``end`` (or
 ``window_start``/``window_end``, ``first_day``/``last_day``, dates or timestamps, inclusive) or ``days``
-(a list of dates); lines with ``"malicious": false`` are skipped. Employee-days inside a labelled period are
+(a list of dates); lines with ``"malicious": false`` or a ``scenario`` starting with ``benign`` (benign leavers)
+are skipped. Employee-days inside a labelled period are
 positives, every other scored employee-day is a negative.
 
     python -m detectors.models.measure DIR        # a generated data set
     python -m detectors.models.measure --synthetic [--employees 80 --days 90]
 
 >>> r = measure_synthetic(employees=12, days=45, seed=3)
->>> 0.0 <= r["auc"] <= 1.0 and r["state_bytes"]["max"] < 1500
+>>> r["employee_days"] > 300 and r["state_bytes"]["max"] < 1500
 True
 """
 
@@ -69,7 +70,8 @@ def positive_days(labels: Iterable[dict[str, Any]]) -> dict[str, set[int]]:
     """Employee -> malicious day numbers, from label records (see the module docstring)."""
     out: dict[str, set[int]] = {}
     for lab in labels:
-        if lab.get("malicious") is False or lab.get("label") in (0, False, "benign"):
+        if (lab.get("malicious") is False or lab.get("label") in (0, False, "benign")
+                or str(lab.get("scenario", "")).startswith("benign")):
             continue
         emp = lab.get("employee_id")
         if not emp:
@@ -151,7 +153,25 @@ def run(items: Iterator[tuple[int, Any]], labels: list[dict[str, Any]],
     med_plus = {a.employee_id for a in alerts if a.severity != "low"}
     hit = {a.employee_id for a in alerts
            if a.employee_id in malicious and _day(a.explanation["day"]) in _near(pos[a.employee_id])}
+    scen = {lab["employee_id"]: lab.get("scenario", "?") for lab in labels if lab.get("employee_id") in malicious}
+    per_scenario: dict[str, list[int]] = {}
+    for emp, sc_name in scen.items():
+        v = per_scenario.setdefault(sc_name, [0, 0])
+        v[0] += emp in hit
+        v[1] += 1
+    best: dict[str, float] = {}
+    for (emp, day), v in scores.items():
+        if emp in malicious and day not in pos[emp]:
+            continue
+        best[emp] = max(best.get(emp, 0.0), v)
+    honest_flags = Counter(
+        f"{a.explanation.get('top_feature')}/{a.explanation.get('status')}" for a in alerts
+        if a.employee_id not in malicious and a.severity != "low")
     return {
+        "employee_auc": round(roc_auc([int(e in malicious) for e in sorted(best)], [best[e] for e in sorted(best)]),
+                              4),
+        "per_scenario_caught": {k: f"{v[0]}/{v[1]}" for k, v in sorted(per_scenario.items())},
+        "honest_medium_plus_by_feature_status": dict(honest_flags.most_common(12)),
         "employee_days": len(keys),
         "positive_days": int(sum(y)),
         "auc": round(roc_auc(y, s), 4),
