@@ -271,12 +271,16 @@ class Company:
         depts = list(DEPARTMENTS)
         weights = [DEPARTMENTS[d]["share"] for d in depts]
         seen: dict[str, int] = {}
+        sams: dict[str, int] = {}
         n_hires = max(1, round(self.n * 0.006 * self.days / 30))
         for k in range(self.n + n_hires):
             first, last = rng.choice(FIRST), rng.choice(LAST)
             base = f"{first}.{last}"
             seen[base] = seen.get(base, 0) + 1
             suffix = "" if seen[base] == 1 else str(seen[base])
+            sam = f"{first[0]}{last}"
+            sams[sam] = sams.get(sam, 0) + 1
+            sam_suffix = "" if sams[sam] == 1 else str(sams[sam])
             dept = rng.choices(depts, weights)[0]
             roles = DEPARTMENTS[dept]["roles"]
             role = rng.choices([r for r, _ in roles], [w for _, w in roles])[0]
@@ -288,7 +292,7 @@ class Company:
             e = Employee(
                 id=eid, first=first, last=last,
                 upn=f"{base}{suffix}@{DOMAIN}",
-                sam=f"CORP\\{first[0]}{last}{suffix}",
+                sam=f"CORP\\{sam}{sam_suffix}",
                 crm=("005" + hashlib.blake2b(f"{self.seed}:{eid}".encode(), digest_size=6).hexdigest().upper()
                      if dept in CRM_DEPARTMENTS else None),
                 private=f"{first}{last[:3]}{rng.randint(60, 99)}@{rng.choice(PERSONAL_MAIL)}",
@@ -838,7 +842,7 @@ class Company:
             if present:
                 a, b = self.normal_day(e, day)
                 if e.night_owl and rng.random() < 0.4:
-                    self.normal_day(e, day, 0.3, b + rng.uniform(1.5, 3), b + rng.uniform(3.5, 5))
+                    self.normal_day(e, day, 0.3, b + rng.uniform(1.5, 3), min(23.9, b + rng.uniform(3.5, 5)))
             elif not working and not holiday and e.weekend and rng.random() < 0.3 and \
                     (e.last_day is None or day <= e.last_day):
                 s = rng.uniform(9, 15)

@@ -1,0 +1,747 @@
+"""``exitwatch evaluate``: the detectors against a labelled company, with a naive SIEM as the reference.
+
+``exitwatch evaluate --data DIR [--out reports/DIR] [--rules-config F]`` reads ``DIR/hr.jsonl``,
+``DIR/signals.jsonl``, ``DIR/events.jsonl`` (or ``.gz``) and ``DIR/labels.jsonl`` (as ``exitwatch generate``
+writes them), runs four detectors over one pass of the merged inputs (every record is validated once, by
+:func:`detectors.replay.run`, and handed to each detector):
+
+- ``rules``: the rule catalogue alone (``build_engine(models=False)``);
+- ``models``: the learned models alone (``build_engine(rules=False)``), "not available" when
+  ``detectors.factory.default_models()`` is empty;
+- ``both``: rules and models in one engine (the product); the same as ``rules`` when there are no models;
+- ``naive``: :mod:`exitwatch.naive`, literal thresholds with no baselines and no departure anchoring;
+
+and writes ``report.json``, ``report.md`` and ``risk.png`` to ``--out``; each detector's alerts go to
+``DIR/alerts-<detector>.jsonl`` (``--alerts-dir``) for whoever wants to read them.
+
+Definitions (also written into the report):
+
+- an alert *counts* when its severity is ``medium`` or above; its day is the UTC day of its ``ts`` (when it
+  fired, which for a late HR record is when the record arrived, not when the behaviour happened);
+- a malicious employee is *caught* when a counting alert names them on a day from the scenario's ``start``
+  to ``max(end, last_day) + grace`` days (``--grace-days``, default 7): an alert before the behaviour began
+  is about something else, and one more than a week after the last day comes too late to act on;
+- *honest* employees are everyone not labelled malicious (benign leavers included); one is *flagged* by any
+  counting alert at any time. *Honest flagged per 1,000 per 30 days* counts (employee, 30-day block of the
+  period) pairs with a counting alert, per 1,000 honest employees and 30 days;
+- *precision* is caught / (caught + honest flagged), in employees;
+- *recall* is caught / malicious, per scenario and overall;
+- *lead time* is ``last_day`` minus the day of the first counting alert in the window (negative: after the
+  last day, as ``after_departure_access`` must be);
+- the *trade-off curve* of an engine detector raises a minimum alert score; the naive detector's multiplies
+  its thresholds. The headline compares honest people flagged at the same recall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import statistics
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from detectors.context import day_date, day_number
+from detectors.state import day_of
+from exitwatch.generate import BENIGN, SCENARIOS
+from exitwatch.naive import RULES as NAIVE_RULES
+from exitwatch.naive import NaiveDetector
+
+LEVELS = ("low", "medium", "high", "critical")
+COUNTING = frozenset({"medium", "high", "critical"})
+DETECTORS = ("rules", "models", "both", "naive")
+NAIVE_SCALES = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0)
+#: The catalogue rules meant for each scenario (from the issue), for the notes to rule authors.
+INTENDED = {
+    "research_to_personal_mail": ("email.sensitive_to_personal",),
+    "crm_bulk_export": ("crm.bulk_export_before_departure", "sequence.crm_export_then_personal_mail"),
+    "job_search_then_usb": ("sequence.job_search_then_exfiltration", "device.removable_copy_spike"),
+    "low_and_slow_downloads": ("file.sensitive_downloads_before_departure",),
+    "restricted_consecutive_days": ("file.restricted_downloads_consecutive_days",),
+    "crm_access_spike": ("crm.access_time_spike",),
+    "after_hours_cloud_upload": ("web.personal_cloud_upload", "activity.after_hours_spike"),
+    "mass_deletion": ("file.mass_deletion_before_departure",),
+    "after_departure_access": ("activity.after_departure",),
+}
+
+
+@dataclass(frozen=True)
+class Hit:
+    """An alert, reduced to what the metrics need."""
+
+    employee_id: str
+    day: int  # UTC day number of the alert's ts
+    rule_id: str
+    severity: str
+    score: float
+
+    @property
+    def counts(self) -> bool:
+        return self.severity in COUNTING
+
+
+@dataclass(frozen=True)
+class Label:
+    employee_id: str
+    scenario: str
+    start: int
+    end: int
+    last_day: int
+
+    @property
+    def malicious(self) -> bool:
+        return self.scenario != BENIGN
+
+
+@dataclass
+class Truth:
+    """Labels and population of a company."""
+
+    labels: dict[str, Label]
+    population: set[str]
+    day0: int
+    days: int
+
+    @property
+    def malicious(self) -> dict[str, Label]:
+        return {k: v for k, v in self.labels.items() if v.malicious}
+
+    @property
+    def honest(self) -> set[str]:
+        return self.population - set(self.malicious)
+
+
+def load_labels(path: Path) -> dict[str, Label]:
+    out = {}
+    for line in path.read_bytes().splitlines():
+        if line.strip():
+            o = orjson.loads(line)
+            out[o["employee_id"]] = Label(o["employee_id"], o["scenario"], day_number(o["start"]),
+                                          day_number(o["end"]), day_number(o["last_day"]))
+    return out
+
+
+def load_population(path: Path) -> set[str]:
+    with _open(path) as fh:
+        return {orjson.loads(line)["employee_id"] for line in fh if line.strip()}
+
+
+def _open(path: Path) -> IO[bytes]:
+    return gzip.open(path, "rb") if str(path).endswith(".gz") else open(path, "rb")
+
+
+def _find(data: Path, name: str, required: bool = True) -> Path | None:
+    for cand in (data / f"{name}.jsonl", data / f"{name}.jsonl.gz"):
+        if cand.exists():
+            return cand
+    if required:
+        raise FileNotFoundError(f"{data}: no {name}.jsonl (or .gz)")
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- metrics
+def in_window(h: Hit, lab: Label, grace: int) -> bool:
+    return lab.start <= h.day <= max(lab.end, lab.last_day) + grace
+
+
+def score_detector(hits: Iterable[Hit], truth: Truth, grace: int = 7) -> dict[str, Any]:
+    """Recall per scenario and overall, honest flagged, precision, alert volume and lead time.
+
+    >>> t = Truth({"E1": Label("E1", "mass_deletion", 100, 101, 102)}, {"E1", "E2"}, 70, 60)
+    >>> score_detector([], t)["recall"]
+    0.0
+    >>> s = score_detector([Hit("E1", 101, "r", "high", 70), Hit("E2", 90, "r", "medium", 40)], t)
+    >>> s["recall"], s["honest_flagged"], s["precision"], s["scenarios"]["mass_deletion"]["lead_days_median"]
+    (1.0, 1, 0.5, 1)
+    """
+    mal = truth.malicious
+    honest = truth.honest
+    hits = list(hits)
+    first_in: dict[str, int] = {}
+    rules_in: dict[str, Counter[str]] = defaultdict(Counter)
+    any_sev: dict[str, Counter[str]] = defaultdict(Counter)  # rules firing (any severity) in the window
+    outside: set[str] = set()
+    honest_pairs: set[tuple[str, int]] = set()
+    honest_emps: set[str] = set()
+    fp_rules: dict[str, set[str]] = defaultdict(set)
+    n_count = 0
+    for h in hits:
+        lab = mal.get(h.employee_id)
+        if lab is not None and in_window(h, lab, grace):
+            any_sev[h.employee_id][f"{h.rule_id}:{h.severity}"] += 1
+        if not h.counts:
+            continue
+        n_count += 1
+        if lab is not None:
+            if in_window(h, lab, grace):
+                first_in[h.employee_id] = min(first_in.get(h.employee_id, h.day), h.day)
+                rules_in[h.employee_id][h.rule_id] += 1
+            else:
+                outside.add(h.employee_id)
+        elif h.employee_id in honest:
+            honest_emps.add(h.employee_id)
+            honest_pairs.add((h.employee_id, (h.day - truth.day0) // 30))
+            fp_rules[h.rule_id].add(h.employee_id)
+    scen: dict[str, Any] = {}
+    for sc in SCENARIOS:
+        members = sorted(e for e, lab in mal.items() if lab.scenario == sc)
+        caught = [e for e in members if e in first_in]
+        leads = [mal[e].last_day - first_in[e] for e in caught]
+        rules: Counter[str] = Counter()
+        for e in caught:
+            rules.update(set(rules_in[e]))
+        scen[sc] = {
+            "employees": len(members),
+            "caught": len(caught),
+            "recall": round(len(caught) / len(members), 4) if members else None,
+            "lead_days_median": statistics.median(leads) if leads else None,
+            "caught_by": dict(rules.most_common()),
+            "missed": [{"employee_id": e, "fired_in_window_any_severity": dict(any_sev[e])}
+                       for e in members if e not in first_in],
+        }
+    n_mal = len(mal)
+    caught_n = len(first_in)
+    leads_all = [mal[e].last_day - d for e, d in first_in.items()]
+    benign_leavers = {e for e, lab in truth.labels.items() if not lab.malicious}
+    honest_n = max(1, len(honest))
+    per_1000_30 = len(honest_pairs) / (honest_n / 1000) / (truth.days / 30)
+    return {
+        "malicious": n_mal,
+        "caught": caught_n,
+        "recall": round(caught_n / n_mal, 4) if n_mal else 0.0,
+        "honest_employees": len(honest),
+        "honest_flagged": len(honest_emps),
+        "honest_flagged_per_1000_per_30d": round(per_1000_30, 2),
+        "benign_leavers": len(benign_leavers),
+        "benign_leavers_flagged": len(honest_emps & benign_leavers),
+        "malicious_flagged_outside_window": len(outside - set(first_in)),
+        "precision": round(caught_n / (caught_n + len(honest_emps)), 4) if caught_n + len(honest_emps) else None,
+        "alerts": len(hits),
+        "alerts_per_day": round(len(hits) / truth.days, 2),
+        "counting_alerts_per_day": round(n_count / truth.days, 2),
+        "lead_days_median": statistics.median(leads_all) if leads_all else None,
+        "lead_days_mean": round(statistics.fmean(leads_all), 1) if leads_all else None,
+        "scenarios": scen,
+        "honest_flagged_by_rule": {r: len(v) for r, v in sorted(fp_rules.items(), key=lambda x: -len(x[1]))},
+    }
+
+
+def score_curve(hits: Iterable[Hit], truth: Truth, grace: int = 7) -> list[dict[str, float]]:
+    """Recall and honest flagged per 1,000 per 30 days as the minimum counting-alert score rises."""
+    mal = truth.malicious
+    honest = truth.honest
+    best_mal: dict[str, float] = {}
+    best_pair: dict[tuple[str, int], float] = {}
+    for h in hits:
+        if not h.counts:
+            continue
+        lab = mal.get(h.employee_id)
+        if lab is not None:
+            if in_window(h, lab, grace):
+                best_mal[h.employee_id] = max(best_mal.get(h.employee_id, 0.0), h.score)
+        elif h.employee_id in honest:
+            k = (h.employee_id, (h.day - truth.day0) // 30)
+            best_pair[k] = max(best_pair.get(k, 0.0), h.score)
+    norm = (max(1, len(honest)) / 1000) * (truth.days / 30)
+    out = []
+    for thr in sorted({0.0, *best_mal.values(), *best_pair.values()}):
+        out.append({
+            "min_score": thr,
+            "recall": round(sum(v >= thr for v in best_mal.values()) / max(1, len(mal)), 4),
+            "honest_flagged_per_1000_per_30d": round(sum(v >= thr for v in best_pair.values()) / norm, 2),
+        })
+    return out
+
+
+def at_recall(curve: list[dict[str, Any]], recall: float) -> dict[str, Any] | None:
+    """The point of ``curve`` with recall >= ``recall`` that flags the fewest honest people."""
+    ok = [p for p in curve if p["recall"] >= recall - 1e-9]
+    return min(ok, key=lambda p: (p["honest_flagged_per_1000_per_30d"], -p["recall"])) if ok else None
+
+
+# ---------------------------------------------------------------------------------------------- running
+class Fanout:
+    """Hands every validated record to each detector once; collects their alerts as :class:`Hit`."""
+
+    def __init__(self, members: dict[str, Any], alert_files: dict[str, IO[bytes]] | None = None) -> None:
+        self.members = members
+        self.hits: dict[str, list[Hit]] = {k: [] for k in members}
+        self.seconds: dict[str, float] = {k: 0.0 for k in members}
+        self.files = alert_files or {}
+        self.first_day: int | None = None
+        self.last_day: int | None = None
+
+    def _call(self, method: str, obj: Any) -> list[Any]:
+        for name, m in self.members.items():
+            t0 = time.perf_counter()
+            alerts = getattr(m, method)(obj)
+            self.seconds[name] += time.perf_counter() - t0
+            for a in alerts:
+                self.hits[name].append(Hit(a.employee_id, day_of(a.ts.timestamp()), a.rule_id, a.severity, a.score))
+                fh = self.files.get(name)
+                if fh is not None:
+                    fh.write(orjson.dumps(a.model_dump(mode="json")) + b"\n")
+        return []
+
+    def on_event(self, event: Any) -> list[Any]:
+        d = day_of(event.ts.timestamp())
+        if self.first_day is None or d < self.first_day:
+            self.first_day = d
+        if self.last_day is None or d > self.last_day:
+            self.last_day = d
+        return self._call("on_event", event)
+
+    def on_hr(self, record: Any) -> list[Any]:
+        return self._call("on_hr", record)
+
+    def on_signal(self, signal: Any) -> list[Any]:
+        return self._call("on_signal", signal)
+
+
+@dataclass
+class Run:
+    truth: Truth
+    hits: dict[str, list[Hit]]
+    naive: NaiveDetector
+    available: dict[str, bool]
+    seconds: float
+    detector_seconds: dict[str, float]
+    records: dict[str, int]
+    bad: int
+    unresolved: int
+    rules: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+
+
+def run_detectors(data: Path, rules_config: str | None = None, alerts_dir: Path | None = None,
+                  progress: bool = False) -> Run:
+    """One pass over the company's files through every detector."""
+    from detectors.factory import build_engine, default_models
+    from detectors.replay import run as replay_run
+
+    t0 = time.perf_counter()
+    hr = _find(data, "hr")
+    signals = _find(data, "signals", required=False)
+    events = _find(data, "events")
+    labels = load_labels(data / "labels.jsonl")
+    assert hr is not None and events is not None
+    have_models = bool(default_models())
+    rules_engine = build_engine(rules_config=rules_config, models=False)
+    members: dict[str, Any] = {"rules": rules_engine}
+    if have_models:
+        members["models"] = build_engine(rules_config=rules_config, models=True, rules=False)
+        members["both"] = build_engine(rules_config=rules_config, models=True, rules=True)
+    naive = NaiveDetector()
+    members["naive"] = naive
+    files: dict[str, IO[bytes]] = {}
+    if alerts_dir is not None:
+        alerts_dir.mkdir(parents=True, exist_ok=True)
+        files = {k: open(alerts_dir / f"alerts-{k}.jsonl", "wb") for k in members if k != "naive"}
+    fan = Fanout(members, files)
+    dead = 0
+
+    def on_bad(d: Any) -> None:
+        nonlocal dead
+        dead += 1
+
+    def show(s: Any) -> None:
+        if progress:
+            sys.stderr.write(f"\revaluate: {sum(s.read.values()):,} records, {s.seconds:.0f} s")
+            sys.stderr.flush()
+
+    try:
+        stats = replay_run(fan, [hr], [signals] if signals else [], [events], on_alert=lambda a: None,
+                           on_bad=on_bad, progress=show)
+    finally:
+        for fh in files.values():
+            fh.close()
+    if progress:
+        sys.stderr.write("\n")
+    hits = dict(fan.hits)
+    hits["naive"] = [Hit(a.employee_id, a.day, a.rule_id, a.severity, a.score) for a in naive.alerts()]
+    if not have_models:
+        hits["both"] = hits["rules"]
+    first = fan.first_day if fan.first_day is not None else 0
+    last = fan.last_day if fan.last_day is not None else first
+    truth = Truth(labels, load_population(hr), first, last - first + 1)
+    return Run(
+        truth=truth, hits=hits, naive=naive,
+        available={"rules": True, "models": have_models, "both": True, "naive": True},
+        seconds=time.perf_counter() - t0, detector_seconds=fan.seconds, records=dict(stats.read), bad=dead,
+        unresolved=rules_engine.stats.unresolved,
+        rules=[r.id for r in rules_engine.rules],
+        models=[getattr(m, "id", type(m).__name__) for m in members["both"].models] if have_models else [],
+    )
+
+
+# ---------------------------------------------------------------------------------------------- report
+def build_report(r: Run, grace: int = 7, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    truth = r.truth
+    det: dict[str, Any] = {}
+    curves: dict[str, Any] = {}
+    for name in DETECTORS:
+        if not r.available[name]:
+            det[name] = {"available": False, "note": "not available: detectors.factory.default_models() is empty"}
+            continue
+        det[name] = {"available": True, **score_detector(r.hits[name], truth, grace)}
+        if name != "naive":
+            curves[name] = score_curve(r.hits[name], truth, grace)
+    naive_curve = []
+    for k in NAIVE_SCALES:
+        hits = [Hit(a.employee_id, a.day, a.rule_id, a.severity, a.score) for a in r.naive.alerts(k)]
+        s = score_detector(hits, truth, grace)
+        naive_curve.append({"scale": k, "recall": s["recall"],
+                            "honest_flagged_per_1000_per_30d": s["honest_flagged_per_1000_per_30d"]})
+    curves["naive"] = naive_curve
+    product = "both" if r.available["models"] else "rules"
+    headline = _headline(det, curves, product)
+    notes = _notes(det, r.rules)
+    return {
+        "generated_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "company": meta or {},
+        "period": {"start": day_date(truth.day0).isoformat(), "days": truth.days,
+                   "employees": len(truth.population), "malicious": len(truth.malicious),
+                   "benign_leavers": sum(1 for lab in truth.labels.values() if not lab.malicious)},
+        "definitions": {
+            "counting_severity": "medium or above",
+            "grace_days": grace,
+            "caught": "a counting alert on a day from the scenario start to max(end, last_day) + grace_days",
+            "honest_flagged_per_1000_per_30d": "(honest employee, 30-day block) pairs with a counting alert, "
+                                               "per 1,000 honest employees per 30 days",
+            "precision": "caught / (caught + honest employees flagged)",
+            "lead_days": "last_day minus the day of the first counting alert in the window",
+        },
+        "runtime": {"evaluate_seconds": round(r.seconds, 1),
+                    "detector_seconds": {k: round(v, 1) for k, v in r.detector_seconds.items()},
+                    "generate_seconds": (meta or {}).get("seconds"),
+                    "records": r.records, "bad_records": r.bad, "unresolved_actor_events": r.unresolved},
+        "catalogue": {"rules": r.rules, "models": r.models},
+        "product": product,
+        "headline": headline,
+        "detectors": det,
+        "curves": curves,
+        "naive_rules": [{"id": x.id, "rule": x.description} for x in NAIVE_RULES],
+        "notes_for_rule_authors": notes,
+    }
+
+
+def _headline(det: dict[str, Any], curves: dict[str, Any], product: str) -> dict[str, Any]:
+    p, n = det[product], det["naive"]
+    out: dict[str, Any] = {"product": product,
+                           "product_recall": p["recall"],
+                           "product_honest_per_1000_per_30d": p["honest_flagged_per_1000_per_30d"],
+                           "naive_recall": n["recall"],
+                           "naive_honest_per_1000_per_30d": n["honest_flagged_per_1000_per_30d"]}
+    # 1. at the product's recall, the best the naive thresholds can do
+    nv = at_recall(curves["naive"], p["recall"])
+    out["naive_at_product_recall"] = nv
+    # 2. at the naive default's recall, the best the product's score threshold can do
+    pv = at_recall(curves[product], n["recall"])
+    out["product_at_naive_recall"] = pv
+    lines = []
+    if nv is not None:
+        a, b = p["honest_flagged_per_1000_per_30d"], nv["honest_flagged_per_1000_per_30d"]
+        lines.append(f"At recall {p['recall']:.0%}, {product} flags {a:g} honest employees per 1,000 per 30 days; "
+                     f"the naive thresholds (best scale x{nv['scale']:g}) flag {b:g}: {b - a:+.1f} "
+                     f"({_times(b, a)}).")
+    else:
+        best = max(c["recall"] for c in curves["naive"])
+        lines.append(f"The naive thresholds never reach {product}'s recall of {p['recall']:.0%} "
+                     f"(best {best:.0%} at any scale).")
+    if pv is not None:
+        a, b = pv["honest_flagged_per_1000_per_30d"], n["honest_flagged_per_1000_per_30d"]
+        lines.append(f"At the naive default's recall {n['recall']:.0%}, {product} (min score {pv['min_score']:g}) "
+                     f"flags {a:g} honest employees per 1,000 per 30 days against the naive {b:g}: "
+                     f"{b - a:.1f} fewer ({_times(b, a)}).")
+    else:
+        lines.append(f"{product} does not reach the naive default's recall of {n['recall']:.0%} at any score.")
+    out["text"] = lines
+    return out
+
+
+def _times(b: float, a: float) -> str:
+    if a <= 0:
+        return "none flagged by us" if b > 0 else "neither flags anyone"
+    return f"{b / a:.1f}x as many"
+
+
+def _notes(det: dict[str, Any], catalogue: list[str]) -> list[str]:
+    notes = []
+    rules = det["rules"]
+    for sc, intended in INTENDED.items():
+        s = rules["scenarios"][sc]
+        missing = [x for x in intended if x not in catalogue]
+        fired: Counter[str] = Counter()
+        for m in s["missed"]:
+            for key in m["fired_in_window_any_severity"]:
+                fired[key.split(":")[0] + " (" + key.split(":")[1] + ")"] += 1
+        if s["recall"] is not None and s["recall"] < 1:
+            txt = f"{sc}: rules caught {s['caught']}/{s['employees']}."
+            if missing:
+                txt += f" Intended rule(s) not in the catalogue: {', '.join(missing)}."
+            present = [x for x in intended if x in catalogue]
+            if present:
+                silent = [x for x in present if not any(x in k for k in fired) and x not in s["caught_by"]]
+                if silent:
+                    txt += f" Present but silent on the missed employees: {', '.join(silent)}."
+            if fired:
+                txt += " On the missed ones, in the window: " + ", ".join(f"{k} x{v}" for k, v in fired.most_common(6))
+                txt += "."
+            notes.append(txt)
+    for rid, n in list(rules["honest_flagged_by_rule"].items())[:5]:
+        notes.append(f"{rid} flags {n} honest employee(s) (medium+).")
+    return notes
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0%}"
+
+
+def render_markdown(rep: dict[str, Any], cmd: str) -> str:
+    det = rep["detectors"]
+    per = rep["period"]
+    co = rep["company"]
+    rt = rep["runtime"]
+    L: list[str] = []
+    L.append(f"# exitwatch evaluation: {per['employees']:,} employees, {per['days']} days")
+    L.append("")
+    L.append(f"Synthetic company from `exitwatch generate` (seed {co.get('seed', '?')}, from {per['start']}): "
+             f"{rt['records'].get('events', 0):,} events, {rt['records'].get('hr', 0):,} HR records, "
+             f"{rt['records'].get('signals', 0):,} HR signals; {per['malicious']} malicious leavers "
+             f"({per['malicious'] // max(1, len(SCENARIOS))} per scenario) and {per['benign_leavers']} benign leavers.")
+    L.append("")
+    L.append(f"Regenerate: `{cmd}`")
+    L.append("")
+    gen = rt.get("generate_seconds")
+    L.append(f"Runtime on this machine (2 cores): generate {gen if gen is not None else '?'} s, evaluate "
+             f"{rt['evaluate_seconds']} s (time inside each detector: "
+             + ", ".join(f"{k} {v} s" for k, v in rt["detector_seconds"].items())
+             + f"; the rest is reading and validating the records once). {rt['bad_records']} bad records, "
+             f"{rt['unresolved_actor_events']:,} events by unresolvable actors (service accounts).")
+    L.append("")
+    L.append(f"Catalogue: {len(rep['catalogue']['rules'])} rule(s): "
+             + (", ".join(f"`{x}`" for x in rep["catalogue"]["rules"]) or "none")
+             + f"; models: {', '.join(rep['catalogue']['models']) or 'none (not available)'}.")
+    L.append("")
+    L.append("## Headline")
+    L.append("")
+    for t in rep["headline"]["text"]:
+        L.append(f"- {t}")
+    L.append("")
+    L.append("## Detectors")
+    L.append("")
+    L.append("| detector | recall | caught | honest flagged /1,000/30 d | honest flagged | benign leavers flagged "
+             "| precision | alerts/day (all) | medium+/day | median lead (days) |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
+    for name in DETECTORS:
+        d = det[name]
+        if not d["available"]:
+            L.append(f"| {name} | not available | | | | | | | | |")
+            continue
+        L.append(f"| {name} | {_pct(d['recall'])} | {d['caught']}/{d['malicious']} | "
+                 f"{d['honest_flagged_per_1000_per_30d']:g} | {d['honest_flagged']}/{d['honest_employees']} | "
+                 f"{d['benign_leavers_flagged']}/{d['benign_leavers']} | {_pct(d['precision'])} | "
+                 f"{d['alerts_per_day']:g} | {d['counting_alerts_per_day']:g} | "
+                 f"{'-' if d['lead_days_median'] is None else d['lead_days_median']} |")
+    L.append("")
+    L.append("## Recall per scenario")
+    L.append("")
+    avail = [n for n in DETECTORS if det[n]["available"]]
+    L.append("| scenario | " + " | ".join(avail) + " | caught by (rules) |")
+    L.append("|---|" + "---|" * len(avail) + "---|")
+    for sc in SCENARIOS:
+        cells = []
+        for n in avail:
+            s = det[n]["scenarios"][sc]
+            cells.append(f"{s['caught']}/{s['employees']}"
+                         + (f" ({s['lead_days_median']} d)" if s["lead_days_median"] is not None else ""))
+        by = det["rules"]["scenarios"][sc]["caught_by"]
+        L.append(f"| {sc} | " + " | ".join(cells) + " | " + (", ".join(f"{k} ({v})" for k, v in by.items()) or "-")
+                 + " |")
+    L.append("")
+    L.append("Cells: caught/malicious (median lead time in days before the last day).")
+    L.append("")
+    L.append("## What flags honest people")
+    L.append("")
+    for n in avail:
+        fp = det[n]["honest_flagged_by_rule"]
+        L.append(f"- **{n}**: " + (", ".join(f"`{k}` {v}" for k, v in fp.items()) or "nobody"))
+    L.append("")
+    L.append("## Trade-off curves")
+    L.append("")
+    L.append("Naive thresholds multiplied by a scale:")
+    L.append("")
+    L.append("| scale | " + " | ".join(f"x{c['scale']:g}" for c in rep["curves"]["naive"]) + " |")
+    L.append("|---|" + "---|" * len(rep["curves"]["naive"]))
+    L.append("| recall | " + " | ".join(_pct(c["recall"]) for c in rep["curves"]["naive"]) + " |")
+    L.append("| honest /1,000/30 d | " + " | ".join(f"{c['honest_flagged_per_1000_per_30d']:g}"
+                                                   for c in rep["curves"]["naive"]) + " |")
+    L.append("")
+    for n in ("rules", "models", "both"):
+        c = rep["curves"].get(n)
+        if not c or (n == "both" and not det["models"]["available"]):
+            continue
+        pts = _thin(c)
+        L.append(f"{n}, minimum alert score (medium+ alerts):")
+        L.append("")
+        L.append("| min score | " + " | ".join(f"{p['min_score']:g}" for p in pts) + " |")
+        L.append("|---|" + "---|" * len(pts))
+        L.append("| recall | " + " | ".join(_pct(p["recall"]) for p in pts) + " |")
+        L.append("| honest /1,000/30 d | " + " | ".join(f"{p['honest_flagged_per_1000_per_30d']:g}" for p in pts) + " |")
+        L.append("")
+    L.append("## Notes for rule authors")
+    L.append("")
+    for t in rep["notes_for_rule_authors"] or ["Nothing missed."]:
+        L.append(f"- {t}")
+    L.append("")
+    L.append("## The naive reference (exitwatch/naive.py)")
+    L.append("")
+    for x in rep["naive_rules"]:
+        L.append(f"- `{x['id']}`: {x['rule']}")
+    L.append("")
+    L.append("## Definitions")
+    L.append("")
+    for k, v in rep["definitions"].items():
+        L.append(f"- **{k}**: {v}")
+    L.append("")
+    L.append("![risk over time](risk.png)")
+    L.append("")
+    L.append("Risk over time: each employee's alert scores (all severities, weighted as the engine's risk "
+             "score) accumulated per day with a 14-day half-life; dashed line at the last day.")
+    L.append("")
+    return "\n".join(L)
+
+
+def _thin(curve: list[dict[str, Any]], k: int = 10) -> list[dict[str, Any]]:
+    if len(curve) <= k:
+        return curve
+    idx = sorted({round(i * (len(curve) - 1) / (k - 1)) for i in range(k)})
+    return [curve[i] for i in idx]
+
+
+def risk_series(hits: Iterable[Hit], emp: str, day0: int, days: int, half_life: float = 14.0) -> list[float]:
+    """Per day: alert scores (severity-weighted) accumulated with decay, capped at 100."""
+    from detectors.risk import SEVERITY_WEIGHT
+
+    add = [0.0] * days
+    for h in hits:
+        if h.employee_id == emp and 0 <= h.day - day0 < days:
+            add[h.day - day0] += h.score * SEVERITY_WEIGHT.get(h.severity, 0.5)
+    out, v, k = [], 0.0, 0.5 ** (1 / half_life)
+    for a in add:
+        v = min(100.0, v * k + a)
+        out.append(v)
+    return out
+
+
+def plot_risk(r: Run, rep: dict[str, Any], path: Path) -> list[str]:
+    """PNG of risk over time for a few caught and a few honest employees; returns who is drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    product = rep["product"]
+    hits = r.hits[product]
+    truth = r.truth
+    mal = truth.malicious
+    caught = []
+    for sc in SCENARIOS:
+        s = rep["detectors"][product]["scenarios"][sc]
+        members = [e for e, lab in mal.items() if lab.scenario == sc]
+        missed = {m["employee_id"] for m in s["missed"]}
+        caught += [(sc, e) for e in sorted(members) if e not in missed][:1]
+    caught = caught[:5]
+    peak: dict[str, float] = defaultdict(float)
+    for h in hits:
+        if h.employee_id in truth.honest:
+            peak[h.employee_id] = max(peak[h.employee_id], h.score if h.counts else 0.0)
+    flagged = sorted(peak, key=lambda e: -peak[e])[:2]
+    benign = sorted(e for e, lab in truth.labels.items() if not lab.malicious and e not in flagged)[:2]
+    quiet = sorted(truth.honest - set(truth.labels) - set(flagged))[:1]
+    x = [day_date(truth.day0 + i) for i in range(truth.days)]
+    fig, axes = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
+    drawn = []
+    for sc, e in caught:
+        line = axes[0].plot(x, risk_series(hits, e, truth.day0, truth.days), label=f"{e} {sc}")[0]
+        axes[0].axvline(day_date(mal[e].last_day), color=line.get_color(), ls="--", lw=0.8)
+        drawn.append(e)
+    axes[0].set_title(f"Malicious leavers caught ({product})")
+    for e, tag in [(e, "honest, most flagged") for e in flagged] + [(e, "benign leaver") for e in benign] + \
+            [(e, "honest, stays") for e in quiet]:
+        line = axes[1].plot(x, risk_series(hits, e, truth.day0, truth.days), label=f"{e} {tag}")[0]
+        lab = truth.labels.get(e)
+        if lab is not None:
+            axes[1].axvline(day_date(lab.last_day), color=line.get_color(), ls="--", lw=0.8)
+        drawn.append(e)
+    axes[1].set_title("Honest employees")
+    for ax in axes:
+        ax.set_ylabel("risk (0-100)")
+        ax.set_ylim(0, 105)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return drawn
+
+
+def evaluate(data: str | Path, out: str | Path, rules_config: str | None = None, grace: int = 7,
+             alerts_dir: str | Path | None = None, progress: bool = False, cmd: str | None = None) -> dict[str, Any]:
+    """Run the detectors over ``data`` and write ``report.json``, ``report.md`` and ``risk.png`` to ``out``."""
+    data, out = Path(data), Path(out)
+    t0 = time.perf_counter()
+    meta: dict[str, Any] = {}
+    if (data / "meta.json").exists():
+        meta = orjson.loads((data / "meta.json").read_bytes())
+    r = run_detectors(data, rules_config, Path(alerts_dir) if alerts_dir is not None else data, progress)
+    rep = build_report(r, grace, meta)
+    out.mkdir(parents=True, exist_ok=True)
+    rep["chart_employees"] = plot_risk(r, rep, out / "risk.png")
+    rep["runtime"]["evaluate_seconds"] = round(time.perf_counter() - t0, 1)
+    if cmd is None:
+        cmd = (f"exitwatch generate --employees {meta.get('employees', '?')} --days {meta.get('days', '?')} "
+               f"--seed {meta.get('seed', '?')} --out {data} && exitwatch evaluate --data {data} --out {out}"
+               + (f" --rules-config {rules_config}" if rules_config else ""))
+    (out / "report.json").write_bytes(orjson.dumps(rep, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
+    (out / "report.md").write_text(render_markdown(rep, cmd))
+    return rep
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("evaluate", help="measure the detectors and a naive reference against a labelled company",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True, metavar="DIR", help="as written by exitwatch generate")
+    p.add_argument("--out", default="reports/evaluation", metavar="DIR")
+    p.add_argument("--rules-config", metavar="FILE", help="TOML/JSON overrides of rule settings")
+    p.add_argument("--grace-days", type=int, default=7, help="days after the last day an alert still catches")
+    p.add_argument("--alerts-dir", metavar="DIR", help="where alerts-<detector>.jsonl go (default: --data)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress line on stderr (default: when stderr is a terminal)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    rep = evaluate(args.data, args.out, args.rules_config, args.grace_days, args.alerts_dir, show)
+    for t in rep["headline"]["text"]:
+        print(t, file=sys.stderr)
+    for name in DETECTORS:
+        d = rep["detectors"][name]
+        if not d["available"]:
+            print(f"  {name:6s} not available", file=sys.stderr)
+            continue
+        print(f"  {name:6s} recall {d['recall']:.0%} ({d['caught']}/{d['malicious']}), honest flagged "
+              f"{d['honest_flagged_per_1000_per_30d']:g}/1,000/30 d, precision {_pct(d['precision'])}",
+              file=sys.stderr)
+    print(f"evaluate: report in {args.out} ({rep['runtime']['evaluate_seconds']} s)", file=sys.stderr)
+    return 0
+
