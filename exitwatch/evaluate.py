@@ -233,6 +233,28 @@ def score_detector(hits: Iterable[Hit], truth: Truth, grace: int = 7) -> dict[st
     }
 
 
+def intended_coverage(hits: Iterable[Hit], truth: Truth, grace: int = 7) -> dict[str, dict[str, dict[str, int]]]:
+    """Per scenario and intended rule: on how many of the scenario's employees it fired in the window,
+    at medium or above and at any severity."""
+    mal = truth.malicious
+    seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for h in hits:
+        lab = mal.get(h.employee_id)
+        if lab is None or h.rule_id not in INTENDED.get(lab.scenario, ()) or not in_window(h, lab, grace):
+            continue
+        seen[(h.rule_id, "any")].add(h.employee_id)
+        if h.counts:
+            seen[(h.rule_id, "medium_plus")].add(h.employee_id)
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for sc, rules in INTENDED.items():
+        n = sum(1 for lab in mal.values() if lab.scenario == sc)
+        out[sc] = {r: {"employees": n, "medium_plus": len(seen[(r, "medium_plus")] & {e for e, lab in mal.items()
+                                                                                     if lab.scenario == sc}),
+                       "any": len(seen[(r, "any")] & {e for e, lab in mal.items() if lab.scenario == sc})}
+                   for r in rules}
+    return out
+
+
 def score_curve(hits: Iterable[Hit], truth: Truth, grace: int = 7) -> list[dict[str, float]]:
     """Recall and honest flagged per 1,000 per 30 days as the minimum counting-alert score rises."""
     mal = truth.malicious
@@ -402,7 +424,8 @@ def build_report(r: Run, grace: int = 7, meta: dict[str, Any] | None = None) -> 
     curves["naive"] = naive_curve
     product = "both" if r.available["models"] else "rules"
     headline = _headline(det, curves, product)
-    notes = _notes(det, r.rules)
+    coverage = intended_coverage(r.hits["rules"], truth, grace)
+    notes = _notes(det, r.rules, coverage)
     return {
         "generated_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "company": meta or {},
@@ -428,6 +451,7 @@ def build_report(r: Run, grace: int = 7, meta: dict[str, Any] | None = None) -> 
         "detectors": det,
         "curves": curves,
         "naive_rules": [{"id": x.id, "rule": x.description} for x in NAIVE_RULES],
+        "intended_rule_coverage": coverage,
         "notes_for_rule_authors": notes,
     }
 
@@ -472,9 +496,17 @@ def _times(b: float, a: float) -> str:
     return f"{b / a:.1f}x as many"
 
 
-def _notes(det: dict[str, Any], catalogue: list[str]) -> list[str]:
+def _notes(det: dict[str, Any], catalogue: list[str], coverage: dict[str, Any]) -> list[str]:
     notes = []
     rules = det["rules"]
+    for sc, per_rule in coverage.items():
+        for rid, c in per_rule.items():
+            if rid in catalogue and c["medium_plus"] < c["employees"] and not rid.startswith("sequence.crm_export"):
+                notes.append(f"{rid} (meant for {sc}) fired medium+ on {c['medium_plus']}/{c['employees']} of them "
+                             f"(any severity: {c['any']}/{c['employees']}); the scenario was caught by other rules"
+                             if rules["scenarios"][sc]["caught"] else
+                             f"{rid} (meant for {sc}) fired medium+ on {c['medium_plus']}/{c['employees']} "
+                             f"(any severity: {c['any']}/{c['employees']}).")
     for sc, intended in INTENDED.items():
         s = rules["scenarios"][sc]
         missing = [x for x in intended if x not in catalogue]
@@ -566,7 +598,18 @@ def render_markdown(rep: dict[str, Any], cmd: str) -> str:
         L.append(f"| {sc} | " + " | ".join(cells) + " | " + (", ".join(f"{k} ({v})" for k, v in by.items()) or "-")
                  + " |")
     L.append("")
-    L.append("Cells: caught/malicious (median lead time in days before the last day).")
+    L.append("Cells: caught/malicious (median lead time in days before the last day). *Caught by*: every rule "
+             "with a medium+ alert in the window (`risk.employee` is the accumulated risk crossing its level).")
+    L.append("")
+    L.append("The rules meant for each scenario, on its employees in the window (medium+ / any severity):")
+    L.append("")
+    L.append("| scenario | rule | medium+ | any severity |")
+    L.append("|---|---|---|---|")
+    for sc, per_rule in rep["intended_rule_coverage"].items():
+        for rid, c in per_rule.items():
+            present = rid in rep["catalogue"]["rules"]
+            L.append(f"| {sc} | `{rid}`{'' if present else ' (not in the catalogue)'} | "
+                     f"{c['medium_plus']}/{c['employees']} | {c['any']}/{c['employees']} |")
     L.append("")
     L.append("## What flags honest people")
     L.append("")
