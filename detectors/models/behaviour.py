@@ -359,7 +359,9 @@ class BehaviourModel:
             # Not alarming enough today, but kept aside (and out of peak, peers and trees) in case HR news
             # makes it so: the pre-resignation collection of data.
             q = s.setdefault("q", [])
-            q.append(self._summary(s, sc))  # type: ignore[arg-type]
+            summary = self._summary(s, sc)  # type: ignore[arg-type]
+            summary[-1] = summary[-1][-3:]  # three evidence ids are enough to start from, and keep the state small
+            q.append(summary)
             del q[: -self.config.suspicious_cap]
         self._learn(s, hr, x, sc, full=not suspicious)
         if not suspicious:
