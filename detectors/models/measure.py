@@ -160,10 +160,10 @@ def run(items: Iterator[tuple[int, Any]], labels: list[dict[str, Any]],
         v[0] += emp in hit
         v[1] += 1
     best: dict[str, float] = {}
-    for (emp, day), v in scores.items():
+    for (emp, day), value in scores.items():
         if emp in malicious and day not in pos[emp]:
             continue
-        best[emp] = max(best.get(emp, 0.0), v)
+        best[emp] = max(best.get(emp, 0.0), value)
     honest_flags = Counter(
         f"{a.explanation.get('top_feature')}/{a.explanation.get('status')}" for a in alerts
         if a.employee_id not in malicious and a.severity != "low")
