@@ -80,6 +80,14 @@ class JsonStream(Stream):
 
     def feed(self, line: bytes, start: int) -> list[Emitted]:
         text = decode(line)
+        if self._buf is not None and text[:1] in ("{", "[") and self._whole(text):
+            # A complete JSON line at column 0 while a document is open: the open one was truncated.
+            # Dead-letter it alone and carry on with this line, so one broken record loses nothing else.
+            raw = "\n".join(self._buf)
+            s = self._buf_start
+            self._reset()
+            return [(*dead(self.name, "truncated JSON record (the next line starts a new one)", raw), s),
+                    *self.feed(line, start)]
         if self._buf is not None:
             self._buf.append(text)
             self._buf_size += len(line)
@@ -110,6 +118,14 @@ class JsonStream(Stream):
                 return []
             return [(*dead(self.name, f"invalid JSON: {e}", text), start)]
         return self._objects(obj, stripped, start)
+
+    @staticmethod
+    def _whole(text: str) -> bool:
+        try:
+            orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return False
+        return True
 
     def _reset(self) -> None:
         self._buf = None

@@ -174,11 +174,16 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     conf.update(app_overrides)
     app = faust.App(s.app_id, **conf)
 
-    def topic(*topic_names: str, internal: bool = False) -> Any:
+    def topic(*topic_names: str, internal: bool = False, config: dict[str, Any] | None = None) -> Any:
         return app.topic(*topic_names, key_type=bytes, value_type=bytes, partitions=s.partitions,
-                         key_serializer="raw", value_serializer="raw", internal=internal)
+                         key_serializer="raw", value_serializer="raw", internal=internal, config=config)
 
-    topics: dict[str, Any] = {k: topic(v) for k, v in names.items()}
+    # Every contract topic is declared "internal" so that the worker creates any that are missing at start
+    # (with the same partition count, which co-partitioning by employee id needs); existing ones are kept.
+    topics: dict[str, Any] = {
+        k: topic(v, internal=True, config={"cleanup.policy": "compact"} if k == "hr_status" else None)
+        for k, v in names.items()
+    }
     topics["activity_in"] = topic(*(names[f"activity_{k}"] for k in ACTIVITY_KINDS))
     topics["detect_in"] = topic(names["activity_enriched"], names["hr_status"], names["hr_signals"])
     topics["hr_in"] = topic(names["hr_status"])

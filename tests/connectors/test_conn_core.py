@@ -190,3 +190,22 @@ def test_oversized_record_rejected(tmp_path):
     values, dls = collect("synthetic", [p])
     assert [v.event_id for v in values] == ["syn-1", "syn-9"]
     assert "larger than" in dls[0].reason and len(dls[0].raw) <= 64 * 1024
+
+
+def test_truncated_json_line_loses_only_itself(tmp_path) -> None:
+    """A record cut off mid-line in a JSON-lines file is dead-lettered alone; the lines after it still parse."""
+    import json as _json
+
+    from connectors.runner import iter_source
+
+    good = {"event_id": "s1", "ts": "2026-03-02T09:15:00Z", "kind": "file", "action": "open",
+            "actor": "ann@corp.example", "source": "synthetic"}
+    lines = [_json.dumps(good | {"event_id": f"s{i}"}) for i in range(5)]
+    lines.insert(2, '{"event_id": "cut", "ts": ')
+    p = tmp_path / "ev.jsonl"
+    p.write_text("\n".join(lines) + "\n")
+    out = list(iter_source("synthetic", [str(p)]))
+    values = [v for v, d in out if v is not None]
+    dead = [d for v, d in out if d is not None]
+    assert len(values) == 5 and len(dead) == 1
+    assert '"cut"' in dead[0].raw and "truncated" in dead[0].reason
