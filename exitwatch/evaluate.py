@@ -717,7 +717,8 @@ def plot_risk(r: Run, rep: dict[str, Any], path: Path) -> list[str]:
         axes[0].axvline(day_date(mal[e].last_day), color=line.get_color(), ls="--", lw=0.8)
         drawn.append(e)
     axes[0].set_title(f"Malicious leavers caught ({product})")
-    for e, tag in [(e, "honest, most flagged") for e in flagged] + [(e, "benign leaver") for e in benign] + \
+    for e, tag in [(e, "benign leaver, most flagged" if e in truth.labels else "honest, most flagged")
+                   for e in flagged] + [(e, "benign leaver") for e in benign] + \
             [(e, "honest, stays") for e in quiet]:
         line = axes[1].plot(x, risk_series(hits, e, truth.day0, truth.days), label=f"{e} {tag}")[0]
         lab = truth.labels.get(e)
