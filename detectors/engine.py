@@ -29,7 +29,7 @@ from typing import Any, Protocol
 from detectors.context import HRView, day_date, day_number
 from detectors.risk import RISK_RULE, update_risk
 from detectors.rule import Finding, Rule
-from detectors.state import EmployeeState, day_of
+from detectors.state import EmployeeState, Series, day_of
 from detectors.windows import Sequence, add_mark
 from schemas import ActivityEvent, Alert, HRRecord, HRSignal
 from schemas.identity import AliasIndex
@@ -78,6 +78,15 @@ class EngineConfig:
     risk_level: float = 80.0
     risk_half_life_days: float = 14.0
     risk: bool = True
+
+
+def series_key(rule_id: str) -> str:
+    """The short, stable key of a rule's series in the employee state.
+
+    >>> series_key("file.sensitive_downloads_before_departure")
+    'r:...'
+    """
+    return "r:" + hashlib.blake2s(rule_id.encode(), digest_size=4).hexdigest()
 
 
 def alert_id(rule_id: str, employee_id: str, key: str) -> str:
@@ -140,7 +149,10 @@ class Engine:
         self.config = config or EngineConfig()
         self.aliases = AliasIndex()
         self.stats = EngineStats()
-        self._horizon = {r.id: r.window.horizon(self.config.lookback_days) for r in self.rules}
+        # Series are stored under a short key of the rule id (state size: 12 rules x 40-character ids add up).
+        self._skey = {r.id: series_key(r.id) for r in self.rules}
+        self._horizon = {self._skey[r.id]: r.window.horizon(self.config.lookback_days) for r in self.rules}
+        self._windows = {self._skey[r.id]: r.window for r in self.rules}
         self._seq_keep = {
             r.id: r.window.within_hours * 3600 for r in self.rules if isinstance(r.window, Sequence)
         }
@@ -169,18 +181,27 @@ class Engine:
         hr = HRView.of(st.hr)
         t = event.ts.timestamp()
         day = day_of(t)
-        learn = hr.learnable
+        flagged = self._flagged(st)
+        first_seen = st.extra.setdefault("fs", day)  # every rule's baseline starts when the employee is first seen
+
+        def learn(d: int) -> bool:
+            """A closed day teaches the baseline unless it was flagged or lies in the departure period."""
+            return hr.learnable(d) and d not in flagged
+
         alerts: list[Alert] = []
         for rule in self.rules:
             try:
                 if rule.first is not None and rule.first(event):
-                    add_mark(st, rule.id, t, event.event_id, self._seq_keep.get(rule.id, 30 * 86400))
+                    add_mark(st, self._skey[rule.id], t, event.event_id, self._seq_keep.get(rule.id, 30 * 86400))
                 v = rule.predicate(event)
                 if not v:
                     continue
-                s = st.get_series(rule.id)
-                s.add(day, float(v), event.event_id, learn=learn(day) and day not in self._flagged(st), agg=rule.agg)
-                f = rule.window.on_event(s, hr, day, t, st, rule.id)
+                sk = self._skey[rule.id]
+                s = st.series.get(sk)
+                if s is None:
+                    s = st.series[sk] = Series(folded=min(first_seen, day) - 1)
+                s.add(day, float(v), event.event_id, learn=learn, agg=rule.agg, cap=rule.window.evidence_cap)
+                f = rule.window.on_event(s, hr, day, t, st, sk)
                 if f is not None:
                     alerts += self._emit(rule, emp, f, st, hr, event.ts)
             except Exception:  # one bad rule never stops the stream
@@ -208,7 +229,8 @@ class Engine:
         if old.get("ts") and dt.datetime.fromisoformat(old["ts"]) > record.ts:
             self.stats.stale_hr += 1
             return []
-        new = record.model_dump(mode="json")
+        # Aliases live in the alias index (and Redis), not in the state; empty fields are left out.
+        new = record.model_dump(mode="json", exclude={"accounts"}, exclude_none=True)
         new["notice_from"] = self._notice_from(old, record)
         if record.status == "departed" and record.last_day is None:
             new["last_day"] = old.get("last_day") or (record.ts.date() - dt.timedelta(days=1)).isoformat()
@@ -219,19 +241,23 @@ class Engine:
             hr = HRView.of(new)
             today = max([day_number(record.ts.date())] + [max(s.days) for s in st.series.values() if s.days])
             for rule in self.rules:
-                s = st.series.get(rule.id)
+                s = st.series.get(self._skey[rule.id])
                 if s is None:
                     continue
                 try:
-                    for f in rule.window.lookback(s, hr, today, self.config.lookback_days, st, rule.id):
+                    for f in rule.window.lookback(s, hr, today, self.config.lookback_days, st, self._skey[rule.id]):
                         alerts += self._emit(rule, emp, f, st, hr, record.ts)
                 except Exception:
                     self.stats.errors[rule.id] += 1
                     log.exception("rule %s failed on HR lookback for %s", rule.id, emp)
             for model in self.models:
                 if hasattr(model, "on_hr"):
-                    for meta, f in model.on_hr(emp, st, hr, record):
-                        alerts += self._emit(meta, emp, f, st, hr, record.ts)
+                    try:
+                        for meta, f in model.on_hr(emp, st, hr, record):
+                            alerts += self._emit(meta, emp, f, st, hr, record.ts)
+                    except Exception:
+                        self.stats.errors[getattr(model, "id", "model")] += 1
+                        log.exception("model %s failed on the HR record of %s", getattr(model, "id", "?"), emp)
         self.store.put(emp, st)
         return alerts
 
@@ -253,8 +279,12 @@ class Engine:
             if hasattr(model, "on_signal"):
                 st = self._state(signal.employee_id)
                 hr = HRView.of(st.hr)
-                for meta, f in model.on_signal(signal.employee_id, st, hr, signal):
-                    alerts += self._emit(meta, signal.employee_id, f, st, hr, signal.ts)
+                try:
+                    for meta, f in model.on_signal(signal.employee_id, st, hr, signal):
+                        alerts += self._emit(meta, signal.employee_id, f, st, hr, signal.ts)
+                except Exception:
+                    self.stats.errors[getattr(model, "id", "model")] += 1
+                    log.exception("model %s failed on a signal of %s", getattr(model, "id", "?"), signal.employee_id)
                 self.store.put(signal.employee_id, st)
         return alerts
 
@@ -291,7 +321,7 @@ class Engine:
         }
         explanation.update(f.extra)
         try:
-            title = rule.title.format(**explanation)
+            title = rule.title.format(**{k: "not set" if v is None else v for k, v in explanation.items()})
         except (KeyError, ValueError, TypeError, IndexError):
             title = f"{rule.id}: observed {f.observed:g}"
         employee = {k: v for k, v in (st.hr or {}).items() if k not in ("accounts", "ts", "notice_from")}
@@ -317,9 +347,23 @@ class Engine:
                 out += self._emit(RISK_RULE, emp, rf, st, hr, ts)
         return out
 
+    # ------------------------------------------------------------------ model checkpoints
+    def models_state(self) -> dict[str, bytes]:
+        """The shared (not per-employee) state of every model, for a worker checkpoint."""
+        return {m.id: m.state_dict() for m in self.models if hasattr(m, "state_dict")}
+
+    def load_models_state(self, blobs: dict[str, bytes]) -> None:
+        for m in self.models:
+            if m.id in blobs and hasattr(m, "load_state_dict"):
+                m.load_state_dict(blobs[m.id])
+
     def _maybe_prune(self, st: EmployeeState, day: int) -> None:
         if st.extra.get("pd") == day:
             return
         st.extra["pd"] = day
+        windows = self._windows
         for rid, s in st.series.items():
             s.prune(day - self._horizon.get(rid, self.config.lookback_days))
+            w = windows.get(rid)
+            if w is not None:
+                w.compact(s, day)

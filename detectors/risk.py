@@ -24,7 +24,7 @@ from detectors.rule import Finding
 from detectors.state import EmployeeState
 
 SEVERITY_WEIGHT = {"low": 0.25, "medium": 0.5, "high": 0.75, "critical": 1.0}
-CONTRIBUTORS_CAP = 6
+CONTRIBUTORS_CAP = 4
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def update_risk(st: EmployeeState, hr: HRView, alert: Any, day: int, config: Any
     value = min(100.0, value + alert.score * SEVERITY_WEIGHT[alert.severity] * boost)
     st.risk = [value, max(t, last_t)]
     contrib = st.extra.setdefault("rc", [])
-    contrib.append([alert.rule_id, round(alert.score, 1), list(alert.evidence)[:3]])
+    contrib.append([alert.rule_id, round(alert.score, 1)])
     del contrib[:-CONTRIBUTORS_CAP]
     if before >= config.risk_level or value < config.risk_level:
         return None
@@ -82,7 +82,7 @@ def update_risk(st: EmployeeState, hr: HRView, alert: Any, day: int, config: Any
         key=key,
         observed=round(value, 1),
         threshold=config.risk_level,
-        evidence=[e for c in contrib for e in c[2]],
+        evidence=list(alert.evidence),
         day=day,
         extra={"rules_behind": ", ".join(rules), "contributions": [c[:2] for c in contrib]},
     )

@@ -20,22 +20,28 @@ Days are UTC day numbers (``epoch // 86400``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 DAY_S = 86400
-#: Most recent evidence ids kept per series; an alert lists at most this many.
-EVIDENCE_CAP = 25
-#: Alert ids remembered per employee for duplicate suppression.
-FIRED_CAP = 32
+#: Most recent evidence ids kept per series unless its window says otherwise; an alert lists at most this many.
+EVIDENCE_CAP = 12
+#: Alert ids remembered per employee for duplicate suppression (as 10-hex-digit prefixes).
+FIRED_CAP = 12
+FIRED_PREFIX = 10
 #: Days after which the baseline moves from a running mean to an exponentially weighted one.
 BASELINE_MEMORY_DAYS = 30
 
 
 def day_of(epoch: float) -> int:
     return int(epoch // DAY_S)
+
+
+def _num(v: float) -> float | int:
+    return int(v) if v == int(v) else round(v, 3)
 
 
 @dataclass
@@ -49,8 +55,10 @@ class Series:
     var: float = 0.0
     folded: int | None = None  # last day folded into the baseline
 
-    def add(self, day: int, value: float, event_id: str | None, *, learn: bool = True, agg: str = "sum") -> None:
-        """Add ``value`` to ``day``; closed days before ``day`` are folded into the baseline if ``learn``."""
+    def add(self, day: int, value: float, event_id: str | None, *, learn: bool | Callable[[int], bool] = True,
+            agg: str = "sum", cap: int = EVIDENCE_CAP) -> None:
+        """Add ``value`` to ``day``; closed days before ``day`` are folded into the baseline where ``learn``
+        (a flag, or a function judging each closed day on its own)."""
         self.close_until(day, learn=learn)
         if agg == "max":
             self.days[day] = max(self.days.get(day, 0.0), value)
@@ -58,10 +66,10 @@ class Series:
             self.days[day] = self.days.get(day, 0.0) + value
         if event_id is not None:
             self.ev.append([day, event_id])
-            if len(self.ev) > EVIDENCE_CAP:
-                del self.ev[0 : len(self.ev) - EVIDENCE_CAP]
+            if len(self.ev) > cap:
+                del self.ev[0 : len(self.ev) - cap]
 
-    def close_until(self, day: int, *, learn: bool) -> None:
+    def close_until(self, day: int, *, learn: bool | Callable[[int], bool]) -> None:
         """Fold every day before ``day`` not yet folded into the baseline (zero where nothing happened)."""
         if self.folded is None:
             # Baseline starts at the first day we see anything for this employee and series.
@@ -69,11 +77,10 @@ class Series:
             return
         if day - 1 <= self.folded:
             return
-        start = self.folded + 1
-        if learn:
-            # Cap the zero-run we fold: after ~3 memories the weight of older history is negligible.
-            start = max(start, day - 3 * BASELINE_MEMORY_DAYS)
-            for d in range(start, day):
+        ok = learn if callable(learn) else (lambda d: bool(learn))
+        # Cap the zero-run we fold: after ~3 memories the weight of older history is negligible.
+        for d in range(max(self.folded + 1, day - 3 * BASELINE_MEMORY_DAYS), day):
+            if ok(d):
                 self._fold(self.days.get(d, 0.0))
         self.folded = day - 1
 
@@ -102,17 +109,34 @@ class Series:
         return [eid for d, eid in self.ev if first_day <= d <= last_day]
 
     def prune(self, oldest_day: int) -> None:
+        if self.folded is not None:
+            oldest_day = min(oldest_day, self.folded + 1)  # a day not folded yet still teaches the baseline
         for d in [d for d in self.days if d < oldest_day]:
             del self.days[d]
         if self.ev and self.ev[0][0] < oldest_day:
             self.ev = [x for x in self.ev if x[0] >= oldest_day]
 
-    def to_obj(self) -> list[Any]:
-        return [{str(d): v for d, v in self.days.items()}, self.ev, self.n, self.mean, self.var, self.folded]
+    def to_obj(self, ids: dict[str, int]) -> list[Any]:
+        """Compact form: days as a dense run from the first day or as sparse pairs (whichever is shorter),
+        whole numbers as ints, evidence ids as indexes into the employee's id table ``ids``."""
+        days: list[Any] = []
+        if self.days:
+            lo, hi = min(self.days), max(self.days)
+            if hi - lo + 1 <= 5 * len(self.days):  # a dense run costs ~2 bytes a day, a pair ~11
+                days = [lo, [_num(self.days.get(d, 0.0)) for d in range(lo, hi + 1)]]
+            else:
+                days = [[d, _num(v)] for d, v in sorted(self.days.items())]
+        ev = [[d, ids.setdefault(eid, len(ids))] for d, eid in self.ev]
+        return [days, ev, self.n, round(self.mean, 5), round(self.var, 5), self.folded]
 
     @classmethod
-    def from_obj(cls, o: list[Any]) -> "Series":
-        return cls({int(d): v for d, v in o[0].items()}, o[1], o[2], o[3], o[4], o[5])
+    def from_obj(cls, o: list[Any], ids: list[str]) -> "Series":
+        raw = o[0]
+        if len(raw) == 2 and isinstance(raw[1], list) and not isinstance(raw[0], list):
+            days = {raw[0] + i: float(v) for i, v in enumerate(raw[1]) if v}
+        else:
+            days = {int(d): float(v) for d, v in raw}
+        return cls(days, [[d, ids[i]] for d, i in o[1]], o[2], o[3], o[4], o[5])
 
 
 @dataclass
@@ -133,21 +157,24 @@ class EmployeeState:
         return s
 
     def has_fired(self, alert_id: str) -> bool:
-        return alert_id in self.fired
+        return alert_id[:FIRED_PREFIX] in self.fired
 
     def remember(self, alert_id: str) -> None:
-        self.fired.append(alert_id)
+        self.fired.append(alert_id[:FIRED_PREFIX])
         if len(self.fired) > FIRED_CAP:
             del self.fired[0 : len(self.fired) - FIRED_CAP]
 
     def to_bytes(self) -> bytes:
+        ids: dict[str, int] = {}  # each evidence id once, however many series point at it
+        series = {k: v.to_obj(ids) for k, v in self.series.items()}
         return orjson.dumps(
             {
                 "hr": self.hr,
-                "s": {k: v.to_obj() for k, v in self.series.items()},
+                "s": series,
+                "i": list(ids),
                 "m": self.marks,
                 "f": self.fired,
-                "r": self.risk,
+                "r": [round(self.risk[0], 3), self.risk[1]],
                 "x": self.extra,
             }
         )
@@ -155,9 +182,10 @@ class EmployeeState:
     @classmethod
     def from_bytes(cls, data: bytes) -> "EmployeeState":
         o = orjson.loads(data)
+        ids = o.get("i", [])
         return cls(
             hr=o["hr"],
-            series={k: Series.from_obj(v) for k, v in o["s"].items()},
+            series={k: Series.from_obj(v, ids) for k, v in o["s"].items()},
             marks=o["m"],
             fired=o["f"],
             risk=o["r"],

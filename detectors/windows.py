@@ -64,13 +64,14 @@ def ratio_of(s: Series, observed: float, per_days: int = 1, min_history: int = M
 class Window:
     when: str = "always"
     within_days: int = 30
+    evidence_cap: int = 3  # most recent matching event ids kept as the alert's evidence (state size)
 
     def ok(self, hr: HRView, day: int) -> bool:
         return when_ok(self.when, hr, day, self.within_days)
 
     def horizon(self, lookback_days: int) -> int:
-        """Days of daily buckets this window needs."""
-        return lookback_days
+        """Days of daily buckets this window needs: today's alone, unless HR news can make it look back."""
+        return 1 if self.when == "always" else lookback_days
 
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         raise NotImplementedError
@@ -91,11 +92,18 @@ class Window:
     def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
         return None
 
+    def compact(self, s: Series, today: int) -> None:
+        """Drop what can never make this window fire again (called once a day per employee)."""
+
 
 @dataclass(frozen=True)
 class BeforeLastDay(Window):
     days: int = 30
     threshold: float = 10
+    evidence_cap: int = 12
+
+    def horizon(self, lookback_days: int) -> int:
+        return max(lookback_days, self.days)
 
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if hr.last_day is None or not hr.within_days_of_last_day(day, self.days):
@@ -172,7 +180,7 @@ class ConsecutiveDays(Window):
     min_per_day: float = 1
 
     def horizon(self, lookback_days: int) -> int:
-        return max(lookback_days, self.days)
+        return max(super().horizon(lookback_days), self.days + 1)
 
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if not self.ok(hr, day):
@@ -238,18 +246,22 @@ class Sequence(Window):
 
 
 #: First-step marks kept per sequence rule and employee.
-MARKS_CAP = 8
+MARKS_CAP = 4
 
 
 def add_mark(st: EmployeeState, rid: str, t: float, event_id: str, keep_s: float) -> None:
     marks = [m for m in st.marks.get(rid, []) if m[0] >= t - keep_s]
-    marks.append([t, event_id])
+    marks.append([int(t), event_id])
     st.marks[rid] = marks[-MARKS_CAP:]
 
 
 @dataclass(frozen=True)
 class AfterLastDay(Window):
     grace_days: int = 0
+    evidence_cap: int = 3
+
+    def horizon(self, lookback_days: int) -> int:
+        return lookback_days
 
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if not hr.after_departure(day, self.grace_days):
@@ -285,6 +297,15 @@ class AfterLastDay(Window):
 class OnEvent(Window):
     min_value: float = 1.0
     min_history_days: int = MIN_HISTORY_DAYS
+
+    def compact(self, s: Series, today: int) -> None:
+        """A closed day below ``min_value`` can never fire on lookback: keep only the days that could."""
+        low = [d for d, v in s.days.items() if d < today and v < self.min_value and (s.folded or 0) >= d]
+        if low:
+            for d in low:
+                del s.days[d]
+            gone = set(low)
+            s.ev = [x for x in s.ev if x[0] not in gone]
 
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if not self.ok(hr, day):
