@@ -42,3 +42,4 @@ class Settings(BaseSettings):
     store: str = Field("rocksdb://", description="Faust table store: rocksdb:// or memory://")
     partitions: int = Field(4, description="partitions of the topics the worker creates")
     web_port: int = Field(6066, description="Faust web port of the worker")
+    model_checkpoint_s: float = Field(60.0, description="seconds between checkpoints of the shared model state")

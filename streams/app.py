@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import pickle
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -132,6 +135,56 @@ class Worker:
         metrics.DEADLETTER.labels(stage, reason.split(":")[0][:60]).inc()
         self.counters["deadletter"] += 1
         await self.topics["deadletter"].send(key=stage.encode(), value=orjson.dumps(dl.model_dump(mode="json")))
+
+    async def detect_one(self, code: str, topic: str, offset: int, raw: bytes) -> list[Alert]:
+        """One message of the detect stage: ``code`` is ``e`` (activity.enriched), ``h`` (hr.status) or ``s``
+        (hr.signals). Returns the alerts it emitted (already acknowledged by the broker)."""
+        metrics.DETECTED.labels(topic).inc()
+        try:
+            if code == "e":
+                obj: Any = EnrichedEvent.model_validate_json(raw)
+            elif code == "h":
+                obj = HRRecord.model_validate_json(raw)
+            elif code == "s":
+                obj = HRSignal.model_validate_json(raw)
+            else:
+                raise ValueError(f"detect stage does not read topic {topic!r}")
+        except (ValidationError, ValueError) as exc:
+            stage = {"e": "detect", "h": "hr", "s": "signals"}.get(code, "detect")
+            await self.deadletter(stage, f"invalid {topic} record: {error_reason(exc)}", raw)
+            return []
+        emp = obj.employee_id
+        if emp is None:  # unresolved actor: counted by the enrich stage, nothing to detect on
+            return []
+        store, engine = self.store, self.engine
+        try:
+            st = store.get(emp) or EmployeeState()
+            offsets = st.extra.setdefault("o", {})
+            if offsets.get(code, -1) >= offset:
+                metrics.DUPLICATES_SKIPPED.labels(topic).inc()
+                store.rollback()
+                return []
+            offsets[code] = offset
+            store.put(emp, st)
+            errors_before = dict(engine.stats.errors)
+            if code == "e":
+                alerts = engine.on_event(obj, employee_id=emp)
+            elif code == "h":
+                alerts = engine.on_hr(obj)
+                metrics.HR_RECORDS.labels("detect").inc()
+            else:
+                alerts = engine.on_signal(obj)
+            for rid, n in engine.stats.errors.items():
+                if n != errors_before.get(rid, 0):
+                    metrics.DETECTOR_ERRORS.labels(rid).inc(n - errors_before.get(rid, 0))
+            await self.emit(alerts)
+            store.commit()
+            return alerts
+        except Exception as exc:  # one bad record never stops the stream
+            store.rollback()
+            log.exception("detect failed on %s@%s", topic, offset)
+            await self.deadletter("detect", f"detector failure: {type(exc).__name__}: {exc}", raw)
+            return []
 
     async def emit(self, alerts: list[Alert]) -> None:
         """Send each alert to both alert topics and wait until the broker has them."""
@@ -260,51 +313,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
         async for ev in stream.events():
             t0 = time.perf_counter()
             msg = ev.message
-            code = code_of_topic.get(msg.topic, "?")
-            metrics.DETECTED.labels(msg.topic).inc()
-            raw = ev.value
-            try:
-                if code == "e":
-                    obj: Any = EnrichedEvent.model_validate_json(raw)
-                    emp = obj.employee_id
-                elif code == "h":
-                    obj = HRRecord.model_validate_json(raw)
-                    emp = obj.employee_id
-                else:
-                    obj = HRSignal.model_validate_json(raw)
-                    emp = obj.employee_id
-            except (ValidationError, ValueError) as exc:
-                stage = {"e": "detect", "h": "hr", "s": "signals"}.get(code, "detect")
-                await worker.deadletter(stage, f"invalid {msg.topic} record: {error_reason(exc)}", raw)
-                continue
-            if emp is None:  # unresolved actor: counted by the enrich stage, nothing to detect on
-                continue
-            try:
-                st = store.get(emp) or EmployeeState()
-                offsets = st.extra.setdefault("o", {})
-                if offsets.get(code, -1) >= msg.offset:
-                    metrics.DUPLICATES_SKIPPED.labels(msg.topic).inc()
-                    store.rollback()
-                    continue
-                offsets[code] = msg.offset
-                store.put(emp, st)
-                errors_before = dict(engine.stats.errors)
-                if code == "e":
-                    alerts = engine.on_event(obj, employee_id=emp)
-                elif code == "h":
-                    alerts = engine.on_hr(obj)
-                    metrics.HR_RECORDS.labels("detect").inc()
-                else:
-                    alerts = engine.on_signal(obj)
-                for rid, n in engine.stats.errors.items():
-                    if n != errors_before.get(rid, 0):
-                        metrics.DETECTOR_ERRORS.labels(rid).inc(n - errors_before.get(rid, 0))
-                await worker.emit(alerts)
-                store.commit()
-            except Exception as exc:  # one bad record never stops the stream
-                store.rollback()
-                log.exception("detect failed on %s[%s]@%s", msg.topic, msg.partition, msg.offset)
-                await worker.deadletter("detect", f"detector failure: {type(exc).__name__}: {exc}", raw)
+            await worker.detect_one(code_of_topic.get(msg.topic, "?"), msg.topic, msg.offset, ev.value)
             metrics.PROCESSING.labels("detect").observe(time.perf_counter() - t0)
 
     @app.timer(interval=15.0)
@@ -314,5 +323,38 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
         except Exception:  # table not ready during rebalance
             pass
 
+    # ------------------------------------------------------------------ model checkpoints
+    checkpoint = Path(s.data_dir) / "models.checkpoint"
+    if engine.models and checkpoint.exists():
+        try:
+            engine.load_models_state(pickle.loads(checkpoint.read_bytes()))  # noqa: S301 - our own file
+            log.info("model state restored from %s", checkpoint)
+        except Exception as exc:  # a stale or foreign checkpoint: start the models afresh, say so
+            log.warning("ignoring model checkpoint %s: %s", checkpoint, exc)
+
+    def save_models() -> None:
+        if not engine.models:
+            return
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        tmp = checkpoint.with_suffix(".tmp")
+        tmp.write_bytes(pickle.dumps(engine.models_state()))
+        os.replace(tmp, checkpoint)  # atomic: a crash leaves the previous checkpoint
+
+    @app.timer(interval=s.model_checkpoint_s)
+    async def checkpoint_models() -> None:
+        save_models()
+
+    @app.on_before_shutdown.connect
+    async def _final_checkpoint(app_: Any, **kwargs: Any) -> None:
+        save_models()
+
+    worker.save_models = save_models  # type: ignore[attr-defined]
+
     worker.agents = {"hr": hr_agent, "enrich": enrich, "detect": detect}  # type: ignore[attr-defined]
+    for hook in WORKER_HOOKS:  # observability and other add-ons register themselves here
+        hook(worker)
     return worker
+
+
+#: Functions called with every new :class:`Worker` (e.g. ``streams.observability.install``).
+WORKER_HOOKS: list[Any] = []
