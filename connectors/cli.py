@@ -51,6 +51,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tz", help="time zone of times without an offset (default UTC), e.g. Europe/Berlin")
     p.add_argument("--max-records", type=int, help="stop after this many records (testing)")
     p.add_argument("--quiet", action="store_true", help="no summary line")
+    p.add_argument("--metrics-port", type=int, metavar="PORT", help="serve Prometheus /metrics on this port")
 
 
 def _tz(name: str | None) -> Any:
@@ -119,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
         prefix = args.topic_prefix if args.topic_prefix is not None else settings.topic_prefix
         sink = KafkaSink(args.bootstrap or settings.kafka_bootstrap, prefix)
 
+    if args.metrics_port:
+        from connectors.metrics import instrument
+
+        sink = instrument(sink, args.source, args.metrics_port)
     stopping = {"flag": False}
 
     def _stop(signum: int, frame: Any) -> None:

@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--app-id", help="consumer group / application id")
     p.add_argument("--rules-config", help="TOML/JSON overrides of rule settings")
     p.add_argument("--loglevel", default="warning")
+    p.add_argument("--log-format", choices=("text", "json"), default="text", help="json: one object a line")
     return p
 
 
@@ -37,11 +38,13 @@ def run(args: argparse.Namespace) -> int:
 
     from streams.app import create_worker
     from streams.health import start_health_server
+    from streams.observability import setup as setup_observability
 
     settings = settings_from(args)
     logging.getLogger().setLevel(args.loglevel.upper())
+    worker_opts = setup_observability(args.log_format, args.loglevel)  # metrics hook, JSON logs
     w = create_worker(settings)
     if settings.metrics_port:
         start_health_server(w, settings.metrics_port)
-    faust.Worker(w.app, loglevel=args.loglevel, quiet=True).execute_from_commandline()
+    faust.Worker(w.app, loglevel=args.loglevel, quiet=True, **worker_opts).execute_from_commandline()
     return 0
