@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import time
 import traceback
@@ -41,10 +42,10 @@ from streams import metrics
 
 log = logging.getLogger("exitwatch.observability")
 
-#: Seconds between lag/readiness/heartbeat updates.
-TICK_S = 5.0
-#: Seconds between updates of the HR gauges (a Redis scan).
-HR_GAUGES_S = 30.0
+#: Seconds between lag/readiness/heartbeat updates (``EXITWATCH_OBS_TICK_S``).
+TICK_S = float(os.environ.get("EXITWATCH_OBS_TICK_S", 5.0))
+#: Seconds between updates of the HR gauges, a Redis scan (``EXITWATCH_OBS_HR_GAUGES_S``).
+HR_GAUGES_S = float(os.environ.get("EXITWATCH_OBS_HR_GAUGES_S", 30.0))
 #: ``/healthz`` fails when the event loop has not run the tick for this long (once started).
 STALE_AFTER_S = 60.0
 #: Before the first tick, the worker is considered alive for this long (start-up, first rebalance).
@@ -161,6 +162,7 @@ def readiness(app: Any, contract_topic: Any = None) -> dict[str, Any]:
         tps = consumer.assignment() if consumer is not None else set()
         own = [tp for tp in tps if contract_topic is None or contract_topic(tp.topic) is not None]
         out["partitions"] = len(own)
+        out["assigned_total"] = len(tps)  # with changelog and internal topics
         out["rebalancing"] = bool(app.rebalancing)
         recovery = getattr(app.tables, "recovery", None)
         out["recovery_done"] = bool(recovery is not None and recovery.completed.is_set()
