@@ -80,6 +80,32 @@ class EngineConfig:
     risk: bool = True
 
 
+#: Earlier HR versions kept per employee, to judge an event by the HR picture at its own time.
+HR_HISTORY = 3
+
+
+_HISTORY_FIELDS = ("_t", "status", "last_day", "notice_from", "watchlist", "department", "role")
+
+
+def remember_hr_version(st: EmployeeState, version: dict[str, Any]) -> None:
+    hist = st.extra.setdefault("hh", [])
+    hist.append({k: version[k] for k in _HISTORY_FIELDS if version.get(k) not in (None, False)})
+    hist.sort(key=lambda v: v.get("_t", 0.0))
+    del hist[:-HR_HISTORY]
+
+
+def hr_at(st: EmployeeState, t: float) -> dict[str, Any] | None:
+    """The HR record that was true at epoch ``t`` (the latest one if nothing older is known)."""
+    cur = st.hr
+    if cur is None or cur.get("_t", float("-inf")) <= t:
+        return cur
+    best = None
+    for v in st.extra.get("hh", ()):
+        if v.get("_t", 0.0) <= t:
+            best = v
+    return best
+
+
 def series_key(rule_id: str) -> str:
     """The short, stable key of a rule's series in the employee state.
 
@@ -177,16 +203,23 @@ class Engine:
         if st.hr is None:
             snap = getattr(event, "employee", None)
             if snap is not None and snap.status is not None:
-                st.hr = snap.model_dump(mode="json", exclude={"resolved"})
-        hr = HRView.of(st.hr)
+                st.hr = snap.model_dump(mode="json", exclude={"resolved", "stale"}, exclude_none=True)
         t = event.ts.timestamp()
         day = day_of(t)
+        # The HR picture at the event's time, and the one known now. They differ only for an event older
+        # than the latest HR change (a late event, or HR news processed first while streaming): then the
+        # event is judged under both, so the order in which HR news and events arrive cannot hide an alert.
+        hr_then_d = hr_at(st, t)
+        hr = HRView.of(st.hr)
+        hr_then = hr if hr_then_d is st.hr else HRView.of(hr_then_d)
+        views = (hr,) if hr_then == hr else (hr_then, hr)
         flagged = self._flagged(st)
         first_seen = st.extra.setdefault("fs", day)  # every rule's baseline starts when the employee is first seen
 
         def learn(d: int) -> bool:
-            """A closed day teaches the baseline unless it was flagged or lies in the departure period."""
-            return hr.learnable(d) and d not in flagged
+            """A closed day teaches the baseline unless it was flagged or lay in the departure period as far as
+            HR knew at the time (so the order in which HR news and events arrive does not change baselines)."""
+            return hr_then.learnable(d) and d not in flagged
 
         alerts: list[Alert] = []
         for rule in self.rules:
@@ -201,15 +234,16 @@ class Engine:
                 if s is None:
                     s = st.series[sk] = Series(folded=min(first_seen, day) - 1)
                 s.add(day, float(v), event.event_id, learn=learn, agg=rule.agg, cap=rule.window.evidence_cap)
-                f = rule.window.on_event(s, hr, day, t, st, sk)
-                if f is not None:
-                    alerts += self._emit(rule, emp, f, st, hr, event.ts)
+                for view in views:
+                    f = rule.window.on_event(s, view, day, t, st, sk)
+                    if f is not None:
+                        alerts += self._emit(rule, emp, f, st, view, event.ts)
             except Exception:  # one bad rule never stops the stream
                 self.stats.errors[rule.id] += 1
                 log.exception("rule %s failed on event %s", rule.id, event.event_id)
         for model in self.models:
             try:
-                for meta, f in model.observe(emp, st, hr, event, day, t):
+                for meta, f in model.observe(emp, st, hr_then, event, day, t):
                     alerts += self._emit(meta, emp, f, st, hr, event.ts)
             except Exception:
                 self.stats.errors[getattr(model, "id", "model")] += 1
@@ -226,14 +260,21 @@ class Engine:
         emp = record.employee_id
         st = self._state(emp)
         old = st.hr or {}
-        if old.get("ts") and dt.datetime.fromisoformat(old["ts"]) > record.ts:
-            self.stats.stale_hr += 1
-            return []
         # Aliases live in the alias index (and Redis), not in the state; empty fields are left out.
-        new = record.model_dump(mode="json", exclude={"accounts"}, exclude_none=True)
+        new = record.model_dump(mode="json", exclude={"accounts", "ts"}, exclude_none=True)
+        new["_t"] = int(record.ts.timestamp())
+        new.pop("employee_id", None)
+        if old.get("_t", float("-inf")) > new["_t"]:
+            # Older than what we know: it only fills in the history (what was true at the time).
+            self.stats.stale_hr += 1
+            remember_hr_version(st, new)
+            self.store.put(emp, st)
+            return []
         new["notice_from"] = self._notice_from(old, record)
         if record.status == "departed" and record.last_day is None:
             new["last_day"] = old.get("last_day") or (record.ts.date() - dt.timedelta(days=1)).isoformat()
+        if st.hr is not None:
+            remember_hr_version(st, st.hr)
         st.hr = new
         alerts: list[Alert] = []
         changed = any(old.get(k) != new.get(k) for k in ("status", "last_day", "watchlist", "notice_from"))
@@ -324,8 +365,8 @@ class Engine:
             title = rule.title.format(**{k: "not set" if v is None else v for k, v in explanation.items()})
         except (KeyError, ValueError, TypeError, IndexError):
             title = f"{rule.id}: observed {f.observed:g}"
-        employee = {k: v for k, v in (st.hr or {}).items() if k not in ("accounts", "ts", "notice_from")}
-        employee.setdefault("employee_id", emp)
+        employee = {"employee_id": emp, **{k: v for k, v in (st.hr or {}).items()
+                                           if k not in ("accounts", "ts", "notice_from") and k[0] != "_"}}
         alert = Alert(
             alert_id=aid,
             ts=ts,

@@ -72,7 +72,7 @@ def update_risk(st: EmployeeState, hr: HRView, alert: Any, day: int, config: Any
     value = min(100.0, value + alert.score * SEVERITY_WEIGHT[alert.severity] * boost)
     st.risk = [value, max(t, last_t)]
     contrib = st.extra.setdefault("rc", [])
-    contrib.append([alert.rule_id, round(alert.score, 1)])
+    contrib.append([alert.rule_id, round(alert.score)])
     del contrib[:-CONTRIBUTORS_CAP]
     if before >= config.risk_level or value < config.risk_level:
         return None

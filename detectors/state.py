@@ -30,7 +30,7 @@ DAY_S = 86400
 #: Most recent evidence ids kept per series unless its window says otherwise; an alert lists at most this many.
 EVIDENCE_CAP = 12
 #: Alert ids remembered per employee for duplicate suppression (as 10-hex-digit prefixes).
-FIRED_CAP = 12
+FIRED_CAP = 10
 FIRED_PREFIX = 10
 #: Days after which the baseline moves from a running mean to an exponentially weighted one.
 BASELINE_MEMORY_DAYS = 30

@@ -1,0 +1,158 @@
+"""``exitwatch demo``: the main job on an embedded default, end to end on a real broker and Redis.
+
+1. generates a small company with a few departures (``exitwatch generate``);
+2. publishes its HR records and activity through the connectors (``exitwatch connect hr`` / ``synthetic``)
+   to fresh topics (a prefix per run);
+3. runs the streaming worker (``exitwatch worker``) on them;
+4. prints every alert as it arrives on ``alerts.secops`` / ``alerts.hr``, and at the end compares the set
+   with what ``exitwatch replay`` finds in the same files.
+
+Kafka and Redis are found through ``KAFKA_BOOTSTRAP`` / ``REDIS_URL`` (``ops/demo.sh`` starts both first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+SEVERITY_COLOUR = {"low": "", "medium": "\033[33m", "high": "\033[31m", "critical": "\033[1;31m"}
+
+
+def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("demo", help="generate a small company and run it through connectors and the worker",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--employees", type=int, default=50)
+    p.add_argument("--days", type=int, default=60)
+    p.add_argument("--seed", type=int, default=3)
+    p.add_argument("--out", help="folder for the generated files (default: a temporary folder)")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the alerts")
+    p.add_argument("--view", choices=("secops", "hr"), default="hr", help="which alert topic to print")
+    return p
+
+
+def _cli(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+    p = subprocess.run([sys.executable, "-m", "exitwatch.cli", *args], capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        raise RuntimeError(f"exitwatch {' '.join(args)} failed ({p.returncode}):\n{p.stderr[-2000:]}")
+    return p
+
+
+def _line(a: dict[str, Any], colour: bool) -> str:
+    c = SEVERITY_COLOUR.get(a["severity"], "") if colour else ""
+    end = "\033[0m" if c else ""
+    emp = a["employee"]
+    who = f"{a['employee_id']:<12} {emp.get('department') or '-':<12} {emp.get('status') or '-':<8}"
+    return f"{c}{a['ts'][:10]} {a['severity']:<8} {a['score']:5.1f}  {who} {a['rule_id']:<44}{end} {a['title']}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from confluent_kafka import Consumer
+    from confluent_kafka.admin import AdminClient
+
+    from schemas.settings import Settings
+    from schemas.topics import topic_names
+
+    settings = Settings()
+    try:
+        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).list_topics(timeout=10)
+    except Exception as exc:
+        print(f"demo: no Kafka broker at {settings.kafka_bootstrap} ({exc}); start one with "
+              f"`eval \"$(ops/services.sh up)\"` or run `bash ops/demo.sh`", file=sys.stderr)
+        return 2
+    out = Path(args.out or tempfile.mkdtemp(prefix="exitwatch-demo-"))
+    out.mkdir(parents=True, exist_ok=True)
+    prefix = f"demo{int(time.time())}."
+    names = topic_names(prefix)
+    say = lambda msg: print(f"demo: {msg}", file=sys.stderr, flush=True)  # noqa: E731
+
+    say(f"generating {args.employees} employees x {args.days} days into {out}")
+    _cli("generate", "--employees", str(args.employees), "--days", str(args.days), "--seed", str(args.seed),
+         "--out", str(out), "--no-progress")
+    labels = [orjson.loads(x) for x in (out / "labels.jsonl").read_text().splitlines() if x.strip()]
+    bad = [x for x in labels if x["scenario"] != "benign_leaver"]
+    say(f"{len(labels)} leavers, {len(bad)} of them malicious: "
+        + ", ".join(f"{x['employee_id']} {x['scenario']}" for x in bad))
+
+    say("what replay finds in the same files (the reference)")
+    _cli("replay", "--hr", str(out / "hr.jsonl"), "--signals", str(out / "signals.jsonl"),
+         "--events", str(out / "events.jsonl"), "--alerts", str(out / "replay-alerts.jsonl"), "--no-progress")
+    expected = {orjson.loads(x)["alert_id"] for x in (out / "replay-alerts.jsonl").read_text().splitlines() if x}
+
+    say(f"publishing through the connectors to topics {prefix}*")
+    env = {**os.environ, "KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "REDIS_URL": settings.redis_url}
+    # The topics first, with the worker's partition count (co-partitioning by employee id needs it).
+    _ensure_topics(settings.kafka_bootstrap, names, settings.partitions)
+    for src, path in (("hr", out / "hr.jsonl"), ("hr", out / "signals.jsonl"), ("synthetic", out / "events.jsonl")):
+        p = _cli("connect", src, str(path), "--topic-prefix", prefix, env=env)
+        say(p.stderr.strip().splitlines()[-1] if p.stderr.strip() else f"{src}: done")
+
+    say("starting the worker")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "exitwatch.cli", "worker", "--topic-prefix", prefix, "--app-id", f"{prefix}worker",
+         "--data-dir", str(out / "worker-state"), "--metrics-port", "0"],
+        env=env, stdout=open(out / "worker.log", "w"), stderr=subprocess.STDOUT,
+    )
+    topic = names["alerts_hr"] if args.view == "hr" else names["alerts_secops"]
+    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"{prefix}demo-reader",
+                         "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    seen: dict[str, dict[str, Any]] = {}
+    colour = sys.stdout.isatty()
+    t0 = time.monotonic()
+    print(f"{'day':<10} {'severity':<8} {'score':>5}  {'employee':<12} {'department':<12} {'status':<8} "
+          f"{'rule':<44} title")
+    try:
+        while time.monotonic() - t0 < args.timeout and not expected <= set(seen):
+            m = consumer.poll(0.5)
+            if m is None or m.error():
+                if worker.poll() is not None:
+                    say(f"the worker stopped (exit {worker.returncode}); see {out / 'worker.log'}")
+                    break
+                continue
+            a = orjson.loads(m.value())
+            if a["alert_id"] not in seen:
+                seen[a["alert_id"]] = a
+                print(_line(a, colour), flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+    elapsed = time.monotonic() - t0
+    caught = {a["employee_id"] for a in seen.values() if a["severity"] in ("medium", "high", "critical")}
+    if args.view == "hr":
+        hit = [x["employee_id"] for x in bad if x["employee_id"] in caught]
+        say(f"malicious leavers with a medium+ alert: {len(hit)}/{len(bad)}")
+    missing = expected - set(seen)
+    say(f"{len(seen)} alerts in {elapsed:.0f} s; replay expected {len(expected)}; "
+        f"{'all arrived' if not missing else f'{len(missing)} not (yet) arrived'}; files and worker log in {out}")
+    return 0 if not missing else 1
+
+
+def _ensure_topics(bootstrap: str, names: dict[str, str], partitions: int) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    adm = AdminClient({"bootstrap.servers": bootstrap})
+    futures = adm.create_topics([
+        NewTopic(t, partitions, 1, config={"cleanup.policy": "compact"} if k == "hr_status" else {})
+        for k, t in names.items()
+    ])
+    for f in futures.values():
+        try:
+            f.result()
+        except Exception as exc:  # already exists is fine
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
