@@ -120,14 +120,21 @@ def alert_id(rule_id: str, employee_id: str, key: str) -> str:
     return hashlib.sha256(f"{rule_id}|{employee_id}|{key}".encode()).hexdigest()[:32]
 
 
-def grade(severity: str, score: float, ratio: float | None, hr: HRView, day: int) -> tuple[str, float]:
+def grade(severity: str, score: float, ratio: float | None, hr: HRView, day: int,
+          staying_cap: str | None = None, baseline_mean: float | None = None) -> tuple[str, float]:
     """Severity and score from how unusual the behaviour is for this person and where they are in leaving.
 
     A threshold crossed by someone whose normal is far above it is ``low``; ten times their normal moves the
     rule's own severity up one level. Notice, the last two weeks and the watchlist add to the score.
 
+    ``staying_cap``: the highest severity for an employee who is neither leaving nor on the watchlist (the
+    rule's ``staying_cap``), one level more only for ten times a real (non-zero) normal. Repeated low alerts
+    still add up in the employee's risk score.
+
     >>> grade("high", 70, 1.1, HRView(), 0), grade("high", 70, 12.0, HRView(), 0)
     (('low', 28.0), ('critical', 80.5))
+    >>> grade("high", 70, 5.0, HRView(), 0, staying_cap="low"), grade("high", 70, 12.0, HRView(), 0, "low", 2.0)
+    (('low', 42.0), ('medium', 48.3))
     """
     i = LEVELS.index(severity)
     mult = 1.0
@@ -139,7 +146,8 @@ def grade(severity: str, score: float, ratio: float | None, hr: HRView, day: int
         elif ratio >= 10:
             i, mult = min(3, i + 1), 1.15
     s = score * mult
-    if hr.departing(day, 30):
+    departing = hr.departing(day, 30) or hr.after_departure(day)
+    if departing:
         s += 10
         dtl = hr.days_to_last_day(day)
         if dtl is not None and -1 <= dtl <= 14:
@@ -148,6 +156,13 @@ def grade(severity: str, score: float, ratio: float | None, hr: HRView, day: int
         s += 10
         if i > 0:
             i = min(3, i + 1)
+    elif staying_cap is not None and not departing:
+        cap = LEVELS.index(staying_cap)
+        if ratio is not None and ratio >= 10 and (baseline_mean or 0) > 0:
+            cap += 1
+        if i > cap:
+            i = cap
+            s *= 0.6
     return LEVELS[i], round(max(0.0, min(100.0, s)), 2)
 
 
@@ -346,7 +361,9 @@ class Engine:
         if day not in flagged:
             flagged.append(day)
             del flagged[:-8]
-        severity, score = grade(rule.severity, rule.score, f.ratio, hr, day)
+        severity, score = grade(rule.severity, rule.score, f.ratio, hr, day,
+                                staying_cap=getattr(rule, "staying_cap", None),
+                                baseline_mean=(f.baseline or {}).get("mean"))
         explanation: dict[str, Any] = {
             "observed": f.observed,
             "threshold": f.threshold,

@@ -59,7 +59,7 @@ def run_example(rule: Any, example: Any, engine_factory: Any = None) -> list[Any
     from detectors.replay import sort_key
 
     items.sort(key=lambda x: sort_key(x[0], x[1]))
-    alerts = []
+    alerts: list[Any] = []
     for _, kind, obj in items:
         alerts += engine.on_hr(obj) if kind == 0 else engine.on_event(obj)
     return [a for a in alerts if a.rule_id == rule.id]

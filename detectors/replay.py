@@ -143,12 +143,14 @@ def replay_files(hr: list[str], signals: list[str], events: list[str], out: str,
             sys.stderr.flush()
 
     with open(out, "wb") as fa, open(out + ".deadletter", "wb") as fd:
-        stats = run(
-            engine, hr, signals, events,
-            on_alert=lambda a: fa.write(orjson.dumps(a.model_dump(mode="json")) + b"\n"),
-            on_bad=lambda d: fd.write(orjson.dumps(d.model_dump(mode="json")) + b"\n"),
-            progress=progress,
-        )
+
+        def on_alert(a: Alert) -> None:
+            fa.write(orjson.dumps(a.model_dump(mode="json")) + b"\n")
+
+        def on_bad(d: DeadLetter) -> None:
+            fd.write(orjson.dumps(d.model_dump(mode="json")) + b"\n")
+
+        stats = run(engine, hr, signals, events, on_alert=on_alert, on_bad=on_bad, progress=progress)
     if show:
         sys.stderr.write("\n")
     return stats

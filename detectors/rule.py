@@ -67,6 +67,9 @@ class Rule:
     enabled: bool = True
     agg: str = "sum"  # how a day's values combine: sum or max
     first: Predicate | None = None  # a Sequence's first step
+    #: Highest severity for someone neither leaving nor on the watchlist (None: no cap). Departure-anchored
+    #: windows never fire for them anyway; "always" rules default to low, repeated lows add up in the risk.
+    staying_cap: str | None = "low"
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -76,19 +79,20 @@ class Rule:
 
     def params(self) -> dict[str, Any]:
         """The tunable settings: the window's parameters plus severity, score and enabled."""
-        p = {"enabled": self.enabled, "severity": self.severity, "score": self.score}
+        p = {"enabled": self.enabled, "severity": self.severity, "score": self.score,
+             "staying_cap": self.staying_cap}
         p.update(dataclasses.asdict(self.window))
         return p
 
     def configured(self, overrides: dict[str, Any]) -> "Rule":
         """A copy with ``overrides`` applied; an unknown key is an error naming the rule and the key."""
-        own = {k: overrides[k] for k in ("enabled", "severity", "score") if k in overrides}
+        own = {k: overrides[k] for k in ("enabled", "severity", "score", "staying_cap") if k in overrides}
         win_fields = {f.name for f in dataclasses.fields(self.window)}
         unknown = set(overrides) - set(own) - win_fields
         if unknown:
             raise ValueError(
                 f"rule {self.id}: unknown setting(s) {sorted(unknown)}; settable: "
-                f"{sorted(win_fields | {'enabled', 'severity', 'score'})}"
+                f"{sorted(win_fields | {'enabled', 'severity', 'score', 'staying_cap'})}"
             )
         win = dataclasses.replace(self.window, **{k: v for k, v in overrides.items() if k in win_fields})
         return dataclasses.replace(self, window=win, **own)

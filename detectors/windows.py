@@ -108,22 +108,24 @@ class BeforeLastDay(Window):
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if hr.last_day is None or not hr.within_days_of_last_day(day, self.days):
             return None
-        return self._check(s, hr)
+        return self._check(s, hr, day)
 
     def lookback(self, s: Series, hr: HRView, today: int, lookback_days: int, st: EmployeeState,
                  rid: str) -> list[Finding]:
         if hr.last_day is None or hr.last_day < today - lookback_days:
             return []
-        f = self._check(s, hr)
+        f = self._check(s, hr, today)
         return [f] if f else []
 
-    def _check(self, s: Series, hr: HRView) -> Finding | None:
+    def _check(self, s: Series, hr: HRView, today: int) -> Finding | None:
         assert hr.last_day is not None
         end = hr.last_day
         start = end - self.days + 1
         total = s.total(start, end)
         if total <= self.threshold:
             return None
+        # Unusualness against what this person normally does in as many days as have passed in the window.
+        elapsed = max(1, min(end, today) - start + 1)
         return Finding(
             key=f"L{end}",
             observed=total,
@@ -132,7 +134,7 @@ class BeforeLastDay(Window):
             window_end=end,
             evidence=s.evidence(start, end),
             baseline=baseline_of(s),
-            ratio=ratio_of(s, total, per_days=self.days),
+            ratio=ratio_of(s, total, per_days=elapsed),
             day=max((d for d in s.days if start <= d <= end), default=end),
         )
 

@@ -8,9 +8,11 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from schemas.models import ActivityEvent, Alert, DeadLetter, EnrichedEvent, HRRecord, HRSignal
 
-MODELS = {
+MODELS: dict[str, type[BaseModel]] = {
     "activity_event": ActivityEvent,
     "enriched_event": EnrichedEvent,
     "hr_record": HRRecord,

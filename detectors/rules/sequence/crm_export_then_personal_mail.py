@@ -1,9 +1,11 @@
 """A CRM export followed within 2 hours by mail to a personal address.
 
 First step (``crm_export``): a CRM ``export``, ``report_export`` or ``bulk_query`` (any size; an export that
-reports 0 records is left out). Last step: mail sent, forwarded or auto-forwarded to a personal address,
-whatever its label: exported files are often unlabelled. Fires for anyone, one alert per day; the
-engine's grading raises the score in notice and near the last day.
+reports 0 records is left out). Last step: mail sent, forwarded or auto-forwarded to a personal address that
+carries something (attachments counted in ``count``, or confidential/restricted content), whatever its
+label: exported files are often unlabelled. Fires for anyone, one alert per day; the engine's grading raises
+the score in notice and near the last day, and keeps it low for someone staying (version 2: a plain mail
+without attachments no longer completes the sequence: it flagged 22 honest people per 1,000 in evaluation).
 """
 
 from detectors.examples import ev, hr
@@ -20,20 +22,21 @@ def crm_export(e: ActivityEvent) -> bool:
 
 
 def crm_export_then_personal_mail(e: ActivityEvent) -> bool:
-    return e.kind == "email" and e.personal is True and e.action in SENDS
+    return (e.kind == "email" and e.personal is True and e.action in SENDS
+            and (bool(e.count) or e.sensitive or e.action == "auto_forward"))
 
 
 _HR = [hr("2026-01-01T09:00:00Z")]
 _EXPORT = ev("2026-02-10T10:00:00Z", action="report_export", count=350, object="Pipeline by account")
 
 
-def _mail(ts: str, personal: bool = True) -> dict:
-    return ev(ts, action="send", personal=personal, recipients=["ann.lee@mail.example"])
+def _mail(ts: str, personal: bool = True, attachments: int = 1) -> dict:
+    return ev(ts, action="send", personal=personal, recipients=["ann.lee@mail.example"], count=attachments)
 
 
 RULE = Rule(
     id="sequence.crm_export_then_personal_mail",
-    version="1",
+    version="2",
     title=(
         "CRM export followed {hours_since_first} h later by {observed:.0f} message(s) to a personal address "
         "on {day}; HR status {status}"
@@ -60,6 +63,8 @@ RULE = Rule(
                 [_EXPORT, ev("2026-02-10T10:05:00Z", action="auto_forward", personal=True)], _HR),
         Example("the mail leaves 3 hours after the export", False,
                 [_EXPORT, _mail("2026-02-10T13:00:00Z")], _HR),
+        Example("a mail with nothing attached does not complete it", False,
+                [_EXPORT, _mail("2026-02-10T10:30:00Z", attachments=0)], _HR),
         Example("the mail goes to a work address", False,
                 [_EXPORT, _mail("2026-02-10T10:30:00Z", personal=False)], _HR),
         Example("the mail went before the export", False,

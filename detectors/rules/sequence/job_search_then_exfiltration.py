@@ -41,6 +41,8 @@ _SEARCH = [ev(f"2026-02-0{d}T12:{m}:00Z", action="visit", kind="web", object=url
                              (5, 20, "https://uk.glassdoor.com/Job/index.htm"))]
 
 RULE = Rule(
+    # The signal comes before anyone resigns (CERT scenario 2), so it keeps its severity for people staying.
+    staying_cap=None,
     id="sequence.job_search_then_exfiltration",
     version="1",
     title=(

@@ -8,6 +8,8 @@ near the last day the score rises, ten times the employee's usual uploads raises
 who syncs to a personal drive every day is graded low.
 """
 
+from typing import Any
+
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Rule
 from detectors.windows import OnEvent
@@ -27,7 +29,7 @@ def personal_cloud_upload(e: ActivityEvent) -> float:
 
 _STAYER = [hr("2026-01-01T09:00:00Z")]
 _LEAVER = [hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
-_UP = dict(kind="web", action="upload", personal=True, destination="drive.example-personal.com")
+_UP: dict[str, Any] = dict(kind="web", action="upload", personal=True, destination="drive.example-personal.com")
 
 RULE = Rule(
     id="web.personal_cloud_upload",
