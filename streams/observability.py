@@ -185,7 +185,7 @@ def set_hr_gauges(records: Iterable[dict[str, Any]], today: dt.date) -> None:
     leaving = {"past": 0, "7d": 0, "30d": 0, "later": 0, "unknown": 0}
     watch = 0
     for r in records:
-        status = r.get("status") if r.get("status") in ("active", "notice", "departed") else "unknown"
+        status = str(r["status"]) if r.get("status") in ("active", "notice", "departed") else "unknown"
         dept = metrics.bounded("department", r.get("department"))
         by_status[(status, dept)] = by_status.get((status, dept), 0) + 1
         if r.get("watchlist") and status != "departed":
