@@ -23,7 +23,7 @@ from detectors.context import HRView
 from detectors.rule import Finding
 from detectors.state import EmployeeState
 
-SEVERITY_WEIGHT = {"low": 0.25, "medium": 0.5, "high": 0.75, "critical": 1.0}
+SEVERITY_WEIGHT = {"low": 0.1, "medium": 0.5, "high": 0.75, "critical": 1.0}
 CONTRIBUTORS_CAP = 4
 
 

@@ -34,6 +34,8 @@ FIRED_CAP = 10
 FIRED_PREFIX = 10
 #: Days after which the baseline moves from a running mean to an exponentially weighted one.
 BASELINE_MEMORY_DAYS = 30
+#: Daily fade of a series' learned peak (0.98: half-life about 35 days).
+PEAK_FADE = 0.98
 
 
 def day_of(epoch: float) -> int:
@@ -54,6 +56,7 @@ class Series:
     mean: float = 0.0
     var: float = 0.0
     folded: int | None = None  # last day folded into the baseline
+    top: float = 0.0  # the largest learned day, fading by PEAK_FADE a day (for "the usual big day")
 
     def add(self, day: int, value: float, event_id: str | None, *, learn: bool | Callable[[int], bool] = True,
             agg: str = "sum", cap: int = EVIDENCE_CAP) -> None:
@@ -85,6 +88,7 @@ class Series:
         self.folded = day - 1
 
     def _fold(self, x: float) -> None:
+        self.top = max(x, self.top * PEAK_FADE)
         self.n += 1
         alpha = 1.0 / min(self.n, BASELINE_MEMORY_DAYS)
         delta = x - self.mean
@@ -127,7 +131,7 @@ class Series:
             else:
                 days = [[d, _num(v)] for d, v in sorted(self.days.items())]
         ev = [[d, ids.setdefault(eid, len(ids))] for d, eid in self.ev]
-        return [days, ev, self.n, round(self.mean, 5), round(self.var, 5), self.folded]
+        return [days, ev, self.n, round(self.mean, 5), round(self.var, 5), self.folded, round(self.top, 3)]
 
     @classmethod
     def from_obj(cls, o: list[Any], ids: list[str]) -> "Series":
@@ -136,7 +140,7 @@ class Series:
             days = {raw[0] + i: float(v) for i, v in enumerate(raw[1]) if v}
         else:
             days = {int(d): float(v) for d, v in raw}
-        return cls(days, [[d, ids[i]] for d, i in o[1]], o[2], o[3], o[4], o[5])
+        return cls(days, [[d, ids[i]] for d, i in o[1]], o[2], o[3], o[4], o[5], o[6] if len(o) > 6 else 0.0)
 
 
 @dataclass

@@ -50,11 +50,15 @@ def baseline_of(s: Series) -> dict[str, float]:
     return {"mean": round(s.mean, 4), "sd": round(s.sd, 4), "days": s.n}
 
 
-def ratio_of(s: Series, observed: float, per_days: int = 1, min_history: int = MIN_HISTORY_DAYS) -> float | None:
-    """How many times the employee's usual amount (over ``per_days`` days) ``observed`` is; None if unknown."""
+def ratio_of(s: Series, observed: float, per_days: int = 1, min_history: int = MIN_HISTORY_DAYS,
+             relative_to: str = "mean") -> float | None:
+    """How many times the employee's usual amount (over ``per_days`` days) ``observed`` is; None if unknown.
+
+    ``relative_to="peak"`` compares with the employee's usual *big* day (the fading peak) instead of the
+    daily mean: right for lumpy work such as a large export every few weeks."""
     if s.n < min_history:
         return None
-    expected = s.mean * per_days
+    expected = s.top if relative_to == "peak" else s.mean * per_days
     if expected <= 1e-9:
         return RATIO_CAP
     return min(RATIO_CAP, observed / expected)
@@ -299,6 +303,7 @@ class AfterLastDay(Window):
 class OnEvent(Window):
     min_value: float = 1.0
     min_history_days: int = MIN_HISTORY_DAYS
+    relative_to: str = "mean"  # grading against the daily mean, or "peak": the usual big day
 
     def compact(self, s: Series, today: int) -> None:
         """A closed day below ``min_value`` can never fire on lookback: keep only the days that could."""
@@ -326,7 +331,7 @@ class OnEvent(Window):
             window_end=day,
             evidence=s.evidence(day, day),
             baseline=baseline_of(s),
-            ratio=ratio_of(s, v, min_history=self.min_history_days),
+            ratio=ratio_of(s, v, min_history=self.min_history_days, relative_to=self.relative_to),
             day=day,
         )
 

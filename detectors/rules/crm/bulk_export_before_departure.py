@@ -25,7 +25,7 @@ _STAYER = [hr("2026-01-01T09:00:00Z")]
 
 RULE = Rule(
     id="crm.bulk_export_before_departure",
-    version="1",
+    version="2",
     title=(
         "CRM export of {observed:.0f} records on {day} by an employee who is leaving (status {status}, "
         "last working day {last_day}); exports of {threshold:.0f} records or more are flagged"
@@ -35,7 +35,8 @@ RULE = Rule(
     score=70,
     predicate=bulk_export_before_departure,
     agg="max",
-    window=OnEvent(when="departing", within_days=30, min_value=100),
+    # Graded against the employee's usual big export (finance and marketing export hundreds routinely).
+    window=OnEvent(when="departing", within_days=30, min_value=100, relative_to="peak"),
     runbook=(
         "Identify the report or object exported and its record count; ask the manager whether the handover "
         "needed it; look for the file leaving by personal mail, USB or personal cloud in the following hours."
