@@ -17,7 +17,6 @@ dead-letter reason category; it forwards every call unchanged. Labels never carr
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -39,23 +38,7 @@ LAST_EVENT_TIME = Gauge("exitwatch_connector_last_event_timestamp_seconds",
 LAST_OUTPUT = Gauge("exitwatch_connector_last_output_timestamp_seconds",
                     "Unix time at which a connector last produced anything", ["source"])
 
-#: The same categories as the worker's ``exitwatch_deadletter_records_total`` (streams/metrics.py).
-_REASON_RULES = (
-    (re.compile(r"too large|too long|larger than|oversized", re.I), "too_large"),
-    (re.compile(r"cannot read|permission denied|no such file", re.I), "read_error"),
-    (re.compile(r"json|truncated|decode|utf-?8", re.I), "invalid_json"),
-    (re.compile(r"timestamp|datetime|\btime\b|\bdate\b", re.I), "bad_timestamp"),
-    (re.compile(r"^not an? |unsupported|unknown ", re.I), "unsupported"),
-    (re.compile(r"invalid|validation|missing|required|field|without|^no ", re.I), "invalid_record"),
-)
-
-
-def reason_category(reason: str) -> str:
-    """A dead-letter reason as a short category (free text never becomes a label)."""
-    for rx, cat in _REASON_RULES:
-        if rx.search(reason):
-            return cat
-    return "other"
+from schemas.reasons import reason_category  # noqa: E402  (the worker's categories too)
 
 
 class MeteredSink:

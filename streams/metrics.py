@@ -15,33 +15,13 @@ an employee id, an account or a name. ``docs/operations.md`` lists every metric 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
 # ------------------------------------------------------------------------------------------ label hygiene
 #: Dead-letter reason categories (the ``reason`` label); anything else is ``other``.
-REASON_CATEGORIES = ("invalid_json", "invalid_record", "bad_timestamp", "too_large", "unsupported",
-                     "unknown_topic", "detector_failure", "read_error", "other")
-_REASON_RULES = (
-    (re.compile(r"too large|too long|larger than|oversized", re.I), "too_large"),
-    (re.compile(r"detector failure|detect failed", re.I), "detector_failure"),
-    (re.compile(r"does not read topic|unknown topic", re.I), "unknown_topic"),
-    (re.compile(r"cannot read|permission denied|no such file", re.I), "read_error"),
-    (re.compile(r"json|truncated|decode|utf-?8", re.I), "invalid_json"),
-    (re.compile(r"timestamp|datetime|\btime\b|\bdate\b", re.I), "bad_timestamp"),
-    (re.compile(r"^not an? |unsupported|unknown ", re.I), "unsupported"),
-    (re.compile(r"invalid|validation|missing|required|field|without|^no ", re.I), "invalid_record"),
-)
-
-
-def reason_category(reason: str) -> str:
-    """A dead-letter reason as one of :data:`REASON_CATEGORIES` (free text never becomes a label)."""
-    for rx, cat in _REASON_RULES:
-        if rx.search(reason):
-            return cat
-    return "other"
+from schemas.reasons import REASON_CATEGORIES, reason_category  # noqa: E402  (shared with the connectors)
 
 
 _seen: dict[str, set[str]] = {}
