@@ -15,7 +15,7 @@ Days are UTC day numbers (``epoch // 86400``).
 >>> s = Series()
 >>> s.add(100, 2.0, "e1", learn=True); s.add(101, 1.0, "e2", learn=True)
 >>> s.total(100, 101), s.n
-(3.0, 1)
+(3, 1)
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def day_of(epoch: float) -> int:
     return int(epoch // DAY_S)
 
 
-def _num(v: float) -> float | int:
+def _num(v: float) -> float:
     return int(v) if v == int(v) else round(v, 3)
 
 
@@ -63,10 +63,8 @@ class Series:
         """Add ``value`` to ``day``; closed days before ``day`` are folded into the baseline where ``learn``
         (a flag, or a function judging each closed day on its own)."""
         self.close_until(day, learn=learn)
-        if agg == "max":
-            self.days[day] = max(self.days.get(day, 0.0), value)
-        else:
-            self.days[day] = self.days.get(day, 0.0) + value
+        v = max(self.days.get(day, 0), value) if agg == "max" else self.days.get(day, 0) + value
+        self.days[day] = _num(v)  # whole numbers kept as ints: smaller and faster to serialise
         if event_id is not None:
             self.ev.append([day, event_id])
             if len(self.ev) > cap:
@@ -127,9 +125,10 @@ class Series:
         if self.days:
             lo, hi = min(self.days), max(self.days)
             if hi - lo + 1 <= 5 * len(self.days):  # a dense run costs ~2 bytes a day, a pair ~11
-                days = [lo, [_num(self.days.get(d, 0.0)) for d in range(lo, hi + 1)]]
+                get = self.days.get
+                days = [lo, [get(d, 0) for d in range(lo, hi + 1)]]
             else:
-                days = [[d, _num(v)] for d, v in sorted(self.days.items())]
+                days = [[d, v] for d, v in sorted(self.days.items())]
         ev = [[d, ids.setdefault(eid, len(ids))] for d, eid in self.ev]
         return [days, ev, self.n, round(self.mean, 5), round(self.var, 5), self.folded, round(self.top, 3)]
 
@@ -137,9 +136,9 @@ class Series:
     def from_obj(cls, o: list[Any], ids: list[str]) -> "Series":
         raw = o[0]
         if len(raw) == 2 and isinstance(raw[1], list) and not isinstance(raw[0], list):
-            days = {raw[0] + i: float(v) for i, v in enumerate(raw[1]) if v}
+            days = {raw[0] + i: v for i, v in enumerate(raw[1]) if v}
         else:
-            days = {int(d): float(v) for d, v in raw}
+            days = {int(d): v for d, v in raw}
         return cls(days, [[d, ids[i]] for d, i in o[1]], o[2], o[3], o[4], o[5], o[6] if len(o) > 6 else 0.0)
 
 
