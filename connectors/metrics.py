@@ -8,8 +8,9 @@ dead-letter reason category; it forwards every call unchanged. Labels never carr
 >>> sink = MeteredSink(NullSink(), "doctest")
 >>> ev, _ = Context().event(source="doctest", raw="{}", event_id="x", ts="2026-03-02T09:15:00Z", kind="file",
 ...                         action="open", actor="ann@corp.example")
+>>> before = EVENTS.labels("doctest", "file")._value.get(), UNRESOLVED.labels("doctest")._value.get()
 >>> sink.send_event(ev)
->>> EVENTS.labels("doctest", "file")._value.get(), UNRESOLVED.labels("doctest")._value.get()
+>>> EVENTS.labels("doctest", "file")._value.get() - before[0], UNRESOLVED.labels("doctest")._value.get() - before[1]
 (1.0, 1.0)
 >>> reason_category("bad timestamp: 'yesterday'"), reason_category("record larger than 1048576 bytes")
 ('bad_timestamp', 'too_large')
