@@ -10,6 +10,9 @@ How it works, per employee and UTC day:
 3. **Deviations.** ``z = (x - mean) / sqrt(var + floor**2)`` per feature, clipped to ``[0, 6]`` and mapped to
    ``[0, 1]`` (only *more* than usual counts). The per-feature floor keeps one extra file on a quiet day from
    looking like a jump.
+   Context features are down-weighted, except through the *own gate*: CRM minutes far above the employee's own
+   normal (own z >= 5 with the own variance), at least twice the own recent peak and an hour more than usual
+   count fully (see :meth:`BehaviourModel._gate`).
 4. **Shared online model.** One :class:`river.anomaly.HalfSpaceTrees` per model instance (per worker
    partition) scores the deviation vector; its score, relative to its running mean on normal days, is blended
    with the two largest deviations into the day's anomaly score in ``[0, 1]``.
@@ -99,6 +102,14 @@ class BehaviourConfig:
     evidence_cap: int = 8
     quarantine: float = 0.5  # a day scoring this much is learned only partly and kept for an HR lookback
     suspicious_cap: int = 3  # suspicious days kept per employee
+    # Own gate: a down-weighted context feature counts fully (weight 1, z against the employee's own mean and
+    # variance, not capped by the peak) when it is far above the employee's OWN normal and recent peak. Only CRM
+    # minutes: records exported pass such a gate on routine marketing exports (see the README).
+    gate_features: tuple[str, ...] = ("crm_minutes",)
+    gate_z: float = 5.0  # z against own mean/variance (with gate_floor as the smallest scale) ...
+    gate_floor: float = 0.2  # ... in log units: about 22%, for heavy users whose days vary little
+    gate_peak: float = 2.0  # ... and at least this many times the own recent peak (raw units) ...
+    gate_min_extra: float = 60.0  # ... and at least this much (raw units: minutes) above the own usual
 
 
 @dataclass
@@ -109,6 +120,7 @@ class DayScore:
     hst: float
     dev: list[float]
     z: list[float]
+    w: list[float]  # effective weight per feature (1 for a feature through the own gate)
     mean: list[float]  # blended baseline (vector units)
     own_days: int
     peer_group: str | None
@@ -138,6 +150,7 @@ class BehaviourModel:
         self.learned_days = 0  # employee-days the tree model learned
         self.hst_stats = [0, 0.0]  # n, running mean of the tree score on learned days
         self.late_events = 0
+        self._gated = frozenset(F.NAMES.index(name) for name in c.gate_features)
         #: Optional ``sink(employee_id, day, DayScore | None, flagged)`` called for every closed day (evaluation).
         self.sink: Callable[[str, int, DayScore | None, bool], None] | None = None
 
@@ -166,6 +179,7 @@ class BehaviourModel:
         if o.get("v") != STATE_VERSION:
             raise ValueError(f"{ID}: state version {o.get('v')} is not {STATE_VERSION}")
         self.config = BehaviourConfig(**o["config"])
+        self._gated = frozenset(F.NAMES.index(name) for name in self.config.gate_features)
         self.peers.load_obj(o["peers"])
         self.hst = o["hst"]
         self.learned_days = o["learned_days"]
@@ -242,29 +256,54 @@ class BehaviourModel:
                 "p": [0.0] * F.N, "k": 0}
 
     def _baseline(self, s: dict[str, Any], hr: HRView) -> tuple[Any, ...] | None:
-        """``(mean, var, own days, peer group, own peak)`` per feature, mean and var blended with the peers' while
-        the own history is short; ``None`` when there is nothing to compare with."""
+        """``(mean, var, own days, peer group, own peak, own stats)`` per feature, mean and var blended with the
+        peers' while the own history is short; own stats ``(own mean, own var, own peak)`` once the own history is
+        full (``own_full_days``), for the own gate; ``None`` when there is nothing to compare with."""
         c = self.config
         n = s["n"]
+        own = (s["m"], s["v"], s["p"]) if n >= c.own_full_days else None
         peer = self.peers.lookup(hr.department, hr.role)
         if peer is None:
             if n < c.own_min_days:
                 return None
-            return s["m"], s["v"], n, None, s["p"]
+            return s["m"], s["v"], n, None, s["p"], own
         w = min(1.0, n / c.own_full_days)
         peak = s["p"] if n >= c.own_min_days else None
         if w >= 1.0:
-            return s["m"], s["v"], n, peer, peak
+            return s["m"], s["v"], n, peer, peak, own
         mo, vo, mp, vp = s["m"], s["v"], peer[2], peer[3]
         mean = [w * a + (1 - w) * b for a, b in zip(mo, mp)]
         var = [w * va + (1 - w) * vb + w * (1 - w) * (a - b) ** 2 for a, b, va, vb in zip(mo, mp, vo, vp)]
-        return mean, var, n, peer, peak
+        return mean, var, n, peer, peak, own
+
+    def _gate(self, i: int, x: float, base: tuple[Any, ...]) -> float | None:
+        """The own z of feature ``i`` if it passes the own gate (see :class:`BehaviourConfig`), else ``None``.
+
+        For context features such as CRM minutes, which are down-weighted because peers differ so much (support
+        staff spend hours a day in the CRM): far above the employee's *own* normal, with their own day-to-day
+        variance, and well above their own recent peak, they are what matters and count fully."""
+        own = base[5]
+        if own is None or i not in self._gated:
+            return None
+        c = self.config
+        m, v, p = own[0][i], own[1][i], own[2][i]
+        z = (x - m) / math.sqrt(v + c.gate_floor ** 2)
+        if z < c.gate_z:
+            return None
+        raw = F.untransform(i, x)
+        if raw < c.gate_peak * F.untransform(i, p) or raw < F.untransform(i, m) + c.gate_min_extra:
+            return None
+        return z
 
     def _z(self, i: int, x: float, base: tuple[Any, ...]) -> float:
         """Robust z of vector value ``x`` of feature ``i``: against mean and variance (with a floor on the
         scale), and, once there is own history, no more than how far ``x`` lies above the recent peak (+2 at the
         peak itself): intermittent work, such as a big export every few weeks, is normal up to that peak."""
         mean, var, peak = base[0], base[1], base[4]
+        if i in self._gated:
+            g = self._gate(i, x, base)
+            if g is not None:
+                return g
         z = (x - mean[i]) / math.sqrt(var[i] + F.SCALE_FLOOR[i] ** 2)
         if peak is not None:
             z = min(z, (x - peak[i]) / F.SCALE_FLOOR[i] + self.config.peak_z)
@@ -282,14 +321,18 @@ class BehaviourModel:
         c = self.config
         mean, n, peer = base[0], base[2], base[3]
         z = [self._z(i, x[i], base) for i in range(F.N)]
+        w = list(F.WEIGHT)
+        for i in self._gated:
+            if self._gate(i, x[i], base) is not None:
+                w[i] = 1.0
         dev = [min(max(zi, 0.0), c.z_clip) / c.z_clip for zi in z]
         h = float(self.hst.score_one(dict(zip(F.NAMES, dev))))
         hm = self.hst_stats[1]
         h_rel = min(1.0, max(0.0, (h - hm) / max(1e-6, 1.0 - hm))) if self.hst_stats[0] else 0.0
-        top = sorted((d * w for d, w in zip(dev, F.WEIGHT)), reverse=True)
+        top = sorted((d * wi for d, wi in zip(dev, w)), reverse=True)
         s_dev = 0.8 * top[0] + 0.2 * top[1]
         score = 0.75 * s_dev + 0.25 * h_rel
-        return DayScore(score=round(score, 4), hst=round(h, 4), dev=dev, z=z, mean=mean, own_days=n,
+        return DayScore(score=round(score, 4), hst=round(h, 4), dev=dev, z=z, w=w, mean=mean, own_days=n,
                         peer_group=peer[0] if peer else None, peer_mean=peer[2] if peer else None)
 
     def warmed_up(self) -> bool:
@@ -360,7 +403,7 @@ class BehaviourModel:
             # makes it so: the pre-resignation collection of data.
             q = s.setdefault("q", [])
             summary = self._summary(s, sc)  # type: ignore[arg-type]
-            summary[-1] = summary[-1][-3:]  # three evidence ids are enough to start from, and keep the state small
+            summary[7] = summary[7][-3:]  # three evidence ids are enough to start from, and keep the state small
             q.append(summary)
             del q[: -self.config.suspicious_cap]
         self._learn(s, hr, x, sc, full=not suspicious)
@@ -394,11 +437,12 @@ class BehaviourModel:
     # ------------------------------------------------------------ alert
     def _summary(self, s: dict[str, Any], sc: DayScore) -> list[Any]:
         """A day's verdict in a compact, JSON-friendly form: ``[day, score, tree score, own days, peer group,
-        top features as [index, observed, usual own, usual peers, usual blended, z], n deviating, evidence]``.
-        Kept in the employee state for suspicious days that did not alert (see :meth:`on_hr`)."""
+        top features as [index, observed, usual own, usual peers, usual blended, z], n deviating, evidence]``,
+        then, if any, the indices of the top features that passed the own gate. Kept in the employee state for
+        suspicious days that did not alert (see :meth:`on_hr`)."""
         c = self.config
         acc = s["a"]
-        order = sorted(range(F.N), key=lambda i: (-sc.z[i] * F.WEIGHT[i], i))
+        order = sorted(range(F.N), key=lambda i: (-sc.z[i] * sc.w[i], i))
         top = [i for i in order[:3] if sc.z[i] >= 2.0] or order[:1]
         tf = [[i, _rnd(F.raw(acc, i)),
                _rnd(F.untransform(i, s["m"][i])) if s["n"] else None,
@@ -406,15 +450,20 @@ class BehaviourModel:
                _rnd(F.untransform(i, sc.mean[i])), round(sc.z[i], 2)] for i in top]
         wanted = sum(1 << i for i in top)
         evidence = [eid for f, eid in s["e"] if f & wanted] or [eid for _, eid in s["e"]]
-        return [s["d"], sc.score, sc.hst, sc.own_days, sc.peer_group, tf,
-                sum(1 for z in sc.z if z >= c.min_top_z), evidence]
+        out = [s["d"], sc.score, sc.hst, sc.own_days, sc.peer_group, tf,
+               sum(1 for z in sc.z if z >= c.min_top_z), evidence]
+        gated = [i for i in top if sc.w[i] > F.WEIGHT[i]]
+        if gated:
+            out.append(gated)
+        return out
 
     def _finding(self, s: dict[str, Any], sc: DayScore, hr: HRView) -> tuple[ModelMeta, Finding]:
         return self._finding_of(self._summary(s, sc), hr)
 
     def _finding_of(self, summary: list[Any], hr: HRView) -> tuple[ModelMeta, Finding]:
         c = self.config
-        day, score, hst, own_days, peer_group, top, n_dev, evidence = summary
+        day, score, hst, own_days, peer_group, top, n_dev, evidence = summary[:8]
+        gated = summary[8] if len(summary) > 8 else []
         tf = [{"feature": F.NAMES[i], "observed": obs, "usual_own": own, "usual_peers": peer,
                "usual_blended": blend, "z": z, "unit": F.UNITS[i]} for i, obs, own, peer, blend, z in top]
         i0, obs, usual = top[0][0], top[0][1], top[0][4]
@@ -452,5 +501,7 @@ class BehaviourModel:
                 "n_deviating": n_dev,
                 "own_days": own_days,
                 "peer_group": peer_group,
+                # features that counted fully because they were far above the employee's own normal and peak
+                "own_gate": [F.NAMES[i] for i in gated],
             },
         )

@@ -164,6 +164,12 @@ def run(items: Iterator[tuple[int, Any]], labels: list[dict[str, Any]],
         if emp in malicious and day not in pos[emp]:
             continue
         best[emp] = max(best.get(emp, 0.0), value)
+    # as exitwatch evaluate counts it: (honest employee, 30-day block) pairs with a medium+ alert
+    all_days = [d for _, d in keys]
+    day0, span = (min(all_days), max(all_days) - min(all_days) + 1) if all_days else (0, 30)
+    honest_pairs = {(a.employee_id, (_day(a.explanation["day"]) - day0) // 30) for a in alerts
+                    if a.employee_id not in malicious and a.severity != "low"}
+    honest_n = max(1, len(store) - len(malicious))
     honest_flags = Counter(
         f"{a.explanation.get('top_feature')}/{a.explanation.get('status')}" for a in alerts
         if a.employee_id not in malicious and a.severity != "low")
@@ -182,6 +188,7 @@ def run(items: Iterator[tuple[int, Any]], labels: list[dict[str, Any]],
         "recall": round(len(hit) / len(malicious), 3) if malicious else None,
         "benign_employees_medium_plus": len(med_plus - malicious),
         "benign_employees_any_alert": len({a.employee_id for a in alerts} - malicious),
+        "honest_flagged_per_1000_per_30d": round(len(honest_pairs) / (honest_n / 1000) / (span / 30), 2),
         "employees": len(store),
         "state_bytes": {"mean": round(float(np.mean(sizes)), 1) if sizes else 0, "p95": _pct(sizes, 95),
                         "max": sizes[-1] if sizes else 0},
