@@ -19,6 +19,7 @@ SUBCOMMANDS = [
     "streams.cli",
     "exitwatch.demo",
     "exitwatch.bench",
+    "exitwatch.faults",
 ]
 
 

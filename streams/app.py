@@ -16,12 +16,19 @@ employee's state already records its offset (a re-delivery after a crash), (2) r
 the alerts and waits for the broker's acknowledgement, and only then (4) writes the employee's state (with
 the offset) to the table, whose changelog Faust flushes before it commits the consumer offset. Alert ids
 are deterministic, so the one remaining window (a crash between (3) and (4)) can repeat an alert with the
-same id, never lose one.
+same id, never lose one. ``docs/faults.md`` has the analysis and the measured figures (``exitwatch faults``).
+
+Limits: records over :data:`MAX_MESSAGE_BYTES` and records whose ``ts`` is implausible (before
+:data:`MIN_TS` or more than :data:`MAX_FUTURE_S` ahead of the worker's clock) are dead-lettered by the stage
+that reads them; each agent buffers at most :data:`STREAM_BUFFER_MAXSIZE` messages (Faust pauses fetching
+from a partition whose buffer is full), so a worker that falls behind catches up in bounded memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import hashlib
 import logging
 import os
 import pickle
@@ -52,7 +59,134 @@ log = logging.getLogger("exitwatch.worker")
 IDENTITY_FIELDS = ("employee_id", "manager_id", "accounts", "name", "email")
 #: Largest message the worker accepts; larger ones are dead-lettered.
 MAX_MESSAGE_BYTES = 1 << 20
+#: Records stamped before this are dead-lettered (hostile or broken clocks: 1970, year 1).
+MIN_TS = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+#: Records stamped more than this many seconds after the worker's clock are dead-lettered: one such event
+#: would otherwise prune an employee's windows, or pin their HR status (latest ``ts`` wins), for years.
+MAX_FUTURE_S = 86400.0
+#: Messages each agent may hold in its in-memory buffer (Faust ``stream_buffer_maxsize``, default 4096).
+STREAM_BUFFER_MAXSIZE = 1024
+#: Seconds after which the group gives up on a silent worker and moves its partitions (Faust: 60).
+SESSION_TIMEOUT_S = 15.0
+#: Seconds between retries of HR records that could not be written to Redis.
+HR_RETRY_S = 1.0
+#: An input partition with a backlog whose committed offset has not moved for this long is a stalled stream:
+#: the worker logs it and exits with :data:`STALL_EXIT_CODE` so that its supervisor restarts it (a restart
+#: resumes from the committed offsets; nothing is lost). 0 turns the watchdog off.
+WATCHDOG_S = float(os.environ.get("EXITWATCH_WATCHDOG_S", "60"))
+STALL_EXIT_CODE = 3
 _TOPIC_CODE = {"enriched": "e", "hr": "h", "signals": "s"}
+
+
+def implausible_ts(ts: dt.datetime, now: float | None = None) -> str | None:
+    """Why ``ts`` cannot be a real record time, or None when it can.
+
+    >>> implausible_ts(dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc))
+    'ts 1970-01-01T00:00:00+00:00 is before 2000-01-01'
+    >>> implausible_ts(dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc), now=dt.datetime(2026, 3, 1).timestamp())
+    """
+    if ts < MIN_TS:
+        return f"ts {ts.isoformat()} is before {MIN_TS.date().isoformat()}"
+    ahead = ts.timestamp() - (time.time() if now is None else now)
+    if ahead > MAX_FUTURE_S:
+        return f"ts {ts.isoformat()} is {ahead / 86400:.1f} days in the future"
+    return None
+
+
+def check_record(raw: bytes, model: Any) -> tuple[Any, str | None]:
+    """``(record, None)`` for a valid, plausible record of ``model``, else ``(None, reason)``."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        return None, f"record too large: {len(raw)} bytes (limit {MAX_MESSAGE_BYTES})"
+    try:
+        obj = model.model_validate_json(raw)
+    except (ValidationError, ValueError) as exc:
+        return None, f"invalid {model.__name__} record: {error_reason(exc)}"
+    bad_ts = implausible_ts(obj.ts)
+    if bad_ts is not None:
+        return None, f"implausible {model.__name__} record: {bad_ts}"
+    return obj, None
+
+
+def group_instance_id(app_id: str, data_dir: str) -> str:
+    """Static group membership: a worker restarted on the same data folder is the same group member, so it
+    gets its partitions back at once instead of after a rebalance that waits for the old session to expire.
+
+    >>> group_instance_id("exitwatch", "/srv/a") == group_instance_id("exitwatch", "/srv/a/")
+    True
+    """
+    key = f"{os.uname().nodename}:{os.path.realpath(data_dir)}"
+    return f"{app_id}-{hashlib.blake2s(key.encode(), digest_size=6).hexdigest()}"
+
+
+#: Topics on which the worker lets Faust commit past an offset jump (compacted topics skip offsets by design).
+_GAP_OK: set[str] = set()
+#: Topics on which an offset jump means records were fetched but never handed to the stream.
+_GAP_GUARDED: set[str] = set()
+
+
+def install_gap_guard(guarded: set[str]) -> None:
+    """Never commit past records Faust fetched but did not deliver.
+
+    Faust (faust-streaming 0.15) can drop records it has already fetched: ``Consumer.getmany`` skips records
+    of a partition that is neither active nor buffered at that moment (paused for a rebalance, or by flow
+    control), and stops early when flow control closes. The next record delivered for that partition then
+    jumps over the dropped offsets, and Faust records the jump as a gap it may commit past, as it must for
+    compacted topics and transaction markers: the dropped records are never processed. Our input topics
+    other than ``hr.status`` are neither compacted nor written in transactions, so a jump there can only be
+    such a drop. For them this refuses the gap: the commit stops before the dropped records, the partition
+    shows as stalled, and the stall watchdog restarts the worker, which reads them again. Seen in the fault
+    runs as a missing alert and missing dead letters after a partition moved (docs/faults.md).
+    """
+    from faust.transport import consumer as fconsumer
+
+    _GAP_GUARDED.update(guarded)
+    if getattr(fconsumer.Consumer, "_exitwatch_gap_guard", False):
+        return
+    original = fconsumer.Consumer._add_gap
+
+    async def _add_gap(self: Any, tp: Any, offset_from: int, offset_to: int) -> None:
+        if tp.topic in _GAP_GUARDED:
+            log.warning("records %d..%d of %s[%d] were fetched but not delivered to the stream; not committing "
+                        "past them", offset_from, offset_to - 1, tp.topic, tp.partition)
+            return None
+        return await original(self, tp, offset_from, offset_to)
+
+    fconsumer.Consumer._add_gap = _add_gap  # type: ignore[method-assign]
+    fconsumer.Consumer._exitwatch_gap_guard = True  # type: ignore[attr-defined]
+
+
+class StallWatch:
+    """Per input partition: the committed offset and since when it has not moved while there was a backlog.
+
+    >>> w = StallWatch(60.0)
+    >>> w.observe({"t/0": (5, 9)}, now=0.0), w.observe({"t/0": (5, 9)}, now=30.0), w.observe({"t/0": (5, 9)}, now=61.0)
+    ([], [], ['t/0'])
+    >>> w.observe({"t/0": (7, 9)}, now=62.0), w.observe({"t/0": (9, 9)}, now=200.0)
+    ([], [])
+    """
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self._since: dict[Any, tuple[int, float]] = {}
+
+    def observe(self, positions: dict[Any, tuple[int | None, int | None]], now: float) -> list[Any]:
+        """``positions``: (committed, end) per partition. Returns the partitions stalled for ``limit`` seconds."""
+        stalled = []
+        for tp, (committed, end) in positions.items():
+            if committed is None or end is None or end <= committed:
+                self._since.pop(tp, None)
+                continue
+            prev = self._since.get(tp)
+            if prev is None or prev[0] != committed:
+                self._since[tp] = (committed, now)
+            elif now - prev[1] >= self.limit:
+                stalled.append(tp)
+        for tp in set(self._since) - set(positions):
+            del self._since[tp]
+        return stalled
+
+    def reset(self) -> None:
+        self._since.clear()
 
 
 class TableStore:
@@ -89,6 +223,52 @@ class TableStore:
     def rollback(self) -> None:
         self._dirty.clear()
         self._open.clear()
+
+
+#: Kafka header of an enriched event naming its source record: ``<topic>|<partition>|<offset>``.
+SRC_HEADER = "x-exitwatch-src"
+
+
+def src_header(topic: str, partition: int, offset: int) -> str:
+    return f"{topic}|{partition}|{offset}"
+
+
+def parse_src(value: str | bytes | None) -> tuple[str, int] | None:
+    """``(state key of the source partition, source offset)`` from a provenance header, None if absent or bad.
+
+    >>> parse_src(b"activity.file|2|41")
+    ('s:activity.file|2', 41)
+    >>> parse_src("garbage") is None
+    True
+    """
+    if value is None:
+        return None
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    topic, _, rest = text.rpartition("|")
+    tp, _, _ = topic.rpartition("|")
+    try:
+        off = int(rest)
+    except ValueError:
+        return None
+    if not tp or off < 0:
+        return None
+    return f"s:{topic}", off
+
+
+def header_value(headers: Any, name: str) -> bytes | None:
+    """A header of a Faust message (a list of pairs or a mapping)."""
+    if not headers:
+        return None
+    items = headers.items() if hasattr(headers, "items") else headers
+    for k, v in items:
+        if k == name:
+            return v if isinstance(v, bytes) else str(v).encode()
+    return None
+
+
+def _takes_token(hr_store: Any) -> bool:
+    """HRStore.put accepts a token to hand back once a deferred write lands (test fakes may not)."""
+    return hasattr(hr_store, "flush_pending")
 
 
 def secops_view(alert: Alert, key: bytes) -> dict[str, Any]:
@@ -136,22 +316,23 @@ class Worker:
         self.counters["deadletter"] += 1
         await self.topics["deadletter"].send(key=stage.encode(), value=orjson.dumps(dl.model_dump(mode="json")))
 
-    async def detect_one(self, code: str, topic: str, offset: int, raw: bytes) -> list[Alert]:
+    async def detect_one(self, code: str, topic: str, offset: int, raw: bytes, src: str | None = None) -> list[Alert]:
         """One message of the detect stage: ``code`` is ``e`` (activity.enriched), ``h`` (hr.status) or ``s``
-        (hr.signals). Returns the alerts it emitted (already acknowledged by the broker)."""
+        (hr.signals). Returns the alerts it emitted (already acknowledged by the broker).
+
+        ``src`` is the enrich stage's provenance header of an enriched event (:func:`parse_src`): the enrich
+        stage is at-least-once too, so after a crash it enriches some source records a second time, and those
+        copies reach ``activity.enriched`` at new offsets. The employee's state keeps, per source partition, the
+        highest source offset applied, and a copy at or below it is skipped."""
         metrics.DETECTED.labels(topic).inc()
-        try:
-            if code == "e":
-                obj: Any = EnrichedEvent.model_validate_json(raw)
-            elif code == "h":
-                obj = HRRecord.model_validate_json(raw)
-            elif code == "s":
-                obj = HRSignal.model_validate_json(raw)
-            else:
-                raise ValueError(f"detect stage does not read topic {topic!r}")
-        except (ValidationError, ValueError) as exc:
-            stage = {"e": "detect", "h": "hr", "s": "signals"}.get(code, "detect")
-            await self.deadletter(stage, f"invalid {topic} record: {error_reason(exc)}", raw)
+        model = {"e": EnrichedEvent, "h": HRRecord, "s": HRSignal}.get(code)
+        stage = {"e": "detect", "h": "hr", "s": "signals"}.get(code, "detect")
+        if model is None:
+            await self.deadletter(stage, f"detect stage does not read topic {topic!r}", raw[:4096])
+            return []
+        obj, reason = check_record(raw, model)
+        if obj is None:
+            await self.deadletter(stage, f"{topic}: {reason}", raw[:65536])
             return []
         emp = obj.employee_id
         if emp is None:  # unresolved actor: counted by the enrich stage, nothing to detect on
@@ -165,6 +346,15 @@ class Worker:
                 store.rollback()
                 return []
             offsets[code] = offset
+            source = parse_src(src) if code == "e" else None
+            if source is not None:
+                skey, soff = source
+                if offsets.get(skey, -1) >= soff:
+                    metrics.DUPLICATES_SKIPPED.labels("enrich-redelivery").inc()
+                    store.put(emp, st)  # keep the new activity.enriched offset
+                    store.commit()
+                    return []
+                offsets[skey] = soff
             store.put(emp, st)
             errors_before = dict(engine.stats.errors)
             if code == "e":
@@ -223,6 +413,11 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
         table_cleanup_interval=60.0,
         producer_max_request_size=2 * MAX_MESSAGE_BYTES,
         consumer_max_fetch_size=4 * MAX_MESSAGE_BYTES,
+        stream_buffer_maxsize=STREAM_BUFFER_MAXSIZE,
+        broker_session_timeout=SESSION_TIMEOUT_S,
+        consumer_group_instance_id=group_instance_id(s.app_id, s.data_dir),
+        # at_least_once (default; see docs/faults.md) or exactly_once (Kafka transactions; measured there).
+        processing_guarantee=os.environ.get("EXITWATCH_PROCESSING_GUARANTEE", "at_least_once"),
     )
     conf.update(app_overrides)
     app = faust.App(s.app_id, **conf)
@@ -244,7 +439,10 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                       partitions=s.partitions)
     store = TableStore(table)
     if engine is None:
-        engine = build_engine(rules_config=s.rules_config, store=store,
+        # EXITWATCH_MODELS=off: rules only, as ``exitwatch replay --no-models`` (the fault harness compares
+        # the two; learned models share state across employees that is checkpointed, not changelogged).
+        models = os.environ.get("EXITWATCH_MODELS", "on").strip().lower() not in ("off", "0", "false", "no")
+        engine = build_engine(rules_config=s.rules_config, store=store, models=models,
                               config=EngineConfig(lookback_days=s.lookback_days))
     else:
         engine.store = store
@@ -256,30 +454,49 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     # ------------------------------------------------------------------ HR agent
     @app.agent(topics["hr_in"], name="hr-store")
     async def hr_agent(stream: Any) -> None:
-        """Keep every HR record in Redis (status, last day, department, aliases)."""
-        async for raw in stream:
-            try:
-                rec = HRRecord.model_validate_json(raw)
-            except (ValidationError, ValueError):
-                continue  # the detect agent dead-letters it: one entry per bad record
-            await hr_store.put(rec)
+        """Keep every HR record in Redis (status, last day, department, aliases).
+
+        A record is acknowledged (its offset may be committed) only once Redis has it. While Redis is down
+        the record goes to the in-process cache at once (enrichment uses it) and waits in
+        ``HRStore.pending``; the ``hr-retry`` timer writes it when Redis is back and then acknowledges it,
+        so a worker that dies meanwhile leaves the offset uncommitted and the record is read again.
+        """
+        s_noack = stream.noack()
+        async for ev in s_noack.events():
+            rec, _ = check_record(ev.value, HRRecord)
+            if rec is None:  # the detect agent dead-letters it: one entry per bad record
+                await s_noack.ack(ev)
+                continue
+            if await hr_store.put(rec, token=ev) if _takes_token(hr_store) else await hr_store.put(rec):
+                await s_noack.ack(ev)
             metrics.HR_RECORDS.labels("store").inc()
+
+    @app.timer(interval=HR_RETRY_S, name="hr-retry")
+    async def hr_retry() -> None:
+        """Write the HR records Redis missed, then acknowledge their messages."""
+        flush = getattr(hr_store, "flush_pending", None)
+        if flush is None or not getattr(hr_store, "pending", None):
+            return
+        for ev in await flush():
+            if ev is not None:
+                ev.ack()
 
     # ------------------------------------------------------------------ enrich agent
     @app.agent(topics["activity_in"], name="enrich")
     async def enrich(stream: Any) -> None:
         """Validate, resolve the actor to an employee, attach the HR snapshot; to ``activity.enriched``."""
-        async for batch in stream.take(500, within=0.05):
+        async for batch in stream.take_events(500, within=0.05):
             t0 = time.perf_counter()
             events: list[ActivityEvent] = []
-            for raw in batch:
-                if len(raw) > MAX_MESSAGE_BYTES:
-                    await worker.deadletter("enrich", f"record too large: {len(raw)} bytes", raw[:4096])
-                    continue
-                try:
-                    events.append(ActivityEvent.model_validate_json(raw))
-                except (ValidationError, ValueError) as exc:
-                    await worker.deadletter("enrich", f"invalid activity event: {error_reason(exc)}", raw)
+            srcs: list[str] = []
+            for fev in batch:
+                raw, m = fev.value, fev.message
+                ev, reason = check_record(raw, ActivityEvent)
+                if ev is None:
+                    await worker.deadletter("enrich", reason or "invalid", raw[:4096] if len(raw) > MAX_MESSAGE_BYTES else raw)
+                else:
+                    events.append(ev)
+                    srcs.append(src_header(m.topic, m.partition, m.offset))
             if not events:
                 continue
             to_resolve = {e.actor for e in events if not e.employee_id}
@@ -287,7 +504,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
             emps = {e.employee_id or resolved.get(e.actor) for e in events}
             emps.discard(None)
             snaps = await hr_store.snapshots(emps) if emps else {}  # type: ignore[arg-type]
-            for e in events:
+            for e, src in zip(events, srcs):
                 emp = e.employee_id or resolved.get(e.actor)
                 kind_topic = kind_of_topic.get(e.kind if e.kind != "print" else "file", e.kind)
                 metrics.EVENTS_IN.labels(kind_topic, e.kind, e.source).inc()
@@ -302,7 +519,8 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                 data["employee_id"] = emp
                 data["employee"] = snap.model_dump(mode="json")
                 key = (emp or e.actor).encode()
-                await topics["activity_enriched"].send(key=key, value=orjson.dumps(data))
+                await topics["activity_enriched"].send(key=key, value=orjson.dumps(data),
+                                                       headers={SRC_HEADER: src.encode()})
                 worker.counters["enriched"] += 1
             metrics.PROCESSING.labels("enrich").observe(time.perf_counter() - t0)
 
@@ -313,8 +531,43 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
         async for ev in stream.events():
             t0 = time.perf_counter()
             msg = ev.message
-            await worker.detect_one(code_of_topic.get(msg.topic, "?"), msg.topic, msg.offset, ev.value)
+            await worker.detect_one(code_of_topic.get(msg.topic, "?"), msg.topic, msg.offset, ev.value,
+                                    src=header_value(msg.headers, SRC_HEADER))
             metrics.PROCESSING.labels("detect").observe(time.perf_counter() - t0)
+
+    if str(app.conf.processing_guarantee).lower().endswith("at_least_once"):  # EOS: transaction markers
+        install_gap_guard(set(kind_of_topic) | {names["activity_enriched"], names["hr_signals"]})
+    watch = StallWatch(WATCHDOG_S)
+    watched_topics = set(kind_of_topic) | set(code_of_topic)
+    hr_topics = {names["hr_status"]}
+
+    @app.timer(interval=5.0, name="stall-watchdog")
+    async def stall_watchdog() -> None:
+        """Exit when an input partition with a backlog makes no progress for WATCHDOG_S (see its comment).
+        Not while rebalancing or recovering tables, and not for hr.status while HR records wait for Redis."""
+        if WATCHDOG_S <= 0:
+            return
+        try:
+            consumer = app.consumer
+            recovery = getattr(app.tables, "recovery", None)
+            if app.rebalancing or (recovery is not None and not recovery.completed.is_set()):
+                watch.reset()
+                return
+            tps = [tp for tp in consumer.assignment() if tp.topic in watched_topics]
+            if getattr(hr_store, "pending", None):
+                tps = [tp for tp in tps if tp.topic not in hr_topics]
+            ends = await consumer.highwaters(*tps) if tps else {}
+            committed = getattr(consumer, "_committed_offset", {})
+            stalled = watch.observe({tp: (committed.get(tp), ends.get(tp)) for tp in tps}, time.monotonic())
+        except Exception as exc:  # the watchdog never takes the worker down by its own failure
+            log.debug("stall watchdog skipped: %r", exc)
+            return
+        if stalled:
+            log.error("stream stalled for %.0f s on %s (committed offset not moving with a backlog); exiting with "
+                      "code %d so that the supervisor restarts the worker", WATCHDOG_S,
+                      ", ".join(f"{tp.topic}[{tp.partition}]" for tp in stalled), STALL_EXIT_CODE)
+            logging.shutdown()
+            os._exit(STALL_EXIT_CODE)
 
     @app.timer(interval=15.0)
     async def gauges() -> None:

@@ -10,6 +10,7 @@ Redis layout (``{prefix}`` is the topic prefix):
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from typing import Any
@@ -33,6 +34,14 @@ return 1
 """
 
 
+def _epoch(ts: Any) -> float:
+    """Epoch seconds of a record's RFC 3339 ``ts`` (0 when missing or unreadable)."""
+    try:
+        return dt.datetime.fromisoformat(str(ts).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
 class HRStore:
     """Redis-backed HR records and aliases, cached in process for ``ttl`` seconds."""
 
@@ -43,7 +52,8 @@ class HRStore:
         self._alias: dict[str, tuple[str | None, float]] = {}
         self._hr: dict[str, tuple[dict[str, Any] | None, float]] = {}
         self._script = self.redis.register_script(_SET_IF_NEWER)
-        self.pending: list[HRRecord] = []  # records that could not be written while Redis was down
+        self.pending: list[HRRecord] = []  # records that could not be written while Redis was down, in order
+        self._tokens: list[Any] = []  # what put() was given with each pending record, handed back once written
 
     def _hr_key(self, emp: str) -> str:
         return f"{self.prefix}hr:{emp}"
@@ -64,17 +74,22 @@ class HRStore:
         for a in [record.employee_id, *record.accounts]:
             self._alias[normalize_account(a)] = (record.employee_id, now + self.ttl)
 
-    async def put(self, record: HRRecord) -> bool:
-        """Store ``record`` if it is the newest for its employee; kept for later if Redis is down."""
+    async def put(self, record: HRRecord, token: Any = None) -> bool:
+        """Store ``record`` if it is the newest for its employee. True once Redis has it; False when Redis is
+        unreachable: the record then waits in :attr:`pending` (in order, behind any older pending record) and
+        :meth:`flush_pending` writes it later and returns ``token`` (the worker passes the Kafka event, to
+        acknowledge it only then)."""
         self.remember(record)
-        try:
-            await self._flush_pending()
-            return await self._put(record)
-        except (RedisError, OSError) as exc:
-            metrics.HR_STORE_ERRORS.labels("put").inc()
-            log.warning("HR store unreachable, keeping record for %s to apply later: %s", record.employee_id, exc)
-            self.pending.append(record)
-            return False
+        if not self.pending:
+            try:
+                await self._put(record)
+                return True
+            except (RedisError, OSError) as exc:
+                metrics.HR_STORE_ERRORS.labels("put").inc()
+                log.warning("HR store unreachable, keeping record for %s to apply later: %s", record.employee_id, exc)
+        self.pending.append(record)
+        self._tokens.append(token)
+        return False
 
     async def _put(self, record: HRRecord) -> bool:
         keys = [self._hr_key(record.employee_id)] + [
@@ -83,10 +98,21 @@ class HRStore:
         args = [record.ts.timestamp(), orjson.dumps(record.model_dump(mode="json")), record.employee_id]
         return bool(await self._script(keys=keys, args=args))
 
-    async def _flush_pending(self) -> None:
+    async def flush_pending(self) -> list[Any]:
+        """Write the pending records in order until Redis fails again; the tokens of those written.
+        Safe to call at any time (the worker's ``hr-retry`` timer does, every second)."""
+        done: list[Any] = []
         while self.pending:
-            await self._put(self.pending[0])
+            try:
+                await self._put(self.pending[0])
+            except (RedisError, OSError):
+                metrics.HR_STORE_ERRORS.labels("retry").inc()
+                break
             self.pending.pop(0)
+            done.append(self._tokens.pop(0))
+        if done:
+            log.info("HR store reachable again: %d pending records written, %d left", len(done), len(self.pending))
+        return done
 
     # ------------------------------------------------------------------ reads
     async def resolve_many(self, accounts: set[str]) -> dict[str, str | None]:
@@ -140,7 +166,7 @@ class HRStore:
                 for emp, v in zip(misses, vals):
                     rec = orjson.loads(v) if v is not None else None
                     if rec is not None:
-                        rec["_e"] = 0.0
+                        rec["_e"] = _epoch(rec.get("ts"))
                     self._hr[emp] = (rec, now + self.ttl)
                     out[emp] = (rec, False)
             except (RedisError, OSError) as exc:
