@@ -33,11 +33,14 @@ import logging
 import os
 import pickle
 import time
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import faust
+from faust.streams import _current_event
 import orjson
 from pydantic import ValidationError
 
@@ -68,6 +71,9 @@ MAX_FUTURE_S = 86400.0
 STREAM_BUFFER_MAXSIZE = 1024
 #: Seconds after which the group gives up on a silent worker and moves its partitions (Faust: 60).
 SESSION_TIMEOUT_S = 15.0
+#: Messages the detect agent takes at a time, and how long it waits to fill a batch.
+DETECT_BATCH = 500
+DETECT_BATCH_WITHIN_S = 0.05
 #: Seconds between retries of HR records that could not be written to Redis.
 HR_RETRY_S = 1.0
 #: An input partition with a backlog whose committed offset has not moved for this long is a stalled stream:
@@ -196,33 +202,65 @@ class TableStore:
     acknowledged, so a state that records an offset never exists without that offset's alerts.
     """
 
-    def __init__(self, table: Any) -> None:
+    def __init__(self, table: Any, cache_size: int = 20000) -> None:
         self.table = table
         self._open: dict[str, EmployeeState] = {}
         self._dirty: set[str] = set()
+        #: Decoded states kept between messages (decoding is a large share of a message's cost). Only this
+        #: worker writes a key it owns; the cache is dropped whenever partitions move (see create_worker).
+        self._cache: OrderedDict[str, EmployeeState] = OrderedDict()
+        self.cache_size = cache_size
 
     def get(self, employee_id: str) -> EmployeeState | None:
         st = self._open.get(employee_id)
         if st is None:
-            raw = self.table.get(employee_id)
-            if raw is None:
-                return None
-            st = self._open[employee_id] = EmployeeState.from_bytes(raw)
+            st = self._cache.pop(employee_id, None)
+            if st is None:
+                raw = self.table.get(employee_id)
+                if raw is None:
+                    return None
+                st = EmployeeState.from_bytes(raw)
+            self._open[employee_id] = st
         return st
 
     def put(self, employee_id: str, state: EmployeeState) -> None:
         self._open[employee_id] = state
         self._dirty.add(employee_id)
 
-    def commit(self) -> None:
+    def commit(self, events: dict[str, Any] | None = None) -> None:
+        """Write every changed state; ``events`` maps an employee to the message whose partition the write
+        belongs to (a batch holds messages of several partitions; Faust routes a table write by the current
+        event)."""
         for emp in self._dirty:
-            self.table[emp] = self._open[emp].to_bytes()
+            ev = events.get(emp) if events else None
+            if ev is None:
+                self.table[emp] = self._open[emp].to_bytes()
+            else:
+                token = _current_event.set(weakref.ref(ev))
+                try:
+                    self.table[emp] = self._open[emp].to_bytes()
+                finally:
+                    _current_event.reset(token)
         self._dirty.clear()
-        self._open.clear()
+        self._park()
 
     def rollback(self) -> None:
+        for emp in self._dirty:  # changed but not written: forget them, the table has the truth
+            self._open.pop(emp, None)
         self._dirty.clear()
+        self._park()
+
+    def _park(self) -> None:
+        cache = self._cache
+        for emp, st in self._open.items():
+            cache[emp] = st
         self._open.clear()
+        while len(cache) > self.cache_size:
+            cache.popitem(last=False)
+
+    def forget(self) -> None:
+        """Drop the decoded cache (partitions moved: the table may hold newer values from the changelog)."""
+        self._cache.clear()
 
 
 #: Kafka header of an enriched event naming its source record: ``<topic>|<partition>|<offset>``.
@@ -312,13 +350,23 @@ class Worker:
     async def deadletter(self, stage: str, reason: str, raw: bytes | str) -> None:
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         dl = DeadLetter(source=stage, reason=reason[:2000], raw=text[:65536], ts=utcnow())
-        metrics.DEADLETTER.labels(stage, reason.split(":")[0][:60]).inc()
+        metrics.DEADLETTER.labels(stage, reason).inc()  # reduced to a short category by streams.metrics
         self.counters["deadletter"] += 1
         await self.topics["deadletter"].send(key=stage.encode(), value=orjson.dumps(dl.model_dump(mode="json")))
 
     async def detect_one(self, code: str, topic: str, offset: int, raw: bytes, src: str | None = None) -> list[Alert]:
-        """One message of the detect stage: ``code`` is ``e`` (activity.enriched), ``h`` (hr.status) or ``s``
-        (hr.signals). Returns the alerts it emitted (already acknowledged by the broker).
+        """One message of the detect stage on its own: apply it, send its alerts and wait for the broker, then
+        write the state. The agent does the same for a batch of messages at a time (:meth:`detect_apply`)."""
+        alerts, _ = await self.detect_apply(code, topic, offset, raw, src)
+        await self.emit(alerts)
+        self.store.commit()
+        return alerts
+
+    async def detect_apply(self, code: str, topic: str, offset: int, raw: bytes,
+                           src: str | None = None) -> tuple[list[Alert], str | None]:
+        """Apply one message of the detect stage to the employee's (open) state; ``code`` is ``e``
+        (activity.enriched), ``h`` (hr.status) or ``s`` (hr.signals). Returns the alerts to send and the
+        employee; the caller sends them, waits for the broker, and only then commits the store.
 
         ``src`` is the enrich stage's provenance header of an enriched event (:func:`parse_src`): the enrich
         stage is at-least-once too, so after a crash it enriches some source records a second time, and those
@@ -329,22 +377,21 @@ class Worker:
         stage = {"e": "detect", "h": "hr", "s": "signals"}.get(code, "detect")
         if model is None:
             await self.deadletter(stage, f"detect stage does not read topic {topic!r}", raw[:4096])
-            return []
+            return [], None
         obj, reason = check_record(raw, model)
         if obj is None:
             await self.deadletter(stage, f"{topic}: {reason}", raw[:65536])
-            return []
+            return [], None
         emp = obj.employee_id
         if emp is None:  # unresolved actor: counted by the enrich stage, nothing to detect on
-            return []
+            return [], None
         store, engine = self.store, self.engine
         try:
             st = store.get(emp) or EmployeeState()
             offsets = st.extra.setdefault("o", {})
             if offsets.get(code, -1) >= offset:
                 metrics.DUPLICATES_SKIPPED.labels(topic).inc()
-                store.rollback()
-                return []
+                return [], None
             offsets[code] = offset
             source = parse_src(src) if code == "e" else None
             if source is not None:
@@ -352,8 +399,7 @@ class Worker:
                 if offsets.get(skey, -1) >= soff:
                     metrics.DUPLICATES_SKIPPED.labels("enrich-redelivery").inc()
                     store.put(emp, st)  # keep the new activity.enriched offset
-                    store.commit()
-                    return []
+                    return [], emp
                 offsets[skey] = soff
             store.put(emp, st)
             errors_before = dict(engine.stats.errors)
@@ -367,14 +413,13 @@ class Worker:
             for rid, n in engine.stats.errors.items():
                 if n != errors_before.get(rid, 0):
                     metrics.DETECTOR_ERRORS.labels(rid).inc(n - errors_before.get(rid, 0))
-            await self.emit(alerts)
-            store.commit()
-            return alerts
+            return alerts, emp
         except Exception as exc:  # one bad record never stops the stream
-            store.rollback()
+            # The engine contains rule and model failures itself; what gets here is rarer. The state keeps what
+            # the message changed before it failed (dropping it would also drop earlier messages of the batch).
             log.exception("detect failed on %s@%s", topic, offset)
             await self.deadletter("detect", f"detector failure: {type(exc).__name__}: {exc}", raw)
-            return []
+            return [], None
 
     async def emit(self, alerts: list[Alert]) -> None:
         """Send each alert to both alert topics and wait until the broker has them."""
@@ -413,6 +458,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
         table_cleanup_interval=60.0,
         producer_max_request_size=2 * MAX_MESSAGE_BYTES,
         consumer_max_fetch_size=4 * MAX_MESSAGE_BYTES,
+        producer_linger=0.01,  # batch produce requests (measured +53% events/s, docs/benchmarks.md)
         stream_buffer_maxsize=STREAM_BUFFER_MAXSIZE,
         broker_session_timeout=SESSION_TIMEOUT_S,
         consumer_group_instance_id=group_instance_id(s.app_id, s.data_dir),
@@ -506,7 +552,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
             snaps = await hr_store.snapshots(emps) if emps else {}  # type: ignore[arg-type]
             for e, src in zip(events, srcs):
                 emp = e.employee_id or resolved.get(e.actor)
-                kind_topic = kind_of_topic.get(e.kind if e.kind != "print" else "file", e.kind)
+                kind_topic = "activity." + ("file" if e.kind == "print" else e.kind)  # contract name, no prefix
                 metrics.EVENTS_IN.labels(kind_topic, e.kind, e.source).inc()
                 if emp is None:
                     metrics.UNRESOLVED.labels(e.source).inc()
@@ -528,12 +574,30 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     @app.agent(topics["detect_in"], name="detect")
     async def detect(stream: Any) -> None:
         """Run the detection core on enriched events, HR records and signals; alerts to both topics."""
-        async for ev in stream.events():
+        # Batches: one wait for the broker's acknowledgement of all the batch's alerts, then one table write
+        # per employee (not per message). take_events acknowledges the messages only after this body ran.
+        async for events in stream.take_events(DETECT_BATCH, within=DETECT_BATCH_WITHIN_S):
             t0 = time.perf_counter()
-            msg = ev.message
-            await worker.detect_one(code_of_topic.get(msg.topic, "?"), msg.topic, msg.offset, ev.value,
-                                    src=header_value(msg.headers, SRC_HEADER))
+            pending: list[Alert] = []
+            owner: dict[str, Any] = {}
+            for ev in events:
+                msg = ev.message
+                alerts, emp = await worker.detect_apply(code_of_topic.get(msg.topic, "?"), msg.topic, msg.offset,
+                                                        ev.value, src=header_value(msg.headers, SRC_HEADER))
+                pending += alerts
+                if emp is not None:
+                    owner[emp] = ev
+            await worker.emit(pending)
+            store.commit(owner)
             metrics.PROCESSING.labels("detect").observe(time.perf_counter() - t0)
+
+    @app.on_partitions_revoked.connect
+    async def _forget_on_revoke(app_: Any, revoked: Any, **kwargs: Any) -> None:
+        store.forget()
+
+    @app.on_partitions_assigned.connect
+    async def _forget_on_assign(app_: Any, assigned: Any, **kwargs: Any) -> None:
+        store.forget()
 
     if str(app.conf.processing_guarantee).lower().endswith("at_least_once"):  # EOS: transaction markers
         install_gap_guard(set(kind_of_topic) | {names["activity_enriched"], names["hr_signals"]})
