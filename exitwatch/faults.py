@@ -212,10 +212,13 @@ class LagMonitor:
     """The worker group's committed offsets against the end of every input partition (confluent-kafka; a
     consumer that never subscribes, so it does not join the group)."""
 
-    def __init__(self, bootstrap: str, partitions: int = 4) -> None:
+    def __init__(self, bootstrap: str, partitions: int = 4, transactional: bool = False) -> None:
         from confluent_kafka import TopicPartition
 
         self.bootstrap = bootstrap
+        # With exactly_once the worker writes activity.enriched in transactions: the commit marker after the
+        # last record takes an offset the consumer never commits past until another record follows.
+        self.slack = {PREFIX + "activity.enriched"} if transactional else set()
         self.tps = [TopicPartition(PREFIX + t, p) for t in INPUT_TOPICS for p in range(partitions)]
         self.lock = threading.Lock()
         self.failures = 0
@@ -242,7 +245,8 @@ class LagMonitor:
                         self.admin.list_offsets({tp: OffsetSpec.latest() for tp in self.tps},
                                                 request_timeout=5).items()}
                 committed = self.c.committed(self.tps, timeout=5)
-                out = {(tp.topic, tp.partition): (max(tp.offset, 0), ends[(tp.topic, tp.partition)].result(5).offset)
+                out = {(tp.topic, tp.partition): (max(tp.offset, 0), ends[(tp.topic, tp.partition)].result(5).offset
+                                                  - (1 if tp.topic in self.slack and tp.offset > 0 else 0))
                        for tp in committed}
                 self.failures = 0
                 return out
@@ -449,7 +453,9 @@ class Run:
         total = 0.0
         for w in self.workers.values():
             if w.check():
-                log(f"worker {w.name} exited unexpectedly (code {w.proc.returncode if w.proc else '?'}); restarting")
+                code = w.proc.returncode if w.proc else "?"
+                why = "stall watchdog" if code == STALL_EXIT_CODE else "unexpectedly"
+                log(f"worker {w.name} exited ({why}, code {code}); restarting")
                 w.start()
             total += w.sample_rss()
         self.rss.append((round(time.monotonic() - self.t0, 1), round(total, 1), -1))
@@ -608,7 +614,7 @@ class Run:
         self.services.kafka_start()
         self.services.redis_start()
         self.create_topics()
-        self.lag = LagMonitor(self.services.bootstrap)
+        self.lag = LagMonitor(self.services.bootstrap, transactional=self.p.guarantee == "exactly_once")
         hostile = Hostile(self.services.bootstrap, self.p.bad_records, self.p.huge_every, self.p.seed)
         a = self.workers["a"] = WorkerProc("a", self.root, self.services, self.p.guarantee)
         a.start()
@@ -790,14 +796,17 @@ class Run:
                 "expected_by_rule": dict(Counter(rules.values())),
                 "delivered_unique": len(hr),
                 "delivered_messages": sum(hr.values()),
-                "missing": sorted(set(exp) - set(hr)),
+                # A sequence rule (A then B within hours) depends on the order A and B *arrive* in, and they
+                # come from different topics: see docs/faults.md. Reported apart, not counted as lost.
+                "missing": sorted(i for i in set(exp) - set(hr) if not rules[i].startswith("sequence.")),
+                "missing_order_sensitive": sorted(i for i in set(exp) - set(hr) if rules[i].startswith("sequence.")),
                 "unexpected": sorted(set(hr) - set(exp)),
                 "duplicated": {k: n for k, n in hr.items() if n > max(1, exp.get(k, 0))},
                 "replay_repeats": {k: n for k, n in exp.items() if n > 1},
                 "fewer_than_replay": {k: hr.get(k, 0) for k, n in exp.items() if 0 < hr.get(k, 0) < n},
                 "secops_unique": len(sec),
                 "secops_duplicated": {k: n for k, n in sec.items() if n > max(1, exp.get(k, 0))},
-                "secops_missing": len(set(exp) - set(sec)),
+                "secops_missing": len({i for i in set(exp) - set(sec) if not rules[i].startswith("sequence.")}),
             },
             "hostile": {
                 "tried": hostile.sent,
@@ -857,6 +866,8 @@ def write_report(res: dict[str, Any], out: Path) -> None:
         f"| alerts delivered on alerts.hr: ids / messages | {a['delivered_unique']} / {a['delivered_messages']} |",
         f"| alerts missing / unexpected / duplicated | {len(a['missing'])} / {len(a['unexpected'])} / "
         f"{len(a['duplicated'])} |",
+        f"| sequence alerts not made because their two events arrived in the other order (see docs) | "
+        f"{len(a['missing_order_sensitive'])} |",
         f"| hostile records tried / dead-lettered / twice | {h['tried']:,} / {h['dead_lettered']:,} / "
         f"{h['dead_lettered_twice']} |",
         f"| worker starts / unexpected exits / stall-watchdog restarts | {sum(res['worker_starts'].values())} / "
@@ -880,8 +891,9 @@ def write_report(res: dict[str, Any], out: Path) -> None:
     lines += ["", "Final graceful stops: " + ", ".join(f"{s['worker']} {s['shutdown_s']} s (exit {s['exit_code']})"
                                                       for s in res["final_shutdown"]),
               "", "Hostile records by category: " + ", ".join(f"{k} {v}" for k, v in sorted(h["categories"].items())),
-              "", "Recovery: seconds from the end of the fault (worker restarted, service back) until the worker "
-              "group commits progress again. See docs/faults.md for what each fault checks.", ""]
+              "", "Recovery: seconds from the end of the fault (worker restarted, service back) until every input "
+              "partition that had a backlog has committed progress. See docs/faults.md for what each fault "
+              "checks.", ""]
     (out / "results.md").write_text("\n".join(lines))
 
 

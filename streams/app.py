@@ -599,7 +599,8 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     async def _forget_on_assign(app_: Any, assigned: Any, **kwargs: Any) -> None:
         store.forget()
 
-    if str(app.conf.processing_guarantee).lower().endswith("at_least_once"):  # EOS: transaction markers
+    at_least_once = str(app.conf.processing_guarantee).lower().endswith("at_least_once")
+    if at_least_once:  # under exactly_once, transaction markers make real gaps
         install_gap_guard(set(kind_of_topic) | {names["activity_enriched"], names["hr_signals"]})
     watch = StallWatch(WATCHDOG_S)
     watched_topics = set(kind_of_topic) | set(code_of_topic)
@@ -609,7 +610,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     async def stall_watchdog() -> None:
         """Exit when an input partition with a backlog makes no progress for WATCHDOG_S (see its comment).
         Not while rebalancing or recovering tables, and not for hr.status while HR records wait for Redis."""
-        if WATCHDOG_S <= 0:
+        if WATCHDOG_S <= 0 or not at_least_once:  # (commit markers would read as a backlog that never moves)
             return
         try:
             consumer = app.consumer
