@@ -30,7 +30,7 @@ from detectors.context import HRView, day_date, day_number
 from detectors.risk import RISK_RULE, update_risk
 from detectors.rule import Finding, Rule
 from detectors.state import EmployeeState, Series, day_of
-from detectors.windows import Sequence, add_mark
+from detectors.windows import THEN_MARK, THEN_MARKS_CAP, Sequence, add_mark
 from schemas import ActivityEvent, Alert, HRRecord, HRSignal
 from schemas.identity import AliasIndex
 
@@ -239,16 +239,24 @@ class Engine:
         alerts: list[Alert] = []
         for rule in self.rules:
             try:
+                sk = self._skey[rule.id]
                 if rule.first is not None and rule.first(event):
-                    add_mark(st, self._skey[rule.id], t, event.event_id, self._seq_keep.get(rule.id, 30 * 86400))
+                    keep = self._seq_keep.get(rule.id, 30 * 86400)
+                    add_mark(st, sk, t, event.event_id, keep)
+                    for view in views:
+                        f = rule.window.on_late_first(st.series.get(sk), view, t, st, sk)
+                        if f is not None:
+                            alerts += self._emit(rule, emp, f, st, view, event.ts)
                 v = rule.predicate(event)
                 if not v:
                     continue
-                sk = self._skey[rule.id]
                 s = st.series.get(sk)
                 if s is None:
                     s = st.series[sk] = Series(folded=min(first_seen, day) - 1)
                 s.add(day, float(v), event.event_id, learn=learn, agg=rule.agg, cap=rule.window.evidence_cap)
+                if rule.first is not None:
+                    add_mark(st, sk + THEN_MARK, t, event.event_id, self._seq_keep.get(rule.id, 30 * 86400),
+                             cap=THEN_MARKS_CAP)
                 for view in views:
                     f = rule.window.on_event(s, view, day, t, st, sk)
                     if f is not None:
@@ -353,9 +361,12 @@ class Engine:
         """The alert for finding ``f`` (and a ``risk.employee`` alert if the employee's risk crossed the level);
         nothing if this rule already fired for this window."""
         aid = alert_id(rule.id, emp, f.key)
-        if st.has_fired(aid):
+        series = st.series.get(self._skey.get(rule.id, ""))
+        if st.has_fired(aid) or (series is not None and series.last == f.key):
             return []
         st.remember(aid)
+        if series is not None:
+            series.last = f.key  # this window has fired, even after its id leaves the short list above
         day = f.day if f.day is not None else day_of(ts.timestamp())
         flagged = st.extra.setdefault("flagged", [])
         if day not in flagged:

@@ -57,6 +57,7 @@ class Series:
     var: float = 0.0
     folded: int | None = None  # last day folded into the baseline
     top: float = 0.0  # the largest learned day, fading by PEAK_FADE a day (for "the usual big day")
+    last: str | None = None  # key of the last window of this rule that fired
 
     def add(self, day: int, value: float, event_id: str | None, *, learn: bool | Callable[[int], bool] = True,
             agg: str = "sum", cap: int = EVIDENCE_CAP) -> None:
@@ -130,7 +131,10 @@ class Series:
             else:
                 days = [[d, v] for d, v in sorted(self.days.items())]
         ev = [[d, ids.setdefault(eid, len(ids))] for d, eid in self.ev]
-        return [days, ev, self.n, round(self.mean, 5), round(self.var, 5), self.folded, round(self.top, 3)]
+        o = [days, ev, self.n, round(self.mean, 4), round(self.var, 4), self.folded, round(self.top, 3)]
+        if self.last is not None:
+            o.append(self.last)
+        return o
 
     @classmethod
     def from_obj(cls, o: list[Any], ids: list[str]) -> "Series":
@@ -139,7 +143,8 @@ class Series:
             days = {raw[0] + i: v for i, v in enumerate(raw[1]) if v}
         else:
             days = {int(d): v for d, v in raw}
-        return cls(days, [[d, ids[i]] for d, i in o[1]], o[2], o[3], o[4], o[5], o[6] if len(o) > 6 else 0.0)
+        return cls(days, [[d, ids[i]] for d, i in o[1]], o[2], o[3], o[4], o[5], o[6] if len(o) > 6 else 0.0,
+                   o[7] if len(o) > 7 else None)
 
 
 @dataclass
@@ -168,14 +173,15 @@ class EmployeeState:
             del self.fired[0 : len(self.fired) - FIRED_CAP]
 
     def to_bytes(self) -> bytes:
-        ids: dict[str, int] = {}  # each evidence id once, however many series point at it
+        ids: dict[str, int] = {}  # each evidence id once, however many series and marks point at it
         series = {k: v.to_obj(ids) for k, v in self.series.items()}
+        marks = {k: [[m[0], ids.setdefault(m[1], len(ids))] for m in v] for k, v in self.marks.items()}
         return orjson.dumps(
             {
                 "hr": self.hr,
                 "s": series,
                 "i": list(ids),
-                "m": self.marks,
+                "m": marks,
                 "f": self.fired,
                 "r": [round(self.risk[0], 3), self.risk[1]],
                 "x": self.extra,
@@ -189,7 +195,7 @@ class EmployeeState:
         return cls(
             hr=o["hr"],
             series={k: Series.from_obj(v, ids) for k, v in o["s"].items()},
-            marks=o["m"],
+            marks={k: [[m[0], ids[m[1]] if isinstance(m[1], int) else m[1]] for m in v] for k, v in o["m"].items()},
             fired=o["f"],
             risk=o["r"],
             extra=o.get("x", {}),

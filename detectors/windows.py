@@ -228,6 +228,21 @@ class Sequence(Window):
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if not self.ok(hr, day):
             return None
+        return self._check_at(s, t, day, st, rid)
+
+    def on_late_first(self, s: Series | None, hr: HRView, t: float, st: EmployeeState, rid: str) -> Finding | None:
+        """A first step that arrives after a last step with a later time (streams of different kinds are read
+        in no fixed order): the sequence is judged as if it had arrived in time order."""
+        if s is None:
+            return None
+        for then_t, _ in reversed(st.marks.get(rid + THEN_MARK, [])):
+            if t <= then_t <= t + self.within_hours * 3600:
+                day = int(then_t // 86400)
+                if self.ok(hr, day):
+                    return self._check_at(s, then_t, day, st, rid)
+        return None
+
+    def _check_at(self, s: Series, t: float, day: int, st: EmployeeState, rid: str) -> Finding | None:
         marks = [m for m in st.marks.get(rid, []) if t - self.within_hours * 3600 <= m[0] <= t]
         if len(marks) < self.min_first:
             return None
@@ -251,14 +266,21 @@ class Sequence(Window):
         )
 
 
+#: Suffix of the marks of a sequence's last steps (kept so that a late first step can still complete it).
+THEN_MARK = ">"
+#: Last-step marks kept per sequence rule and employee.
+THEN_MARKS_CAP = 2
+
+
 #: First-step marks kept per sequence rule and employee.
 MARKS_CAP = 4
 
 
-def add_mark(st: EmployeeState, rid: str, t: float, event_id: str, keep_s: float) -> None:
+def add_mark(st: EmployeeState, rid: str, t: float, event_id: str, keep_s: float, cap: int = MARKS_CAP) -> None:
     marks = [m for m in st.marks.get(rid, []) if m[0] >= t - keep_s]
     marks.append([int(t), event_id])
-    st.marks[rid] = marks[-MARKS_CAP:]
+    marks.sort(key=lambda m: m[0])  # late arrivals go where their time puts them
+    st.marks[rid] = marks[-cap:]
 
 
 @dataclass(frozen=True)

@@ -44,3 +44,24 @@ def test_hr_news_processed_first_gives_the_same_alerts(company, models: bool) ->
     b = alert_ids(hr_first, hr, models)
     assert len(a) > 10
     assert a == b, {"only in ts order": sorted(set(a) - set(b)), "only hr first": sorted(set(b) - set(a))}
+
+
+def test_sequence_completes_when_its_first_step_arrives_late() -> None:
+    """Streaming reads activity.crm and activity.email in no fixed order: a CRM export processed after the
+    mail that followed it (in time) still completes ``sequence.crm_export_then_personal_mail``."""
+    from detectors.catalogue import load_rules
+    from detectors.engine import Engine, EngineConfig
+    from detectors.examples import ev, hr
+
+    rule = {r.id: r for r in load_rules()}["sequence.crm_export_then_personal_mail"]
+    export = ActivityEvent.model_validate(ev("2026-02-10T10:00:00Z", action="report_export", count=350))
+    mail = ActivityEvent.model_validate(ev("2026-02-10T11:00:00Z", action="send", personal=True, count=1,
+                                           recipients=["ann@mail.example"]))
+    ids = []
+    for order in ([export, mail], [mail, export]):
+        eng = Engine(rules=[rule], config=EngineConfig(risk=False))
+        eng.on_hr(HRRecord.model_validate(hr("2026-01-01T09:00:00Z")))
+        alerts = [a for e in order for a in eng.on_event(e)]
+        assert len(alerts) == 1, order
+        ids.append(alerts[0].alert_id)
+    assert ids[0] == ids[1]
