@@ -3,7 +3,6 @@ HR store replaced by in-memory fakes. The integration tier runs the same agents 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
@@ -11,8 +10,8 @@ import pytest
 
 from schemas import HRRecord
 from schemas.identity import normalize_account
-from schemas.settings import Settings
-from streams.app import create_worker, secops_view
+from agent_fakes import offline_worker
+from streams.app import secops_view
 
 HR = {"employee_id": "E1", "ts": "2026-03-01T09:00:00Z", "status": "notice", "last_day": "2026-03-31",
       "department": "R&D", "role": "engineer", "manager_id": "E0", "accounts": ["ann@corp.example", "CORP\\alee"]}
@@ -45,30 +44,11 @@ class FakeHRStore:
         return {e: (self.records.get(e), False) for e in emps}
 
 
-class Sent:
-    """Replaces a topic's ``send``: records what was sent and returns a delivered future."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[bytes, dict[str, Any]]] = []
-
-    async def __call__(self, key: bytes, value: bytes, **kw: Any) -> asyncio.Future:
-        self.items.append((key, orjson.loads(value)))
-        fut: asyncio.Future = asyncio.get_running_loop().create_future()
-        fut.set_result(None)
-        return fut
-
-
 @pytest.fixture
 def worker(tmp_path: Any) -> Any:
-    w = create_worker(Settings(data_dir=str(tmp_path), store="memory://", topic_prefix="test."))
-    w.app.finalize()
+    w = offline_worker(tmp_path)
     w.app.flow_control.resume()
     w.hr_store = FakeHRStore()
-    w.store.table = {}  # the changelog table, as a plain dict
-    w.sent = {}
-    for name in ("activity_enriched", "alerts_hr", "alerts_secops", "deadletter"):
-        w.sent[name] = Sent()
-        w.topics[name].send = w.sent[name]
     # The agents captured hr_store when they were built: point them at the fake.
     for agent in w.agents.values():
         for cell in agent.fun.__closure__ or ():

@@ -14,6 +14,7 @@ import orjson
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from agent_fakes import offline_worker
 from exitwatch.faults import hostile_record, is_hr_segment, segments
 from schemas import ActivityEvent, HRRecord, HRSignal
 from schemas.settings import Settings
@@ -79,27 +80,9 @@ def test_group_instance_id_is_per_data_dir(tmp_path: Any) -> None:
     assert group_instance_id("app", str(a)).startswith("app-")
 
 
-class Sent:
-    def __init__(self) -> None:
-        self.items: list[tuple[bytes, dict[str, Any]]] = []
-
-    async def __call__(self, key: bytes, value: bytes, **kw: Any) -> asyncio.Future:
-        self.items.append((key, orjson.loads(value)))
-        fut: asyncio.Future = asyncio.get_running_loop().create_future()
-        fut.set_result(None)
-        return fut
-
-
 @pytest.fixture
 def worker(tmp_path: Any) -> Any:
-    w = create_worker(Settings(data_dir=str(tmp_path), store="memory://", topic_prefix="test."))
-    w.app.finalize()
-    w.store.table = {}
-    w.sent = {}
-    for name in ("activity_enriched", "alerts_hr", "alerts_secops", "deadletter"):
-        w.sent[name] = Sent()
-        w.topics[name].send = w.sent[name]
-    return w
+    return offline_worker(tmp_path)
 
 
 def enriched(i: int) -> bytes:
