@@ -4,14 +4,14 @@ dead-lettered, an unknown actor skipped."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
+from kafka_reading import read_topics
 from detectors.factory import build_engine
 from detectors.replay import replay_files
 from schemas.topics import activity_topic, topic_names
@@ -39,22 +39,6 @@ def events() -> list[dict[str, Any]]:
     out.append({"event_id": "ghost-1", "ts": "2026-03-05T08:00:00Z", "kind": "logon", "action": "logon",
                 "actor": "nobody@corp.example", "source": "windows"})
     return sorted(out, key=lambda e: e["ts"])
-
-
-def read_topics(bootstrap: str, topics: list[str], until: Any, timeout: float = 60.0) -> dict[str, list[Any]]:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{time.time_ns()}",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    c.subscribe(topics)
-    got: dict[str, list[Any]] = {t: [] for t in topics}
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and not until(got):
-            m = c.poll(0.5)
-            if m is not None and not m.error():
-                got[m.topic()].append(orjson.loads(m.value()))
-    finally:
-        c.close()
-    return got
 
 
 def test_batch_driver_alerts_equal_replay(kafka_bootstrap: str, unique_prefix: str, kafka_admin: Any,

@@ -12,14 +12,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from confluent_kafka import Consumer
 
+from kafka_reading import read_topics
 from schemas import Alert
 from schemas.pseudonym import pseudonymize
 from schemas.topics import topic_names
@@ -52,23 +51,6 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
                        env={**os.environ, **(env or {})})
     assert p.returncode == 0, f"exitwatch {' '.join(args)} failed:\n{p.stdout}\n{p.stderr}"
     return p
-
-
-def consume(bootstrap: str, topics: list[str], until: Any, timeout: float = 120.0) -> dict[str, list[Any]]:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"reader-{time.time_ns()}",
-                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
-    c.subscribe(topics)
-    got: dict[str, list[Any]] = {t: [] for t in topics}
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline and not until(got):
-            m = c.poll(0.5)
-            if m is None or m.error():
-                continue
-            got[m.topic()].append((m.key(), orjson.loads(m.value())))
-    finally:
-        c.close()
-    return got
 
 
 @pytest.fixture
@@ -116,10 +98,11 @@ def test_o365_to_alert_topics(kafka_bootstrap: str, redis_url: str, unique_prefi
         cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        got = consume(
+        got = read_topics(
             kafka_bootstrap, [names["alerts_hr"], names["alerts_secops"], names["deadletter"]],
             until=lambda g: all(expected <= {v["alert_id"] for _, v in g[t]}
                                 for t in (names["alerts_hr"], names["alerts_secops"])),
+            timeout=120.0, keys=True,
         )
     finally:
         worker.send_signal(signal.SIGTERM)
