@@ -354,7 +354,8 @@ class Worker:
         self.counters["deadletter"] += 1
         await self.topics["deadletter"].send(key=stage.encode(), value=orjson.dumps(dl.model_dump(mode="json")))
 
-    async def detect_one(self, code: str, topic: str, offset: int, raw: bytes, src: str | None = None) -> list[Alert]:
+    async def detect_one(self, code: str, topic: str, offset: int, raw: bytes,
+                         src: str | bytes | None = None) -> list[Alert]:
         """One message of the detect stage on its own: apply it, send its alerts and wait for the broker, then
         write the state. The agent does the same for a batch of messages at a time (:meth:`detect_apply`)."""
         alerts, _ = await self.detect_apply(code, topic, offset, raw, src)
@@ -363,7 +364,7 @@ class Worker:
         return alerts
 
     async def detect_apply(self, code: str, topic: str, offset: int, raw: bytes,
-                           src: str | None = None) -> tuple[list[Alert], str | None]:
+                           src: str | bytes | None = None) -> tuple[list[Alert], str | None]:
         """Apply one message of the detect stage to the employee's (open) state; ``code`` is ``e``
         (activity.enriched), ``h`` (hr.status) or ``s`` (hr.signals). Returns the alerts to send and the
         employee; the caller sends them, waits for the broker, and only then commits the store.
@@ -591,11 +592,11 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
             store.commit(owner)
             metrics.PROCESSING.labels("detect").observe(time.perf_counter() - t0)
 
-    @app.on_partitions_revoked.connect
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _forget_on_revoke(app_: Any, revoked: Any, **kwargs: Any) -> None:
         store.forget()
 
-    @app.on_partitions_assigned.connect
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _forget_on_assign(app_: Any, assigned: Any, **kwargs: Any) -> None:
         store.forget()
 
@@ -662,7 +663,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     async def checkpoint_models() -> None:
         save_models()
 
-    @app.on_before_shutdown.connect
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def _final_checkpoint(app_: Any, **kwargs: Any) -> None:
         save_models()
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sys
+import threading
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -21,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
+log = logging.getLogger("exitwatch.worker")
+
+
 def settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from schemas.settings import Settings
 
@@ -31,6 +38,46 @@ def settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     }
     base = Settings()
     return base.model_copy(update={k: v for k, v in over.items() if v is not None})
+
+
+#: Seconds a worker may take from start to its first partition assignment before it starts over.
+STARTUP_WATCHDOG_S = float(os.environ.get("EXITWATCH_STARTUP_WATCHDOG_S", "45"))
+#: Starts over at most this many times in a row.
+STARTUP_RESTARTS = 3
+
+
+def start_startup_watchdog(worker: Any) -> None:
+    """Start the process over if it has no partition after :data:`STARTUP_WATCHDOG_S`.
+
+    Seen here about once in ten starts on a loaded machine: Faust (0.15) creates the changelog topic and then
+    never starts table recovery nor joins the group; a new start works. The process re-executes itself (same
+    PID, same arguments), so whoever supervises it notices nothing; a table recovery in progress counts as
+    started (partitions are assigned then) and is never interrupted.
+    """
+    if STARTUP_WATCHDOG_S <= 0:
+        return
+    restarts = int(os.environ.get("EXITWATCH_STARTUP_RESTARTS", "0"))
+
+    def check() -> None:
+        try:
+            assigned = bool(worker.app.consumer.assignment())
+        except Exception:  # consumer not created yet: not started either
+            assigned = False
+        if assigned:
+            return
+        if restarts >= STARTUP_RESTARTS:
+            log.error("no partitions assigned %.0f s after start (after %d fresh starts); giving up on starting over",
+                      STARTUP_WATCHDOG_S, restarts)
+            return
+        log.error("no partitions assigned %.0f s after start; starting the worker over", STARTUP_WATCHDOG_S)
+        os.environ["EXITWATCH_STARTUP_RESTARTS"] = str(restarts + 1)
+        for h in logging.getLogger().handlers:
+            h.flush()
+        os.execv(sys.executable, [sys.executable, *sys.argv])
+
+    t = threading.Timer(STARTUP_WATCHDOG_S, check)
+    t.daemon = True
+    t.start()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,5 +93,6 @@ def run(args: argparse.Namespace) -> int:
     w = create_worker(settings)
     if settings.metrics_port:
         start_health_server(w, settings.metrics_port)
+    start_startup_watchdog(w)
     faust.Worker(w.app, loglevel=args.loglevel, quiet=True, **worker_opts).execute_from_commandline()
     return 0

@@ -95,7 +95,8 @@ class HRStore:
         keys = [self._hr_key(record.employee_id)] + [
             self._alias_key(normalize_account(a)) for a in [record.employee_id, *record.accounts]
         ]
-        args = [record.ts.timestamp(), orjson.dumps(record.model_dump(mode="json")), record.employee_id]
+        args: list[bytes | str | float] = [record.ts.timestamp(), orjson.dumps(record.model_dump(mode="json")),
+                                           record.employee_id]
         return bool(await self._script(keys=keys, args=args))
 
     async def flush_pending(self) -> list[Any]:

@@ -151,7 +151,7 @@ def test_prometheus_scrapes_worker(kafka_bootstrap: str, redis_url: str, unique_
         # Liveness answers at once; readiness only once partitions are assigned and recovery is done.
         wait_for("worker /healthz", lambda: http_get(f"{worker_url}/healthz")[0] == 200, 30, logs)
         code, body = wait_for("worker /readyz",
-                              lambda: (r := http_get(f"{worker_url}/readyz"))[0] == 200 and r, 45, logs)
+                              lambda: (r := http_get(f"{worker_url}/readyz"))[0] == 200 and r, 150, logs)  # >45 s startup watchdog
         ready = json.loads(body)
         assert ready["ready"] and ready["partitions"] > 0 and ready["recovery_done"], ready
 
