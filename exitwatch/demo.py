@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=3)
     p.add_argument("--out", help="folder for the generated files (default: a temporary folder)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the alerts")
+    p.add_argument("--idle", type=float, default=30.0, help="stop after this many seconds without a new alert")
     p.add_argument("--view", choices=("secops", "hr"), default="hr", help="which alert topic to print")
     return p
 
@@ -85,7 +86,11 @@ def run(args: argparse.Namespace) -> int:
     say("what replay finds in the same files (the reference)")
     _cli("replay", "--hr", str(out / "hr.jsonl"), "--signals", str(out / "signals.jsonl"),
          "--events", str(out / "events.jsonl"), "--alerts", str(out / "replay-alerts.jsonl"), "--no-progress")
-    expected = {orjson.loads(x)["alert_id"] for x in (out / "replay-alerts.jsonl").read_text().splitlines() if x}
+    replayed = [orjson.loads(x) for x in (out / "replay-alerts.jsonl").read_text().splitlines() if x]
+    # Rule alerts must match replay's exactly; the learned model's shared state (and so its alerts, and the risk
+    # they feed) depends on the order in which employees interleave across partitions, so those may differ.
+    expected = {a["alert_id"] for a in replayed if not _order_dependent(a["rule_id"])}
+    others_expected = len(replayed) - len(expected)
 
     say(f"publishing through the connectors to topics {prefix}*")
     env = {**os.environ, "KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "REDIS_URL": settings.redis_url}
@@ -106,20 +111,29 @@ def run(args: argparse.Namespace) -> int:
                          "auto.offset.reset": "earliest"})
     consumer.subscribe([topic])
     seen: dict[str, dict[str, Any]] = {}
+    worker_ok = True
     colour = sys.stdout.isatty()
     t0 = time.monotonic()
     print(f"{'day':<10} {'severity':<8} {'score':>5}  {'employee':<12} {'department':<12} {'status':<8} "
           f"{'rule':<44} title")
     try:
-        while time.monotonic() - t0 < args.timeout and not expected <= set(seen):
+        done_at: float | None = None
+        last_new = time.monotonic()
+        while time.monotonic() - t0 < args.timeout and (done_at is None or time.monotonic() - done_at < 5.0):
+            if done_at is None and expected <= set(seen):
+                done_at = time.monotonic()  # every rule alert is in: a few more seconds for the rest
+            if seen and time.monotonic() - last_new > args.idle:
+                break  # nothing new for a while: the backlog is done
             m = consumer.poll(0.5)
             if m is None or m.error():
                 if worker.poll() is not None:
                     say(f"the worker stopped (exit {worker.returncode}); see {out / 'worker.log'}")
+                    worker_ok = False
                     break
                 continue
             a = orjson.loads(m.value())
             if a["alert_id"] not in seen:
+                last_new = time.monotonic()
                 seen[a["alert_id"]] = a
                 print(_line(a, colour), flush=True)
     except KeyboardInterrupt:
@@ -136,10 +150,33 @@ def run(args: argparse.Namespace) -> int:
     if args.view == "hr":
         hit = [x["employee_id"] for x in bad if x["employee_id"] in caught]
         say(f"malicious leavers with a medium+ alert: {len(hit)}/{len(bad)}")
+    else:
+        hit = []
     missing = expected - set(seen)
-    say(f"{len(seen)} alerts in {elapsed:.0f} s; replay expected {len(expected)}; "
-        f"{'all arrived' if not missing else f'{len(missing)} not (yet) arrived'}; files and worker log in {out}")
-    return 0 if not missing else 1
+    with open(out / "stream-alerts.jsonl", "wb") as fh:
+        for a in seen.values():
+            fh.write(orjson.dumps(a) + b"\n")
+    if missing:
+        by_rule: dict[str, int] = {}
+        for a in replayed:
+            if a["alert_id"] in missing:
+                by_rule[a["rule_id"]] = by_rule.get(a["rule_id"], 0) + 1
+        say("not arrived, by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))
+    others = sum(1 for a in seen.values() if _order_dependent(a["rule_id"]))
+    say(f"{len(seen)} alerts in {elapsed:.0f} s. Rule alerts: {len(expected) - len(missing)} of the {len(expected)} "
+        f"replay finds{'' if not missing else f' ({len(missing)} not arrived)'}; model and risk alerts: {others} "
+        f"streamed, {others_expected} in replay. Files and worker log in {out}")
+    if missing:
+        say("the whole backlog was published before the worker started, so its topics and partitions drain at "
+            "different speeds and some days reach detection out of time order; baseline-relative rules can then "
+            "judge a day differently from replay (live traffic, or `exitwatch faults`, which feeds day by day, "
+            "gives replay's alerts)")
+    # The demo worked when the worker streamed alerts; the comparison with replay is information.
+    return 0 if seen and worker_ok else 1
+
+
+def _order_dependent(rule_id: str) -> bool:
+    return rule_id.startswith("model.") or rule_id == "risk.employee"
 
 
 def _ensure_topics(bootstrap: str, names: dict[str, str], partitions: int) -> None:
