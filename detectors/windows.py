@@ -194,10 +194,15 @@ class ConsecutiveDays(Window):
         return self.check_day(s, hr, day, st, rid)
 
     def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
+        if s.days.get(day, 0.0) < self.min_per_day:
+            return None
         run_start = day
         while s.days.get(run_start - 1, 0.0) >= self.min_per_day and self.ok(hr, run_start - 1):
             run_start -= 1
-        if s.days.get(day, 0.0) < self.min_per_day or day - run_start + 1 < self.days:
+        # Later days of the run already seen count too: a day that arrives late can complete a run.
+        while s.days.get(day + 1, 0.0) >= self.min_per_day and self.ok(hr, day + 1):
+            day += 1
+        if day - run_start + 1 < self.days:
             return None
         # The alert belongs to the run: a fourth day adds nothing new, a new run after a gap does.
         first = run_start

@@ -65,3 +65,21 @@ def test_sequence_completes_when_its_first_step_arrives_late() -> None:
         assert len(alerts) == 1, order
         ids.append(alerts[0].alert_id)
     assert ids[0] == ids[1]
+
+
+def test_consecutive_days_complete_when_the_middle_day_arrives_late() -> None:
+    from detectors.catalogue import load_rules
+    from detectors.engine import Engine, EngineConfig
+    from detectors.examples import ev, hr
+
+    rule = {r.id: r for r in load_rules()}["file.restricted_downloads_consecutive_days"]
+    days = [ActivityEvent.model_validate(ev(f"2026-03-{d:02d}T10:00:00Z", action="download",
+                                            sensitivity="restricted")) for d in (10, 11, 12)]
+    ids = []
+    for order in (days, [days[0], days[2], days[1]]):
+        eng = Engine(rules=[rule], config=EngineConfig(risk=False))
+        eng.on_hr(HRRecord.model_validate(hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31")))
+        alerts = [a for e in order for a in eng.on_event(e)]
+        assert len(alerts) == 1, order
+        ids.append(alerts[0].alert_id)
+    assert ids[0] == ids[1]
