@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from detectors.context import HRView, day_date, day_number
-from detectors.risk import RISK_RULE, update_risk
+from detectors.dedupe import Floor, seen_or_add
+from detectors.risk import RISK_RULE, rule_code, update_risk
 from detectors.rule import Finding, Rule
 from detectors.state import EmployeeState, Series, day_of
 from detectors.windows import THEN_MARK, THEN_MARKS_CAP, Sequence, add_mark
@@ -68,6 +69,7 @@ class EngineStats:
     signals: int = 0
     unresolved: int = 0
     stale_hr: int = 0
+    duplicates: int = 0  # events whose event_id this employee's state had already applied
     alerts: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
 
@@ -190,6 +192,8 @@ class Engine:
         self.config = config or EngineConfig()
         self.aliases = AliasIndex()
         self.stats = EngineStats()
+        for rid in [r.id for r in self.rules] + [getattr(m, "id", "") for m in self.models]:
+            rule_code(rid)  # so that a state restored after a restart names its risk contributors
         # Series are stored under a short key of the rule id (state size: 12 rules x 40-character ids add up).
         self._skey = {r.id: series_key(r.id) for r in self.rules}
         self._horizon = {self._skey[r.id]: r.window.horizon(self.config.lookback_days) for r in self.rules}
@@ -207,18 +211,27 @@ class Engine:
         return event.employee_id or self.aliases.resolve(event.actor)
 
     # ------------------------------------------------------------------ events
-    def on_event(self, event: ActivityEvent, employee_id: str | None = None) -> list[Alert]:
-        """Update the employee's windows with ``event`` and return the alerts it makes fire."""
+    def on_event(self, event: ActivityEvent, employee_id: str | None = None, *, seq: int | None = None,
+                 floor: Floor | None = None) -> list[Alert]:
+        """Update the employee's windows with ``event`` and return the alerts it makes fire.
+
+        An event whose ``event_id`` the employee's state has already applied changes nothing
+        (:mod:`detectors.dedupe`; ``seq`` and ``floor`` come from the streaming worker)."""
         self.stats.events += 1
         emp = employee_id or self.resolve(event)
         if emp is None:
             self.stats.unresolved += 1
             return []
         st = self._state(emp)
+        if seen_or_add(st, event.event_id, seq, floor):
+            self.stats.duplicates += 1
+            return []
         if st.hr is None:
             snap = getattr(event, "employee", None)
             if snap is not None and snap.status is not None:
                 st.hr = snap.model_dump(mode="json", exclude={"resolved", "stale"}, exclude_none=True)
+                if not st.hr.get("watchlist"):
+                    st.hr.pop("watchlist", None)  # absent means False (state size)
         t = event.ts.timestamp()
         day = day_of(t)
         # The HR picture at the event's time, and the one known now. They differ only for an event older
@@ -286,6 +299,8 @@ class Engine:
         # Aliases live in the alias index (and Redis), not in the state; empty fields are left out.
         new = record.model_dump(mode="json", exclude={"accounts", "ts"}, exclude_none=True)
         new["_t"] = int(record.ts.timestamp())
+        if not new.get("watchlist"):
+            new.pop("watchlist", None)  # absent means False (state size); alerts still show it
         new.pop("employee_id", None)
         if old.get("_t", float("-inf")) > new["_t"]:
             # Older than what we know: it only fills in the history (what was true at the time).
@@ -395,6 +410,8 @@ class Engine:
             title = f"{rule.id}: observed {f.observed:g}"
         employee = {"employee_id": emp, **{k: v for k, v in (st.hr or {}).items()
                                            if k not in ("accounts", "ts", "notice_from") and k[0] != "_"}}
+        if st.hr is not None:
+            employee["watchlist"] = bool(st.hr.get("watchlist"))
         alert = Alert(
             alert_id=aid,
             ts=ts,

@@ -16,6 +16,7 @@ listing the rules behind it.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,24 @@ from detectors.state import EmployeeState
 
 SEVERITY_WEIGHT = {"low": 0.1, "medium": 0.5, "high": 0.75, "critical": 1.0}
 CONTRIBUTORS_CAP = 4
+#: Rule ids by their short code (the state stores the code: a rule id is 20-45 characters).
+_NAMES: dict[str, str] = {}
+
+
+def rule_code(rule_id: str) -> str:
+    """The short code under which the employee's state remembers a contributing rule.
+
+    >>> rule_code("file.mass_deletion"), rule_name(rule_code("file.mass_deletion"))
+    ('...', 'file.mass_deletion')
+    """
+    code = "~" + hashlib.blake2s(rule_id.encode(), digest_size=3).hexdigest()
+    _NAMES.setdefault(code, rule_id)
+    return code
+
+
+def rule_name(code: str) -> str:
+    """The rule id behind a code (states written before codes hold the id itself)."""
+    return _NAMES.get(code, code)
 
 
 @dataclass(frozen=True)
@@ -72,11 +91,11 @@ def update_risk(st: EmployeeState, hr: HRView, alert: Any, day: int, config: Any
     value = min(100.0, value + alert.score * SEVERITY_WEIGHT[alert.severity] * boost)
     st.risk = [value, max(t, last_t)]
     contrib = st.extra.setdefault("rc", [])
-    contrib.append([alert.rule_id, round(alert.score)])
+    contrib.append([rule_code(alert.rule_id), round(alert.score)])
     del contrib[:-CONTRIBUTORS_CAP]
     if before >= config.risk_level or value < config.risk_level:
         return None
-    rules = sorted({c[0] for c in contrib})
+    rules = sorted({rule_name(c[0]) for c in contrib})
     key = f"L{hr.last_day}" if hr.leaving and hr.last_day is not None else f"W{day // 7}"
     return Finding(
         key=key,
@@ -84,5 +103,5 @@ def update_risk(st: EmployeeState, hr: HRView, alert: Any, day: int, config: Any
         threshold=config.risk_level,
         evidence=list(alert.evidence),
         day=day,
-        extra={"rules_behind": ", ".join(rules), "contributions": [c[:2] for c in contrib]},
+        extra={"rules_behind": ", ".join(rules), "contributions": [[rule_name(c[0]), c[1]] for c in contrib]},
     )

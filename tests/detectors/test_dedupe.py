@@ -1,0 +1,77 @@
+"""A repeated source record (same event_id) counts once: replay and the worker share this in the engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from detectors.dedupe import RING, fingerprint, seen_or_add, seq_of
+from detectors.engine import Engine
+from detectors.state import EmployeeState
+from schemas import ActivityEvent, HRRecord
+
+HR = HRRecord.model_validate({"employee_id": "E1", "ts": "2026-03-01T09:00:00Z", "status": "notice",
+                              "last_day": "2026-03-31", "accounts": ["ann@corp.example"]})
+
+
+def download(i: int) -> ActivityEvent:
+    return ActivityEvent.model_validate({
+        "event_id": f"m365:{i}", "ts": (dt.datetime(2026, 3, 10, 10, tzinfo=dt.timezone.utc)
+                                        + dt.timedelta(hours=5 * i)).isoformat(),
+        "kind": "file", "action": "download", "actor": "ann@corp.example", "source": "m365",
+        "sensitivity": "restricted"})
+
+
+def alerts_of(events: list[ActivityEvent]) -> list[tuple[str, str, float]]:
+    eng = Engine()
+    eng.on_hr(HR)
+    out = []
+    for e in events:
+        out += [(a.rule_id, a.alert_id, a.explanation["observed"]) for a in eng.on_event(e)]
+    return out
+
+
+RULE = "file.sensitive_downloads_before_departure"  # more than 10 in the 30 days before the last day
+
+
+def test_each_record_twice_gives_the_alerts_of_once() -> None:
+    once = [download(i) for i in range(11)]
+    twice = [e for e in once for _ in (0, 1)]
+    assert RULE in {r for r, _, _ in alerts_of(once)}
+    assert alerts_of(twice) == alerts_of(once)
+
+
+def test_ten_records_repeated_do_not_count_as_more() -> None:
+    ten = [download(i) for i in range(10)]
+    assert [x for x in alerts_of(ten + ten[::-1] + ten) if x[0] == RULE] == []
+
+
+def test_ring_keeps_the_newest_and_forgets_the_oldest() -> None:
+    st = EmployeeState()
+    for i in range(RING + 5):
+        assert not seen_or_add(st, f"e{i}")
+    assert len(st.extra["d"]) == RING * 6
+    assert seen_or_add(st, f"e{RING + 4}") and seen_or_add(st, f"e{5}")
+    assert not seen_or_add(st, "e0")  # forgotten: older than the ring
+
+
+def test_pending_entries_stay_until_the_commit_passes_them() -> None:
+    st = EmployeeState()
+    committed = {"floor": 0}
+
+    def floor(_idx: int) -> int | None:
+        return committed["floor"]
+
+    for i in range(100):
+        seen_or_add(st, f"e{i}", seq_of(0, i), floor)
+    assert len(st.extra["dq"]) == 100 and all(seen_or_add(st, f"e{i}", seq_of(0, i), floor) for i in range(100))
+    committed["floor"] = 60
+    seen_or_add(st, "e100", seq_of(0, 100), floor)
+    assert [e[1] >> 4 for e in st.extra["dq"]] == list(range(60, 101))
+    assert st.extra["d"].endswith(fingerprint("e59"))
+
+
+def test_unknown_floor_counts_as_committed() -> None:
+    st = EmployeeState()
+    for i in range(3):
+        seen_or_add(st, f"e{i}", seq_of(1, i), lambda _idx: None)
+    assert "dq" not in st.extra or len(st.extra["dq"]) == 1
