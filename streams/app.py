@@ -44,6 +44,7 @@ from faust.streams import _current_event
 import orjson
 from pydantic import ValidationError
 
+from detectors.dedupe import Floor, seq_of
 from detectors.engine import Engine, EngineConfig
 from detectors.factory import build_engine
 from detectors.replay import error_reason
@@ -124,10 +125,10 @@ def group_instance_id(app_id: str, data_dir: str) -> str:
     return f"{app_id}-{hashlib.blake2s(key.encode(), digest_size=6).hexdigest()}"
 
 
-#: Topics on which the worker lets Faust commit past an offset jump (compacted topics skip offsets by design).
-_GAP_OK: set[str] = set()
-#: Topics on which an offset jump means records were fetched but never handed to the stream.
+#: Topics on which a jump over records Faust fetched but did not deliver must not be committed past.
 _GAP_GUARDED: set[str] = set()
+#: Per partition: the lowest offset of a record Faust fetched but did not hand to the stream (this process).
+_SKIPPED: dict[Any, int] = {}
 
 
 def install_gap_guard(guarded: set[str]) -> None:
@@ -135,30 +136,100 @@ def install_gap_guard(guarded: set[str]) -> None:
 
     Faust (faust-streaming 0.15) can drop records it has already fetched: ``Consumer.getmany`` skips records
     of a partition that is neither active nor buffered at that moment (paused for a rebalance, or by flow
-    control), and stops early when flow control closes. The next record delivered for that partition then
-    jumps over the dropped offsets, and Faust records the jump as a gap it may commit past, as it must for
-    compacted topics and transaction markers: the dropped records are never processed. Our input topics
-    other than ``hr.status`` are neither compacted nor written in transactions, so a jump there can only be
-    such a drop. For them this refuses the gap: the commit stops before the dropped records, the partition
-    shows as stalled, and the stall watchdog restarts the worker, which reads them again. Seen in the fault
-    runs as a missing alert and missing dead letters after a partition moved (docs/faults.md).
+    control), and stops early when flow control closes or the group generation changes. The next record
+    delivered for that partition then jumps over the dropped offsets, and Faust records the jump as a gap it
+    may commit past, as it must for compacted topics, transaction markers and aborted transactions (which
+    the consumer never returns): the dropped records would never be processed.
+
+    This wraps ``getmany`` to note, per partition, the first fetched record it did not deliver, and refuses
+    only a gap that covers such a record: the commit stops before it, the partition shows as stalled, and
+    the stall watchdog restarts the worker, which reads it again. Gaps of transaction markers and aborted
+    records (connectors in follow mode write in transactions) are committed past as Faust intends. Seen in
+    the fault runs as a missing alert and missing dead letters after a partition moved (docs/faults.md).
     """
     from faust.transport import consumer as fconsumer
 
     _GAP_GUARDED.update(guarded)
-    if getattr(fconsumer.Consumer, "_exitwatch_gap_guard", False):
+    cls = fconsumer.Consumer
+    if getattr(cls, "_exitwatch_gap_guard", False):
         return
-    original = fconsumer.Consumer._add_gap
+    orig_wait, orig_getmany, orig_add_gap = cls._wait_next_records, cls.getmany, cls._add_gap
+
+    async def _wait_next_records(self: Any, timeout: float) -> Any:
+        records, active = await orig_wait(self, timeout)
+        self._exitwatch_fetched = records
+        return records, active
+
+    async def getmany(self: Any, timeout: float) -> Any:
+        self._exitwatch_fetched = None
+        last: dict[Any, int] = {}
+        try:
+            async for tp, message in orig_getmany(self, timeout):
+                last[tp] = message.offset
+                yield tp, message
+        finally:
+            for tp, recs in (self._exitwatch_fetched or {}).items():
+                if tp.topic not in _GAP_GUARDED or not recs:
+                    continue
+                upto = last.get(tp)
+                for r in recs:
+                    if upto is None or r.offset > upto:
+                        if r.offset < _SKIPPED.get(tp, r.offset + 1):
+                            _SKIPPED[tp] = r.offset
+                        log.warning("%s[%d]: records from offset %d were fetched but not delivered to the stream",
+                                    tp.topic, tp.partition, r.offset)
+                        break
+            self._exitwatch_fetched = None
 
     async def _add_gap(self: Any, tp: Any, offset_from: int, offset_to: int) -> None:
-        if tp.topic in _GAP_GUARDED:
+        skipped = _SKIPPED.get(tp)
+        if skipped is not None and offset_from <= skipped < offset_to:
             log.warning("records %d..%d of %s[%d] were fetched but not delivered to the stream; not committing "
                         "past them", offset_from, offset_to - 1, tp.topic, tp.partition)
             return None
-        return await original(self, tp, offset_from, offset_to)
+        return await orig_add_gap(self, tp, offset_from, offset_to)
 
-    fconsumer.Consumer._add_gap = _add_gap  # type: ignore[method-assign]
-    fconsumer.Consumer._exitwatch_gap_guard = True  # type: ignore[attr-defined]
+    cls._wait_next_records = _wait_next_records  # type: ignore[method-assign]
+    cls.getmany = getmany  # type: ignore[method-assign,assignment]
+    cls._add_gap = _add_gap  # type: ignore[method-assign]
+    cls._exitwatch_gap_guard = True  # type: ignore[attr-defined]
+
+
+def install_read_committed() -> None:
+    """Read input topics with ``isolation.level=read_committed``.
+
+    Connectors in follow mode write in Kafka transactions, their checkpoint in the same transaction (issue 5):
+    a connector killed mid-transaction leaves records that are aborted when it restarts and sends them again.
+    A ``read_uncommitted`` reader (Faust's default outside ``exactly_once``) would process both copies; a
+    ``read_committed`` one sees each record once. Records written without transactions are unaffected.
+    """
+    from faust.transport.drivers import aiokafka as fdriver
+
+    cls = fdriver.AIOKafkaConsumerThread
+    if getattr(cls, "_exitwatch_read_committed", False):
+        return
+    orig = cls._create_worker_consumer
+
+    def _create_worker_consumer(self: Any, transport: Any) -> Any:
+        consumer = orig(self, transport)
+        consumer._isolation_level = "read_committed"  # read by aiokafka when it builds its fetcher at start
+        return consumer
+
+    cls._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
+    cls._exitwatch_read_committed = True  # type: ignore[attr-defined]
+
+
+def backlog_end(tp: Any, committed: int | None, end: int | None) -> int | None:
+    """The end offset as the stall watchdog should see it. A partition written in transactions ends with a
+    commit marker, which the consumer never delivers, so Faust's commit stops one short of the end until a
+    later record arrives: one offset past the commit with no dropped record there is no backlog.
+
+    >>> backlog_end("t", 10, 11), backlog_end("t", 10, 15), backlog_end("t", None, 3)
+    (10, 15, 3)
+    """
+    if committed is not None and end == committed + 1 and _SKIPPED.get(tp, -1) < committed:
+        return committed
+    return end
 
 
 class StallWatch:
@@ -346,6 +417,8 @@ class Worker:
     hr_store: HRStore
     pseudonym_key: bytes
     counters: dict[str, int] = field(default_factory=lambda: {"alerts": 0, "deadletter": 0, "enriched": 0})
+    #: (topic, partition) -> the first offset read since the partition was assigned (see :meth:`committed`).
+    started_at: dict[tuple[str, int], int] = field(default_factory=dict)
 
     async def deadletter(self, stage: str, reason: str, raw: bytes | str) -> None:
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
@@ -355,24 +428,53 @@ class Worker:
         await self.topics["deadletter"].send(key=stage.encode(), value=orjson.dumps(dl.model_dump(mode="json")))
 
     async def detect_one(self, code: str, topic: str, offset: int, raw: bytes,
-                         src: str | bytes | None = None) -> list[Alert]:
+                         src: str | bytes | None = None, partition: int | None = None) -> list[Alert]:
         """One message of the detect stage on its own: apply it, send its alerts and wait for the broker, then
         write the state. The agent does the same for a batch of messages at a time (:meth:`detect_apply`)."""
-        alerts, _ = await self.detect_apply(code, topic, offset, raw, src)
+        alerts, _ = await self.detect_apply(code, topic, offset, raw, src, partition)
         await self.emit(alerts)
         self.store.commit()
         return alerts
 
+    def floor(self, topic: str, partition: int | None) -> Floor | None:
+        """The committed offset of ``topic[partition]`` as :mod:`detectors.dedupe` asks for it (None when the
+        partition is unknown: a unit test, or a worker without a consumer yet)."""
+        if partition is None:
+            return None
+        key = (topic, partition)
+        committed = self.committed
+
+        def floor(_idx: int) -> int | None:
+            return committed(key)
+
+        return floor
+
+    def committed(self, key: tuple[str, int]) -> int | None:
+        """Committed offset of a partition this worker reads: the consumer's last commit, else the offset it
+        started reading the partition at (which was the committed one)."""
+        try:
+            from faust.types import TP
+
+            off = self.app.consumer._committed_offset.get(TP(*key))  # type: ignore[attr-defined]
+        except Exception:  # no consumer (unit tests) or not started
+            off = None
+        return off if off is not None else self.started_at.get(key)
+
     async def detect_apply(self, code: str, topic: str, offset: int, raw: bytes,
-                           src: str | bytes | None = None) -> tuple[list[Alert], str | None]:
+                           src: str | bytes | None = None, partition: int | None = None,
+                           ) -> tuple[list[Alert], str | None]:
         """Apply one message of the detect stage to the employee's (open) state; ``code`` is ``e``
         (activity.enriched), ``h`` (hr.status) or ``s`` (hr.signals). Returns the alerts to send and the
         employee; the caller sends them, waits for the broker, and only then commits the store.
 
-        ``src`` is the enrich stage's provenance header of an enriched event (:func:`parse_src`): the enrich
-        stage is at-least-once too, so after a crash it enriches some source records a second time, and those
-        copies reach ``activity.enriched`` at new offsets. The employee's state keeps, per source partition, the
-        highest source offset applied, and a copy at or below it is skipped."""
+        Repeats: an enriched event whose ``event_id`` the employee's state already applied changes nothing
+        (:mod:`detectors.dedupe`). That covers a message read again after a crash or a partition move (its
+        fingerprint stays in the state until the commit has passed its offset), a source record the enrich
+        stage enriched a second time after a crash (same event id at a new offset), and a record a connector
+        sent twice. It does not skip by offset: a record that Faust fetched but dropped during a rebalance
+        and that is read again later, after newer records of the same employee, is applied then, not taken
+        for a repeat. HR records and signals are skipped when their offset is at or below the last one the
+        employee's state applied (``src`` is the enrich stage's provenance header; kept for tracing)."""
         metrics.DETECTED.labels(topic).inc()
         model = {"e": EnrichedEvent, "h": HRRecord, "s": HRSignal}.get(code)
         stage = {"e": "detect", "h": "hr", "s": "signals"}.get(code, "detect")
@@ -389,23 +491,21 @@ class Worker:
         store, engine = self.store, self.engine
         try:
             st = store.get(emp) or EmployeeState()
-            offsets = st.extra.setdefault("o", {})
-            if offsets.get(code, -1) >= offset:
-                metrics.DUPLICATES_SKIPPED.labels(topic).inc()
-                return [], None
-            offsets[code] = offset
-            source = parse_src(src) if code == "e" else None
-            if source is not None:
-                skey, soff = source
-                if offsets.get(skey, -1) >= soff:
-                    metrics.DUPLICATES_SKIPPED.labels("enrich-redelivery").inc()
-                    store.put(emp, st)  # keep the new activity.enriched offset
-                    return [], emp
-                offsets[skey] = soff
+            if code != "e":
+                offsets = st.extra.setdefault("o", {})
+                if offsets.get(code, -1) >= offset:
+                    metrics.DUPLICATES_SKIPPED.labels(topic).inc()
+                    return [], None
+                offsets[code] = offset
             store.put(emp, st)
             errors_before = dict(engine.stats.errors)
             if code == "e":
-                alerts = engine.on_event(obj, employee_id=emp)
+                dups = engine.stats.duplicates
+                alerts = engine.on_event(obj, employee_id=emp, seq=seq_of(0, offset),
+                                         floor=self.floor(topic, partition))
+                if engine.stats.duplicates != dups:
+                    metrics.DUPLICATES_SKIPPED.labels(topic).inc()
+                    return [], None
             elif code == "h":
                 alerts = engine.on_hr(obj)
                 metrics.HR_RECORDS.labels("detect").inc()
@@ -581,10 +681,13 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
             t0 = time.perf_counter()
             pending: list[Alert] = []
             owner: dict[str, Any] = {}
+            started = worker.started_at
             for ev in events:
                 msg = ev.message
+                started.setdefault((msg.topic, msg.partition), msg.offset)
                 alerts, emp = await worker.detect_apply(code_of_topic.get(msg.topic, "?"), msg.topic, msg.offset,
-                                                        ev.value, src=header_value(msg.headers, SRC_HEADER))
+                                                        ev.value, src=header_value(msg.headers, SRC_HEADER),
+                                                        partition=msg.partition)
                 pending += alerts
                 if emp is not None:
                     owner[emp] = ev
@@ -599,9 +702,11 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _forget_on_assign(app_: Any, assigned: Any, **kwargs: Any) -> None:
         store.forget()
+        worker.started_at.clear()
 
     at_least_once = str(app.conf.processing_guarantee).lower().endswith("at_least_once")
-    if at_least_once:  # under exactly_once, transaction markers make real gaps
+    install_read_committed()
+    if at_least_once:
         install_gap_guard(set(kind_of_topic) | {names["activity_enriched"], names["hr_signals"]})
     watch = StallWatch(WATCHDOG_S)
     watched_topics = set(kind_of_topic) | set(code_of_topic)
@@ -624,7 +729,8 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                 tps = [tp for tp in tps if tp.topic not in hr_topics]
             ends = await consumer.highwaters(*tps) if tps else {}
             committed = getattr(consumer, "_committed_offset", {})
-            stalled = watch.observe({tp: (committed.get(tp), ends.get(tp)) for tp in tps}, time.monotonic())
+            stalled = watch.observe({tp: (committed.get(tp), backlog_end(tp, committed.get(tp), ends.get(tp)))
+                                     for tp in tps}, time.monotonic())
         except Exception as exc:  # the watchdog never takes the worker down by its own failure
             log.debug("stall watchdog skipped: %r", exc)
             return
