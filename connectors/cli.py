@@ -6,6 +6,12 @@
 ``register(subparsers)`` adds the subcommand to an argparse parser; ``run(args)`` runs it and returns the
 exit status: 0 when the run completed (dead letters do not change that), 1 when records could not be
 delivered, 2 on a usage error.
+
+``--follow --checkpoint CP`` to Kafka is exactly once: the records between two sync points and the
+checkpoint commit in one Kafka transaction (the checkpoint goes to ``<prefix>connect.checkpoints``); after a
+kill, the restarted connector aborts what was not committed and resumes from the committed checkpoint.
+Readers must use ``isolation.level=read_committed`` (librdkafka's default). With ``--to-file`` the output
+is cut back to its size at the checkpoint on restart.
 """
 
 from __future__ import annotations
@@ -47,6 +53,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--follow", action="store_true", help="keep reading growing files (tail -F)")
     p.add_argument("--checkpoint", metavar="PATH", help="resume from / save read positions in this file")
     p.add_argument("--poll-interval", type=float, default=0.5, help="seconds between reads in --follow")
+    p.add_argument("--sync-interval", type=float, default=0.0, metavar="SECONDS",
+                   help="in --follow, commit the checkpoint at most this often (default: after every read "
+                        "that found something; below 50 with Kafka)")
+    p.add_argument("--no-transactions", action="store_true",
+                   help="--follow to Kafka without transactions (at least once: after a crash, records sent "
+                        "after the last checkpoint are sent again); for brokers without transactions")
     p.add_argument("--year", type=int, help="year of syslog dates without one (postfix; default: this year)")
     p.add_argument("--tz", help="time zone of times without an offset (default UTC), e.g. Europe/Berlin")
     p.add_argument("--max-records", type=int, help="stop after this many records (testing)")
@@ -106,6 +118,11 @@ def run(args: argparse.Namespace) -> int:
     from schemas.settings import Settings
 
     settings = Settings()
+    transactional = bool(args.follow and args.checkpoint and not args.to_file and not args.no_transactions)
+    if transactional and not 0 <= args.sync_interval < 50:
+        print("connect: --sync-interval must be at least 0 and below 50 s (a Kafka transaction stays open "
+              "that long and is aborted after 60 s)", file=sys.stderr)
+        return 2
     if args.to_file:
         from connectors.producer import FileSink
 
@@ -115,10 +132,13 @@ def run(args: argparse.Namespace) -> int:
             primary="hr" if args.source == "hr" else "event",
         )
     else:
-        from connectors.producer import KafkaSink
+        from connectors.producer import KafkaSink, transactional_id
 
         prefix = args.topic_prefix if args.topic_prefix is not None else settings.topic_prefix
-        sink = KafkaSink(args.bootstrap or settings.kafka_bootstrap, prefix)
+        sink = KafkaSink(args.bootstrap or settings.kafka_bootstrap, prefix,
+                         transactional_id=transactional_id(args.source, args.checkpoint) if transactional else None)
+        if not args.quiet:
+            sink.log = lambda line: print(f"connect: {line}", file=sys.stderr, flush=True)
 
     if args.metrics_port:
         from connectors.metrics import instrument
@@ -137,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
             pass
     progress = Progress()
     t0 = time.monotonic()
+    from connectors.producer import ConnectorError
+
     try:
         stats = run_source(
             args.source,
@@ -149,10 +171,17 @@ def run(args: argparse.Namespace) -> int:
             poll_interval=args.poll_interval,
             progress=progress,
             stop=lambda: stopping["flag"],
+            sync_interval=args.sync_interval,
         )
+    except ConnectorError as err:
+        print(f"connect: {err}", file=sys.stderr)
+        return 1
     finally:
         progress.close()
-        sink.close()
+        try:
+            sink.close()
+        except ConnectorError as close_err:
+            print(f"connect: {close_err}", file=sys.stderr)
         for sig, h in old.items():
             signal.signal(sig, h)
     stats.delivery_failures = getattr(sink, "failures", 0)

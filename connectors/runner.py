@@ -7,7 +7,9 @@ records and returns the counts.
 Checkpoints (``checkpoint=PATH``) hold, per input file, its inode and the byte offset up to which every
 output has been delivered, plus the ids of outputs already delivered from lines after that offset (a
 grouping connector holds lines back). They are written only at sync points, after the sink has flushed
-without failures, so a restart neither loses nor repeats a record.
+without failures, so a restart loses no record. A record sent after the last sync point is sent again
+after a crash, unless the sink is ``resumable`` (in follow mode): then the sink commits the checkpoint with
+the records (a Kafka transaction; a file cut back to its size at the checkpoint), and nothing repeats.
 
 >>> import tempfile, os
 >>> d = tempfile.mkdtemp(); p = os.path.join(d, "ev.jsonl")
@@ -182,21 +184,25 @@ class _Opened:
 
 
 # ----------------------------------------------------------------------------------------------- checkpoints
-def load_checkpoint(path: str | None) -> dict[str, Any]:
+def read_checkpoint(path: str | None) -> dict[str, Any] | None:
+    """The checkpoint file's document (``version``, ``source``, ``files``, maybe ``outputs``), or None."""
     if not path or not os.path.exists(path):
-        return {}
+        return None
     try:
         with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        return dict(data.get("files", {}))
+            return dict(json.load(f))
     except (OSError, ValueError) as e:
         raise SystemExit(f"connect: cannot read checkpoint {path}: {e}")
 
 
-def save_checkpoint(path: str, source: str, files: dict[str, Any]) -> None:
+def load_checkpoint(path: str | None) -> dict[str, Any]:
+    return dict((read_checkpoint(path) or {}).get("files", {}))
+
+
+def save_checkpoint(path: str, source: str, files: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump({"version": 1, "source": source, "files": files}, f, separators=(",", ":"))
+        json.dump({"version": 1, "source": source, "files": files, **(extra or {})}, f, separators=(",", ":"))
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -222,7 +228,12 @@ class Driver:
     """Reads the inputs of one run and yields outputs, with ``SYNC`` markers at safe points.
 
     Resuming the generator after a ``SYNC`` means that everything before it has been delivered; unless
-    :attr:`commit_ok` was set to False, the checkpoint is then written.
+    :attr:`commit_ok` was set to False, the checkpoint is then written (``on_commit`` is called with its
+    document first; it may add to it, or raise to stop the run).
+
+    ``checkpoint_doc``: start from this checkpoint document instead of the file's. ``sync_interval``: in
+    follow mode, seconds at least between the sync points of the read loop (default: every pass); a sync
+    point still comes every ``BATCH`` outputs and when the run stops.
     """
 
     def __init__(
@@ -238,6 +249,9 @@ class Driver:
         idle_timeout: float | None = None,
         progress: Callable[[int, int | None, str], None] | None = None,
         stop: Callable[[], bool] | None = None,
+        checkpoint_doc: dict[str, Any] | None = None,
+        on_commit: Callable[[dict[str, Any]], None] | None = None,
+        sync_interval: float = 0.0,
     ) -> None:
         self.ctx = ctx or Context()
         self.source = sources.get(source, self.ctx)
@@ -251,7 +265,11 @@ class Driver:
         self.progress = progress
         self.stop = stop or (lambda: False)
         self.commit_ok = True
-        self.cp_files: dict[str, Any] = load_checkpoint(checkpoint)
+        self.on_commit = on_commit
+        self.sync_interval = sync_interval
+        self.cp_files: dict[str, Any] = (
+            dict(checkpoint_doc.get("files", {})) if checkpoint_doc is not None else load_checkpoint(checkpoint)
+        )
         self.states: dict[str, _FileState] = {}
         self.count = 0
         self.bytes_done = 0
@@ -301,7 +319,11 @@ class Driver:
                 "offset": safe,
                 "skip": sorted({k for _, k in st.emitted} | st.skip),
             }
-        save_checkpoint(self.checkpoint, self.source_name, self.cp_files)
+        doc: dict[str, Any] = {"version": 1, "source": self.source_name, "files": self.cp_files}
+        if self.on_commit is not None:
+            self.on_commit(doc)
+        extra = {k: v for k, v in doc.items() if k not in ("version", "source", "files")}
+        save_checkpoint(self.checkpoint, self.source_name, self.cp_files, extra)
 
     def _open(self, st: _FileState) -> None:
         op = _Opened(st.spec)
@@ -320,7 +342,7 @@ class Driver:
     def __iter__(self) -> Iterator[Any]:
         specs = expand(self.source.order_paths(self.paths))
         self.total_bytes = _total_size(specs)
-        last_new = time.monotonic()
+        last_new = last_sync = time.monotonic()
         since_sync = 0
         while True:
             got_any = False
@@ -388,13 +410,16 @@ class Driver:
                         yield item
             if not self.follow:
                 return
-            yield SYNC
-            self._commit()
-            since_sync = 0
             now = time.monotonic()
             if got_any:
                 last_new = now
-            if self.stop() or (self.idle_timeout is not None and now - last_new >= self.idle_timeout):
+            stopping = self.stop() or (self.idle_timeout is not None and now - last_new >= self.idle_timeout)
+            if stopping or now - last_sync >= self.sync_interval:
+                yield SYNC
+                self._commit()
+                since_sync = 0
+                last_sync = time.monotonic()
+            if stopping:
                 return
             time.sleep(self.poll_interval)
             # new files in folders
@@ -487,7 +512,8 @@ def _driver(source: str, paths: Iterable[str], opts: dict[str, Any]) -> Driver:
     opts = dict(opts)
     ctx = opts.pop("ctx", None)
     ctx_args = {k: opts.pop(k) for k in _CTX_KEYS if k in opts}
-    driver_keys = ("follow", "checkpoint", "max_records", "poll_interval", "idle_timeout", "progress", "stop")
+    driver_keys = ("follow", "checkpoint", "max_records", "poll_interval", "idle_timeout", "progress", "stop",
+                   "checkpoint_doc", "on_commit", "sync_interval")
     dargs = {k: opts.pop(k) for k in driver_keys if k in opts}
     if ctx is None:
         ctx = make_context(options=opts, **ctx_args)
@@ -500,12 +526,26 @@ def run(source: str, paths: Iterable[str], sink: Any, **opts: Any) -> Stats:
     """Send every record of the inputs to ``sink`` (``KafkaSink``, ``FileSink``, ``NullSink``); the counts.
 
     At each sync point the sink is flushed; the checkpoint is written only when it reported no failure.
+    In follow mode with a checkpoint, a ``resumable`` sink (transactional Kafka, a file) resumes from the
+    checkpoint it committed and commits each checkpoint with the records before it.
     """
+    cp = opts.get("checkpoint")
+    resumable = bool(cp and opts.get("follow") and getattr(sink, "resumable", False))
+    if getattr(sink, "transactional", False) and not resumable:
+        raise ValueError("a transactional sink is for follow mode with a checkpoint (follow=True, checkpoint=...)")
+    if resumable:
+        opts["checkpoint_doc"] = sink.resume(read_checkpoint(cp))
+        opts["on_commit"] = sink.checkpoint
     driver = _driver(source, paths, opts)
     stats = driver.ctx.stats
+    transactional = bool(getattr(sink, "transactional", False))
+    if resumable:
+        driver._commit()  # the starting point, committed before anything is sent (file sizes, topic)
     failures_seen = 0
     for item in driver:
         if item is SYNC:
+            if transactional:
+                continue  # the commit at the checkpoint delivers everything or raises
             sink.flush()
             failed = getattr(sink, "failures", 0)
             if failed > failures_seen:

@@ -17,6 +17,7 @@ BASE_NAMES: dict[str, str] = {
     "alerts_hr": "alerts.hr",
     "deadletter": "deadletter",
 }
+CHECKPOINT_TOPIC = "connect.checkpoints"  # compacted; `connect --follow` read positions, not a contract topic
 
 
 def topic_names(prefix: str = "") -> dict[str, str]:
