@@ -10,9 +10,10 @@ Each employee's state keeps short fingerprints of the event ids it applied, in t
 :attr:`EmployeeState.extra`: ``"d"``, the last :data:`RING` applied events as one string of 6-character
 fingerprints (36 bits of BLAKE2b: with 16 entries a false match has odds of about 1 in 4 billion per event),
 oldest first; and ``"dq"``, the events applied while streaming whose messages are not committed yet, as
-``[fingerprint, seq]`` (``seq``: offset and topic, :func:`seq_of`). An entry stays in ``"dq"`` as long as
-its offset is at or above the committed offset of its partition (the worker supplies it through
-``floor``), then moves to ``"d"``. So every message that a restarted or re-assigned worker can read again is
+``[fingerprint, seq, ...]`` (a ``seq`` names a message: topic, partition and offset, :func:`seq_of`; an event
+that reached detection through a second topic has the message it entered the worker by and the one it was
+detected from). An entry stays in ``"dq"`` as long as one of its messages is at or above the committed
+offset of its partition (the worker supplies it through ``floor``), then moves to ``"d"``. So every message that a restarted or re-assigned worker can read again is
 recognised, however many events the employee had in the uncommitted stretch; once the commit has passed
 them, the state is back to :data:`RING` fingerprints (about 100 bytes).
 
@@ -38,13 +39,16 @@ RING = 16
 PENDING_MAX = 4096
 #: Length of a fingerprint in characters.
 FP_LEN = 6
-#: Topic index bits of a ``seq``.
+#: Bits of a ``seq`` for the topic's index and for the partition.
 _TOPIC_BITS = 4
+_PART_BITS = 8
 _TOPIC_MASK = (1 << _TOPIC_BITS) - 1
+_PART_MASK = (1 << _PART_BITS) - 1
+_OFF_SHIFT = _TOPIC_BITS + _PART_BITS
 
-#: ``floor(topic_index)``: the committed offset of that topic's partition the employee lives on, or None if
-#: unknown (an entry whose floor is unknown counts as committed).
-Floor = Callable[[int], "int | None"]
+#: ``floor(topic_index, partition)``: the committed offset of that partition, or None if unknown (a message
+#: whose floor is unknown counts as committed).
+Floor = Callable[[int, int], "int | None"]
 
 
 def fingerprint(event_id: str) -> str:
@@ -56,13 +60,27 @@ def fingerprint(event_id: str) -> str:
     return base64.b64encode(hashlib.blake2b(event_id.encode(), digest_size=6).digest())[:FP_LEN].decode()
 
 
-def seq_of(topic_index: int, offset: int) -> int:
-    """Where a message sits: its offset and the index of its topic (0..15) in one integer.
+def seq_of(topic_index: int, partition: int, offset: int) -> int:
+    """Where a message sits: the index of its topic (0..15), its partition (0..255) and offset in one integer.
 
-    >>> divmod(seq_of(3, 1234), 16)
-    (1234, 3)
+    >>> unseq(seq_of(3, 7, 1234))
+    (3, 7, 1234)
     """
-    return (offset << _TOPIC_BITS) | (topic_index & _TOPIC_MASK)
+    return (offset << _OFF_SHIFT) | ((partition & _PART_MASK) << _TOPIC_BITS) | (topic_index & _TOPIC_MASK)
+
+
+def unseq(seq: int) -> tuple[int, int, int]:
+    """``(topic_index, partition, offset)`` of a ``seq``."""
+    return seq & _TOPIC_MASK, (seq >> _TOPIC_BITS) & _PART_MASK, seq >> _OFF_SHIFT
+
+
+def _committed(entry: list[Any], floor: Floor) -> bool:
+    for seq in entry[1:]:
+        idx, part, off = unseq(seq)
+        f = floor(idx, part)
+        if f is not None and off >= f:
+            return False
+    return True
 
 
 def _in(ring: str, fp: str) -> bool:
@@ -74,8 +92,9 @@ def _in(ring: str, fp: str) -> bool:
     return False
 
 
-def seen_or_add(st: EmployeeState, event_id: str, seq: int | None = None, floor: Floor | None = None) -> bool:
-    """True if ``event_id`` was already applied to ``st``; otherwise remember it and return False."""
+def seen_or_add(st: EmployeeState, event_id: str, seqs: tuple[int, ...] = (), floor: Floor | None = None) -> bool:
+    """True if ``event_id`` was already applied to ``st``; otherwise remember it (with the messages ``seqs``
+    it came by, while they are uncommitted) and return False."""
     fp = fingerprint(event_id)
     x = st.extra
     ring: str = x.get("d", "")
@@ -89,8 +108,7 @@ def seen_or_add(st: EmployeeState, event_id: str, seq: int | None = None, floor:
         # Entries whose messages the commit has passed become plain fingerprints (oldest first).
         moved = 0
         for e in pending:
-            f = None if floor is None else floor(e[1] & _TOPIC_MASK)
-            if f is not None and e[1] >> _TOPIC_BITS >= f:
+            if floor is not None and not _committed(e, floor):
                 break
             ring += e[0]
             moved += 1
@@ -99,12 +117,12 @@ def seen_or_add(st: EmployeeState, event_id: str, seq: int | None = None, floor:
         if len(pending) >= PENDING_MAX:
             ring += "".join(e[0] for e in pending[: len(pending) - PENDING_MAX + 1])
             del pending[: len(pending) - PENDING_MAX + 1]
-    if seq is None or floor is None:
+    if not seqs or floor is None:
         ring += fp
     else:
         if pending is None:
             pending = x["dq"] = []
-        pending.append([fp, seq])
+        pending.append([fp, *seqs])
     if pending is not None and not pending:
         del x["dq"]
     x["d"] = ring[-RING * FP_LEN:]

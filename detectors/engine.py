@@ -211,19 +211,19 @@ class Engine:
         return event.employee_id or self.aliases.resolve(event.actor)
 
     # ------------------------------------------------------------------ events
-    def on_event(self, event: ActivityEvent, employee_id: str | None = None, *, seq: int | None = None,
+    def on_event(self, event: ActivityEvent, employee_id: str | None = None, *, seqs: tuple[int, ...] = (),
                  floor: Floor | None = None) -> list[Alert]:
         """Update the employee's windows with ``event`` and return the alerts it makes fire.
 
         An event whose ``event_id`` the employee's state has already applied changes nothing
-        (:mod:`detectors.dedupe`; ``seq`` and ``floor`` come from the streaming worker)."""
+        (:mod:`detectors.dedupe`; ``seqs`` and ``floor`` come from the streaming worker)."""
         self.stats.events += 1
         emp = employee_id or self.resolve(event)
         if emp is None:
             self.stats.unresolved += 1
             return []
         st = self._state(emp)
-        if seen_or_add(st, event.event_id, seq, floor):
+        if seen_or_add(st, event.event_id, seqs, floor):
             self.stats.duplicates += 1
             return []
         if st.hr is None:
