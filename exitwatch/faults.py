@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "fz."
 APP_ID = "fz-worker"
 INPUT_TOPICS = [f"activity.{k}" for k in ("file", "email", "crm", "device", "logon", "web")] + [
-    "activity.enriched", "hr.status", "hr.signals"]
+    "exitwatch.activity.rekeyed", "hr.status", "hr.signals"]  # (the worker detects inline; activity.enriched is its output)
 MARK = re.compile(rb"fz-bad-(\d{6})")
 STALL_EXIT_CODE = 3  # streams.app.STALL_EXIT_CODE (not imported: the harness must not load faust)
 
@@ -216,9 +216,9 @@ class LagMonitor:
         from confluent_kafka import TopicPartition
 
         self.bootstrap = bootstrap
-        # With exactly_once the worker writes activity.enriched in transactions: the commit marker after the
+        # With exactly_once the worker writes the rekey topic in transactions: the commit marker after the
         # last record takes an offset the consumer never commits past until another record follows.
-        self.slack = {PREFIX + "activity.enriched"} if transactional else set()
+        self.slack = {PREFIX + "exitwatch.activity.rekeyed"} if transactional else set()
         self.tps = [TopicPartition(PREFIX + t, p) for t in INPUT_TOPICS for p in range(partitions)]
         self.lock = threading.Lock()
         self.failures = 0

@@ -43,3 +43,8 @@ class Settings(BaseSettings):
     partitions: int = Field(4, description="partitions of the topics the worker creates")
     web_port: int = Field(6066, description="Faust web port of the worker")
     model_checkpoint_s: float = Field(60.0, description="seconds between checkpoints of the shared model state")
+    models: bool = Field(True, description="run the learned models besides the rules (off: rules only, as "
+                         "`exitwatch replay --no-models`)")
+    detect_inline: bool = Field(True, description="detect in the agent that enriches, for every event on its "
+                                "employee's partition (one pass through Faust); off: every event goes through "
+                                "activity.enriched to the detect agent (two passes)")

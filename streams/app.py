@@ -40,11 +40,12 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from aiokafka.partitioner import murmur2
 from faust.streams import _current_event
 import orjson
 from pydantic import ValidationError
 
-from detectors.dedupe import Floor, seq_of
+from detectors.dedupe import seq_of
 from detectors.engine import Engine, EngineConfig
 from detectors.factory import build_engine
 from detectors.replay import error_reason
@@ -83,6 +84,8 @@ HR_RETRY_S = 1.0
 WATCHDOG_S = float(os.environ.get("EXITWATCH_WATCHDOG_S", "60"))
 STALL_EXIT_CODE = 3
 _TOPIC_CODE = {"enriched": "e", "hr": "h", "signals": "s"}
+#: Internal topic (after the prefix) of events the enrich agent hands to the detect agent under the employee's key.
+REKEY_TOPIC = "exitwatch.activity.rekeyed"
 
 
 def implausible_ts(ts: dt.datetime, now: float | None = None) -> str | None:
@@ -342,26 +345,26 @@ def src_header(topic: str, partition: int, offset: int) -> str:
     return f"{topic}|{partition}|{offset}"
 
 
-def parse_src(value: str | bytes | None) -> tuple[str, int] | None:
-    """``(state key of the source partition, source offset)`` from a provenance header, None if absent or bad.
+def parse_src(value: str | bytes | None) -> tuple[str, int, int] | None:
+    """``(topic, partition, offset)`` of the source record named by a provenance header; None if absent or bad.
 
     >>> parse_src(b"activity.file|2|41")
-    ('s:activity.file|2', 41)
+    ('activity.file', 2, 41)
     >>> parse_src("garbage") is None
     True
     """
     if value is None:
         return None
     text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-    topic, _, rest = text.rpartition("|")
-    tp, _, _ = topic.rpartition("|")
+    rest, _, off_s = text.rpartition("|")
+    topic, _, part_s = rest.rpartition("|")
     try:
-        off = int(rest)
+        off, part = int(off_s), int(part_s)
     except ValueError:
         return None
-    if not tp or off < 0:
+    if not topic or off < 0 or part < 0:
         return None
-    return f"s:{topic}", off
+    return topic, part, off
 
 
 def header_value(headers: Any, name: str) -> bytes | None:
@@ -405,6 +408,22 @@ def snapshot_of(rec: dict[str, Any] | None, resolved: bool, stale: bool) -> Empl
     )
 
 
+def count_errors(engine: Engine, before: dict[str, int]) -> None:
+    """Rule and model failures the engine contained since ``before``, to the metrics."""
+    for rid, n in engine.stats.errors.items():
+        if n != before.get(rid, 0):
+            metrics.DETECTOR_ERRORS.labels(rid).inc(n - before.get(rid, 0))
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2, as the connectors and Faust use) gives ``key``.
+
+    >>> partition_of(b"E1", 4) == partition_of(b"E1", 4) < 4
+    True
+    """
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
 @dataclass
 class Worker:
     """Everything one worker process holds: the Faust app, topics, table, engine and HR store."""
@@ -419,6 +438,12 @@ class Worker:
     counters: dict[str, int] = field(default_factory=lambda: {"alerts": 0, "deadletter": 0, "enriched": 0})
     #: (topic, partition) -> the first offset read since the partition was assigned (see :meth:`committed`).
     started_at: dict[tuple[str, int], int] = field(default_factory=dict)
+    #: Topics events are detected from, by their index in a dedupe ``seq`` (0: the detect agent's event topic).
+    event_topics: list[str] = field(default_factory=list)
+    #: One batch at a time applies to the engine, sends its alerts and writes the state (two agents detect).
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: (topic, partition) -> the group's committed offset, for source partitions another worker reads.
+    group_committed: dict[tuple[str, int], int] = field(default_factory=dict)
 
     async def deadletter(self, stage: str, reason: str, raw: bytes | str) -> None:
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
@@ -436,18 +461,38 @@ class Worker:
         self.store.commit()
         return alerts
 
-    def floor(self, topic: str, partition: int | None) -> Floor | None:
-        """The committed offset of ``topic[partition]`` as :mod:`detectors.dedupe` asks for it (None when the
-        partition is unknown: a unit test, or a worker without a consumer yet)."""
+    def floor(self, idx: int, partition: int) -> int | None:
+        """The committed offset of ``partition`` of the event topic ``idx`` (:data:`detectors.dedupe.Floor`)."""
+        topics = self.event_topics
+        return self.committed((topics[idx], partition)) if idx < len(topics) else None
+
+    def topic_index(self, topic: str) -> int:
+        try:
+            return self.event_topics.index(topic)
+        except ValueError:
+            return 0
+
+    def seqs(self, topic: str, partition: int | None, offset: int, src: str | bytes | None = None,
+             ) -> tuple[int, ...]:
+        """The messages an event came by (:func:`detectors.dedupe.seq_of`): the one it is detected from, and
+        the source record it entered the worker as when that is another one (provenance header)."""
         if partition is None:
-            return None
-        key = (topic, partition)
-        committed = self.committed
+            return ()
+        out: tuple[int, ...] = (seq_of(self.topic_index(topic), partition, offset),)
+        source = parse_src(src) if src is not None else None
+        if source is not None and source[0] in self.event_topics:
+            out += (seq_of(self.event_topics.index(source[0]), source[1], source[2]),)
+        return out
 
-        def floor(_idx: int) -> int | None:
-            return committed(key)
-
-        return floor
+    def apply_event(self, obj: EnrichedEvent, emp: str, topic: str, seqs: tuple[int, ...]) -> list[Alert]:
+        """Run the engine on one enriched event (unless its event id was applied already); metrics."""
+        engine = self.engine
+        dups, errors_before = engine.stats.duplicates, dict(engine.stats.errors)
+        alerts = engine.on_event(obj, employee_id=emp, seqs=seqs, floor=self.floor if seqs else None)
+        if engine.stats.duplicates != dups:
+            metrics.DUPLICATES_SKIPPED.labels(topic).inc()
+        count_errors(engine, errors_before)
+        return alerts
 
     def committed(self, key: tuple[str, int]) -> int | None:
         """Committed offset of a partition this worker reads: the consumer's last commit, else the offset it
@@ -458,7 +503,9 @@ class Worker:
             off = self.app.consumer._committed_offset.get(TP(*key))  # type: ignore[attr-defined]
         except Exception:  # no consumer (unit tests) or not started
             off = None
-        return off if off is not None else self.started_at.get(key)
+        if off is None:
+            off = self.started_at.get(key)
+        return off if off is not None else self.group_committed.get(key)
 
     async def detect_apply(self, code: str, topic: str, offset: int, raw: bytes,
                            src: str | bytes | None = None, partition: int | None = None,
@@ -490,37 +537,29 @@ class Worker:
             return [], None
         store, engine = self.store, self.engine
         try:
+            if code == "e":
+                return self.apply_event(obj, emp, topic, self.seqs(topic, partition, offset, src)), emp
             st = store.get(emp) or EmployeeState()
-            if code != "e":
-                offsets = st.extra.setdefault("o", {})
-                if offsets.get(code, -1) >= offset:
-                    metrics.DUPLICATES_SKIPPED.labels(topic).inc()
-                    return [], None
-                offsets[code] = offset
+            offsets = st.extra.setdefault("o", {})
+            if offsets.get(code, -1) >= offset:
+                metrics.DUPLICATES_SKIPPED.labels(topic).inc()
+                return [], None
+            offsets[code] = offset
             store.put(emp, st)
             errors_before = dict(engine.stats.errors)
-            if code == "e":
-                dups = engine.stats.duplicates
-                alerts = engine.on_event(obj, employee_id=emp, seq=seq_of(0, offset),
-                                         floor=self.floor(topic, partition))
-                if engine.stats.duplicates != dups:
-                    metrics.DUPLICATES_SKIPPED.labels(topic).inc()
-                    return [], None
-            elif code == "h":
+            if code == "h":
                 alerts = engine.on_hr(obj)
                 metrics.HR_RECORDS.labels("detect").inc()
             else:
                 alerts = engine.on_signal(obj)
-            for rid, n in engine.stats.errors.items():
-                if n != errors_before.get(rid, 0):
-                    metrics.DETECTOR_ERRORS.labels(rid).inc(n - errors_before.get(rid, 0))
+            count_errors(engine, errors_before)
             return alerts, emp
         except Exception as exc:  # one bad record never stops the stream
             # The engine contains rule and model failures itself; what gets here is rarer. The state keeps what
             # the message changed before it failed (dropping it would also drop earlier messages of the batch).
             log.exception("detect failed on %s@%s", topic, offset)
             await self.deadletter("detect", f"detector failure: {type(exc).__name__}: {exc}", raw)
-            return [], None
+            return [], emp
 
     async def emit(self, alerts: list[Alert]) -> None:
         """Send each alert to both alert topics and wait until the broker has them."""
@@ -535,6 +574,35 @@ class Worker:
             self.counters["alerts"] += 1
         if futs:
             await asyncio.gather(*futs)
+
+
+def ensure_topics(s: Settings, timeout: float = 10.0) -> list[str]:
+    """Create the topics the worker reads and writes that do not exist yet (contract topics and the rekey
+    topic, ``s.partitions`` each, ``hr.status`` compacted); returns the names created.
+
+    Faust declares them too, but only once its agents start: a topic that appears after the consumer group's
+    first assignment is left out of it until a later rebalance, and its records wait. Creating them before the
+    worker starts avoids that. A broker that does not answer is not fatal here (Faust tries again)."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    names = topic_names(s.topic_prefix)
+    wanted = {**{v: k for k, v in names.items()}, f"{s.topic_prefix}{REKEY_TOPIC}": "rekey"}
+    admin = AdminClient({"bootstrap.servers": s.kafka_bootstrap, "log_level": 0})
+    try:
+        existing = set(admin.list_topics(timeout=timeout).topics)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("could not list topics (%s); Faust will create missing ones", exc)
+        return []
+    new = [NewTopic(t, s.partitions, 1, config={"cleanup.policy": "compact"} if k == "hr_status" else {})
+           for t, k in wanted.items() if t not in existing]
+    created = []
+    for t, fut in (admin.create_topics(new, request_timeout=timeout).items() if new else ()):
+        try:
+            fut.result(timeout)
+            created.append(t)
+        except Exception as exc:  # noqa: BLE001 - created meanwhile by another worker, or not allowed
+            log.info("topic %s not created: %s", t, exc)
+    return created
 
 
 def create_worker(settings: Settings | None = None, engine: Engine | None = None, **app_overrides: Any) -> Worker:
@@ -580,23 +648,33 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
         for k, v in names.items()
     }
     topics["activity_in"] = topic(*(names[f"activity_{k}"] for k in ACTIVITY_KINDS))
-    topics["detect_in"] = topic(names["activity_enriched"], names["hr_status"], names["hr_signals"])
+    # Inline detection: the enrich agent detects every event that sits on its employee's partition; the others
+    # (the connector named an account, not the employee, and the account's key hashed elsewhere) go on to the
+    # detect agent through an internal topic keyed by employee id. Without it, every event goes through
+    # activity.enriched to the detect agent.
+    inline = s.detect_inline
+    rekey_name = f"{s.topic_prefix}{REKEY_TOPIC}"
+    if inline:
+        topics["rekey"] = topic(rekey_name, internal=True)
+    events_topic = rekey_name if inline else names["activity_enriched"]
+    topics["detect_in"] = topic(events_topic, names["hr_status"], names["hr_signals"])
     topics["hr_in"] = topic(names["hr_status"])
     table = app.Table("employee-state", default=None, key_type=str, value_type=bytes,
                       partitions=s.partitions)
     store = TableStore(table)
     if engine is None:
-        # EXITWATCH_MODELS=off: rules only, as ``exitwatch replay --no-models`` (the fault harness compares
-        # the two; learned models share state across employees that is checkpointed, not changelogged).
-        models = os.environ.get("EXITWATCH_MODELS", "on").strip().lower() not in ("off", "0", "false", "no")
-        engine = build_engine(rules_config=s.rules_config, store=store, models=models,
+        # Settings.models off (EXITWATCH_MODELS=off): rules only, as ``exitwatch replay --no-models`` (the fault
+        # harness compares the two; learned models share state across employees that is checkpointed, not
+        # changelogged).
+        engine = build_engine(rules_config=s.rules_config, store=store, models=s.models,
                               config=EngineConfig(lookback_days=s.lookback_days))
     else:
         engine.store = store
     hr_store = HRStore(s.redis_url, prefix=s.topic_prefix, ttl=s.hr_cache_ttl_s)
     worker = Worker(s, app, topics, engine, store, hr_store, s.pseudonym_key.get_secret_value().encode())
     kind_of_topic = {names[f"activity_{k}"]: k for k in ACTIVITY_KINDS}
-    code_of_topic = {names["activity_enriched"]: "e", names["hr_status"]: "h", names["hr_signals"]: "s"}
+    code_of_topic = {events_topic: "e", names["hr_status"]: "h", names["hr_signals"]: "s"}
+    worker.event_topics = [events_topic] + list(kind_of_topic)
 
     # ------------------------------------------------------------------ HR agent
     @app.agent(topics["hr_in"], name="hr-store")
@@ -636,6 +714,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
             t0 = time.perf_counter()
             events: list[ActivityEvent] = []
             srcs: list[str] = []
+            fevs: list[Any] = []
             for fev in batch:
                 raw, m = fev.value, fev.message
                 ev, reason = check_record(raw, ActivityEvent)
@@ -644,6 +723,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                 else:
                     events.append(ev)
                     srcs.append(src_header(m.topic, m.partition, m.offset))
+                    fevs.append(fev)
             if not events:
                 continue
             to_resolve = {e.actor for e in events if not e.employee_id}
@@ -651,7 +731,8 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
             emps = {e.employee_id or resolved.get(e.actor) for e in events}
             emps.discard(None)
             snaps = await hr_store.snapshots(emps) if emps else {}  # type: ignore[arg-type]
-            for e, src in zip(events, srcs):
+            here: list[tuple[EnrichedEvent, str, Any]] = []  # detected in this agent: (event, employee, message)
+            for e, src, fev in zip(events, srcs, fevs):
                 emp = e.employee_id or resolved.get(e.actor)
                 kind_topic = "activity." + ("file" if e.kind == "print" else e.kind)  # contract name, no prefix
                 metrics.EVENTS_IN.labels(kind_topic, e.kind, e.source).inc()
@@ -666,9 +747,34 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                 data["employee_id"] = emp
                 data["employee"] = snap.model_dump(mode="json")
                 key = (emp or e.actor).encode()
-                await topics["activity_enriched"].send(key=key, value=orjson.dumps(data),
-                                                       headers={SRC_HEADER: src.encode()})
+                value = orjson.dumps(data)
+                await topics["activity_enriched"].send(key=key, value=value, headers={SRC_HEADER: src.encode()})
                 worker.counters["enriched"] += 1
+                if inline and emp is not None:
+                    if fev.message.partition == partition_of(key, s.partitions):
+                        here.append((EnrichedEvent.model_construct(**{**dict(e), "employee_id": emp, "employee": snap}),
+                                     emp, fev))
+                    else:
+                        await topics["rekey"].send(key=key, value=value, headers={SRC_HEADER: src.encode()})
+            if here:
+                async with worker.lock:
+                    pending: list[Alert] = []
+                    owner: dict[str, Any] = {}
+                    started = worker.started_at
+                    for obj, emp, fev in here:
+                        m = fev.message
+                        started.setdefault((m.topic, m.partition), m.offset)
+                        metrics.DETECTED.labels(m.topic).inc()
+                        try:
+                            pending += worker.apply_event(obj, emp, m.topic,
+                                                          worker.seqs(m.topic, m.partition, m.offset))
+                        except Exception as exc:  # one bad record never stops the stream
+                            log.exception("detect failed on %s@%s", m.topic, m.offset)
+                            await worker.deadletter("detect", f"detector failure: {type(exc).__name__}: {exc}",
+                                                    fev.value)
+                        owner[emp] = fev
+                    await worker.emit(pending)
+                    store.commit(owner)
             metrics.PROCESSING.labels("enrich").observe(time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ detect agent
@@ -679,20 +785,22 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
         # per employee (not per message). take_events acknowledges the messages only after this body ran.
         async for events in stream.take_events(DETECT_BATCH, within=DETECT_BATCH_WITHIN_S):
             t0 = time.perf_counter()
-            pending: list[Alert] = []
-            owner: dict[str, Any] = {}
-            started = worker.started_at
-            for ev in events:
-                msg = ev.message
-                started.setdefault((msg.topic, msg.partition), msg.offset)
-                alerts, emp = await worker.detect_apply(code_of_topic.get(msg.topic, "?"), msg.topic, msg.offset,
-                                                        ev.value, src=header_value(msg.headers, SRC_HEADER),
-                                                        partition=msg.partition)
-                pending += alerts
-                if emp is not None:
-                    owner[emp] = ev
-            await worker.emit(pending)
-            store.commit(owner)
+            async with worker.lock:
+                pending: list[Alert] = []
+                owner: dict[str, Any] = {}
+                started = worker.started_at
+                for ev in events:
+                    msg = ev.message
+                    started.setdefault((msg.topic, msg.partition), msg.offset)
+                    alerts, emp = await worker.detect_apply(code_of_topic.get(msg.topic, "?"), msg.topic,
+                                                            msg.offset, ev.value,
+                                                            src=header_value(msg.headers, SRC_HEADER),
+                                                            partition=msg.partition)
+                    pending += alerts
+                    if emp is not None:
+                        owner[emp] = ev
+                await worker.emit(pending)
+                store.commit(owner)
             metrics.PROCESSING.labels("detect").observe(time.perf_counter() - t0)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
@@ -707,7 +815,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     at_least_once = str(app.conf.processing_guarantee).lower().endswith("at_least_once")
     install_read_committed()
     if at_least_once:
-        install_gap_guard(set(kind_of_topic) | {names["activity_enriched"], names["hr_signals"]})
+        install_gap_guard(set(kind_of_topic) | {events_topic, names["hr_signals"]})
     watch = StallWatch(WATCHDOG_S)
     watched_topics = set(kind_of_topic) | set(code_of_topic)
     hr_topics = {names["hr_status"]}
@@ -740,6 +848,27 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                       ", ".join(f"{tp.topic}[{tp.partition}]" for tp in stalled), STALL_EXIT_CODE)
             logging.shutdown()
             os._exit(STALL_EXIT_CODE)
+
+    group_reader: list[Any] = []
+
+    def read_group_offsets() -> dict[tuple[str, int], int]:
+        from confluent_kafka import Consumer, TopicPartition
+
+        if not group_reader:  # never subscribes, so it does not join the group
+            group_reader.append(Consumer({"bootstrap.servers": s.kafka_bootstrap, "group.id": s.app_id,
+                                          "enable.auto.commit": False, "log_level": 0}))
+        tps = [TopicPartition(t, p) for t in worker.event_topics[1:] for p in range(s.partitions)]
+        return {(tp.topic, tp.partition): tp.offset for tp in group_reader[0].committed(tps, timeout=5)
+                if tp.offset >= 0}
+
+    @app.timer(interval=2.0, name="group-offsets")
+    async def group_offsets() -> None:
+        """The group's committed offsets of the source partitions, for the repeats of records that another
+        worker enriched (:meth:`Worker.committed`)."""
+        try:
+            worker.group_committed = await asyncio.get_running_loop().run_in_executor(None, read_group_offsets)
+        except Exception as exc:  # unknown offsets only make the dedupe fall back to its ring
+            log.debug("group offsets not read: %r", exc)
 
     @app.timer(interval=15.0)
     async def gauges() -> None:

@@ -118,3 +118,23 @@ def test_secops_view_removes_identity() -> None:
                                                                "department": "R&D", "status": "notice"}})
     v = secops_view(a, b"key")
     assert v["employee_id"] != "E1" and v["employee"] == {"department": "R&D", "status": "notice"}
+
+
+async def test_enrich_agent_detects_events_on_their_employees_partition(worker: Any) -> None:
+    """One pass through Faust: an event on its employee's partition is detected where it is enriched; one
+    that sits elsewhere (keyed by an account that hashed to another partition) goes to the rekey topic."""
+    from streams.app import partition_of
+
+    await worker.hr_store.put(HRRecord.model_validate(HR))
+    home = partition_of(b"E1", worker.settings.partitions)
+    away = (home + 1) % worker.settings.partitions
+    async with worker.agents["enrich"].test_context() as agent:
+        for i in range(11):
+            await agent.put(event(i), key=b"E1", partition=home)
+        await agent.put(event(20), key=b"ANN@corp.example", partition=away)
+    assert len(worker.sent["activity_enriched"].items) == 12  # the contract topic gets every event
+    fired = [v for _, v in worker.sent["alerts_hr"].items if v["rule_id"] == "file.sensitive_downloads_before_departure"]
+    assert len(fired) == 1 and fired[0]["explanation"]["observed"] == 11
+    rekeyed = worker.sent["rekey"].items
+    assert [(k, v["event_id"]) for k, v in rekeyed] == [(b"E1", "e20")]
+    assert "E1" in worker.store.table  # the state was written by the enrich agent

@@ -65,7 +65,7 @@ def test_check_record() -> None:
 # ------------------------------------------------------------------------------------------------ provenance
 def test_src_header_round_trip() -> None:
     h = src_header("t.activity.file", 3, 1234)
-    assert parse_src(h.encode()) == ("s:t.activity.file|3", 1234)
+    assert parse_src(h.encode()) == ("t.activity.file", 3, 1234)
     assert parse_src(None) is None and parse_src(b"x|y|z") is None and parse_src(b"|1") is None
     assert parse_src(b"t|1|-5") is None
     assert header_value([(SRC_HEADER, b"a|0|1"), ("other", b"x")], SRC_HEADER) == b"a|0|1"
@@ -129,7 +129,7 @@ async def test_uncommitted_stretch_is_recognised_whatever_its_length(worker: Any
     far beyond the ring of the last few; once the commit has passed them the state shrinks back."""
     from detectors.dedupe import RING
 
-    topic = "test.activity.enriched"
+    topic = worker.event_topics[0]  # the topic the detect agent reads events from
     worker.started_at[(topic, 0)] = 0  # nothing committed yet: every message can come again
     await worker.detect_one("h", "test.hr.status", 0, orjson.dumps(HR))
     n = RING * 3
@@ -300,7 +300,7 @@ def test_gap_guard_is_installed_and_faust_still_has_the_method(tmp_path: Any) ->
     assert hasattr(fconsumer.Consumer, "_add_gap")  # a Faust upgrade that drops it must revisit the guard
     create_worker(Settings(data_dir=str(tmp_path), store="memory://", topic_prefix="g."))
     assert getattr(fconsumer.Consumer, "_exitwatch_gap_guard", False)
-    assert "g.activity.enriched" in app_mod._GAP_GUARDED and "g.hr.status" not in app_mod._GAP_GUARDED
+    assert "g.exitwatch.activity.rekeyed" in app_mod._GAP_GUARDED and "g.hr.status" not in app_mod._GAP_GUARDED
     assert hasattr(fconsumer.Consumer, "_wait_next_records") and hasattr(fconsumer.Consumer, "getmany")
 
 
