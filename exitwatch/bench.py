@@ -82,6 +82,9 @@ QUICK = {
     "faust_variants": False, "scaleout_faust": False,  # Faust workers take 5-15 s each to join a group
 }
 
+#: Latency runs: (share of the sustained rate, share of ``latency_seconds``); the first is the headline.
+LATENCY_LOADS = ((0.7, 1.0), (0.3, 0.5), (0.1, 0.5))
+
 _T0 = time.monotonic()
 
 
@@ -560,14 +563,23 @@ class Prepared:
             kafka.produce(p, self.names["hr_status"], r["employee_id"].encode(), orjson.dumps(r))
         from schemas.topics import activity_topic
 
-        self.stream = wl.event_stream(self.replicas)
+        # As a connector run with --hr writes them: the employee id set where the account is a known alias,
+        # and the event keyed by it (an unknown account stays the key, and enrichment resolves it if it can).
+        from schemas.identity import AliasIndex
+
+        aliases = AliasIndex()
+        for r in hr:
+            aliases.add(r["employee_id"], r.get("accounts") or [])
+        self.stream = resolved_events(wl.event_stream(self.replicas), aliases)
         t0 = time.perf_counter()
         self.bytes = 0
+        keyed = 0
         for i, d in enumerate(self.stream):
             if i >= events:
                 break
             v = orjson.dumps(d)
             self.bytes += len(v)
+            keyed += bool(d.get("employee_id"))
             kafka.produce(p, activity_topic(d["kind"], prefix), (d.get("employee_id") or d["actor"]).encode(), v)
             if i % 10000 == 0:
                 p.poll(0)
@@ -575,8 +587,19 @@ class Prepared:
         if left:
             raise RuntimeError(f"{left} backlog messages not delivered")
         self.events = events
+        self.keyed_share = keyed / max(1, events)
         self.produce_seconds = time.perf_counter() - t0
         self.producer = p
+
+
+def resolved_events(stream: Iterator[dict[str, Any]], aliases: Any) -> Iterator[dict[str, Any]]:
+    """The events with ``employee_id`` filled in from the HR aliases, as ``exitwatch connect --hr`` does."""
+    for d in stream:
+        if not d.get("employee_id"):
+            emp = aliases.resolve(d["actor"])
+            if emp is not None:
+                d = {**d, "employee_id": emp}
+        yield d
 
 
 def watch_drain(kafka: Kafka, group: str, topics: list[str], total: int, pids: list[int], label: str,
@@ -663,12 +686,13 @@ def faust_worker_child(spec: dict[str, Any]) -> None:
     import faust
 
     from schemas.settings import Settings
-    from streams.app import create_worker
+    from streams.app import create_worker, ensure_topics
 
     s = Settings(topic_prefix=spec["prefix"], app_id=spec["app_id"], data_dir=spec["data_dir"],
                  store=spec.get("store", "rocksdb://"), metrics_port=0, partitions=spec["partitions"],
-                 kafka_bootstrap=spec["bootstrap"], redis_url=spec["redis"])
+                 kafka_bootstrap=spec["bootstrap"], redis_url=spec["redis"], **spec.get("settings", {}))
     over = {"stream_recovery_delay": 0.5, **spec.get("overrides", {})}
+    ensure_topics(s)
     w = create_worker(s, **over)
     if spec.get("quiet_libs"):  # library loggers at WARNING: their debug records are then never built
         import logging
@@ -775,12 +799,13 @@ class Bench:
         return prep
 
     def start_faust_worker(self, prep: Prepared, app_id: str, overrides: dict[str, Any] | None = None,
-                           n: int = 1, quiet: bool = False) -> list[subprocess.Popen[bytes]]:
+                           n: int = 1, quiet: bool = False, settings: dict[str, Any] | None = None,
+                           ) -> list[subprocess.Popen[bytes]]:
         procs = []
         for i in range(n):
             spec = {"prefix": prep.prefix, "app_id": app_id, "data_dir": str(self.work / f"{app_id}-{i}"),
                     "partitions": self.cfg["partitions"], "bootstrap": self.bootstrap, "redis": self.redis,
-                    "overrides": overrides or {}, "quiet_libs": quiet}
+                    "overrides": overrides or {}, "quiet_libs": quiet, "settings": settings or {}}
             procs.append(spawn(["-m", "exitwatch.bench", "--child", "faust-worker", json.dumps(spec)],
                                log=self.work / f"{app_id}-{i}.log"))
         self.procs += procs
@@ -803,19 +828,28 @@ class Bench:
     def pipeline_and_latency(self, sections: set[str]) -> dict[str, Any]:
         cfg = self.cfg
         m = cfg["pipeline_events"]
-        probes = int(cfg["latency_seconds"] * cfg["probes_per_s"] * 1.2) if "latency" in sections else 0
+        probes = int(sum(cfg["latency_seconds"] * f for _, f in LATENCY_LOADS) * cfg["probes_per_s"] * 1.2) \
+            if "latency" in sections else 0
         prep = self.prepare("p", m, probes)
         out: dict[str, Any] = {"employees": prep.employees, "events": m, "partitions": cfg["partitions"],
-                               "message_bytes_mean": round(prep.bytes / m), "drivers": {}}
+                               "message_bytes_mean": round(prep.bytes / m),
+                               "events_keyed_by_employee_share": round(prep.keyed_share, 3), "drivers": {}}
         lat: dict[str, Any] = {}
         app_id = f"{prep.prefix}worker"
         # 1. the Faust worker: enrich + detect + alerts (kept running for the latency test)
         say("pipeline: Faust worker (enrich + detect + alerts) ...")
         w = self.start_faust_worker(prep, app_id)
-        out["drivers"]["faust_worker"] = self.drain(w, app_id, [prep.names["activity_enriched"]], m,
-                                                    "faust worker")
+        # progress: the group's commits on activity.* (the enrich agent detects in place and acknowledges a
+        # message once its alerts are sent and its state written)
+        out["drivers"]["faust_worker"] = self.drain(w, app_id, prep.activity, m, "faust worker")
         if "latency" in sections:
-            lat = self.latency(prep, w, out["drivers"]["faust_worker"]["events_per_s"])
+            sustained = out["drivers"]["faust_worker"]["events_per_s"]
+            first = 0
+            levels = []
+            for share, frac in LATENCY_LOADS:
+                levels.append(self.latency(prep, w, sustained, share, cfg["latency_seconds"] * frac, first))
+                first += levels[-1]["probes"]
+            lat = {**levels[0], "levels": levels}
         stop(w)
         if "pipeline" not in sections:
             return {"latency": lat}
@@ -854,18 +888,20 @@ class Bench:
             stop([p])
         if cfg["faust_variants"]:
             # 5. the real worker (unchanged code) with Faust settings changed through create_worker's overrides
-            tuned = [
-                ("faust_worker_linger10ms", {"producer_linger": 0.01}, False),
-                ("faust_worker_linger10ms_poll2000_quietlogs",
-                 {"producer_linger": 0.01, "broker_max_poll_records": 2000, "stream_buffer_maxsize": 16384,
-                  "consumer_max_fetch_size": 8 << 20}, True),
+            tuned = [  # (name, faust.App overrides, quiet library logs, Settings)
+                # the design before inline detection: every event through activity.enriched to the detect agent
+                ("faust_worker_two_pass", {}, False, {"detect_inline": False}),
+                ("faust_worker_poll2000_quietlogs",
+                 {"broker_max_poll_records": 2000, "stream_buffer_maxsize": 16384,
+                  "consumer_max_fetch_size": 8 << 20}, True, {}),
             ]
-            for i, (name, over, quiet) in enumerate(tuned):
+            for i, (name, over, quiet, st) in enumerate(tuned):
                 say(f"pipeline: {name} ...")
                 pt = self.prepare(f"t{i}", m)
                 gid = f"{pt.prefix}worker"
-                w = self.start_faust_worker(pt, gid, over, quiet=quiet)
-                out["drivers"][name] = self.drain(w, gid, [pt.names["activity_enriched"]], m, name)
+                w = self.start_faust_worker(pt, gid, over, quiet=quiet, settings=st)
+                topics = pt.activity if st.get("detect_inline", True) else [pt.names["activity_enriched"]]
+                out["drivers"][name] = self.drain(w, gid, topics, m, name)
                 stop(w)
         out["alerts"] = self.compare_alerts(prep.names["alerts_hr"], f"{prep.prefix}out.batch1.alerts.hr")
         d = out["drivers"]
@@ -924,17 +960,18 @@ class Bench:
             c.close()
         return ids
 
-    def latency(self, prep: Prepared, procs: list[subprocess.Popen[bytes]], sustained: float) -> dict[str, Any]:
-        """Paced events at 70% of ``sustained``, probes among them; produce → alert consumed."""
+    def latency(self, prep: Prepared, procs: list[subprocess.Popen[bytes]], sustained: float, share: float = 0.7,
+                seconds: float | None = None, first_probe: int = 0) -> dict[str, Any]:
+        """Paced events at ``share`` of ``sustained``, probes among them; produce → alert consumed."""
         from confluent_kafka import Consumer, TopicPartition
 
         from schemas.topics import activity_topic
 
         cfg = self.cfg
-        rate = 0.7 * sustained
-        seconds = cfg["latency_seconds"]
+        rate = share * sustained
+        seconds = cfg["latency_seconds"] if seconds is None else seconds
         probe_every = max(1, int(rate / cfg["probes_per_s"]))
-        say(f"latency: {rate:,.0f} events/s for {seconds} s, one probe in {probe_every} ...")
+        say(f"latency: {rate:,.0f} events/s ({share:.0%} of sustained) for {seconds:g} s, one probe in {probe_every} ...")
         topic = prep.names["alerts_hr"]
         c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": f"bench-lat-{uuid.uuid4().hex[:6]}",
                       "enable.auto.commit": False, "fetch.wait.max.ms": 5})
@@ -962,6 +999,7 @@ class Bench:
         stream = prep.stream
         t0 = time.time()
         n = probes = 0
+        probe_hr = probe_hr[first_probe:]
         while True:
             now = time.time()
             if now - t0 >= seconds:
@@ -969,7 +1007,7 @@ class Bench:
             due = int((now - t0) * rate)
             while n < due:
                 if n % probe_every == 0 and probes < len(probe_hr):
-                    eid = f"probe-{probes}"
+                    eid = f"probe-{first_probe + probes}"
                     ev = {"event_id": eid, "ts": "2026-01-20T10:00:00Z", "kind": "logon", "action": "logon",
                           "actor": probe_hr[probes]["accounts"][0], "source": "synthetic"}
                     sent[eid] = time.time()
@@ -992,7 +1030,7 @@ class Bench:
         c.close()
         lat = [1000 * (got[k] - sent[k]) for k in got if k in sent]
         res = {
-            "target_events_per_s": round(rate), "achieved_events_per_s": round(achieved), "seconds": seconds,
+            "share_of_sustained": share, "target_events_per_s": round(rate), "achieved_events_per_s": round(achieved), "seconds": seconds,
             "probes": len(sent), "alerts_seen": len(lat), "missing": len(sent) - len(lat),
             "p50_ms": round(percentile(lat, 50), 1), "p95_ms": round(percentile(lat, 95), 1),
             "p99_ms": round(percentile(lat, 99), 1), "max_ms": round(max(lat), 1) if lat else None,
@@ -1011,7 +1049,7 @@ class Bench:
             if cfg["scaleout_faust"]:
                 say(f"scale-out: {n} Faust worker(s) in one group ...")
                 w = self.start_faust_worker(prep, gid, n=n)
-                out[f"faust_{n}"] = self.drain(w, gid, [prep.names["activity_enriched"]], m, f"faust x{n}")
+                out[f"faust_{n}"] = self.drain(w, gid, prep.activity, m, f"faust x{n}")
                 stop(w)
             say(f"scale-out: {n} batch driver(s) in one group ...")
             out[f"batch_{n}"] = self.batch(prep, f"{prep.prefix}batch{n}", n)
@@ -1091,6 +1129,10 @@ def summary(res: dict[str, Any]) -> list[dict[str, Any]]:
         row("latency event → alert p50 / p95 / p99 (ms)", f"{lat['p50_ms']} / {lat['p95_ms']} / {lat['p99_ms']}",
             "p99 ≤ 100", lat["p99_ms"] <= GOALS["latency_p99_ms"],
             f"at {lat['achieved_events_per_s']:,} events/s (70% of sustained), {lat['alerts_seen']}/{lat['probes']} probes")
+        for lv in lat.get("levels", [])[1:]:
+            row(f"latency at {lv['share_of_sustained']:.0%} of sustained: p50 / p95 / p99 (ms)",
+                f"{lv['p50_ms']} / {lv['p95_ms']} / {lv['p99_ms']}", "", None,
+                f"at {lv['achieved_events_per_s']:,} events/s, {lv['alerts_seen']}/{lv['probes']} probes")
     so = res.get("scaleout")
     if so:
         if "faust_two_vs_one" in so:
