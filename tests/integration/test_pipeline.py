@@ -137,3 +137,54 @@ def test_o365_to_alert_topics(kafka_bootstrap: str, redis_url: str, unique_prefi
 
 def test_pseudonym_is_keyed() -> None:
     assert pseudonymize("E1001", b"k1") != pseudonymize("E1001", b"k2")
+
+
+def test_follow_mode_transactions_to_worker_once_and_no_stall(
+        kafka_bootstrap: str, redis_url: str, unique_prefix: str, kafka_admin: Any, company: dict[str, Path],
+        tmp_path: Path) -> None:
+    """A connector in follow mode writes in Kafka transactions; the worker reads them with read_committed, makes
+    the alert once, and does not take the commit markers (offsets it never receives) for a stalled stream."""
+    import time
+
+    names = topic_names(unique_prefix)
+    kafka_admin.create_topics(list(names.values()), partitions=4)
+    env = {"KAFKA_BOOTSTRAP": kafka_bootstrap, "REDIS_URL": redis_url}
+    run_cli("connect", "hr", str(company["hr"]), "--topic-prefix", unique_prefix, env=env)
+    lines = company["audit"].read_text().splitlines()
+    live = tmp_path / "live.jsonl"
+    live.write_text("\n".join(lines[:8]) + "\n")
+    worker = subprocess.Popen(
+        [*EXITWATCH, "worker", "--topic-prefix", unique_prefix, "--app-id", f"{unique_prefix}worker",
+         "--data-dir", str(tmp_path / "state"), "--metrics-port", "0", "--loglevel", "info"],
+        cwd=ROOT, env={**os.environ, **env, "EXITWATCH_WATCHDOG_S": "6"}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )
+    conn = subprocess.Popen(
+        [*EXITWATCH, "connect", "m365", str(live), "--topic-prefix", unique_prefix, "--hr", str(company["hr"]),
+         "--follow", "--checkpoint", str(tmp_path / "cp.json"), "--poll-interval", "0.2", "--quiet"],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        time.sleep(3)
+        with live.open("a") as f:  # the rest arrives while both run
+            f.write("\n".join(lines[8:]) + "\n")
+        got = read_topics(kafka_bootstrap, [names["alerts_hr"]],
+                          until=lambda g: any(v["rule_id"] == RULE for _, v in g[names["alerts_hr"]]),
+                          timeout=120.0, keys=True)
+        time.sleep(20)  # three watchdog periods with every record committed and only markers after them
+        assert worker.poll() is None, f"worker exited with {worker.returncode}"
+        assert conn.poll() is None, f"connector exited with {conn.returncode}"
+        got = read_topics(kafka_bootstrap, [names["alerts_hr"]], timeout=15.0, keys=True, to_end=True)
+    finally:
+        for p in (conn, worker):
+            p.send_signal(signal.SIGTERM)
+        logs = []
+        for p in (conn, worker):
+            try:
+                logs.append(p.communicate(timeout=60)[0])
+            except subprocess.TimeoutExpired:
+                p.kill()
+                logs.append(p.communicate()[0])
+    fired = [v for _, v in got[names["alerts_hr"]] if v["rule_id"] == RULE]
+    assert len(fired) == 1 and fired[0]["explanation"]["observed"] == 11, logs[1][-3000:]
+    assert "stalled" not in logs[1], logs[1][-3000:]
