@@ -603,17 +603,26 @@ def resolved_events(stream: Iterator[dict[str, Any]], aliases: Any) -> Iterator[
 
 
 def watch_drain(kafka: Kafka, group: str, topics: list[str], total: int, pids: list[int], label: str,
-                timeout: float = 600, alive: Callable[[], bool] | None = None) -> dict[str, Any]:
-    """Poll the group's committed offsets on ``topics`` until ``total``; the rate between 10% and 90%."""
+                timeout: float = 600, alive: Callable[[], bool] | None = None,
+                input_topics: list[str] | None = None) -> dict[str, Any]:
+    """Poll the group's committed offsets on ``topics`` until ``total``.
+
+    The rate runs from the moment the group first commits on its input (``input_topics``, default ``topics``)
+    to the moment the output stage has 90% done: a pipeline of two stages in one process (the worker without
+    inline detection: enrich, then detect) starts working long before its last stage commits anything, and a
+    window taken on the last stage alone would leave that work out (it did: see docs/benchmarks.md)."""
     samples: list[tuple[float, int, float]] = []
     t_start = time.monotonic()
     last_progress = (t_start, -1)
     shown = 0.0
+    first_input: tuple[float, int, float] | None = None
     while True:
         now = time.monotonic()
         done = kafka.committed(group, topics)
         cpu = sum(cpu_seconds(p) for p in pids)
         samples.append((now, done, cpu))
+        if first_input is None and (done > 0 or (input_topics and kafka.committed(group, input_topics) > 0)):
+            first_input = (now, done, cpu)
         if done != last_progress[1]:
             last_progress = (now, done)
         if done >= total:
@@ -635,15 +644,17 @@ def watch_drain(kafka: Kafka, group: str, topics: list[str], total: int, pids: l
                 return t1 + f * (t2 - t1), c1 + f * (c2 - c1)
         return samples[-1][0], samples[-1][2]
 
-    ta, ca = at(0.1)
+    ta, da, ca = first_input or samples[0]
     tb, cb = at(0.9)
-    n = 0.8 * total
+    n = max(0.9 * total - da, 1.0)
     wall = max(tb - ta, 1e-6)
     cpu = max(cb - ca, 1e-6)
-    first = next((t for t, d, _ in samples if d > 0), samples[-1][0])
+    t10, _ = at(0.1)
     return {"messages": total, "events_per_s": round(n / wall), "events_per_cpu_s": round(n / cpu),
             "cpu_share": round(cpu / wall, 2), "measured_seconds": round(wall, 2),
-            "startup_seconds": round(first - t_start, 1), "total_seconds": round(samples[-1][0] - t_start, 1)}
+            # the former measure: the output stage's own 10%..90% window (overstates a two-stage pipeline)
+            "output_window_events_per_s": round(0.8 * total / max(tb - t10, 1e-6)),
+            "startup_seconds": round(ta - t_start, 1), "total_seconds": round(samples[-1][0] - t_start, 1)}
 
 
 def spawn(args: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> subprocess.Popen[bytes]:
@@ -812,10 +823,10 @@ class Bench:
         return procs
 
     def drain(self, procs: list[subprocess.Popen[bytes]], group: str, topics: list[str], total: int,
-              label: str) -> dict[str, Any]:
+              label: str, input_topics: list[str] | None = None) -> dict[str, Any]:
         try:
             res = watch_drain(self.kafka, group, topics, total, [p.pid for p in procs], label,
-                              alive=lambda: all(p.poll() is None for p in procs))
+                              alive=lambda: all(p.poll() is None for p in procs), input_topics=input_topics)
         except Exception as exc:
             logs = [(self.work / f).read_text(errors="replace")[-1500:] for f in os.listdir(self.work)
                     if f.endswith(".log") and group.split(".")[0] in f]
@@ -901,7 +912,7 @@ class Bench:
                 gid = f"{pt.prefix}worker"
                 w = self.start_faust_worker(pt, gid, over, quiet=quiet, settings=st)
                 topics = pt.activity if st.get("detect_inline", True) else [pt.names["activity_enriched"]]
-                out["drivers"][name] = self.drain(w, gid, topics, m, name)
+                out["drivers"][name] = self.drain(w, gid, topics, m, name, input_topics=pt.activity)
                 stop(w)
         out["alerts"] = self.compare_alerts(prep.names["alerts_hr"], f"{prep.prefix}out.batch1.alerts.hr")
         d = out["drivers"]
