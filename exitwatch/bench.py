@@ -622,7 +622,8 @@ def watch_drain(kafka: Kafka, group: str, topics: list[str], total: int, pids: l
         cpu = sum(cpu_seconds(p) for p in pids)
         samples.append((now, done, cpu))
         if first_input is None and (done > 0 or (input_topics and kafka.committed(group, input_topics) > 0)):
-            first_input = (now, done, cpu)
+            # the last sample before: work began between the two (a fast driver may finish within one)
+            first_input = samples[-2] if len(samples) > 1 else samples[-1]
         if done != last_progress[1]:
             last_progress = (now, done)
         if done >= total:
