@@ -602,6 +602,10 @@ def resolved_events(stream: Iterator[dict[str, Any]], aliases: Any) -> Iterator[
         yield d
 
 
+#: Seconds between two reads of the group's committed offsets while a driver drains.
+POLL_S = 0.2
+
+
 def watch_drain(kafka: Kafka, group: str, topics: list[str], total: int, pids: list[int], label: str,
                 timeout: float = 600, alive: Callable[[], bool] | None = None,
                 input_topics: list[str] | None = None) -> dict[str, Any]:
@@ -635,7 +639,7 @@ def watch_drain(kafka: Kafka, group: str, topics: list[str], total: int, pids: l
         if now - shown >= 5:
             shown = now
             say(f"{label}: {done:,}/{total:,}")
-        time.sleep(0.2)
+        time.sleep(POLL_S)
 
     def at(frac: float) -> tuple[float, float]:
         goal = frac * total
@@ -648,7 +652,7 @@ def watch_drain(kafka: Kafka, group: str, topics: list[str], total: int, pids: l
     ta, da, ca = first_input or samples[0]
     tb, cb = at(0.9)
     n = max(0.9 * total - da, 1.0)
-    wall = max(tb - ta, 1e-6)
+    wall = max(tb - ta, POLL_S)  # a driver that drains within one poll is known to this resolution only
     cpu = max(cb - ca, 1e-6)
     t10, _ = at(0.1)
     return {"messages": total, "events_per_s": round(n / wall), "events_per_cpu_s": round(n / cpu),
