@@ -702,7 +702,7 @@ def faust_worker_child(spec: dict[str, Any]) -> None:
     import faust
 
     from schemas.settings import Settings
-    from streams.app import create_worker, ensure_topics
+    from streams.app import create_worker, ensure_topics, quiet_library_logs
 
     s = Settings(topic_prefix=spec["prefix"], app_id=spec["app_id"], data_dir=spec["data_dir"],
                  store=spec.get("store", "rocksdb://"), metrics_port=0, partitions=spec["partitions"],
@@ -710,11 +710,13 @@ def faust_worker_child(spec: dict[str, Any]) -> None:
     over = {"stream_recovery_delay": 0.5, **spec.get("overrides", {})}
     ensure_topics(s)
     w = create_worker(s, **over)
-    if spec.get("quiet_libs"):  # library loggers at WARNING: their debug records are then never built
+    if spec.get("quiet_libs", True):  # as `exitwatch worker` runs (streams.app.quiet_library_logs)
+        quiet_library_logs()
+    else:  # the libraries' loggers as they come
         import logging
 
         for name in ("aiokafka", "faust", "mode"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+            logging.getLogger(name).setLevel(logging.NOTSET)
     if spec.get("profile"):  # cProfile of the whole worker, written at exit (for docs/benchmarks.md)
         import atexit
         import cProfile
@@ -815,7 +817,7 @@ class Bench:
         return prep
 
     def start_faust_worker(self, prep: Prepared, app_id: str, overrides: dict[str, Any] | None = None,
-                           n: int = 1, quiet: bool = False, settings: dict[str, Any] | None = None,
+                           n: int = 1, quiet: bool = True, settings: dict[str, Any] | None = None,
                            ) -> list[subprocess.Popen[bytes]]:
         procs = []
         for i in range(n):
@@ -906,10 +908,11 @@ class Bench:
             # 5. the real worker (unchanged code) with Faust settings changed through create_worker's overrides
             tuned = [  # (name, faust.App overrides, quiet library logs, Settings)
                 # the design before inline detection: every event through activity.enriched to the detect agent
-                ("faust_worker_two_pass", {}, False, {"detect_inline": False}),
-                ("faust_worker_poll2000_quietlogs",
-                 {"broker_max_poll_records": 2000, "stream_buffer_maxsize": 16384,
-                  "consumer_max_fetch_size": 8 << 20}, True, {}),
+                ("faust_worker_two_pass", {}, True, {"detect_inline": False}),
+                # the worker's defaults before this run's tuning: 500 records a poll, 1,024-message buffers,
+                # 4 MB fetches, library loggers as they come
+                ("faust_worker_before_tuning", {"broker_max_poll_records": None, "stream_buffer_maxsize": 1024,
+                                                "consumer_max_fetch_size": 4 << 20}, False, {}),
             ]
             for i, (name, over, quiet, st) in enumerate(tuned):
                 say(f"pipeline: {name} ...")

@@ -83,12 +83,13 @@ def start_startup_watchdog(worker: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import faust
 
-    from streams.app import create_worker, ensure_topics
+    from streams.app import create_worker, ensure_topics, quiet_library_logs
     from streams.health import start_health_server
     from streams.observability import setup as setup_observability
 
     settings = settings_from(args)
     logging.getLogger().setLevel(args.loglevel.upper())
+    quiet_library_logs(args.loglevel)  # Faust's and aiokafka's own records only at --loglevel debug
     worker_opts = setup_observability(args.log_format, args.loglevel)  # metrics hook, JSON logs
     ensure_topics(settings)
     w = create_worker(settings)
