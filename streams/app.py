@@ -70,7 +70,7 @@ MIN_TS = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
 #: would otherwise prune an employee's windows, or pin their HR status (latest ``ts`` wins), for years.
 MAX_FUTURE_S = 86400.0
 #: Messages each agent may hold in its in-memory buffer (Faust ``stream_buffer_maxsize``, default 4096).
-STREAM_BUFFER_MAXSIZE = 16384
+STREAM_BUFFER_MAXSIZE = 4096
 #: Records one fetch may return (aiokafka's default is 500): +24% events/s measured (docs/benchmarks.md).
 MAX_POLL_RECORDS = 2000
 #: Seconds after which the group gives up on a silent worker and moves its partitions (Faust: 60).
@@ -642,7 +642,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
         stream_wait_empty=False,
         table_cleanup_interval=60.0,
         producer_max_request_size=2 * MAX_MESSAGE_BYTES,
-        consumer_max_fetch_size=8 * MAX_MESSAGE_BYTES,
+        consumer_max_fetch_size=4 * MAX_MESSAGE_BYTES,
         producer_linger=0.01,  # batch produce requests (measured +53% events/s, docs/benchmarks.md)
         stream_buffer_maxsize=STREAM_BUFFER_MAXSIZE,
         broker_max_poll_records=MAX_POLL_RECORDS,
