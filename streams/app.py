@@ -134,6 +134,8 @@ def group_instance_id(app_id: str, data_dir: str) -> str:
 _GAP_GUARDED: set[str] = set()
 #: Per partition: the lowest offset of a record Faust fetched but did not hand to the stream (this process).
 _SKIPPED: dict[Any, int] = {}
+#: Per partition: offsets of records fetched (delivered or not) at or above the last commit (this process).
+_FETCHED: dict[Any, set[int]] = {}
 
 
 def install_gap_guard(guarded: set[str]) -> None:
@@ -159,6 +161,7 @@ def install_gap_guard(guarded: set[str]) -> None:
     if getattr(cls, "_exitwatch_gap_guard", False):
         return
     orig_wait, orig_getmany, orig_add_gap = cls._wait_next_records, cls.getmany, cls._add_gap
+    orig_new_offset = cls._new_offset
 
     async def _wait_next_records(self: Any, timeout: float) -> Any:
         records, active = await orig_wait(self, timeout)
@@ -176,6 +179,7 @@ def install_gap_guard(guarded: set[str]) -> None:
             for tp, recs in (self._exitwatch_fetched or {}).items():
                 if tp.topic not in _GAP_GUARDED or not recs:
                     continue
+                _FETCHED.setdefault(tp, set()).update(r.offset for r in recs)
                 upto = last.get(tp)
                 for r in recs:
                     if upto is None or r.offset > upto:
@@ -194,6 +198,25 @@ def install_gap_guard(guarded: set[str]) -> None:
             return None
         return await orig_add_gap(self, tp, offset_from, offset_to)
 
+    def _new_offset(self: Any, tp: Any) -> int | None:
+        """Faust commits from the first run of consecutive acknowledged offsets and lets one offset after the
+        last commit be missing (it takes a transaction marker there for granted). A record fetched at that
+        offset and dropped (for instance from a stream buffer cleared by a rebalance) would be committed past
+        and lost: refuse the commit while a fetched record below the first acknowledged one is unacknowledged.
+        """
+        acked, committed, fetched = self._acked[tp], self._committed_offset[tp], _FETCHED.get(tp)
+        if acked and committed is not None and fetched:
+            lo = min(acked)
+            if lo > committed and any(committed <= o < lo for o in fetched):
+                log.warning("%s[%d]: a record fetched at %d..%d was never acknowledged; not committing past it",
+                            tp.topic, tp.partition, committed, lo - 1)
+                return None
+        new = orig_new_offset(self, tp)
+        if new is not None and fetched:
+            _FETCHED[tp] = {o for o in fetched if o >= new}
+        return new
+
+    cls._new_offset = _new_offset  # type: ignore[method-assign]
     cls._wait_next_records = _wait_next_records  # type: ignore[method-assign]
     cls.getmany = getmany  # type: ignore[method-assign,assignment]
     cls._add_gap = _add_gap  # type: ignore[method-assign]
