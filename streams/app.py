@@ -136,6 +136,9 @@ _GAP_GUARDED: set[str] = set()
 _SKIPPED: dict[Any, int] = {}
 #: Per partition: offsets of records fetched (delivered or not) at or above the last commit (this process).
 _FETCHED: dict[Any, set[int]] = {}
+#: Per partition: the last offset the broker confirmed as committed (Faust's own record is updated even when
+#: a commit failed, e.g. during a rebalance, so it can run ahead of what a restart resumes from).
+_CONFIRMED: dict[Any, int] = {}
 
 
 def install_gap_guard(guarded: set[str]) -> None:
@@ -162,6 +165,14 @@ def install_gap_guard(guarded: set[str]) -> None:
         return
     orig_wait, orig_getmany, orig_add_gap = cls._wait_next_records, cls.getmany, cls._add_gap
     orig_new_offset = cls._new_offset
+    orig_commit_offsets = cls._commit_offsets
+
+    async def _commit_offsets(self: Any, offsets: Any, start_new_transaction: bool = True) -> bool:
+        assignment = self.assignment()
+        did = await orig_commit_offsets(self, offsets, start_new_transaction=start_new_transaction)
+        if did:
+            _CONFIRMED.update({tp: off for tp, off in offsets.items() if tp in assignment})
+        return bool(did)
 
     async def _wait_next_records(self: Any, timeout: float) -> Any:
         records, active = await orig_wait(self, timeout)
@@ -217,6 +228,7 @@ def install_gap_guard(guarded: set[str]) -> None:
         return new
 
     cls._new_offset = _new_offset  # type: ignore[method-assign]
+    cls._commit_offsets = _commit_offsets  # type: ignore[method-assign]
     cls._wait_next_records = _wait_next_records  # type: ignore[method-assign]
     cls.getmany = getmany  # type: ignore[method-assign,assignment]
     cls._add_gap = _add_gap  # type: ignore[method-assign]
@@ -533,13 +545,14 @@ class Worker:
         return alerts
 
     def committed(self, key: tuple[str, int]) -> int | None:
-        """Committed offset of a partition this worker reads: the consumer's last commit, else the offset it
-        started reading the partition at (which was the committed one)."""
+        """Committed offset of a partition this worker reads, as a restart would resume from it: the last
+        commit the broker confirmed, else the offset it started reading the partition at (which was the
+        committed one), else the group's offset as last read from the broker."""
         try:
             from faust.types import TP
 
-            off = self.app.consumer._committed_offset.get(TP(*key))  # type: ignore[attr-defined]
-        except Exception:  # no consumer (unit tests) or not started
+            off = _CONFIRMED.get(TP(*key))
+        except Exception:  # noqa: BLE001
             off = None
         if off is None:
             off = self.started_at.get(key)
