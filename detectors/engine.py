@@ -387,6 +387,8 @@ class Engine:
         if day not in flagged:
             flagged.append(day)
             del flagged[:-8]
+            for s in st.series.values():  # a day folded before it was flagged (a late event) stops teaching
+                s.unlearn(day)
         severity, score = grade(rule.severity, rule.score, f.ratio, hr, day,
                                 staying_cap=getattr(rule, "staying_cap", None),
                                 baseline_mean=(f.baseline or {}).get("mean"))

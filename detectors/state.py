@@ -36,10 +36,29 @@ FIRED_PREFIX = 10
 BASELINE_MEMORY_DAYS = 30
 #: Daily fade of a series' learned peak (0.98: half-life about 35 days).
 PEAK_FADE = 0.98
+#: Days an event may arrive late and still count in the baseline exactly as if it had arrived in time order.
+#: Streams read topics in no fixed order, a partition can be read again after a restart, and audit sources
+#: deliver hours late (the Microsoft 365 audit log up to a day): a day is folded into the baseline when a
+#: later day's first event arrives, so a late event would otherwise be missing from the folded value. The
+#: series keeps the baseline as it stood LATE_DAYS days ago (``base``) and the values of the days since,
+#: and folds those days again when one of them changes.
+LATE_DAYS = 3  # (at most 15: stored in 4 bits)
 
 
 def day_of(epoch: float) -> int:
     return int(epoch // DAY_S)
+
+
+def _fold(n: int, mean: float, var: float, top: float, x: float) -> tuple[int, float, float, float]:
+    """One day ``x`` folded into a baseline ``(n, mean, var, top)``: a running mean for the first
+    BASELINE_MEMORY_DAYS days, then exponentially weighted; the peak fades by PEAK_FADE a day."""
+    top = max(x, top * PEAK_FADE)
+    n += 1
+    alpha = 1.0 / min(n, BASELINE_MEMORY_DAYS)
+    delta = x - mean
+    mean += alpha * delta
+    var = (1 - alpha) * (var + alpha * delta * delta)
+    return n, mean, var, top
 
 
 def _num(v: float) -> float:
@@ -58,14 +77,21 @@ class Series:
     folded: int | None = None  # last day folded into the baseline
     top: float = 0.0  # the largest learned day, fading by PEAK_FADE a day (for "the usual big day")
     last: str | None = None  # key of the last window of this rule that fired
+    #: The baseline as it stood LATE_DAYS days ago: ``[day folded last, n, mean, var, top, mask]``; bit ``i``
+    #: of ``mask`` says whether day ``base[0] + 1 + i`` taught the baseline. The days after ``base[0]`` are
+    #: kept in ``days``, so a late value for one of them is folded again exactly (:meth:`add`).
+    base: list[Any] | None = None
 
     def add(self, day: int, value: float, event_id: str | None, *, learn: bool | Callable[[int], bool] = True,
             agg: str = "sum", cap: int = EVIDENCE_CAP) -> None:
         """Add ``value`` to ``day``; closed days before ``day`` are folded into the baseline where ``learn``
         (a flag, or a function judging each closed day on its own)."""
         self.close_until(day, learn=learn)
-        v = max(self.days.get(day, 0), value) if agg == "max" else self.days.get(day, 0) + value
+        old = self.days.get(day, 0)
+        v = max(old, value) if agg == "max" else old + value
         self.days[day] = _num(v)  # whole numbers kept as ints: smaller and faster to serialise
+        if self.folded is not None and day <= self.folded and self.days[day] != old:
+            self._late(day, learn)
         if event_id is not None:
             self.ev.append([day, event_id])
             if len(self.ev) > cap:
@@ -81,18 +107,73 @@ class Series:
             return
         ok = learn if callable(learn) else (lambda d: bool(learn))
         # Cap the zero-run we fold: after ~3 memories the weight of older history is negligible.
-        for d in range(max(self.folded + 1, day - 3 * BASELINE_MEMORY_DAYS), day):
+        start = max(self.folded + 1, day - 3 * BASELINE_MEMORY_DAYS)
+        base = self.base
+        if base is None or start > self.folded + 1:  # (a skipped run: no late correction across it)
+            base = self.base = [start - 1, self.n, self.mean, self.var, self.top, 0]
+        mask = base[5]
+        for d in range(start, day):
             if ok(d):
                 self._fold(self.days.get(d, 0.0))
+                mask |= 1 << (d - base[0] - 1)
         self.folded = day - 1
+        # The base moves up to LATE_DAYS days behind, folding the days it passes as they were taught.
+        b0, n, mean, var, top = base[0], base[1], base[2], base[3], base[4]
+        while b0 < self.folded - LATE_DAYS:
+            b0 += 1
+            if mask & 1:
+                n, mean, var, top = _fold(n, mean, var, top, self.days.get(b0, 0.0))
+            mask >>= 1
+        base[:] = [b0, n, mean, var, top, mask]
 
     def _fold(self, x: float) -> None:
-        self.top = max(x, self.top * PEAK_FADE)
-        self.n += 1
-        alpha = 1.0 / min(self.n, BASELINE_MEMORY_DAYS)
-        delta = x - self.mean
-        self.mean += alpha * delta
-        self.var = (1 - alpha) * (self.var + alpha * delta * delta)
+        self.n, self.mean, self.var, self.top = _fold(self.n, self.mean, self.var, self.top, x)
+
+    def _late(self, day: int, learn: bool | Callable[[int], bool]) -> None:
+        """A value for ``day``, which is folded already, changed: fold the days since the base again (exactly
+        as in time order), unless the day is older than the base (then the baseline keeps what it had)."""
+        base = self.base
+        if base is None or day <= base[0]:
+            return
+        ok = learn(day) if callable(learn) else bool(learn)
+        bit = 1 << (day - base[0] - 1)
+        base[5] = base[5] | bit if ok else base[5] & ~bit
+        self.n, self.mean, self.var, self.top = self._refold(self.folded)
+
+    def _refold(self, upto: int | None) -> tuple[int, float, float, float]:
+        """The baseline as it was once the days up to ``upto`` were folded (``upto`` at or after the base)."""
+        assert self.base is not None
+        b0, n, mean, var, top, mask = self.base
+        for d in range(b0 + 1, (upto or b0) + 1):
+            if mask & 1:
+                n, mean, var, top = _fold(n, mean, var, top, self.days.get(d, 0.0))
+            mask >>= 1
+        return n, mean, var, top
+
+    def unlearn(self, day: int) -> None:
+        """``day`` turned out not to be normal (an alert flagged it after it was folded, because the event
+        that made the alert arrived late): take it out of the baseline if it is still after the base."""
+        if self.refoldable(day):
+            assert self.base is not None
+            self.base[5] &= ~(1 << (day - self.base[0] - 1))
+            self.n, self.mean, self.var, self.top = self._refold(self.folded)
+
+    def refoldable(self, day: int) -> bool:
+        """Whether ``day`` is folded, after the base, and taught the baseline (a late event would fold it
+        again, so its value must stay)."""
+        b = self.base
+        return b is not None and self.folded is not None and b[0] < day <= self.folded and bool(
+            (b[5] >> (day - b[0] - 1)) & 1)
+
+    def as_of(self, day: int) -> "Series":
+        """The series with the baseline as it stood when ``day`` was the current day: itself for a day not
+        folded yet (events in time order), else a view with the baseline re-folded up to the day before (a
+        late event is judged against the baseline its day had). A day older than the base gets the current
+        baseline."""
+        if self.folded is None or day > self.folded or self.base is None or day - 1 < self.base[0]:
+            return self
+        n, mean, var, top = self._refold(day - 1)
+        return Series(self.days, self.ev, n, mean, var, day - 1, top, self.last, None)
 
     @property
     def sd(self) -> float:
@@ -114,8 +195,11 @@ class Series:
     def prune(self, oldest_day: int) -> None:
         if self.folded is not None:
             oldest_day = min(oldest_day, self.folded + 1)  # a day not folded yet still teaches the baseline
+        # A day after the base that taught the baseline may be folded again (a late event): its value stays,
+        # its evidence need not.
         for d in [d for d in self.days if d < oldest_day]:
-            del self.days[d]
+            if not self.refoldable(d):
+                del self.days[d]
         if self.ev and self.ev[0][0] < oldest_day:
             self.ev = [x for x in self.ev if x[0] >= oldest_day]
 
@@ -131,9 +215,15 @@ class Series:
             else:
                 days = [[d, v] for d, v in sorted(self.days.items())]
         ev = [[d, ids.setdefault(eid, len(ids))] for d, eid in self.ev]
-        o = [days, ev, self.n, round(self.mean, 4), round(self.var, 4), self.folded, round(self.top, 3)]
+        b = self.base
+        if b is None or self.folded is None:
+            o = [days, ev, self.n, round(self.mean, 4), round(self.var, 4), self.folded, round(self.top, 3)]
+        else:  # the base's baseline and how far behind it is; the current one is folded again on loading
+            o = [days, ev, b[1], round(b[2], 4), round(b[3], 4), self.folded, round(b[4], 3)]
         if self.last is not None:
             o.append(self.last)
+        if b is not None and self.folded is not None:
+            o.append((self.folded - b[0]) | (b[5] << 4))  # days behind (at most LATE_DAYS) and mask, one int
         return o
 
     @classmethod
@@ -143,8 +233,14 @@ class Series:
             days = {raw[0] + i: v for i, v in enumerate(raw[1]) if v}
         else:
             days = {int(d): v for d, v in raw}
-        return cls(days, [[d, ids[i]] for d, i in o[1]], o[2], o[3], o[4], o[5], o[6] if len(o) > 6 else 0.0,
-                   o[7] if len(o) > 7 else None)
+        rest = o[7:]
+        last = rest.pop(0) if rest and not isinstance(rest[0], int) else None
+        s = cls(days, [[d, ids[i]] for d, i in o[1]], o[2], o[3], o[4], o[5], o[6] if len(o) > 6 else 0.0, last)
+        if rest and s.folded is not None:
+            meta = rest[0]
+            s.base = [s.folded - (meta & 15), s.n, s.mean, s.var, s.top, meta >> 4]
+            s.n, s.mean, s.var, s.top = s._refold(s.folded)
+        return s
 
 
 @dataclass

@@ -156,7 +156,7 @@ class AboveBaseline(Window):
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if not self.ok(hr, day):
             return None
-        return self.check_day(s, hr, day, st, rid)
+        return self.check_day(s.as_of(day), hr, day, st, rid)  # a late event: its day's own baseline
 
     def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
         if s.n < self.min_history_days:
@@ -233,7 +233,7 @@ class Sequence(Window):
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if not self.ok(hr, day):
             return None
-        return self._check_at(s, t, day, st, rid)
+        return self._check_at(s.as_of(day), t, day, st, rid)
 
     def on_late_first(self, s: Series | None, hr: HRView, t: float, st: EmployeeState, rid: str) -> Finding | None:
         """A first step that arrives after a last step with a later time (streams of different kinds are read
@@ -244,7 +244,7 @@ class Sequence(Window):
             if t <= then_t <= t + self.within_hours * 3600:
                 day = int(then_t // 86400)
                 if self.ok(hr, day):
-                    return self._check_at(s, then_t, day, st, rid)
+                    return self._check_at(s.as_of(day), then_t, day, st, rid)
         return None
 
     def _check_at(self, s: Series, t: float, day: int, st: EmployeeState, rid: str) -> Finding | None:
@@ -334,7 +334,8 @@ class OnEvent(Window):
 
     def compact(self, s: Series, today: int) -> None:
         """A closed day below ``min_value`` can never fire on lookback: keep only the days that could."""
-        low = [d for d, v in s.days.items() if d < today and v < self.min_value and (s.folded or 0) >= d]
+        low = [d for d, v in s.days.items()
+               if d < today and v < self.min_value and (s.folded or 0) >= d and not s.refoldable(d)]
         if low:
             for d in low:
                 del s.days[d]
@@ -344,7 +345,7 @@ class OnEvent(Window):
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if not self.ok(hr, day):
             return None
-        return self.check_day(s, hr, day, st, rid)
+        return self.check_day(s.as_of(day), hr, day, st, rid)  # a late event: its day's own baseline
 
     def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
         v = s.days.get(day, 0.0)
