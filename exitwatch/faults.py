@@ -911,6 +911,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, data)")
     p.add_argument("--exactly-once", action="store_true",
                    help="run the workers with Faust processing_guarantee=exactly_once (Kafka transactions)")
+    p.add_argument("--trace", action="store_true",
+                   help="workers log every commit, seek, offset jump and applied event (EXITWATCH_TRACE_OFFSETS; "
+                        "with --keep, to find where a missing alert's events went); slows them down")
     return p
 
 
@@ -921,6 +924,8 @@ def run(args: argparse.Namespace) -> int:
             setattr(prof, k, getattr(args, k))
     if args.exactly_once:
         prof.guarantee = "exactly_once"
+    if args.trace:
+        os.environ["EXITWATCH_TRACE_OFFSETS"] = "1"  # inherited by the workers the harness starts
     kport = args.kafka_port or free_port()
     rport = args.redis_port or free_port()
     for port in (kport, kport + 1, rport):

@@ -27,6 +27,7 @@ from a partition whose buffer is full), so a worker that falls behind catches up
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -35,6 +36,7 @@ import pickle
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,7 @@ from faust.streams import _current_event
 import orjson
 from pydantic import ValidationError
 
-from detectors.dedupe import seen_or_add, seq_of
+from detectors.dedupe import seen_or_add, seq_of, unseq
 from detectors.engine import Engine, EngineConfig
 from detectors.factory import build_engine
 from detectors.replay import error_reason
@@ -85,6 +87,9 @@ HR_RETRY_S = 1.0
 #: resumes from the committed offsets; nothing is lost). 0 turns the watchdog off.
 WATCHDOG_S = float(os.environ.get("EXITWATCH_WATCHDOG_S", "60"))
 STALL_EXIT_CODE = 3
+#: Seconds records dropped below acknowledged ones may stay unacknowledged before the partition is sought
+#: back to its committed offset and read again (:class:`DropRepair`); the stall watchdog is the last resort.
+REPAIR_S = float(os.environ.get("EXITWATCH_REPAIR_S", "4"))
 _TOPIC_CODE = {"enriched": "e", "hr": "h", "signals": "s"}
 #: Internal topic (after the prefix) of events the enrich agent hands to the detect agent under the employee's key.
 REKEY_TOPIC = "exitwatch.activity.rekeyed"
@@ -139,6 +144,39 @@ _FETCHED: dict[Any, set[int]] = {}
 #: Per partition: the last offset the broker confirmed as committed (Faust's own record is updated even when
 #: a commit failed, e.g. during a rebalance, so it can run ahead of what a restart resumes from).
 _CONFIRMED: dict[Any, int] = {}
+#: Per partition: the offset it was just sought to, until the first record from there is delivered.
+_SEEKED: dict[Any, int] = {}
+
+
+def dropped_below_acked(acked: Any, committed: int | None, fetched: set[int] | None) -> tuple[int, int] | None:
+    """The offsets ``(first, last)`` between the committed offset and the lowest acknowledged one when a
+    record fetched there was never acknowledged (so it was dropped: a partition's records are acknowledged in
+    order), else None.
+
+    >>> dropped_below_acked([7, 8], 3, {3, 4, 5, 6, 7, 8}), dropped_below_acked([3, 4], 3, {3, 4, 5})
+    ((3, 6), None)
+    >>> dropped_below_acked([7], 3, {7}), dropped_below_acked([], 3, {3})
+    (None, None)
+    """
+    if not acked or committed is None or not fetched:
+        return None
+    lo = min(acked)
+    if lo > committed and any(committed <= o < lo for o in fetched):
+        return committed, lo - 1
+    return None
+
+
+def stale_after_seek(offset: int, sought: int, fetched: set[int] | None) -> bool:
+    """Whether a record at ``offset``, the first of its partition since the partition was sought back to
+    ``sought``, comes from a fetch made before the seek: records between ``sought`` and it were fetched
+    before (so they exist, and a fetch from ``sought`` would return them first).
+
+    >>> stale_after_seek(1682, 1645, set(range(1645, 1700))), stale_after_seek(1645, 1645, {1645, 1646})
+    (True, False)
+    >>> stale_after_seek(1646, 1645, set())  # a transaction marker at 1645: nothing was ever fetched there
+    False
+    """
+    return offset > sought and bool(fetched) and any(sought <= o < offset for o in fetched or ())
 
 
 def install_gap_guard(guarded: set[str]) -> None:
@@ -153,9 +191,18 @@ def install_gap_guard(guarded: set[str]) -> None:
 
     This wraps ``getmany`` to note, per partition, the first fetched record it did not deliver, and refuses
     only a gap that covers such a record: the commit stops before it, the partition shows as stalled, and
-    the stall watchdog restarts the worker, which reads it again. Gaps of transaction markers and aborted
-    records (connectors in follow mode write in transactions) are committed past as Faust intends. Seen in
-    the fault runs as a missing alert and missing dead letters after a partition moved (docs/faults.md).
+    :func:`repair_dropped` seeks it back to its committed offset (the stall watchdog's restart is the last
+    resort). Gaps of transaction markers and aborted records (connectors in follow mode write in
+    transactions) are committed past as Faust intends. Seen in the fault runs as a missing alert and
+    missing dead letters after a partition moved (docs/faults.md).
+
+    It also stops the main cause of such drops. When a rebalance ends, Faust seeks every partition back to
+    its committed offset and clears its stream buffers. But a fetch made before the seek can still be
+    delivered after it. Its records (from the old position) move Faust's read offset ahead, so the records
+    from the committed offset, fetched again after the seek, are dropped as already read. Those records were
+    processed late, after a restart, or never. So the first records delivered after a seek must start at the
+    offset sought (:func:`stale_after_seek`); the records of a fetch from before the seek are not delivered,
+    and are read again in order.
     """
     from faust.transport import consumer as fconsumer
 
@@ -166,6 +213,20 @@ def install_gap_guard(guarded: set[str]) -> None:
     orig_wait, orig_getmany, orig_add_gap = cls._wait_next_records, cls.getmany, cls._add_gap
     orig_new_offset = cls._new_offset
     orig_commit_offsets = cls._commit_offsets
+    orig_perform_seek, orig_seek = cls.perform_seek, cls.seek
+
+    async def perform_seek(self: Any) -> None:
+        await orig_perform_seek(self)
+        assignment = self.assignment()
+        for tp, off in self._committed_offset.items():  # just read from the broker
+            if off is not None and tp in assignment and tp.topic in _GAP_GUARDED:
+                _SEEKED[tp] = off
+                _CONFIRMED[tp] = off
+
+    async def seek(self: Any, partition: Any, offset: int) -> None:
+        await orig_seek(self, partition, offset)
+        if partition.topic in _GAP_GUARDED:
+            _SEEKED[partition] = offset
 
     async def _commit_offsets(self: Any, offsets: Any, start_new_transaction: bool = True) -> bool:
         assignment = self.assignment()
@@ -177,23 +238,48 @@ def install_gap_guard(guarded: set[str]) -> None:
     async def _wait_next_records(self: Any, timeout: float) -> Any:
         records, active = await orig_wait(self, timeout)
         self._exitwatch_fetched = records
+        for tp, recs in (records or {}).items():  # at once: a seek may come while these are delivered
+            if recs and tp.topic in _GAP_GUARDED:
+                _FETCHED.setdefault(tp, set()).update(r.offset for r in recs)
         return records, active
 
     async def getmany(self: Any, timeout: float) -> Any:
         self._exitwatch_fetched = None
         last: dict[Any, int] = {}
+        stale: set[Any] = set()
+        below: dict[Any, int] = {}
         try:
             async for tp, message in orig_getmany(self, timeout):
+                sought = _SEEKED.get(tp)
+                if sought is not None:
+                    if tp in stale or stale_after_seek(message.offset, sought, _FETCHED.get(tp)):
+                        if tp not in stale:
+                            stale.add(tp)
+                            log.warning("%s[%d]: records from offset %d were fetched before the seek to %d; "
+                                        "not delivered (read again from %d)", tp.topic, tp.partition,
+                                        message.offset, sought, sought)
+                        continue
+                    del _SEEKED[tp]
+                if message.offset < _CONFIRMED.get(tp, -1) and tp.topic in _GAP_GUARDED:
+                    # Committed already, so processed already (the commit never passes a record that was not):
+                    # read again because records delivered just before a seek were processed and committed
+                    # before the records fetched from the seek's offset arrived.
+                    below[tp] = below.get(tp, 0) + 1
+                    continue
                 last[tp] = message.offset
                 yield tp, message
         finally:
             for tp, recs in (self._exitwatch_fetched or {}).items():
                 if tp.topic not in _GAP_GUARDED or not recs:
                     continue
-                _FETCHED.setdefault(tp, set()).update(r.offset for r in recs)
+                if tp in stale:  # read again from the offset sought: not a record skipped for good
+                    continue
+                if below.get(tp):
+                    metrics.REDELIVERED_COMMITTED.labels(tp.topic).inc(below[tp])
                 upto = last.get(tp)
+                floor = _CONFIRMED.get(tp, -1)
                 for r in recs:
-                    if upto is None or r.offset > upto:
+                    if r.offset >= floor and (upto is None or r.offset > upto):
                         if r.offset < _SKIPPED.get(tp, r.offset + 1):
                             _SKIPPED[tp] = r.offset
                         log.warning("%s[%d]: records from offset %d were fetched but not delivered to the stream",
@@ -215,24 +301,71 @@ def install_gap_guard(guarded: set[str]) -> None:
         offset and dropped (for instance from a stream buffer cleared by a rebalance) would be committed past
         and lost: refuse the commit while a fetched record below the first acknowledged one is unacknowledged.
         """
-        acked, committed, fetched = self._acked[tp], self._committed_offset[tp], _FETCHED.get(tp)
-        if acked and committed is not None and fetched:
-            lo = min(acked)
-            if lo > committed and any(committed <= o < lo for o in fetched):
-                log.warning("%s[%d]: a record fetched at %d..%d was never acknowledged; not committing past it",
-                            tp.topic, tp.partition, committed, lo - 1)
-                return None
+        fetched = _FETCHED.get(tp)
+        dropped = dropped_below_acked(self._acked[tp], self._committed_offset[tp], fetched)
+        if dropped is not None:
+            log.warning("%s[%d]: a record fetched at %d..%d was never acknowledged; not committing past it",
+                        tp.topic, tp.partition, *dropped)
+            return None
         new = orig_new_offset(self, tp)
         if new is not None and fetched:
             _FETCHED[tp] = {o for o in fetched if o >= new}
         return new
 
     cls._new_offset = _new_offset  # type: ignore[method-assign]
+    cls.perform_seek = perform_seek  # type: ignore[method-assign]
+    cls.seek = seek  # type: ignore[method-assign]
     cls._commit_offsets = _commit_offsets  # type: ignore[method-assign]
     cls._wait_next_records = _wait_next_records  # type: ignore[method-assign]
     cls.getmany = getmany  # type: ignore[method-assign,assignment]
     cls._add_gap = _add_gap  # type: ignore[method-assign]
     cls._exitwatch_gap_guard = True  # type: ignore[attr-defined]
+    if os.environ.get("EXITWATCH_TRACE_OFFSETS"):
+        _install_offset_trace(cls)
+
+
+_TRACE = bool(os.environ.get("EXITWATCH_TRACE_OFFSETS"))
+#: Per partition: the offset after the last record delivered to the stream (offset tracing only).
+_TRACE_NEXT: dict[Any, int] = {}
+
+
+def _install_offset_trace(cls: Any) -> None:
+    """Diagnostics (``EXITWATCH_TRACE_OFFSETS=1``, the fault harness sets it): log every broker-confirmed
+    commit, every seek to the committed offsets, and every jump or rewind in the offsets delivered to the
+    streams, so that a lost record can be traced to the commit that passed it."""
+    orig_commit, orig_seek, orig_getmany = cls._commit_offsets, cls.perform_seek, cls.getmany
+    trace = logging.getLogger("exitwatch.trace")
+
+    def fmt(offsets: Any) -> str:
+        return " ".join(f"{tp.topic.rsplit('.', 1)[-1]}[{tp.partition}]={o}" for tp, o in sorted(
+            offsets.items(), key=lambda x: (x[0].topic, x[0].partition)))
+
+    async def _commit_offsets(self: Any, offsets: Any, start_new_transaction: bool = True) -> bool:
+        did = await orig_commit(self, offsets, start_new_transaction=start_new_transaction)
+        trace.warning("trace commit did=%s %s", did, fmt(offsets))
+        return bool(did)
+
+    async def perform_seek(self: Any) -> None:
+        await orig_seek(self)
+        for tp in list(_TRACE_NEXT):
+            _TRACE_NEXT.pop(tp, None)
+        trace.warning("trace seek assignment=%d committed %s", len(self.assignment()),
+                      fmt({tp: o for tp, o in self._committed_offset.items() if tp in self.assignment()}))
+
+    async def getmany(self: Any, timeout: float) -> Any:
+        async for tp, message in orig_getmany(self, timeout):
+            want = _TRACE_NEXT.get(tp)
+            if want is not None and message.offset != want:
+                trace.warning("trace deliver %s[%d] offset %d, expected %d", tp.topic, tp.partition,
+                              message.offset, want)
+            elif want is None:
+                trace.warning("trace deliver %s[%d] first offset %d", tp.topic, tp.partition, message.offset)
+            _TRACE_NEXT[tp] = message.offset + 1
+            yield tp, message
+
+    cls._commit_offsets = _commit_offsets
+    cls.perform_seek = perform_seek
+    cls.getmany = getmany
 
 
 #: Libraries whose loggers the worker sets to WARNING unless it runs at DEBUG.
@@ -283,6 +416,46 @@ def backlog_end(tp: Any, committed: int | None, end: int | None) -> int | None:
     if committed is not None and end == committed + 1 and _SKIPPED.get(tp, -1) < committed:
         return committed
     return end
+
+
+class DropRepair:
+    """Per input partition: since when records were dropped below acknowledged ones (:func:`dropped_below_acked`).
+
+    A partition's records are acknowledged in order, so such a record will never be acknowledged: Faust lost
+    it (a stream buffer cleared at a rebalance, a delivery abandoned when flow control closed), and the commit
+    guard keeps the commit before it. Once that has lasted ``limit`` seconds, :meth:`observe` names the
+    partition and its committed offset, and the worker seeks it back there: the dropped records are read
+    again a few seconds late, instead of a minute late after the stall watchdog's restart. Records read
+    twice count once (:mod:`detectors.dedupe`).
+
+    >>> r = DropRepair(4.0)
+    >>> r.observe({"t/0": (3, 6)}, now=0.0), r.observe({"t/0": (3, 6)}, now=5.0)
+    ([], [('t/0', 3)])
+    >>> r.observe({"t/0": None}, now=6.0), r.observe({"t/0": (9, 9)}, now=7.0), r.observe({"t/0": (9, 9)}, now=12.0)
+    ([], [], [('t/0', 9)])
+    """
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        self._since: dict[Any, tuple[int, float]] = {}
+
+    def observe(self, dropped: dict[Any, tuple[int, int] | None], now: float) -> list[tuple[Any, int]]:
+        out = []
+        for tp, d in dropped.items():
+            if d is None:
+                self._since.pop(tp, None)
+                continue
+            first, since = self._since.get(tp, (d[0], now))
+            if first != d[0]:
+                first, since = d[0], now
+            if now - since >= self.limit:
+                out.append((tp, first))
+                since = now  # once per limit while it lasts
+            self._since[tp] = (first, since)
+        return out
+
+    def reset(self) -> None:
+        self._since.clear()
 
 
 class StallWatch:
@@ -367,6 +540,19 @@ class TableStore:
                     _current_event.reset(token)
         self._dirty.clear()
         self._park()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """One batch of messages: if anything fails before :meth:`commit` (an alert the broker did not take,
+        a cancelled agent), the states it changed are dropped, so that no later batch writes a state whose
+        alerts were never sent (the batch's messages are not acknowledged, and are read again)."""
+        try:
+            yield
+        except BaseException as exc:
+            log.warning("batch failed before its state was written (%r): %d changed states dropped, its "
+                        "messages will be read again", exc, len(self._dirty))
+            self.rollback()
+            raise
 
     def rollback(self) -> None:
         for emp in self._dirty:  # changed but not written: forget them, the table has the truth
@@ -506,9 +692,10 @@ class Worker:
                          src: str | bytes | None = None, partition: int | None = None) -> list[Alert]:
         """One message of the detect stage on its own: apply it, send its alerts and wait for the broker, then
         write the state. The agent does the same for a batch of messages at a time (:meth:`detect_apply`)."""
-        alerts, _ = await self.detect_apply(code, topic, offset, raw, src, partition)
-        await self.emit(alerts)
-        self.store.commit()
+        with self.store.batch():
+            alerts, _ = await self.detect_apply(code, topic, offset, raw, src, partition)
+            await self.emit(alerts)
+            self.store.commit()
         return alerts
 
     def floor(self, idx: int, partition: int) -> int | None:
@@ -539,6 +726,11 @@ class Worker:
         engine = self.engine
         dups, errors_before = engine.stats.duplicates, dict(engine.stats.errors)
         alerts = engine.on_event(obj, employee_id=emp, seqs=seqs, floor=self.floor if seqs else None)
+        if _TRACE:
+            logging.getLogger("exitwatch.trace").warning(
+                "trace apply %s emp=%s dup=%s seqs=%s floor=%s alerts=%s", obj.event_id, emp,
+                engine.stats.duplicates != dups, [unseq(q) for q in seqs],
+                [self.floor(*unseq(q)[:2]) for q in seqs], [a.alert_id[:8] for a in alerts])
         if engine.stats.duplicates != dups:
             metrics.DUPLICATES_SKIPPED.labels(topic).inc()
         count_errors(engine, errors_before)
@@ -811,23 +1003,24 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                         await topics["rekey"].send(key=key, value=value, headers={SRC_HEADER: src.encode()})
             if here:
                 async with worker.lock:
-                    pending: list[Alert] = []
-                    owner: dict[str, Any] = {}
-                    started = worker.started_at
-                    for obj, emp, fev in here:
-                        m = fev.message
-                        started.setdefault((m.topic, m.partition), m.offset)
-                        metrics.DETECTED.labels(m.topic).inc()
-                        try:
-                            pending += worker.apply_event(obj, emp, m.topic,
-                                                          worker.seqs(m.topic, m.partition, m.offset))
-                        except Exception as exc:  # one bad record never stops the stream
-                            log.exception("detect failed on %s@%s", m.topic, m.offset)
-                            await worker.deadletter("detect", f"detector failure: {type(exc).__name__}: {exc}",
-                                                    fev.value)
-                        owner[emp] = fev
-                    await worker.emit(pending)
-                    store.commit(owner)
+                    with store.batch():  # an exception before the commit leaves the table as it was
+                        pending: list[Alert] = []
+                        owner: dict[str, Any] = {}
+                        started = worker.started_at
+                        for obj, emp, fev in here:
+                            m = fev.message
+                            started.setdefault((m.topic, m.partition), m.offset)
+                            metrics.DETECTED.labels(m.topic).inc()
+                            try:
+                                pending += worker.apply_event(obj, emp, m.topic,
+                                                              worker.seqs(m.topic, m.partition, m.offset))
+                            except Exception as exc:  # one bad record never stops the stream
+                                log.exception("detect failed on %s@%s", m.topic, m.offset)
+                                await worker.deadletter("detect", f"detector failure: {type(exc).__name__}: {exc}",
+                                                        fev.value)
+                            owner[emp] = fev
+                        await worker.emit(pending)
+                        store.commit(owner)
             metrics.PROCESSING.labels("enrich").observe(time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ detect agent
@@ -839,31 +1032,37 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
         async for events in stream.take_events(DETECT_BATCH, within=DETECT_BATCH_WITHIN_S):
             t0 = time.perf_counter()
             async with worker.lock:
-                pending: list[Alert] = []
-                owner: dict[str, Any] = {}
-                started = worker.started_at
-                for ev in events:
-                    msg = ev.message
-                    started.setdefault((msg.topic, msg.partition), msg.offset)
-                    alerts, emp = await worker.detect_apply(code_of_topic.get(msg.topic, "?"), msg.topic,
-                                                            msg.offset, ev.value,
-                                                            src=header_value(msg.headers, SRC_HEADER),
-                                                            partition=msg.partition)
-                    pending += alerts
-                    if emp is not None:
-                        owner[emp] = ev
-                await worker.emit(pending)
-                store.commit(owner)
+                with store.batch():  # an exception before the commit leaves the table as it was
+                    pending: list[Alert] = []
+                    owner: dict[str, Any] = {}
+                    started = worker.started_at
+                    for ev in events:
+                        msg = ev.message
+                        started.setdefault((msg.topic, msg.partition), msg.offset)
+                        alerts, emp = await worker.detect_apply(code_of_topic.get(msg.topic, "?"), msg.topic,
+                                                                msg.offset, ev.value,
+                                                                src=header_value(msg.headers, SRC_HEADER),
+                                                                partition=msg.partition)
+                        pending += alerts
+                        if emp is not None:
+                            owner[emp] = ev
+                    await worker.emit(pending)
+                    store.commit(owner)
             metrics.PROCESSING.labels("detect").observe(time.perf_counter() - t0)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _forget_on_revoke(app_: Any, revoked: Any, **kwargs: Any) -> None:
         store.forget()
+        if os.environ.get("EXITWATCH_TRACE_OFFSETS"):
+            logging.getLogger("exitwatch.trace").warning("trace revoked %d partitions", len(revoked))
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _forget_on_assign(app_: Any, assigned: Any, **kwargs: Any) -> None:
         store.forget()
         worker.started_at.clear()
+        if os.environ.get("EXITWATCH_TRACE_OFFSETS"):
+            logging.getLogger("exitwatch.trace").warning("trace assigned %s", " ".join(sorted(
+                f"{tp.topic.rsplit('.', 1)[-1]}[{tp.partition}]" for tp in assigned)))
 
     at_least_once = str(app.conf.processing_guarantee).lower().endswith("at_least_once")
     install_read_committed()
@@ -901,6 +1100,33 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                       ", ".join(f"{tp.topic}[{tp.partition}]" for tp in stalled), STALL_EXIT_CODE)
             logging.shutdown()
             os._exit(STALL_EXIT_CODE)
+
+    repair = DropRepair(REPAIR_S)
+
+    @app.timer(interval=1.0, name="drop-repair")
+    async def drop_repair() -> None:
+        """Seek a partition whose dropped records block its commit back to the committed offset (DropRepair)."""
+        if not at_least_once or REPAIR_S <= 0:
+            return
+        try:
+            consumer = app.consumer
+            recovery = getattr(app.tables, "recovery", None)
+            if app.rebalancing or (recovery is not None and not recovery.completed.is_set()):
+                repair.reset()
+                return
+            tps = [tp for tp in consumer.assignment() if tp.topic in watched_topics]
+            if getattr(hr_store, "pending", None):  # HR records waiting for Redis are acknowledged later
+                tps = [tp for tp in tps if tp.topic not in hr_topics]
+            committed, acked = getattr(consumer, "_committed_offset", {}), getattr(consumer, "_acked", {})
+            due = repair.observe({tp: dropped_below_acked(acked.get(tp), committed.get(tp), _FETCHED.get(tp))
+                                  for tp in tps}, time.monotonic())
+            for tp, offset in due:
+                log.warning("%s[%d]: records from offset %d were dropped by the stream; reading them again",
+                            tp.topic, tp.partition, offset)
+                metrics.REREADS.labels(tp.topic).inc()
+                await consumer.seek(tp, offset)
+        except Exception as exc:  # never takes the worker down; the stall watchdog is the last resort
+            log.warning("drop repair skipped: %r", exc)
 
     group_reader: list[Any] = []
 

@@ -70,6 +70,10 @@ HR_RECORDS = Counter("exitwatch_hr_records_total", "HR records applied", ["stage
 DETECTED = Counter("exitwatch_detect_messages_total", "Messages processed by the detect stage", ["topic"])
 DUPLICATES_SKIPPED = Counter("exitwatch_redelivered_skipped_total",
                              "Re-delivered messages skipped (already applied)", ["topic"])
+REDELIVERED_COMMITTED = Counter("exitwatch_redelivered_committed_total",
+                                "Records fetched again below the committed offset and not delivered", ["topic"])
+REREADS = Counter("exitwatch_partition_rereads_total",
+                  "Partitions sought back to their committed offset because the stream dropped records", ["topic"])
 
 # ------------------------------------------------------------------------------------------ detection
 ALERTS = Counter("exitwatch_alerts_total", "Alerts emitted", ["rule_id", "severity"])
