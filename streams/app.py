@@ -492,6 +492,29 @@ class StallWatch:
         self._since.clear()
 
 
+@contextlib.contextmanager
+def held_back_on_failure(events: list[Any]) -> Iterator[None]:
+    """Keep a batch's offsets out of the commit when its processing fails or is cancelled.
+
+    Faust's ``Stream.take_events`` acknowledges every event of a batch in a ``finally`` clause, so also when
+    the agent's body raised or was cancelled (a SIGTERM cancels the agents mid-batch, and the shutdown then
+    commits what was acknowledged). The batch's unprocessed records would be committed and never read again:
+    seen in the quick fault run as records of ``activity.file[1]`` and ``activity.email[1]`` lost at the
+    SIGTERM, and an employee's after-hours baseline short of a day (docs/faults.md). On failure this marks
+    the batch's messages as done *without* acknowledging them (Faust then skips their acknowledgement), so
+    their offsets are not committed: a restart reads them again, or, while the worker keeps running, the drop
+    repair does (:class:`DropRepair`)."""
+    try:
+        yield
+    except BaseException:
+        for ev in events:
+            msg = getattr(ev, "message", None)
+            if msg is not None:
+                msg.acked = True  # Message.ack() returns at once for an acked message: no consumer ack
+        log.warning("a batch of %d messages failed or was cancelled; its offsets are held back", len(events))
+        raise
+
+
 class TableStore:
     """The engine's state store in the worker: a Faust table of serialised :class:`EmployeeState`.
 
@@ -956,72 +979,73 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     async def enrich(stream: Any) -> None:
         """Validate, resolve the actor to an employee, attach the HR snapshot; to ``activity.enriched``."""
         async for batch in stream.take_events(500, within=0.05):
-            t0 = time.perf_counter()
-            events: list[ActivityEvent] = []
-            srcs: list[str] = []
-            fevs: list[Any] = []
-            for fev in batch:
-                raw, m = fev.value, fev.message
-                ev, reason = check_record(raw, ActivityEvent)
-                if ev is None:
-                    await worker.deadletter("enrich", reason or "invalid", raw[:4096] if len(raw) > MAX_MESSAGE_BYTES else raw)
-                else:
-                    events.append(ev)
-                    srcs.append(src_header(m.topic, m.partition, m.offset))
-                    fevs.append(fev)
-            if not events:
-                continue
-            to_resolve = {e.actor for e in events if not e.employee_id}
-            resolved = await hr_store.resolve_many(to_resolve) if to_resolve else {}
-            emps = {e.employee_id or resolved.get(e.actor) for e in events}
-            emps.discard(None)
-            snaps = await hr_store.snapshots(emps) if emps else {}  # type: ignore[arg-type]
-            here: list[tuple[EnrichedEvent, str, Any]] = []  # detected in this agent: (event, employee, message)
-            for e, src, fev in zip(events, srcs, fevs):
-                emp = e.employee_id or resolved.get(e.actor)
-                kind_topic = "activity." + ("file" if e.kind == "print" else e.kind)  # contract name, no prefix
-                metrics.EVENTS_IN.labels(kind_topic, e.kind, e.source).inc()
-                if emp is None:
-                    metrics.UNRESOLVED.labels(e.source).inc()
-                    snap = EmployeeSnapshot(resolved=False)
-                else:
-                    rec, stale = snaps.get(emp, (None, False))
-                    snap = snapshot_of(rec, True, stale)
-                    snap.employee_id = emp
-                data = e.model_dump(mode="json", exclude_none=False)
-                data["employee_id"] = emp
-                data["employee"] = snap.model_dump(mode="json")
-                key = (emp or e.actor).encode()
-                value = orjson.dumps(data)
-                await topics["activity_enriched"].send(key=key, value=value, headers={SRC_HEADER: src.encode()})
-                worker.counters["enriched"] += 1
-                if inline and emp is not None:
-                    if fev.message.partition == partition_of(key, s.partitions):
-                        here.append((EnrichedEvent.model_construct(**{**dict(e), "employee_id": emp, "employee": snap}),
-                                     emp, fev))
+            with held_back_on_failure(batch):  # Faust would acknowledge a failed batch
+                t0 = time.perf_counter()
+                events: list[ActivityEvent] = []
+                srcs: list[str] = []
+                fevs: list[Any] = []
+                for fev in batch:
+                    raw, m = fev.value, fev.message
+                    ev, reason = check_record(raw, ActivityEvent)
+                    if ev is None:
+                        await worker.deadletter("enrich", reason or "invalid", raw[:4096] if len(raw) > MAX_MESSAGE_BYTES else raw)
                     else:
-                        await topics["rekey"].send(key=key, value=value, headers={SRC_HEADER: src.encode()})
-            if here:
-                async with worker.lock:
-                    with store.batch():  # an exception before the commit leaves the table as it was
-                        pending: list[Alert] = []
-                        owner: dict[str, Any] = {}
-                        started = worker.started_at
-                        for obj, emp, fev in here:
-                            m = fev.message
-                            started.setdefault((m.topic, m.partition), m.offset)
-                            metrics.DETECTED.labels(m.topic).inc()
-                            try:
-                                pending += worker.apply_event(obj, emp, m.topic,
-                                                              worker.seqs(m.topic, m.partition, m.offset))
-                            except Exception as exc:  # one bad record never stops the stream
-                                log.exception("detect failed on %s@%s", m.topic, m.offset)
-                                await worker.deadletter("detect", f"detector failure: {type(exc).__name__}: {exc}",
-                                                        fev.value)
-                            owner[emp] = fev
-                        await worker.emit(pending)
-                        store.commit(owner)
-            metrics.PROCESSING.labels("enrich").observe(time.perf_counter() - t0)
+                        events.append(ev)
+                        srcs.append(src_header(m.topic, m.partition, m.offset))
+                        fevs.append(fev)
+                if not events:
+                    continue
+                to_resolve = {e.actor for e in events if not e.employee_id}
+                resolved = await hr_store.resolve_many(to_resolve) if to_resolve else {}
+                emps = {e.employee_id or resolved.get(e.actor) for e in events}
+                emps.discard(None)
+                snaps = await hr_store.snapshots(emps) if emps else {}  # type: ignore[arg-type]
+                here: list[tuple[EnrichedEvent, str, Any]] = []  # detected in this agent: (event, employee, message)
+                for e, src, fev in zip(events, srcs, fevs):
+                    emp = e.employee_id or resolved.get(e.actor)
+                    kind_topic = "activity." + ("file" if e.kind == "print" else e.kind)  # contract name, no prefix
+                    metrics.EVENTS_IN.labels(kind_topic, e.kind, e.source).inc()
+                    if emp is None:
+                        metrics.UNRESOLVED.labels(e.source).inc()
+                        snap = EmployeeSnapshot(resolved=False)
+                    else:
+                        rec, stale = snaps.get(emp, (None, False))
+                        snap = snapshot_of(rec, True, stale)
+                        snap.employee_id = emp
+                    data = e.model_dump(mode="json", exclude_none=False)
+                    data["employee_id"] = emp
+                    data["employee"] = snap.model_dump(mode="json")
+                    key = (emp or e.actor).encode()
+                    value = orjson.dumps(data)
+                    await topics["activity_enriched"].send(key=key, value=value, headers={SRC_HEADER: src.encode()})
+                    worker.counters["enriched"] += 1
+                    if inline and emp is not None:
+                        if fev.message.partition == partition_of(key, s.partitions):
+                            here.append((EnrichedEvent.model_construct(**{**dict(e), "employee_id": emp, "employee": snap}),
+                                         emp, fev))
+                        else:
+                            await topics["rekey"].send(key=key, value=value, headers={SRC_HEADER: src.encode()})
+                if here:
+                    async with worker.lock:
+                        with store.batch():  # an exception before the commit leaves the table as it was
+                            pending: list[Alert] = []
+                            owner: dict[str, Any] = {}
+                            started = worker.started_at
+                            for obj, emp, fev in here:
+                                m = fev.message
+                                started.setdefault((m.topic, m.partition), m.offset)
+                                metrics.DETECTED.labels(m.topic).inc()
+                                try:
+                                    pending += worker.apply_event(obj, emp, m.topic,
+                                                                  worker.seqs(m.topic, m.partition, m.offset))
+                                except Exception as exc:  # one bad record never stops the stream
+                                    log.exception("detect failed on %s@%s", m.topic, m.offset)
+                                    await worker.deadletter("detect", f"detector failure: {type(exc).__name__}: {exc}",
+                                                            fev.value)
+                                owner[emp] = fev
+                            await worker.emit(pending)
+                            store.commit(owner)
+                metrics.PROCESSING.labels("enrich").observe(time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ detect agent
     @app.agent(topics["detect_in"], name="detect")
@@ -1030,25 +1054,26 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
         # Batches: one wait for the broker's acknowledgement of all the batch's alerts, then one table write
         # per employee (not per message). take_events acknowledges the messages only after this body ran.
         async for events in stream.take_events(DETECT_BATCH, within=DETECT_BATCH_WITHIN_S):
-            t0 = time.perf_counter()
-            async with worker.lock:
-                with store.batch():  # an exception before the commit leaves the table as it was
-                    pending: list[Alert] = []
-                    owner: dict[str, Any] = {}
-                    started = worker.started_at
-                    for ev in events:
-                        msg = ev.message
-                        started.setdefault((msg.topic, msg.partition), msg.offset)
-                        alerts, emp = await worker.detect_apply(code_of_topic.get(msg.topic, "?"), msg.topic,
-                                                                msg.offset, ev.value,
-                                                                src=header_value(msg.headers, SRC_HEADER),
-                                                                partition=msg.partition)
-                        pending += alerts
-                        if emp is not None:
-                            owner[emp] = ev
-                    await worker.emit(pending)
-                    store.commit(owner)
-            metrics.PROCESSING.labels("detect").observe(time.perf_counter() - t0)
+            with held_back_on_failure(events):  # Faust would acknowledge a failed batch
+                t0 = time.perf_counter()
+                async with worker.lock:
+                    with store.batch():  # an exception before the commit leaves the table as it was
+                        pending: list[Alert] = []
+                        owner: dict[str, Any] = {}
+                        started = worker.started_at
+                        for ev in events:
+                            msg = ev.message
+                            started.setdefault((msg.topic, msg.partition), msg.offset)
+                            alerts, emp = await worker.detect_apply(code_of_topic.get(msg.topic, "?"), msg.topic,
+                                                                    msg.offset, ev.value,
+                                                                    src=header_value(msg.headers, SRC_HEADER),
+                                                                    partition=msg.partition)
+                            pending += alerts
+                            if emp is not None:
+                                owner[emp] = ev
+                        await worker.emit(pending)
+                        store.commit(owner)
+                metrics.PROCESSING.labels("detect").observe(time.perf_counter() - t0)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _forget_on_revoke(app_: Any, revoked: Any, **kwargs: Any) -> None:

@@ -465,3 +465,34 @@ def test_drop_repair_seeks_back_only_a_partition_whose_drop_lasts() -> None:
     assert r.observe({"f1": (2505, 2589), "f2": None}, now=3.0) == []
     assert r.observe({"f1": (2505, 2589), "f2": None}, now=4.5) == [("f1", 2505)]
     assert r.observe({"f1": None}, now=5.0) == [] and r.observe({"f1": (2600, 2610)}, now=6.0) == []
+
+
+def test_a_failed_or_cancelled_batch_is_not_acknowledged() -> None:
+    """Faust's take_events acknowledges a batch in a finally clause, also when the agent's body raised or was
+    cancelled (SIGTERM): the quick fault run lost records of two partitions that way. held_back_on_failure
+    marks the messages done without a consumer acknowledgement, so their offsets are never committed."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from faust.types.tuples import ConsumerMessage
+
+    from streams.app import held_back_on_failure
+
+    acked: list[int] = []
+    consumer = SimpleNamespace(ack=lambda m: acked.append(m.offset) or True)
+
+    def event(off: int) -> Any:
+        m = ConsumerMessage("t", 0, off, 0.0, 0, [], b"k", b"v", None)
+        m.incref()
+        return SimpleNamespace(message=m)
+
+    ok, failed, cancelled = [event(1), event(2)], [event(3), event(4)], [event(5)]
+    with held_back_on_failure(ok):
+        pass
+    for batch, exc in ((failed, RuntimeError("broker gone")), (cancelled, asyncio.CancelledError())):
+        with pytest.raises(type(exc)):
+            with held_back_on_failure(batch):
+                raise exc
+    for ev in ok + failed + cancelled:  # what take_events' finally clause then does
+        ev.message.ack(consumer)
+    assert acked == [1, 2]
