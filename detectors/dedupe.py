@@ -75,10 +75,32 @@ def unseq(seq: int) -> tuple[int, int, int]:
 
 
 def _committed(entry: list[Any], floor: Floor) -> bool:
-    for seq in entry[1:]:
+    """Whether no message of ``entry`` can be read again.
+
+    An event that reached detection through a second topic (two ``seq``: the copy detected, then its source
+    record) can have *further copies*: the source record, read again before its commit, is sent again, to a
+    new offset of the copy's partition. Those copies are all written before the source record's commit
+    (Faust flushes its producer before it commits), but one may be detected after it. So once both messages
+    are committed, the entry waits for one more thing: that detection has passed the end of the copy's
+    partition as it was then (``floor.end(topic_index, partition)``, when the floor has it). The entry then
+    holds a single *barrier* seq, stored negated."""
+    seqs = entry[1:]
+    if seqs and seqs[0] < 0:  # a barrier: released once detection has passed it
+        idx, part, off = unseq(-seqs[0] - 1)
+        f = floor(idx, part)
+        return f is None or f > off
+    for seq in seqs:
         idx, part, off = unseq(seq)
         f = floor(idx, part)
         if f is not None and off >= f:
+            return False
+    end = getattr(floor, "end", None)
+    if len(seqs) >= 2 and end is not None:
+        idx, part, _ = unseq(seqs[0])
+        e = end(idx, part)
+        f = floor(idx, part)
+        if e is not None and f is not None and f < e:
+            entry[1:] = [-seq_of(idx, part, e - 1) - 1]
             return False
     return True
 

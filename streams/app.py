@@ -146,6 +146,8 @@ _FETCHED: dict[Any, set[int]] = {}
 _CONFIRMED: dict[Any, int] = {}
 #: Per partition: the offset it was just sought to, until the first record from there is delivered.
 _SEEKED: dict[Any, int] = {}
+#: Partitions assigned by a rebalance and not yet sought back to their committed offset.
+_AWAIT_SEEK: set[Any] = set()
 
 
 def dropped_below_acked(acked: Any, committed: int | None, fetched: set[int] | None) -> tuple[int, int] | None:
@@ -196,9 +198,11 @@ def install_gap_guard(guarded: set[str]) -> None:
     transactions) are committed past as Faust intends. Seen in the fault runs as a missing alert and
     missing dead letters after a partition moved (docs/faults.md).
 
-    It also stops the main cause of such drops. When a rebalance ends, Faust seeks every partition back to
-    its committed offset and clears its stream buffers. But a fetch made before the seek can still be
-    delivered after it. Its records (from the old position) move Faust's read offset ahead, so the records
+    It also stops the main cause of such drops and repeats. When a rebalance ends, Faust seeks every partition
+    back to its committed offset and clears its stream buffers. Records delivered between the assignment and
+    that seek are processed and then fetched again from the committed offset: the worker does not deliver
+    them (``_AWAIT_SEEK``), so each is processed once, after the seek. And a fetch made before the seek can
+    still be delivered after it. Its records (from the old position) move Faust's read offset ahead, so the records
     from the committed offset, fetched again after the seek, are dropped as already read. Those records were
     processed late, after a restart, or never. So the first records delivered after a seek must start at the
     offset sought (:func:`stale_after_seek`); the records of a fetch from before the seek are not delivered,
@@ -218,6 +222,7 @@ def install_gap_guard(guarded: set[str]) -> None:
     async def perform_seek(self: Any) -> None:
         await orig_perform_seek(self)
         assignment = self.assignment()
+        _AWAIT_SEEK.difference_update(assignment)
         for tp, off in self._committed_offset.items():  # just read from the broker
             if off is not None and tp in assignment and tp.topic in _GAP_GUARDED:
                 _SEEKED[tp] = off
@@ -250,6 +255,9 @@ def install_gap_guard(guarded: set[str]) -> None:
         below: dict[Any, int] = {}
         try:
             async for tp, message in orig_getmany(self, timeout):
+                if tp in _AWAIT_SEEK:  # assigned, not yet sought back: read again from the committed offset
+                    stale.add(tp)
+                    continue
                 sought = _SEEKED.get(tp)
                 if sought is not None:
                     if tp in stale or stale_after_seek(message.offset, sought, _FETCHED.get(tp)):
@@ -312,6 +320,13 @@ def install_gap_guard(guarded: set[str]) -> None:
             _FETCHED[tp] = {o for o in fetched if o >= new}
         return new
 
+    orig_assigned = faust.App._on_partitions_assigned
+
+    async def _on_partitions_assigned(self: Any, assigned: Any, generation_id: int = 0) -> None:
+        _AWAIT_SEEK.update(tp for tp in assigned if tp.topic in _GAP_GUARDED)
+        await orig_assigned(self, assigned, generation_id)
+
+    faust.App._on_partitions_assigned = _on_partitions_assigned  # type: ignore[method-assign]
     cls._new_offset = _new_offset  # type: ignore[method-assign]
     cls.perform_seek = perform_seek  # type: ignore[method-assign]
     cls.seek = seek  # type: ignore[method-assign]
@@ -683,6 +698,22 @@ def partition_of(key: bytes, partitions: int) -> int:
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
+class Floors:
+    """A worker's :data:`detectors.dedupe.Floor` (committed offsets) that also knows where the copies'
+    partition ends (``end``), for the entries of events detected from a copy."""
+
+    __slots__ = ("worker",)
+
+    def __init__(self, worker: "Worker") -> None:
+        self.worker = worker
+
+    def __call__(self, idx: int, partition: int) -> int | None:
+        return self.worker.floor(idx, partition)
+
+    def end(self, idx: int, partition: int) -> int | None:
+        return self.worker.copy_end(idx, partition)
+
+
 @dataclass
 class Worker:
     """Everything one worker process holds: the Faust app, topics, table, engine and HR store."""
@@ -703,6 +734,13 @@ class Worker:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     #: (topic, partition) -> the group's committed offset, for source partitions another worker reads.
     group_committed: dict[tuple[str, int], int] = field(default_factory=dict)
+    #: Partition of the detect agent's event topic -> the highest offset this process wrote to it.
+    produced: dict[int, int] = field(default_factory=dict)
+    #: ``floor`` with the end of the copies' partitions (:class:`Floors`).
+    floors: Any = None
+
+    def __post_init__(self) -> None:
+        self.floors = Floors(self)
 
     async def deadletter(self, stage: str, reason: str, raw: bytes | str) -> None:
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
@@ -726,6 +764,32 @@ class Worker:
         topics = self.event_topics
         return self.committed((topics[idx], partition)) if idx < len(topics) else None
 
+    def copy_end(self, idx: int, partition: int) -> int | None:
+        """Where the detect agent's event topic (``idx`` 0: the copies the enrich stage sends on) ends, as
+        far as this process knows now: past what it wrote there and past the last fetch's high-water mark.
+        Every copy of a source record committed before now is below it (:func:`detectors.dedupe._committed`)."""
+        if idx != 0 or not self.event_topics:
+            return None
+        end = self.produced.get(partition, -1) + 1
+        try:
+            from faust.types import TP
+
+            hw = self.app.consumer.highwater(TP(self.event_topics[0], partition))
+        except Exception:  # noqa: BLE001 - not assigned or not fetched yet
+            hw = None
+        if hw is not None:
+            end = max(end, hw)
+        return end or None
+
+    def note_produced(self, fut: Any) -> None:
+        """Done-callback of a copy sent to the detect agent's event topic: remember the highest offset."""
+        try:
+            md = fut.result()
+        except BaseException:  # noqa: BLE001 - a failed send is not a copy
+            return
+        if md is not None and md.offset > self.produced.get(md.partition, -1):
+            self.produced[md.partition] = md.offset
+
     def topic_index(self, topic: str) -> int:
         try:
             return self.event_topics.index(topic)
@@ -748,7 +812,7 @@ class Worker:
         """Run the engine on one enriched event (unless its event id was applied already); metrics."""
         engine = self.engine
         dups, errors_before = engine.stats.duplicates, dict(engine.stats.errors)
-        alerts = engine.on_event(obj, employee_id=emp, seqs=seqs, floor=self.floor if seqs else None)
+        alerts = engine.on_event(obj, employee_id=emp, seqs=seqs, floor=self.floors if seqs else None)
         if _TRACE:
             logging.getLogger("exitwatch.trace").warning(
                 "trace apply %s emp=%s dup=%s seqs=%s floor=%s alerts=%s", obj.event_id, emp,
@@ -809,7 +873,7 @@ class Worker:
             # An HR record or signal read again has the same offset; one Faust dropped and read again later is
             # new to the state (the same fingerprints as events, detectors.dedupe).
             seqs = (seq_of(self.topic_index(topic), partition, offset),) if partition is not None else ()
-            if seen_or_add(st, f"{code}|{partition}|{offset}", seqs, self.floor if seqs else None):
+            if seen_or_add(st, f"{code}|{partition}|{offset}", seqs, self.floors if seqs else None):
                 metrics.DUPLICATES_SKIPPED.labels(topic).inc()
                 return [], emp
             store.put(emp, st)
@@ -1024,7 +1088,9 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                             here.append((EnrichedEvent.model_construct(**{**dict(e), "employee_id": emp, "employee": snap}),
                                          emp, fev))
                         else:
-                            await topics["rekey"].send(key=key, value=value, headers={SRC_HEADER: src.encode()})
+                            fut = await topics["rekey"].send(key=key, value=value,
+                                                             headers={SRC_HEADER: src.encode()})
+                            fut.add_done_callback(worker.note_produced)
                 if here:
                     async with worker.lock:
                         with store.batch():  # an exception before the commit leaves the table as it was

@@ -95,3 +95,42 @@ def test_an_entry_with_two_messages_waits_for_both_commits() -> None:
     floors[(0, 1)] = 8
     seen_or_add(st, "c", (seq_of(1, 3, 52), seq_of(0, 1, 9)), floor)
     assert st.extra["d"] == fingerprint("a") and [e[0] for e in st.extra["dq"]] == [fingerprint("b"), fingerprint("c")]
+
+
+def test_a_copy_detected_after_both_messages_were_committed_is_still_recognised() -> None:
+    """An event detected from a copy (the rekey topic, seq index 0) whose source record (index 6) was read
+    again before its commit has a second copy further on in the copy's partition. Seen in the quick fault
+    run: the second copy was detected after both the first copy and the source were committed, the entry had
+    gone to the ring, 16 newer events pushed it out, and the event counted twice. Now the entry waits until
+    detection has passed the end of the copy's partition as it was when both were committed."""
+    committed = {(0, 1): 3413, (6, 3): 1277}
+
+    class Floors:
+        def __call__(self, idx: int, part: int) -> int | None:
+            return committed.get((idx, part))
+
+        def end(self, idx: int, part: int) -> int | None:
+            return 3501 if idx == 0 else None  # the second copy sits at 3500
+
+    floors = Floors()
+    st = EmployeeState()
+    first = (seq_of(0, 1, 3412), seq_of(6, 3, 1216))
+    assert not seen_or_add(st, "web:upload-1", first, floors)
+    for i in range(RING + 4):  # newer events of the employee, detected inline after both commits
+        assert not seen_or_add(st, f"file:{i}", (seq_of(1, 1, 2600 + i),), floors)
+    committed[(1, 1)] = 2700
+    assert seen_or_add(st, "web:upload-1", (seq_of(0, 1, 3500), seq_of(6, 3, 1216)), floors)  # the 2nd copy
+    committed[(0, 1)] = 3501  # detection passed the copy's end: the entry leaves the pending list
+    seen_or_add(st, "file:late", (seq_of(1, 1, 2700),), floors)
+    assert all(e[0] != fingerprint("web:upload-1") for e in st.extra.get("dq", []))
+
+
+def test_without_the_partition_end_a_committed_copy_leaves_the_pending_list() -> None:
+    """The same without ``end`` (a plain floor function): the entry goes to the ring once both messages are
+    committed, as before (an event detected in place has no copies)."""
+    committed = {(0, 1): 3413, (6, 3): 1277}
+    st = EmployeeState()
+    floor = lambda i, p: committed.get((i, p))  # noqa: E731
+    seen_or_add(st, "web:upload-1", (seq_of(0, 1, 3412), seq_of(6, 3, 1216)), floor)
+    seen_or_add(st, "file:0", (seq_of(1, 1, 2600),), floor)
+    assert fingerprint("web:upload-1") in st.extra["d"]
