@@ -148,6 +148,21 @@ _CONFIRMED: dict[Any, int] = {}
 _SEEKED: dict[Any, int] = {}
 #: Partitions assigned by a rebalance and not yet sought back to their committed offset.
 _AWAIT_SEEK: set[Any] = set()
+#: Per partition: offsets whose batch this process's agents finished, at or above the last commit.
+_DONE: dict[Any, set[int]] = {}
+
+
+def first_unprocessed(committed: int | None, upto: int, fetched: set[int] | None,
+                      done: set[int] | None) -> int | None:
+    """The lowest offset in ``[committed, upto)`` that was fetched but whose batch no agent finished, if any.
+
+    >>> first_unprocessed(10, 15, {10, 11, 12, 13, 14}, {10, 11, 13, 14}), first_unprocessed(10, 15, {11}, {11})
+    (12, None)
+    """
+    if committed is None or not fetched:
+        return None
+    done = done or set()
+    return min((o for o in fetched if committed <= o < upto and o not in done), default=None)
 
 
 def dropped_below_acked(acked: Any, committed: int | None, fetched: set[int] | None) -> tuple[int, int] | None:
@@ -166,6 +181,21 @@ def dropped_below_acked(acked: Any, committed: int | None, fetched: set[int] | N
     if lo > committed and any(committed <= o < lo for o in fetched):
         return committed, lo - 1
     return None
+
+
+def unprocessed_below(committed: int | None, fetched: set[int] | None,
+                      done: set[int] | None) -> tuple[int, int] | None:
+    """``(first, last)`` fetched offsets between the commit and the highest finished one that no batch
+    finished (a partition's batches finish in order, so these were lost by the stream), else None.
+
+    >>> unprocessed_below(3, {3, 4, 5, 6}, {3, 5, 6}), unprocessed_below(3, {3, 4, 5}, {3, 4})
+    ((4, 4), None)
+    """
+    if committed is None or not fetched or not done:
+        return None
+    hi = max(done)
+    missing = [o for o in fetched if committed <= o < hi and o not in done]
+    return (min(missing), max(missing)) if missing else None
 
 
 def stale_after_seek(offset: int, sought: int, fetched: set[int] | None) -> bool:
@@ -315,9 +345,21 @@ def install_gap_guard(guarded: set[str]) -> None:
             log.warning("%s[%d]: a record fetched at %d..%d was never acknowledged; not committing past it",
                         tp.topic, tp.partition, *dropped)
             return None
+        committed = self._committed_offset[tp]
         new = orig_new_offset(self, tp)
         if new is not None and fetched:
-            _FETCHED[tp] = {o for o in fetched if o >= new}
+            # Faust's acknowledgements are not proof of processing: at a shutdown its streams acknowledge
+            # events the agents never saw. Commit only up to the first fetched record no batch finished.
+            hold = first_unprocessed(committed, new, fetched, _DONE.get(tp))
+            if hold is not None:
+                log.warning("%s[%d]: the record at %d was fetched but not processed; committing up to it, not "
+                            "to %d", tp.topic, tp.partition, hold, new)
+                new = hold if committed is None or hold > committed else None
+            if new is not None:
+                _FETCHED[tp] = {o for o in fetched if o >= new}
+                done = _DONE.get(tp)
+                if done:
+                    _DONE[tp] = {o for o in done if o >= new}
         return new
 
     orig_assigned = faust.App._on_partitions_assigned
@@ -528,6 +570,11 @@ def held_back_on_failure(events: list[Any]) -> Iterator[None]:
                 msg.acked = True  # Message.ack() returns at once for an acked message: no consumer ack
         log.warning("a batch of %d messages failed or was cancelled; its offsets are held back", len(events))
         raise
+    for ev in events:  # finished: these offsets may be committed (see _new_offset in install_gap_guard)
+        msg = getattr(ev, "message", None)
+        tp = getattr(msg, "tp", None)
+        if msg is not None and tp is not None and tp.topic in _GAP_GUARDED:
+            _DONE.setdefault(tp, set()).add(msg.offset)
 
 
 class TableStore:
@@ -1210,6 +1257,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                 tps = [tp for tp in tps if tp.topic not in hr_topics]
             committed, acked = getattr(consumer, "_committed_offset", {}), getattr(consumer, "_acked", {})
             due = repair.observe({tp: dropped_below_acked(acked.get(tp), committed.get(tp), _FETCHED.get(tp))
+                                  or unprocessed_below(committed.get(tp), _FETCHED.get(tp), _DONE.get(tp))
                                   for tp in tps}, time.monotonic())
             for tp, offset in due:
                 log.warning("%s[%d]: records from offset %d were dropped by the stream; reading them again",
