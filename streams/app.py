@@ -285,19 +285,27 @@ def install_gap_guard(guarded: set[str]) -> None:
         below: dict[Any, int] = {}
         try:
             async for tp, message in orig_getmany(self, timeout):
-                if tp in _AWAIT_SEEK:  # assigned, not yet sought back: read again from the committed offset
-                    stale.add(tp)
+                if tp in stale:  # the rest of a fetch not delivered (below): read again from where it was sought
                     continue
                 sought = _SEEKED.get(tp)
-                if sought is not None:
-                    if tp in stale or stale_after_seek(message.offset, sought, _FETCHED.get(tp)):
-                        if tp not in stale:
-                            stale.add(tp)
-                            log.warning("%s[%d]: records from offset %d were fetched before the seek to %d; "
-                                        "not delivered (read again from %d)", tp.topic, tp.partition,
-                                        message.offset, sought, sought)
-                        continue
-                    del _SEEKED[tp]
+                if tp in _AWAIT_SEEK:
+                    # Assigned and not yet sought back to the committed offset by Faust (it may have been on the
+                    # consumer's thread already): not delivered, and sought back to this fetch's first record.
+                    target = message.offset if sought is None else min(sought, message.offset)
+                elif sought is not None and stale_after_seek(message.offset, sought, _FETCHED.get(tp)):
+                    log.warning("%s[%d]: records from offset %d were fetched before the seek to %d; not delivered "
+                                "(read again from %d)", tp.topic, tp.partition, message.offset, sought, sought)
+                    target = sought
+                else:
+                    if sought is not None:
+                        del _SEEKED[tp]
+                    target = -1
+                if target >= 0:
+                    # Seek again after this fetch, whose records moved the consumer's position past them, so
+                    # that the next fetch starts at ``target`` whatever the order of the fetch and the seek.
+                    stale.add(tp)
+                    await self.seek(tp, target)
+                    continue
                 if message.offset < _CONFIRMED.get(tp, -1) and tp.topic in _GAP_GUARDED:
                     # Committed already, so processed already (the commit never passes a record that was not):
                     # read again because records delivered just before a seek were processed and committed

@@ -482,19 +482,30 @@ async def test_after_a_seek_neither_a_stale_fetch_nor_committed_records_are_deli
         def highwater(self, tp: Any) -> int:
             return 100
 
-    fake = Fake()
-    for d in (app_mod._SKIPPED, app_mod._FETCHED, app_mod._SEEKED, app_mod._CONFIRMED):
+        async def seek(self, tp: Any, offset: int) -> None:  # as the wrapped Consumer.seek does
+            seeks.append(offset)
+            app_mod._SEEKED[tp] = offset
+
+    fake, seeks = Fake(), []
+    for d in (app_mod._SKIPPED, app_mod._FETCHED, app_mod._SEEKED, app_mod._CONFIRMED, app_mod._AWAIT_SEEK):
         d.clear()
     try:
         app_mod._FETCHED[tp] = set(range(10, 18))  # 10..15 delivered before the seek, 16..17 fetched then too
         app_mod._SEEKED[tp] = 10  # the seek back to the committed offset
         got = [m.offset async for _, m in fconsumer.Consumer.getmany(fake, 1.0)]
-        assert got == [] and tp not in app_mod._SKIPPED and app_mod._SEEKED == {tp: 10}
+        # not delivered, and sought back again (this fetch moved the position past 10)
+        assert got == [] and seeks == [10] and tp not in app_mod._SKIPPED and app_mod._SEEKED == {tp: 10}
         app_mod._CONFIRMED[tp] = 12  # 10 and 11 were processed before the seek and committed meanwhile
         got = [m.offset async for _, m in fconsumer.Consumer.getmany(fake, 1.0)]
-        assert got == [12, 13] and app_mod._SEEKED == {} and tp not in app_mod._SKIPPED
+        assert got == [12, 13] and app_mod._SEEKED == {} and tp not in app_mod._SKIPPED and seeks == [10]
+        # A partition assigned and not yet sought back by Faust: nothing delivered, sought to the fetch's start
+        # (the fetch may have come after Faust's seek on the consumer's thread: the position moved past it).
+        app_mod._AWAIT_SEEK.add(tp)
+        batches.append({tp: [rec(20), rec(21)]})
+        got = [m.offset async for _, m in fconsumer.Consumer.getmany(fake, 1.0)]
+        assert got == [] and seeks == [10, 20] and tp not in app_mod._SKIPPED
     finally:
-        for d in (app_mod._SKIPPED, app_mod._FETCHED, app_mod._SEEKED, app_mod._CONFIRMED):
+        for d in (app_mod._SKIPPED, app_mod._FETCHED, app_mod._SEEKED, app_mod._CONFIRMED, app_mod._AWAIT_SEEK):
             d.clear()
 
 
