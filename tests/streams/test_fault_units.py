@@ -302,6 +302,12 @@ def test_gap_guard_is_installed_and_faust_still_has_the_method(tmp_path: Any) ->
     assert getattr(fconsumer.Consumer, "_exitwatch_gap_guard", False)
     assert {"g.exitwatch.activity.rekeyed", "g.hr.status", "g.activity.file"} <= app_mod._GAP_GUARDED
     assert hasattr(fconsumer.Consumer, "_wait_next_records") and hasattr(fconsumer.Consumer, "getmany")
+    for name in ("_new_offset", "_commit_offsets", "perform_seek", "seek", "_acked", "_committed_offset"):
+        assert hasattr(fconsumer.Consumer, name) or name in fconsumer.Consumer.__annotations__, name
+    import faust
+    from faust.types.tuples import Message
+
+    assert hasattr(faust.App, "_on_partitions_assigned") and "acked" in Message.__slots__
 
 
 async def test_gap_guard_refuses_only_gaps_over_records_faust_dropped(tmp_path: Any) -> None:
