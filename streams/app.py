@@ -135,6 +135,8 @@ def group_instance_id(app_id: str, data_dir: str) -> str:
     return f"{app_id}-{hashlib.blake2s(key.encode(), digest_size=6).hexdigest()}"
 
 
+#: Diagnostics: log commits, seeks, offset jumps and applied events (``exitwatch faults --trace``).
+_TRACE = bool(os.environ.get("EXITWATCH_TRACE_OFFSETS"))
 #: Topics on which a jump over records Faust fetched but did not deliver must not be committed past.
 _GAP_GUARDED: set[str] = set()
 #: Per partition: the lowest offset of a record Faust fetched but did not hand to the stream (this process).
@@ -183,21 +185,6 @@ def dropped_below_acked(acked: Any, committed: int | None, fetched: set[int] | N
     return None
 
 
-def unprocessed_below(committed: int | None, fetched: set[int] | None,
-                      done: set[int] | None) -> tuple[int, int] | None:
-    """``(first, last)`` fetched offsets between the commit and the highest finished one that no batch
-    finished (a partition's batches finish in order, so these were lost by the stream), else None.
-
-    >>> unprocessed_below(3, {3, 4, 5, 6}, {3, 5, 6}), unprocessed_below(3, {3, 4, 5}, {3, 4})
-    ((4, 4), None)
-    """
-    if committed is None or not fetched or not done:
-        return None
-    hi = max(done)
-    missing = [o for o in fetched if committed <= o < hi and o not in done]
-    return (min(missing), max(missing)) if missing else None
-
-
 def stale_after_seek(offset: int, sought: int, fetched: set[int] | None) -> bool:
     """Whether a record at ``offset``, the first of its partition since the partition was sought back to
     ``sought``, comes from a fetch made before the seek: records between ``sought`` and it were fetched
@@ -223,7 +210,7 @@ def install_gap_guard(guarded: set[str]) -> None:
 
     This wraps ``getmany`` to note, per partition, the first fetched record it did not deliver, and refuses
     only a gap that covers such a record: the commit stops before it, the partition shows as stalled, and
-    :func:`repair_dropped` seeks it back to its committed offset (the stall watchdog's restart is the last
+    :class:`DropRepair` seeks it back to its committed offset (the stall watchdog's restart is the last
     resort). Gaps of transaction markers and aborted records (connectors in follow mode write in
     transactions) are committed past as Faust intends. Seen in the fault runs as a missing alert and
     missing dead letters after a partition moved (docs/faults.md).
@@ -385,11 +372,10 @@ def install_gap_guard(guarded: set[str]) -> None:
     cls.getmany = getmany  # type: ignore[method-assign,assignment]
     cls._add_gap = _add_gap  # type: ignore[method-assign]
     cls._exitwatch_gap_guard = True  # type: ignore[attr-defined]
-    if os.environ.get("EXITWATCH_TRACE_OFFSETS"):
+    if _TRACE:
         _install_offset_trace(cls)
 
 
-_TRACE = bool(os.environ.get("EXITWATCH_TRACE_OFFSETS"))
 #: Per partition: the offset after the last record delivered to the stream (offset tracing only).
 _TRACE_NEXT: dict[Any, int] = {}
 
@@ -484,7 +470,8 @@ def backlog_end(tp: Any, committed: int | None, end: int | None) -> int | None:
 
 
 class DropRepair:
-    """Per input partition: since when records were dropped below acknowledged ones (:func:`dropped_below_acked`).
+    """Per input partition: since when records were dropped (below acknowledged ones, :func:`dropped_below_acked`,
+    or below finished ones, :func:`first_unprocessed`).
 
     A partition's records are acknowledged in order, so such a record will never be acknowledged: Faust lost
     it (a stream buffer cleared at a rebalance, a delivery abandoned when flow control closed), and the commit
@@ -494,9 +481,9 @@ class DropRepair:
     twice count once (:mod:`detectors.dedupe`).
 
     >>> r = DropRepair(4.0)
-    >>> r.observe({"t/0": (3, 6)}, now=0.0), r.observe({"t/0": (3, 6)}, now=5.0)
+    >>> r.observe({"t/0": 3}, now=0.0), r.observe({"t/0": 3}, now=5.0)
     ([], [('t/0', 3)])
-    >>> r.observe({"t/0": None}, now=6.0), r.observe({"t/0": (9, 9)}, now=7.0), r.observe({"t/0": (9, 9)}, now=12.0)
+    >>> r.observe({"t/0": None}, now=6.0), r.observe({"t/0": 9}, now=7.0), r.observe({"t/0": 9}, now=12.0)
     ([], [], [('t/0', 9)])
     """
 
@@ -504,15 +491,16 @@ class DropRepair:
         self.limit = limit
         self._since: dict[Any, tuple[int, float]] = {}
 
-    def observe(self, dropped: dict[Any, tuple[int, int] | None], now: float) -> list[tuple[Any, int]]:
+    def observe(self, dropped: dict[Any, int | None], now: float) -> list[tuple[Any, int]]:
+        """``dropped``: per partition, the first dropped offset, or None."""
         out = []
         for tp, d in dropped.items():
             if d is None:
                 self._since.pop(tp, None)
                 continue
-            first, since = self._since.get(tp, (d[0], now))
-            if first != d[0]:
-                first, since = d[0], now
+            first, since = self._since.get(tp, (d, now))
+            if first != d:
+                first, since = d, now
             if now - since >= self.limit:
                 out.append((tp, first))
                 since = now  # once per limit while it lasts
@@ -1199,14 +1187,14 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _forget_on_revoke(app_: Any, revoked: Any, **kwargs: Any) -> None:
         store.forget()
-        if os.environ.get("EXITWATCH_TRACE_OFFSETS"):
+        if _TRACE:
             logging.getLogger("exitwatch.trace").warning("trace revoked %d partitions", len(revoked))
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]
     async def _forget_on_assign(app_: Any, assigned: Any, **kwargs: Any) -> None:
         store.forget()
         worker.started_at.clear()
-        if os.environ.get("EXITWATCH_TRACE_OFFSETS"):
+        if _TRACE:
             logging.getLogger("exitwatch.trace").warning("trace assigned %s", " ".join(sorted(
                 f"{tp.topic.rsplit('.', 1)[-1]}[{tp.partition}]" for tp in assigned)))
 
@@ -1218,6 +1206,17 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     watched_topics = set(kind_of_topic) | set(code_of_topic)
     hr_topics = {names["hr_status"]}
 
+    def watched_partitions() -> list[Any] | None:
+        """The input partitions the stall watchdog and the drop repair look at; None while the group rebalances
+        or tables recover. ``hr.status`` is left out while HR records wait for Redis (acknowledged later)."""
+        recovery = getattr(app.tables, "recovery", None)
+        if app.rebalancing or (recovery is not None and not recovery.completed.is_set()):
+            return None
+        tps = [tp for tp in app.consumer.assignment() if tp.topic in watched_topics]
+        if getattr(hr_store, "pending", None):
+            tps = [tp for tp in tps if tp.topic not in hr_topics]
+        return tps
+
     @app.timer(interval=5.0, name="stall-watchdog")
     async def stall_watchdog() -> None:
         """Exit when an input partition with a backlog makes no progress for WATCHDOG_S (see its comment).
@@ -1226,13 +1225,10 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
             return
         try:
             consumer = app.consumer
-            recovery = getattr(app.tables, "recovery", None)
-            if app.rebalancing or (recovery is not None and not recovery.completed.is_set()):
+            tps = watched_partitions()
+            if tps is None:
                 watch.reset()
                 return
-            tps = [tp for tp in consumer.assignment() if tp.topic in watched_topics]
-            if getattr(hr_store, "pending", None):
-                tps = [tp for tp in tps if tp.topic not in hr_topics]
             ends = await consumer.highwaters(*tps) if tps else {}
             committed = getattr(consumer, "_committed_offset", {})
             stalled = watch.observe({tp: (committed.get(tp), backlog_end(tp, committed.get(tp), ends.get(tp)))
@@ -1256,17 +1252,21 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
             return
         try:
             consumer = app.consumer
-            recovery = getattr(app.tables, "recovery", None)
-            if app.rebalancing or (recovery is not None and not recovery.completed.is_set()):
+            tps = watched_partitions()
+            if tps is None:
                 repair.reset()
                 return
-            tps = [tp for tp in consumer.assignment() if tp.topic in watched_topics]
-            if getattr(hr_store, "pending", None):  # HR records waiting for Redis are acknowledged later
-                tps = [tp for tp in tps if tp.topic not in hr_topics]
             committed, acked = getattr(consumer, "_committed_offset", {}), getattr(consumer, "_acked", {})
-            due = repair.observe({tp: dropped_below_acked(acked.get(tp), committed.get(tp), _FETCHED.get(tp))
-                                  or unprocessed_below(committed.get(tp), _FETCHED.get(tp), _DONE.get(tp))
-                                  for tp in tps}, time.monotonic())
+
+            def first_dropped(tp: Any) -> int | None:
+                c, fetched, done = committed.get(tp), _FETCHED.get(tp), _DONE.get(tp)
+                unacked = dropped_below_acked(acked.get(tp), c, fetched)
+                if unacked is not None:
+                    return unacked[0]
+                # acknowledged but not finished (a partition's batches finish in order)
+                return first_unprocessed(c, max(done), fetched, done) if done else None
+
+            due = repair.observe({tp: first_dropped(tp) for tp in tps}, time.monotonic())
             for tp, offset in due:
                 log.warning("%s[%d]: records from offset %d were dropped by the stream; reading them again",
                             tp.topic, tp.partition, offset)

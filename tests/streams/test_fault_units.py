@@ -310,6 +310,24 @@ def test_gap_guard_is_installed_and_faust_still_has_the_method(tmp_path: Any) ->
     assert hasattr(faust.App, "_on_partitions_assigned") and "acked" in Message.__slots__
 
 
+class FetchingConsumer:
+    """What Faust's ``Consumer.getmany`` reads of its consumer; a test's subclass supplies the fetches."""
+
+    from types import SimpleNamespace as _NS
+
+    app = _NS(consumer_generation_id=1, monitor=_NS(track_tp_end_offset=lambda *a: None))
+    flow_active = True
+    should_stop = False
+    _buffered_partitions: set[Any] = set()
+    scheduler = _NS(iterate=lambda recs: ((tp, r) for tp, rs in recs.items() for r in rs))
+
+    def _to_message(self, tp: Any, r: Any) -> Any:
+        return self._NS(offset=r.offset)
+
+    def highwater(self, tp: Any) -> int:
+        return 100
+
+
 async def test_gap_guard_refuses_only_gaps_over_records_faust_dropped(tmp_path: Any) -> None:
     """Faust's getmany skips the records of a partition that is not active; the guard notes the first one and
     refuses a gap over it, while a gap with no dropped record in it (transaction markers, aborted records)
@@ -326,24 +344,13 @@ async def test_gap_guard_refuses_only_gaps_over_records_faust_dropped(tmp_path: 
     rec = lambda tp, off: SimpleNamespace(offset=off, tp=tp)  # noqa: E731
     records = {active: [rec(active, 10), rec(active, 11)], paused: [rec(paused, 40), rec(paused, 41)]}
 
-    class Fake:
-        app = SimpleNamespace(consumer_generation_id=1, monitor=SimpleNamespace(track_tp_end_offset=lambda *a: None))
-        flow_active = True
-        should_stop = False
-        _buffered_partitions: set[Any] = set()
-        scheduler = SimpleNamespace(iterate=lambda recs: ((tp, r) for tp, rs in recs.items() for r in rs))
+    class Fake(FetchingConsumer):
         _committed_offset = {TP("g.activity.file", 0): 3}
         _gap: dict[Any, Any] = {}
 
         async def _wait_next_records(self, timeout: float) -> Any:
             self._exitwatch_fetched = records
             return records, {active}
-
-        def _to_message(self, tp: Any, r: Any) -> Any:
-            return SimpleNamespace(offset=r.offset)
-
-        def highwater(self, tp: Any) -> int:
-            return 100
 
     fake = Fake()
     app_mod._SKIPPED.clear()
@@ -470,23 +477,11 @@ async def test_after_a_seek_neither_a_stale_fetch_nor_committed_records_are_deli
     rec = lambda off: SimpleNamespace(offset=off, tp=tp)  # noqa: E731
     batches = [{tp: [rec(16), rec(17)]}, {tp: [rec(10), rec(11), rec(12), rec(13)]}]
 
-    class Fake:
-        app = SimpleNamespace(consumer_generation_id=1, monitor=SimpleNamespace(track_tp_end_offset=lambda *a: None))
-        flow_active = True
-        should_stop = False
-        _buffered_partitions: set[Any] = set()
-        scheduler = SimpleNamespace(iterate=lambda recs: ((tp, r) for tp, rs in recs.items() for r in rs))
-
+    class Fake(FetchingConsumer):
         async def _wait_next_records(self, timeout: float) -> Any:
             records = batches.pop(0)
             self._exitwatch_fetched = records
             return records, {tp}
-
-        def _to_message(self, tp: Any, r: Any) -> Any:
-            return SimpleNamespace(offset=r.offset)
-
-        def highwater(self, tp: Any) -> int:
-            return 100
 
         async def seek(self, tp: Any, offset: int) -> None:  # as the wrapped Consumer.seek does
             seeks.append(offset)
@@ -520,10 +515,10 @@ def test_drop_repair_seeks_back_only_a_partition_whose_drop_lasts() -> None:
 
     r = DropRepair(4.0)
     assert dropped_below_acked([2505 + 85, 2591], 2505, set(range(2505, 2592))) == (2505, 2589)
-    assert r.observe({"f1": (2505, 2589), "f2": None}, now=0.0) == []
-    assert r.observe({"f1": (2505, 2589), "f2": None}, now=3.0) == []
-    assert r.observe({"f1": (2505, 2589), "f2": None}, now=4.5) == [("f1", 2505)]
-    assert r.observe({"f1": None}, now=5.0) == [] and r.observe({"f1": (2600, 2610)}, now=6.0) == []
+    assert r.observe({"f1": 2505, "f2": None}, now=0.0) == []
+    assert r.observe({"f1": 2505, "f2": None}, now=3.0) == []
+    assert r.observe({"f1": 2505, "f2": None}, now=4.5) == [("f1", 2505)]
+    assert r.observe({"f1": None}, now=5.0) == [] and r.observe({"f1": 2600}, now=6.0) == []
 
 
 def test_a_failed_or_cancelled_batch_is_not_acknowledged() -> None:
