@@ -1154,6 +1154,8 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                                 owner[emp] = fev
                             await worker.emit(pending)
                             store.commit(owner)
+                            if pending:
+                                await app.producer.flush()  # the alerts' state on the changelog (see detect)
                 metrics.PROCESSING.labels("enrich").observe(time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ detect agent
@@ -1182,6 +1184,13 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                                 owner[emp] = ev
                         await worker.emit(pending)
                         store.commit(owner)
+                        if pending:
+                            # A batch that made alerts waits until the state recording them is on the changelog:
+                            # a worker killed after the alerts and before that (the producer lingers 10 ms)
+                            # left a new owner, or its own restart, an older state and the alerts were made
+                            # again (seen once as an alert sent twice in a quick fault run). Only alert batches
+                            # pay the round trip.
+                            await app.producer.flush()
                 metrics.PROCESSING.labels("detect").observe(time.perf_counter() - t0)
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
