@@ -30,6 +30,14 @@ Definitions (also written into the report):
   last day, as ``after_departure_access`` must be);
 - the *trade-off curve* of an engine detector raises a minimum alert score; the naive detector's multiplies
   its thresholds. The headline compares honest people flagged at the same recall.
+
+``exitwatch evaluate --data DIR --model-only`` measures the learned model alone on employee-days instead (day
+and employee ROC AUC, recall within a day of the labelled days, state bytes, microseconds per event), and
+:func:`measure_model_synthetic` does the same on :func:`exitwatch.generate.workforce` without files:
+
+>>> r = measure_model_synthetic(employees=20, days=45, seed=3)
+>>> r["employee_days"] > 500 and r["state_bytes"]["max"] < 1500
+True
 """
 
 from __future__ import annotations
@@ -41,11 +49,12 @@ import statistics
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
+import numpy as np
 import orjson
 
 from detectors.context import day_date, day_number
@@ -53,6 +62,9 @@ from detectors.state import day_of
 from exitwatch.generate import BENIGN, SCENARIOS
 from exitwatch.naive import RULES as NAIVE_RULES
 from exitwatch.naive import NaiveDetector
+
+if TYPE_CHECKING:
+    from detectors.models.behaviour import BehaviourConfig, BehaviourModel, DayScore
 
 LEVELS = ("low", "medium", "high", "critical")
 COUNTING = frozenset({"medium", "high", "critical"})
@@ -760,6 +772,227 @@ def evaluate(data: str | Path, out: str | Path, rules_config: str | None = None,
     return rep
 
 
+# ---------------------------------------------------------------------------------------------- the model alone
+# Day-level measurement of the learned model (formerly detectors/models/measure.py): ROC AUC on employee-days,
+# alerts by severity, per-employee state size and cost per event, through the real Engine (no rules, no risk).
+# Employee-days inside a labelled malicious period are positives; see :func:`positive_days` for the label
+# shapes read (``start``/``end``, ``window_start``/``window_end``, ``first_day``/``last_day``, ``days``).
+
+
+def roc_auc(labels: list[int] | np.ndarray, scores: list[float] | np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney U, ties counted half).
+
+    >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
+    0.75
+    """
+    y = np.asarray(labels, dtype=bool)
+    s = np.asarray(scores, dtype=float)
+    n1, n0 = int(y.sum()), int((~y).sum())
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s), dtype=float)
+    sorted_s = s[order]
+    i = 0
+    while i < len(s):  # average ranks over ties
+        j = i
+        while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def _day(v: str) -> int:
+    return day_number(dt.date.fromisoformat(v[:10]))
+
+
+def positive_days(labels: Iterable[dict[str, Any]]) -> dict[str, set[int]]:
+    """Employee -> malicious day numbers, from label records (see the module docstring)."""
+    out: dict[str, set[int]] = {}
+    for lab in labels:
+        if (lab.get("malicious") is False or lab.get("label") in (0, False, "benign")
+                or str(lab.get("scenario", "")).startswith("benign")):
+            continue
+        emp = lab.get("employee_id")
+        if not emp:
+            continue
+        days = out.setdefault(emp, set())
+        if lab.get("days"):
+            days.update(_day(d) for d in lab["days"])
+            continue
+        if lab.get("day"):
+            days.add(_day(lab["day"]))
+            continue
+        a = next((lab[k] for k in ("start", "window_start", "first_day", "from") if lab.get(k)), None)
+        b = next((lab[k] for k in ("end", "window_end", "last_day", "to") if lab.get(k)), None)
+        if a is None:
+            continue
+        days.update(range(_day(a), _day(b or a) + 1))
+    return out
+
+
+class _Timed:
+    """Wraps a model to time its ``observe`` calls (the model path cost per event)."""
+
+    def __init__(self, model: BehaviourModel) -> None:
+        self.model = model
+        self.id = model.id
+        self.seconds = 0.0
+        self.calls = 0
+
+    def observe(self, *a: Any) -> Any:
+        t0 = time.perf_counter()
+        out = self.model.observe(*a)
+        self.seconds += time.perf_counter() - t0
+        self.calls += 1
+        return out
+
+    def on_hr(self, *a: Any) -> Any:
+        return self.model.on_hr(*a)
+
+
+def measure_model(items: Iterator[tuple[int, Any]], labels: list[dict[str, Any]],
+        config: BehaviourConfig | None = None) -> dict[str, Any]:
+    """The learned model alone: drive an engine holding only the model over ``(kind, record)`` items (0 HR,
+    1 signal, 2 event)."""
+    from detectors.context import HRView
+    from detectors.engine import Engine, EngineConfig
+    from detectors.models.behaviour import ID, BehaviourModel
+
+    model = BehaviourModel(config)
+    scores: dict[tuple[str, int], float] = {}
+    flagged_days: set[tuple[str, int]] = set()
+
+    def sink(emp: str, day: int, sc: DayScore | None, flagged: bool) -> None:
+        scores[(emp, day)] = sc.score if sc is not None else 0.0
+        if flagged:
+            flagged_days.add((emp, day))
+
+    model.sink = sink
+    timed = _Timed(model)
+    engine = Engine(rules=[], models=[timed], config=EngineConfig(risk=False))
+    alerts = []
+    t0 = time.perf_counter()
+    for kind, obj in items:
+        if kind == 2:
+            alerts += engine.on_event(obj)
+        elif kind == 0:
+            alerts += engine.on_hr(obj)
+        else:
+            alerts += engine.on_signal(obj)
+    wall = time.perf_counter() - t0
+    store = engine.store.data  # type: ignore[attr-defined]
+    for emp, st in store.items():
+        for meta, f in model.finish(emp, st, HRView.of(st.hr)):
+            alerts += engine._emit(meta, emp, f, st, HRView.of(st.hr),
+                                   dt.datetime.combine(dt.date(1970, 1, 1) + dt.timedelta(days=f.day or 0),
+                                                       dt.time(23, 59), dt.timezone.utc))
+    pos = positive_days(labels)
+    keys = sorted(scores)
+    y = [1 if d in pos.get(e, ()) else 0 for e, d in keys]
+    s = [scores[k] for k in keys]
+    sizes = sorted(len(orjson.dumps(st.extra[ID])) for st in store.values() if ID in st.extra)
+    whole = sorted(len(st.to_bytes()) for st in store.values())
+    malicious = set(pos)
+    by_sev: Counter[str] = Counter(a.severity for a in alerts)
+    med_plus = {a.employee_id for a in alerts if a.severity != "low"}
+    hit = {a.employee_id for a in alerts
+           if a.employee_id in malicious and _day(a.explanation["day"]) in _near(pos[a.employee_id])}
+    scen = {lab["employee_id"]: lab.get("scenario", "?") for lab in labels if lab.get("employee_id") in malicious}
+    per_scenario: dict[str, list[int]] = {}
+    for emp, sc_name in scen.items():
+        v = per_scenario.setdefault(sc_name, [0, 0])
+        v[0] += emp in hit
+        v[1] += 1
+    best: dict[str, float] = {}
+    for (emp, day), value in scores.items():
+        if emp in malicious and day not in pos[emp]:
+            continue
+        best[emp] = max(best.get(emp, 0.0), value)
+    # as exitwatch evaluate counts it: (honest employee, 30-day block) pairs with a medium+ alert
+    all_days = [d for _, d in keys]
+    day0, span = (min(all_days), max(all_days) - min(all_days) + 1) if all_days else (0, 30)
+    honest_pairs = {(a.employee_id, (_day(a.explanation["day"]) - day0) // 30) for a in alerts
+                    if a.employee_id not in malicious and a.severity != "low"}
+    honest_n = max(1, len(store) - len(malicious))
+    honest_flags = Counter(
+        f"{a.explanation.get('top_feature')}/{a.explanation.get('status')}" for a in alerts
+        if a.employee_id not in malicious and a.severity != "low")
+    return {
+        "employee_auc": round(roc_auc([int(e in malicious) for e in sorted(best)], [best[e] for e in sorted(best)]),
+                              4),
+        "per_scenario_caught": {k: f"{v[0]}/{v[1]}" for k, v in sorted(per_scenario.items())},
+        "honest_medium_plus_by_feature_status": dict(honest_flags.most_common(12)),
+        "employee_days": len(keys),
+        "positive_days": int(sum(y)),
+        "auc": round(roc_auc(y, s), 4),
+        "alerts": len(alerts),
+        "alerts_by_severity": dict(sorted(by_sev.items())),
+        "malicious_employees": len(malicious),
+        "malicious_caught": len(hit),
+        "recall": round(len(hit) / len(malicious), 3) if malicious else None,
+        "benign_employees_medium_plus": len(med_plus - malicious),
+        "benign_employees_any_alert": len({a.employee_id for a in alerts} - malicious),
+        "honest_flagged_per_1000_per_30d": round(len(honest_pairs) / (honest_n / 1000) / (span / 30), 2),
+        "employees": len(store),
+        "state_bytes": {"mean": round(float(np.mean(sizes)), 1) if sizes else 0, "p95": _pctl(sizes, 95),
+                        "max": sizes[-1] if sizes else 0},
+        "employee_state_total_bytes_mean": round(float(np.mean(whole)), 1) if whole else 0,
+        "shared_state_bytes": len(model.state_dict()),
+        "events": timed.calls,
+        "model_us_per_event": round(timed.seconds / max(1, timed.calls) * 1e6, 2),
+        "engine_us_per_record": round(wall / max(1, engine.stats.events + engine.stats.hr_records) * 1e6, 2),
+        "late_events": model.late_events,
+        "warmed_up": model.warmed_up(),
+    }
+
+
+def _near(days: set[int], slack: int = 1) -> set[int]:
+    return {d + k for d in days for k in range(-slack, slack + 1)}
+
+
+def _pctl(xs: list[int], p: int) -> int:
+    return xs[min(len(xs) - 1, int(len(xs) * p / 100))] if xs else 0
+
+
+def measure_model_dir(directory: str | Path, config: BehaviourConfig | None = None) -> dict[str, Any]:
+    """Measure the model on a generated data set (``hr``, ``events``, ``labels``, optional ``signals``)."""
+    from detectors.replay import merged, open_text
+
+    d = Path(directory)
+    hr, ev = _find(d, "hr", False), _find(d, "events", False)
+    lab = _find(d, "labels", False)
+    if hr is None or ev is None:
+        raise FileNotFoundError(f"{d}: needs hr.jsonl and events.jsonl")
+    sig = _find(d, "signals", False)
+    labels: list[dict[str, Any]] = []
+    if lab is not None:
+        with open_text(lab) as fh:
+            labels = [orjson.loads(line) for line in fh if line.strip()]
+    counters = {"hr": 0, "signals": 0, "events": 0}
+    items = merged([hr], [sig] if sig else [], [ev], lambda *a: None, counters)
+    out = measure_model(items, labels, config)
+    out["source"] = str(d)
+    return out
+
+
+def measure_model_synthetic(employees: int = 80, days: int = 90, seed: int = 7,
+                      config: BehaviourConfig | None = None) -> dict[str, Any]:
+    """Measure the model on the generated company in memory (:func:`exitwatch.generate.workforce`, no files)."""
+    from exitwatch.generate import workforce
+
+    from schemas import ActivityEvent, HRRecord
+
+    hr, events, labels = workforce(employees=employees, days=days, seed=seed)
+    recs: list[tuple[str, int, Any]] = [(h["ts"], 0, HRRecord.model_validate(h)) for h in hr]
+    recs += [(e["ts"], 2, ActivityEvent.model_validate(e)) for e in events]
+    recs.sort(key=lambda r: (r[0], r[1]))
+    out = measure_model(((k, o) for _, k, o in recs), labels, config)
+    out["source"] = f"synthetic(employees={employees}, days={days}, seed={seed})"
+    return out
+
+
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="measure the detectors and a naive reference against a labelled company",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -770,11 +1003,17 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--alerts-dir", metavar="DIR", help="where alerts-<detector>.jsonl go (default: --data)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress line on stderr (default: when stderr is a terminal)")
+    p.add_argument("--model-only", action="store_true",
+                   help="measure the learned model alone on --data (day AUC, alerts, state size, cost per event) "
+                        "and print it as JSON; writes no report")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     show = sys.stderr.isatty() if args.progress is None else args.progress
+    if args.model_only:
+        print(orjson.dumps(measure_model_dir(args.data), option=orjson.OPT_INDENT_2).decode())
+        return 0
     rep = evaluate(args.data, args.out, args.rules_config, args.grace_days, args.alerts_dir, show)
     for t in rep["headline"]["text"]:
         print(t, file=sys.stderr)

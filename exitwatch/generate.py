@@ -52,7 +52,7 @@ import math
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -852,45 +852,54 @@ class Company:
         if not holiday:
             self.service_noise(day)
 
+    def days_of_events(self) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """Plan the company, then yield ``(day index, that day's events in ts order)`` with their final ids
+        and timestamps; HR records, signals and labels are complete once the last day is yielded."""
+        self.build()
+        seed_key = str(self.seed).encode()
+        n = 0
+        for day in range(self.days):
+            self.day(day)
+            rows = self.buckets.pop(day, [])
+            rows.sort(key=lambda r: r[0])
+            out = []
+            for t, rec in rows:
+                n += 1
+                rec["event_id"] = "syn-" + hashlib.blake2b(n.to_bytes(5, "big"), key=seed_key,
+                                                           digest_size=8).hexdigest()
+                rec["ts"] = self.ts(t)
+                out.append(rec)
+            self.n_events = n
+            yield day, out
+        self.buckets.clear()  # activity planned past the end of the data is dropped
+        self.signals = [s for s in self.signals if s[0] < self.t(self.days, 0)]
+        self.hr.sort(key=lambda r: r[0])
+        self.signals.sort(key=lambda r: r[0])
+
     def write(self, out: Path, progress: bool = False) -> dict[str, Any]:
         t0 = time.perf_counter()
-        self.build()
         out.mkdir(parents=True, exist_ok=True)
 
         def dump(name: str, rows: list[tuple[int, dict[str, Any]]]) -> int:
-            rows.sort(key=lambda r: r[0])
             with open(out / name, "wb") as fh:
                 fh.write(b"".join(orjson.dumps(r) + b"\n" for _, r in rows))
             return len(rows)
 
-        n_hr = dump("hr.jsonl", self.hr)
-        seed_key = str(self.seed).encode()
-        n = 0
         size = 0
         with open(out / "events.jsonl", "wb") as fh:
-            for day in range(self.days):
-                self.day(day)
-                rows = self.buckets.pop(day, [])
-                rows.sort(key=lambda r: r[0])
-                chunk = []
-                for t, rec in rows:
-                    n += 1
-                    rec["event_id"] = "syn-" + hashlib.blake2b(n.to_bytes(5, "big"), key=seed_key,
-                                                               digest_size=8).hexdigest()
-                    rec["ts"] = self.ts(t)
-                    chunk.append(orjson.dumps(rec))
-                data = b"\n".join(chunk) + b"\n" if chunk else b""
+            for day, rows in self.days_of_events():
+                data = b"".join(orjson.dumps(rec) + b"\n" for rec in rows)
                 size += len(data)
                 fh.write(data)
                 if progress and (day % 5 == 4 or day == self.days - 1):
                     el = time.perf_counter() - t0
-                    sys.stderr.write(f"\rgenerate: day {day + 1}/{self.days}, {n:,} events, {size / 1e6:,.0f} MB, "
-                                     f"{el:.1f} s")
+                    sys.stderr.write(f"\rgenerate: day {day + 1}/{self.days}, {self.n_events:,} events, "
+                                     f"{size / 1e6:,.0f} MB, {el:.1f} s")
                     sys.stderr.flush()
-            self.buckets.clear()  # activity planned past the end of the data is dropped
         if progress:
             sys.stderr.write("\n")
-        self.signals = [s for s in self.signals if s[0] < self.t(self.days, 0)]
+        n = self.n_events
+        n_hr = dump("hr.jsonl", self.hr)
         n_sig = dump("signals.jsonl", self.signals)
         with open(out / "labels.jsonl", "wb") as fh:
             fh.write(b"".join(orjson.dumps(lab) + b"\n" for lab in self.labels))
@@ -915,6 +924,23 @@ def generate(out: str | Path, employees: int = 1000, days: int = 120, seed: int 
     """Write a synthetic company to ``out``; returns the counts written (also in ``out/meta.json``)."""
     d0 = dt.date.fromisoformat(start) if isinstance(start, str) else start
     return Company(employees, days, seed, d0).write(Path(out), progress=progress)
+
+
+def workforce(employees: int = 60, days: int = 60, seed: int = 7, start: str | dt.date = "2026-01-05",
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The same company in memory, for tests and measurements without files: ``(hr_records, events, labels)``
+    as contract dicts, each in ``ts`` order (signals are left out; :func:`generate` writes them).
+
+    >>> hr, events, labels = workforce(employees=20, days=45, seed=1)
+    >>> len({r["employee_id"] for r in hr}) >= 20, all(a["ts"] <= b["ts"] for a, b in zip(events, events[1:]))
+    (True, True)
+    >>> sorted(labels[0])
+    ['employee_id', 'end', 'last_day', 'scenario', 'start']
+    """
+    d0 = dt.date.fromisoformat(start) if isinstance(start, str) else start
+    c = Company(employees, days, seed, d0)
+    events = [rec for _, rows in c.days_of_events() for rec in rows]
+    return [r for _, r in c.hr], events, list(c.labels)
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
