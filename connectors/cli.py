@@ -64,6 +64,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-records", type=int, help="stop after this many records (testing)")
     p.add_argument("--quiet", action="store_true", help="no summary line")
     p.add_argument("--metrics-port", type=int, metavar="PORT", help="serve Prometheus /metrics on this port")
+    p.add_argument("--metrics-host", metavar="ADDR", help="address of /metrics (default: EXITWATCH_METRICS_HOST, "
+                   "127.0.0.1)")
+    p.add_argument("--dev", action="store_true", help="a development run: accept the development keys "
+                   "(as EXITWATCH_DEV_MODE=1)")
 
 
 def _tz(name: str | None) -> Any:
@@ -117,7 +121,17 @@ def run(args: argparse.Namespace) -> int:
 
     from schemas.settings import Settings
 
+    from schemas.secrets import InsecureKeyError, require_keys
+
     settings = Settings()
+    if args.dev:
+        settings = settings.model_copy(update={"dev_mode": True})
+    if not args.to_file:  # a deployment's feed (a file run is offline and holds no key): its keys are its own
+        try:
+            require_keys(settings, "exitwatch connect")
+        except InsecureKeyError as e:
+            print(str(e), file=sys.stderr)
+            return 2
     transactional = bool(args.follow and args.checkpoint and not args.to_file and not args.no_transactions)
     if transactional and not 0 <= args.sync_interval < 50:
         print("connect: --sync-interval must be at least 0 and below 50 s (a Kafka transaction stays open "
@@ -143,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
     if args.metrics_port:
         from connectors.metrics import instrument
 
-        sink = instrument(sink, args.source, args.metrics_port)
+        sink = instrument(sink, args.source, args.metrics_port, args.metrics_host or settings.metrics_host,
+                          settings.metrics_token.get_secret_value() if settings.metrics_token else None)
     stopping = {"flag": False}
 
     def _stop(signum: int, frame: Any) -> None:

@@ -95,19 +95,27 @@ class MeteredSink:
         self._count_failures()
 
 
-def serve(port: int, host: str = "0.0.0.0") -> Any:
-    """Serve this process's registry on ``http://host:port/metrics`` (a daemon thread); the server."""
-    from prometheus_client import start_http_server
+def serve(port: int, host: str = "127.0.0.1", token: str | None = None) -> Any:
+    """Serve this process's registry on ``http://host:port/metrics`` (a daemon thread); the server.
 
-    server, _thread = start_http_server(port, addr=host)
-    return server
+    Loopback unless ``host`` says otherwise; with ``token``, 401 without ``Authorization: Bearer <token>``."""
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+    from schemas.http import serve as serve_http
+
+    def route(path: str) -> tuple[int, str, bytes]:
+        if path == "/metrics":
+            return 200, CONTENT_TYPE_LATEST, generate_latest(REGISTRY)
+        return 404, "text/plain", b"not found\n"
+
+    return serve_http(route, port, host, token, name="connector-metrics")
 
 
-def instrument(sink: Any, source: str, port: int | None) -> Any:
+def instrument(sink: Any, source: str, port: int | None, host: str = "127.0.0.1", token: str | None = None) -> Any:
     """For ``exitwatch connect --metrics-port``: ``sink`` metered, ``/metrics`` served (nothing when no port)."""
     if not port:
         return sink
-    serve(port)
+    serve(port, host, token)
     for labels in ((EVENTS, (source, "file")), (DEADLETTERS, (source, "invalid_json"))):
         labels[0].labels(*labels[1])  # the series exist from the start, at 0
     for c in (HR, SIGNALS, UNRESOLVED, DELIVERY_FAILURES):

@@ -35,6 +35,7 @@ import orjson
 
 from schemas.models import ActivityEvent, DeadLetter, HRRecord, HRSignal
 from schemas.topics import CHECKPOINT_TOPIC, activity_topic, topic_names
+from schemas.transport import kafka_config
 
 
 class ConnectorError(RuntimeError):
@@ -259,7 +260,7 @@ class KafkaSink(_Base):
         self.topics = topic_names(prefix)
         self.checkpoint_topic = prefix + CHECKPOINT_TOPIC
         conf: dict[str, Any] = {
-            "bootstrap.servers": bootstrap,
+            **kafka_config(bootstrap=bootstrap),
             "acks": "all",
             "enable.idempotence": True,
             "linger.ms": 20,
@@ -395,7 +396,7 @@ class KafkaSink(_Base):
         from confluent_kafka import KafkaError, KafkaException
         from confluent_kafka.admin import AdminClient, NewTopic
 
-        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        admin = AdminClient(kafka_config(bootstrap=self.bootstrap))
         try:
             if self.checkpoint_topic in admin.list_topics(timeout=30).topics:
                 return
@@ -415,7 +416,7 @@ class KafkaSink(_Base):
 
         topic = self.checkpoint_topic
         key = (self.transactional_id or "").encode("utf-8")
-        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": f"{self.transactional_id}.checkpoint",
+        c = Consumer({**kafka_config(bootstrap=self.bootstrap), "group.id": f"{self.transactional_id}.checkpoint",
                       "enable.auto.commit": False, "isolation.level": "read_committed",
                       "enable.partition.eof": True, "auto.offset.reset": "earliest"})
         latest: bytes | None = None

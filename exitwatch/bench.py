@@ -53,6 +53,8 @@ from typing import Any
 
 import orjson
 
+from schemas.transport import kafka_config
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "reports" / "benchmarks"
 SECTIONS = ("core", "pipeline", "latency", "scaleout", "connectors")
@@ -411,7 +413,7 @@ class Kafka:
         from confluent_kafka.admin import AdminClient
 
         self.bootstrap = bootstrap
-        self.admin = AdminClient({"bootstrap.servers": bootstrap})
+        self.admin = AdminClient(kafka_config(bootstrap=bootstrap))
         self.created: list[str] = []
 
     def create(self, names: list[str], partitions: int, config: dict[str, str] | None = None) -> None:
@@ -444,7 +446,7 @@ class Kafka:
     def producer(self, **over: Any) -> Any:
         from confluent_kafka import Producer
 
-        conf = {"bootstrap.servers": self.bootstrap, "acks": "all", "linger.ms": 20, "compression.type": "lz4",
+        conf = {**kafka_config(bootstrap=self.bootstrap), "acks": "all", "linger.ms": 20, "compression.type": "lz4",
                 "partitioner": "murmur2_random", "queue.buffering.max.messages": 500_000}
         conf.update(over)
         return Producer(conf)
@@ -476,7 +478,7 @@ class Kafka:
 
         cache = self.__dict__.setdefault("_clients", {})
         if group not in cache:
-            cache[group] = Consumer({"bootstrap.servers": self.bootstrap, "group.id": group,
+            cache[group] = Consumer({**kafka_config(bootstrap=self.bootstrap), "group.id": group,
                                      "enable.auto.commit": False})
         return cache[group]
 
@@ -532,7 +534,9 @@ def preload_redis(redis_url: str, prefix: str, records: list[dict[str, Any]]) ->
 def clear_redis(redis_url: str, prefix: str) -> None:
     import redis
 
-    r = redis.Redis.from_url(redis_url)
+    from schemas.transport import redis_kwargs
+
+    r = redis.Redis.from_url(redis_url, **redis_kwargs(url=redis_url))
     try:
         for pattern in (f"{prefix}hr:*", f"{prefix}alias:*"):
             keys = list(r.scan_iter(match=pattern, count=5000))
@@ -767,9 +771,9 @@ def passthrough_child(spec: dict[str, Any]) -> None:
     from schemas.topics import ACTIVITY_KINDS, topic_names
 
     names = topic_names(spec["prefix"])
-    c = Consumer({"bootstrap.servers": spec["bootstrap"], "group.id": spec["group"], "enable.auto.commit": False,
+    c = Consumer({**kafka_config(bootstrap=spec["bootstrap"]), "group.id": spec["group"], "enable.auto.commit": False,
                   "auto.offset.reset": "earliest", "fetch.wait.max.ms": 50, "queued.min.messages": 20000})
-    p = Producer({"bootstrap.servers": spec["bootstrap"], "acks": "all", "linger.ms": 5, "compression.type": "lz4",
+    p = Producer({**kafka_config(bootstrap=spec["bootstrap"]), "acks": "all", "linger.ms": 5, "compression.type": "lz4",
                   "queue.buffering.max.messages": 500_000})
     c.subscribe([names[f"activity_{k}"] for k in ACTIVITY_KINDS])
     stopping = [False]
@@ -954,7 +958,7 @@ class Bench:
     def read_ids(self, topic: str) -> set[str]:
         from confluent_kafka import Consumer, TopicPartition
 
-        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": f"bench-read-{uuid.uuid4().hex[:6]}",
+        c = Consumer({**kafka_config(bootstrap=self.bootstrap), "group.id": f"bench-read-{uuid.uuid4().hex[:6]}",
                       "enable.auto.commit": False, "auto.offset.reset": "earliest"})
         ids: set[str] = set()
         try:
@@ -992,7 +996,7 @@ class Bench:
         probe_every = max(1, int(rate / cfg["probes_per_s"]))
         say(f"latency: {rate:,.0f} events/s ({share:.0%} of sustained) for {seconds:g} s, one probe in {probe_every} ...")
         topic = prep.names["alerts_hr"]
-        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": f"bench-lat-{uuid.uuid4().hex[:6]}",
+        c = Consumer({**kafka_config(bootstrap=self.bootstrap), "group.id": f"bench-lat-{uuid.uuid4().hex[:6]}",
                       "enable.auto.commit": False, "fetch.wait.max.ms": 5})
         md = c.list_topics(topic, timeout=10).topics[topic]
         c.assign([TopicPartition(topic, p, c.get_watermark_offsets(TopicPartition(topic, p))[1])
@@ -1219,8 +1223,10 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from schemas.secrets import declare_dev_mode
     from schemas.settings import Settings
 
+    declare_dev_mode()  # generated workloads with the development keys, in this process and the workers it starts
     s = Settings()
     bootstrap = args.bootstrap or s.kafka_bootstrap
     redis_url = args.redis or s.redis_url

@@ -24,6 +24,12 @@ def run(args: argparse.Namespace) -> int:
     from detectors.factory import build_engine
     from detectors.replay import replay_files
 
+    from schemas.secrets import warn_dev_keys
+    from schemas.settings import Settings
+
+    # Offline: replay reads files and writes files its operator holds, and is how rules are tried on a
+    # laptop, so a development key is a warning here, not a refusal (docs/operations.md, "Keys").
+    warn_dev_keys(Settings(), "replay")
     engine = build_engine(rules_config=args.rules_config, models=not args.no_models)
     stats = replay_files(args.hr, args.signals, args.events, args.alerts, engine=engine, show_progress=args.progress)
     r = stats.read

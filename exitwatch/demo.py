@@ -24,6 +24,8 @@ from typing import Any
 
 import orjson
 
+from schemas.transport import kafka_config
+
 SEVERITY_COLOUR = {"low": "", "medium": "\033[33m", "high": "\033[31m", "critical": "\033[1;31m"}
 
 
@@ -59,12 +61,15 @@ def run(args: argparse.Namespace) -> int:
     from confluent_kafka import Consumer
     from confluent_kafka.admin import AdminClient
 
+    from schemas.secrets import declare_dev_mode
     from schemas.settings import Settings
     from schemas.topics import topic_names
 
+    declare_dev_mode()  # a generated company with the development keys; the worker and feed it starts inherit it
+
     settings = Settings()
     try:
-        AdminClient({"bootstrap.servers": settings.kafka_bootstrap}).list_topics(timeout=10)
+        AdminClient(kafka_config(settings)).list_topics(timeout=10)
     except Exception as exc:
         print(f"demo: no Kafka broker at {settings.kafka_bootstrap} ({exc}); start one with "
               f"`eval \"$(ops/services.sh up)\"` or run `bash ops/demo.sh`", file=sys.stderr)
@@ -107,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         env=env, stdout=open(out / "worker.log", "w"), stderr=subprocess.STDOUT,
     )
     topic = names["alerts_hr"] if args.view == "hr" else names["alerts_secops"]
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": f"{prefix}demo-reader",
+    consumer = Consumer({**kafka_config(settings), "group.id": f"{prefix}demo-reader",
                          "auto.offset.reset": "earliest"})
     consumer.subscribe([topic])
     seen: dict[str, dict[str, Any]] = {}
@@ -182,7 +187,7 @@ def _order_dependent(rule_id: str) -> bool:
 def _ensure_topics(bootstrap: str, names: dict[str, str], partitions: int) -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    adm = AdminClient({"bootstrap.servers": bootstrap})
+    adm = AdminClient(kafka_config(bootstrap=bootstrap))
     futures = adm.create_topics([
         NewTopic(t, partitions, 1, config={"cleanup.policy": "compact"} if k == "hr_status" else {})
         for k, t in names.items()

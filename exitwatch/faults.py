@@ -50,6 +50,8 @@ from typing import Any
 
 import orjson
 
+from schemas.transport import kafka_config
+
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "fz."
 APP_ID = "fz-worker"
@@ -229,9 +231,9 @@ class LagMonitor:
         from confluent_kafka import Consumer
         from confluent_kafka.admin import AdminClient
 
-        self.c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": APP_ID, "enable.auto.commit": False,
+        self.c = Consumer({**kafka_config(bootstrap=self.bootstrap), "group.id": APP_ID, "enable.auto.commit": False,
                            "log_level": 0, "socket.timeout.ms": 5000})
-        self.admin = AdminClient({"bootstrap.servers": self.bootstrap, "log_level": 0})
+        self.admin = AdminClient({**kafka_config(bootstrap=self.bootstrap), "log_level": 0})
 
     def positions(self) -> dict[tuple[str, int], tuple[int, int]] | None:
         """(committed, end) of every input partition, or None when the broker does not answer. Two requests:
@@ -383,7 +385,7 @@ class Hostile:
     def __init__(self, bootstrap: str, total: int, huge_every: int, seed: int) -> None:
         from confluent_kafka import Producer
 
-        self.p = Producer({"bootstrap.servers": bootstrap, "message.max.bytes": 8 << 20, "linger.ms": 20,
+        self.p = Producer({**kafka_config(bootstrap=bootstrap), "message.max.bytes": 8 << 20, "linger.ms": 20,
                            "message.timeout.ms": 180000, "log_level": 0})
         self.total, self.huge_every = total, huge_every
         self.rng = random.Random(seed)
@@ -711,7 +713,7 @@ class Run:
 
         from schemas.topics import topic_names
 
-        admin = AdminClient({"bootstrap.servers": self.services.bootstrap})
+        admin = AdminClient(kafka_config(bootstrap=self.services.bootstrap))
         new = []
         for key, name in topic_names(PREFIX).items():
             cfg = {"max.message.bytes": str(4 << 20)}
@@ -726,7 +728,7 @@ class Run:
         from confluent_kafka import Consumer, TopicPartition
 
         topics = [PREFIX + t for t in ("alerts.hr", "alerts.secops", "deadletter")]
-        c = Consumer({"bootstrap.servers": self.services.bootstrap, "group.id": f"fz-reader-{time.time_ns()}",
+        c = Consumer({**kafka_config(bootstrap=self.services.bootstrap), "group.id": f"fz-reader-{time.time_ns()}",
                       "auto.offset.reset": "earliest", "enable.auto.commit": False,
                       "isolation.level": "read_committed", "log_level": 0, "fetch.max.bytes": 8 << 20})
         md = c.list_topics(timeout=10)
@@ -762,7 +764,9 @@ class Run:
         for kind, obj in records:
             if kind == "hr":
                 newest[obj.employee_id] = max(newest.get(obj.employee_id, 0.0), obj.ts.timestamp())
-        r = redis.Redis.from_url(self.services.redis_url)
+        from schemas.transport import redis_kwargs
+
+        r = redis.Redis.from_url(self.services.redis_url, **redis_kwargs(url=self.services.redis_url))
         wrong = []
         for emp, e in newest.items():
             v = r.hget(f"{PREFIX}hr:{emp}", "e")
@@ -918,6 +922,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from schemas.secrets import declare_dev_mode
+
+    declare_dev_mode()  # a generated company with the development keys; the workers the harness starts inherit it
     prof = dataclasses.replace(QUICK if args.quick else FULL)
     for k in ("employees", "days", "seed"):
         if getattr(args, k) is not None:

@@ -8,4 +8,5 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 ops/setup.sh all
 eval "$(ops/services.sh up)"
+export EXITWATCH_DEV_MODE="${EXITWATCH_DEV_MODE:-1}"   # generated data, development keys (docs/operations.md)
 exec .venv/bin/exitwatch demo "$@"

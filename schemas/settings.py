@@ -48,3 +48,36 @@ class Settings(BaseSettings):
     detect_inline: bool = Field(True, description="detect in the agent that enriches, for every event on its "
                                 "employee's partition (one pass through Faust); off: every event goes through "
                                 "activity.enriched to the detect agent (two passes)")
+
+    # --- secrets, transport security, metrics exposure, data at rest (issue 17; docs/operations.md) ---
+    dev_mode: bool = Field(False, description="a development run: the built-in development keys are accepted "
+                           "(EXITWATCH_DEV_MODE=1 or --dev); never in production")
+    kafka_security_protocol: str = Field("", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL; empty: SSL "
+                                         "when a CA or client certificate is set, SASL_SSL when a SASL mechanism is")
+    kafka_ssl_cafile: str | None = Field(None, description="PEM file of the CA(s) that signed the brokers' certificates")
+    kafka_ssl_certfile: str | None = Field(None, description="PEM client certificate (mutual TLS)")
+    kafka_ssl_keyfile: str | None = Field(None, description="PEM private key of the client certificate")
+    kafka_ssl_key_password: SecretStr | None = Field(None, description="password of that key, if encrypted")
+    kafka_ssl_check_hostname: bool = Field(True, description="check the broker's certificate names its host")
+    kafka_sasl_mechanism: str | None = Field(None, description="PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER")
+    kafka_sasl_username: str | None = Field(None, description="SASL user (PLAIN, SCRAM)")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password (PLAIN, SCRAM)")
+    kafka_oauth_token_url: str | None = Field(None, description="OAUTHBEARER: OIDC token endpoint (client credentials)")
+    kafka_oauth_client_id: str | None = Field(None, description="OAUTHBEARER: OIDC client id")
+    kafka_oauth_client_secret: SecretStr | None = Field(None, description="OAUTHBEARER: OIDC client secret")
+    kafka_oauth_scope: str | None = Field(None, description="OAUTHBEARER: scope to ask for (optional)")
+    redis_username: str | None = Field(None, description="Redis ACL user (AUTH); a user in the URL wins")
+    redis_password: SecretStr | None = Field(None, description="Redis password (AUTH); a password in the URL wins")
+    redis_ssl_cafile: str | None = Field(None, description="PEM CA of the Redis server (needs a rediss:// URL)")
+    redis_ssl_certfile: str | None = Field(None, description="PEM client certificate for Redis (mutual TLS)")
+    redis_ssl_keyfile: str | None = Field(None, description="PEM private key of that certificate")
+    redis_ssl_check_hostname: bool = Field(True, description="check the Redis certificate names its host")
+    metrics_host: str = Field("127.0.0.1", description="address /metrics, /healthz, /readyz listen on "
+                              "(0.0.0.0: every interface, e.g. inside a container)")
+    metrics_token: SecretStr | None = Field(None, description="bearer token that /metrics, /healthz, /readyz "
+                                            "require (401 without it); none: open to whoever reaches the address")
+    data_key: SecretStr = Field(SecretStr("change-me-exitwatch-data-key"), description="key of the AES-256-GCM "
+                                "encryption of identifying free text (file names, subjects, recipients) in the "
+                                "worker's state and changelog; set your own in production")
+    retention_days: int = Field(0, description="purge an employee's state and Redis HR record and aliases this many "
+                                "days after their last working day (0: keep)")

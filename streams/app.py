@@ -56,6 +56,8 @@ from schemas import ActivityEvent, Alert, DeadLetter, EmployeeSnapshot, Enriched
 from schemas.models import utcnow
 from schemas.pseudonym import pseudonymize
 from schemas.settings import Settings
+from schemas.secrets import require_keys
+from schemas.transport import faust_broker_options, kafka_config, redis_kwargs
 from schemas.topics import ACTIVITY_KINDS, topic_names
 from streams import metrics
 from streams.hrstore import HRStore
@@ -961,7 +963,7 @@ def ensure_topics(s: Settings, timeout: float = 10.0) -> list[str]:
 
     names = topic_names(s.topic_prefix)
     wanted = {**{v: k for k, v in names.items()}, f"{s.topic_prefix}{REKEY_TOPIC}": "rekey"}
-    admin = AdminClient({"bootstrap.servers": s.kafka_bootstrap, "log_level": 0})
+    admin = AdminClient({**kafka_config(s), "log_level": 0})
     try:
         existing = set(admin.list_topics(timeout=timeout).topics)
     except Exception as exc:  # noqa: BLE001
@@ -982,6 +984,7 @@ def ensure_topics(s: Settings, timeout: float = 10.0) -> list[str]:
 def create_worker(settings: Settings | None = None, engine: Engine | None = None, **app_overrides: Any) -> Worker:
     """Build the Faust app with its agents. ``app_overrides`` go to ``faust.App`` (tests use ``store``)."""
     s = settings or Settings()
+    require_keys(s, "exitwatch worker")
     names = topic_names(s.topic_prefix)
     conf: dict[str, Any] = dict(
         broker=[f"kafka://{b}" for b in s.kafka_bootstrap.split(",")],
@@ -1009,6 +1012,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
         # at_least_once (default; see docs/faults.md) or exactly_once (Kafka transactions; measured there).
         processing_guarantee=os.environ.get("EXITWATCH_PROCESSING_GUARANTEE", "at_least_once"),
     )
+    conf.update(faust_broker_options(s))  # TLS / SASL, the same settings as every confluent-kafka client
     conf.update(app_overrides)
     app = faust.App(s.app_id, **conf)
 
@@ -1045,7 +1049,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                               config=EngineConfig(lookback_days=s.lookback_days))
     else:
         engine.store = store
-    hr_store = HRStore(s.redis_url, prefix=s.topic_prefix, ttl=s.hr_cache_ttl_s)
+    hr_store = HRStore(s.redis_url, prefix=s.topic_prefix, ttl=s.hr_cache_ttl_s, redis_options=redis_kwargs(s))
     worker = Worker(s, app, topics, engine, store, hr_store, s.pseudonym_key.get_secret_value().encode())
     kind_of_topic = {names[f"activity_{k}"]: k for k in ACTIVITY_KINDS}
     code_of_topic = {events_topic: "e", names["hr_status"]: "h", names["hr_signals"]: "s"}
@@ -1290,7 +1294,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
         from confluent_kafka import Consumer, TopicPartition
 
         if not group_reader:  # never subscribes, so it does not join the group
-            group_reader.append(Consumer({"bootstrap.servers": s.kafka_bootstrap, "group.id": s.app_id,
+            group_reader.append(Consumer({**kafka_config(s), "group.id": s.app_id,
                                           "enable.auto.commit": False, "log_level": 0}))
         tps = [TopicPartition(t, p) for t in worker.event_topics[1:] for p in range(s.partitions)]
         return {(tp.topic, tp.partition): tp.offset for tp in group_reader[0].committed(tps, timeout=5)

@@ -43,6 +43,8 @@ from schemas import ActivityEvent, Alert, DeadLetter, HRRecord, HRSignal
 from schemas.models import utcnow
 from schemas.settings import Settings
 from schemas.topics import ACTIVITY_KINDS, topic_names
+from schemas.secrets import cli_guard
+from schemas.transport import kafka_config
 from streams.app import secops_view  # the one definition of the alerts.secops form
 
 log = logging.getLogger("exitwatch.batch")
@@ -103,18 +105,18 @@ class BatchDriver:
         self.changelog_topic = (self.out["deadletter"].removesuffix("deadletter") + f"batch.{group}.state") if changelog else None
         self._stop = False
         cconf: dict[str, Any] = {
-            "bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
+            **kafka_config(bootstrap=bootstrap), "group.id": group, "enable.auto.commit": False,
             "auto.offset.reset": "earliest", "enable.partition.eof": False,
             "fetch.wait.max.ms": 50, "queued.min.messages": 20000,
         }
         cconf.update(consumer_config or {})
         self.consumer = Consumer(cconf)
-        pconf: dict[str, Any] = {"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5,
+        pconf: dict[str, Any] = {**kafka_config(bootstrap=bootstrap), "acks": "all", "linger.ms": 5,
                                  "enable.idempotence": True, "compression.type": "lz4",
                                  "partitioner": "murmur2_random"}
         pconf.update(producer_config or {})
         self.producer = Producer(pconf)
-        self._hr_consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"{group}.hr-cache",
+        self._hr_consumer = Consumer({**kafka_config(bootstrap=bootstrap), "group.id": f"{group}.hr-cache",
                                       "enable.auto.commit": False, "auto.offset.reset": "earliest",
                                       "enable.partition.eof": False})
         self._kind_topics = [self.inp[f"activity_{k}"] for k in ACTIVITY_KINDS]
@@ -158,7 +160,7 @@ class BatchDriver:
         """Restore state from the changelog, load the HR cache (all of hr.status), subscribe."""
         if self.changelog_topic:
             self._ensure_topic(self.changelog_topic, {"cleanup.policy": "compact"})
-            c = type(self._hr_consumer)({"bootstrap.servers": self.bootstrap, "group.id": f"{self.group}.restore",
+            c = type(self._hr_consumer)({**kafka_config(bootstrap=self.bootstrap), "group.id": f"{self.group}.restore",
                                          "enable.auto.commit": False, "enable.partition.eof": False})
             try:
                 n = self._read_to_end(c, self.changelog_topic, self._restore_one)
@@ -173,7 +175,7 @@ class BatchDriver:
     def _ensure_topic(self, topic: str, config: dict[str, str]) -> None:
         from confluent_kafka.admin import AdminClient, NewTopic
 
-        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        admin = AdminClient(kafka_config(bootstrap=self.bootstrap))
         if topic in admin.list_topics(timeout=30).topics:
             return
         fut = admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1, config=config)])[topic]
@@ -333,9 +335,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--idle-exit", type=float, default=None, help="exit after this many seconds without a message")
     p.add_argument("--max-messages", type=int, default=None)
     p.add_argument("--progress", action="store_true")
+    p.add_argument("--dev", action="store_true", help="a development run: accept the development keys")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     s = Settings()
+    if a.dev:
+        s = s.model_copy(update={"dev_mode": True})
+    refused = cli_guard(s, "python -m streams.batch")
+    if refused is not None:
+        return int(refused)
     prefix = s.topic_prefix if a.topic_prefix is None else a.topic_prefix
     engine = build_engine(rules_config=a.rules_config or s.rules_config, models=not a.no_models,
                           config=EngineConfig(lookback_days=s.lookback_days))

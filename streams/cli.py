@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--rules-config", help="TOML/JSON overrides of rule settings")
     p.add_argument("--loglevel", default="warning")
     p.add_argument("--log-format", choices=("text", "json"), default="text", help="json: one object a line")
+    p.add_argument("--metrics-host", help="address of /metrics, /healthz, /readyz (default: settings, 127.0.0.1)")
+    p.add_argument("--dev", action="store_true", help="a development run: accept the development keys "
+                   "(as EXITWATCH_DEV_MODE=1)")
     return p
 
 
@@ -35,6 +38,7 @@ def settings_from(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         "kafka_bootstrap": args.bootstrap, "redis_url": args.redis, "topic_prefix": args.topic_prefix,
         "data_dir": args.data_dir, "store": args.store, "metrics_port": args.metrics_port,
         "app_id": args.app_id, "rules_config": args.rules_config,
+        "metrics_host": getattr(args, "metrics_host", None), "dev_mode": True if getattr(args, "dev", False) else None,
     }
     base = Settings()
     return base.model_copy(update={k: v for k, v in over.items() if v is not None})
@@ -87,14 +91,20 @@ def run(args: argparse.Namespace) -> int:
     from streams.health import start_health_server
     from streams.observability import setup as setup_observability
 
+    from schemas.secrets import cli_guard
+
     settings = settings_from(args)
+    refused = cli_guard(settings, "exitwatch worker")
+    if refused is not None:
+        return int(refused)
     logging.getLogger().setLevel(args.loglevel.upper())
     quiet_library_logs(args.loglevel)  # Faust's and aiokafka's own records only at --loglevel debug
     worker_opts = setup_observability(args.log_format, args.loglevel)  # metrics hook, JSON logs
     ensure_topics(settings)
     w = create_worker(settings)
     if settings.metrics_port:
-        start_health_server(w, settings.metrics_port)
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        start_health_server(w, settings.metrics_port, settings.metrics_host, token=token)
     start_startup_watchdog(w)
     faust.Worker(w.app, loglevel=args.loglevel, quiet=True, **worker_opts).execute_from_commandline()
     return 0

@@ -6,47 +6,40 @@
   way and table recovery is done; 503 before. The body is JSON with those facts either way.
 * ``/metrics``: the process's Prometheus registry.
 
-``port=0`` picks a free port (``server.server_address[1]``).
+They listen on 127.0.0.1 unless ``host`` says otherwise, and with a ``token`` answer 401 to a request
+without ``Authorization: Bearer <token>`` (:mod:`schemas.http`). ``port=0`` picks a free port (``server.server_address[1]``).
 """
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from schemas.http import serve
 
-def start_health_server(worker: Any, port: int, host: str = "0.0.0.0") -> ThreadingHTTPServer:
-    """Serve the three endpoints for ``worker`` in a daemon thread; returns the server (``shutdown()`` stops it)."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            path = self.path.split("?", 1)[0]
-            if path == "/metrics":
-                body, ctype, code = generate_latest(REGISTRY), CONTENT_TYPE_LATEST, 200
-            elif path == "/healthz":
-                ok, detail = alive(worker)
-                body, ctype, code = orjson.dumps({"alive": ok, **detail}), "application/json", 200 if ok else 503
-            elif path == "/readyz":
-                detail = ready(worker)
-                body, ctype, code = orjson.dumps(detail), "application/json", 200 if detail["ready"] else 503
-            else:
-                body, ctype, code = b"not found\n", "text/plain", 404
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+def start_health_server(worker: Any, port: int, host: str = "127.0.0.1",
+                        token: str | None = None) -> ThreadingHTTPServer:
+    """Serve the three endpoints for ``worker`` in a daemon thread; returns the server (``shutdown()`` stops it).
 
-        def log_message(self, *a: Any) -> None:
-            pass
+    ``host``: loopback by default (``EXITWATCH_METRICS_HOST``); ``token``: when set, every request needs
+    ``Authorization: Bearer <token>`` and gets 401 without it (``EXITWATCH_METRICS_TOKEN``)."""
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
-    return server
+    def route(path: str) -> tuple[int, str, bytes]:
+        if path == "/metrics":
+            return 200, CONTENT_TYPE_LATEST, generate_latest(REGISTRY)
+        if path == "/healthz":
+            ok, detail = alive(worker)
+            return 200 if ok else 503, "application/json", orjson.dumps({"alive": ok, **detail})
+        if path == "/readyz":
+            detail = ready(worker)
+            return 200 if detail["ready"] else 503, "application/json", orjson.dumps(detail)
+        return 404, "text/plain", b"not found\n"
+
+    return serve(route, port, host, token, name="health")
 
 
 def alive(worker: Any) -> tuple[bool, dict[str, Any]]:

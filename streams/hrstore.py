@@ -45,8 +45,16 @@ def _epoch(ts: Any) -> float:
 class HRStore:
     """Redis-backed HR records and aliases, cached in process for ``ttl`` seconds."""
 
-    def __init__(self, url: str, prefix: str = "", ttl: float = 30.0, client: Any = None) -> None:
-        self.redis = client or aioredis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+    def __init__(self, url: str, prefix: str = "", ttl: float = 30.0, client: Any = None,
+                 redis_options: dict[str, Any] | None = None) -> None:
+        """``redis_options``: AUTH and TLS keywords (:func:`schemas.transport.redis_kwargs`; default: from the
+        settings in the environment, for ``url``)."""
+        if client is None:
+            from schemas.transport import redis_kwargs
+
+            opts = redis_kwargs(url=url) if redis_options is None else redis_options
+            client = aioredis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, **opts)
+        self.redis = client
         self.prefix = prefix
         self.ttl = ttl
         self._alias: dict[str, tuple[str | None, float]] = {}

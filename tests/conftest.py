@@ -33,6 +33,10 @@ from typing import Any
 
 import pytest
 
+# The tests run generated companies with the development keys: declare a development run (schemas/secrets.py),
+# for this process and every worker or connector a test starts. Tests of the refusal set dev_mode=False.
+os.environ.setdefault("EXITWATCH_DEV_MODE", "1")
+
 _INTEGRATION_DIR = Path(__file__).parent / "integration"
 
 

@@ -4,6 +4,9 @@
 #
 #   ops/kafka/kafka.sh fetch                                  # jars into $EXITWATCH_CACHE/kafka-jars, once
 #   ops/kafka/kafka.sh start --port 9092 --data var/kafka [--controller-port 9093]
+#        [--tls-dir DIR --ssl-port P] [--sasl-port Q --scram-user NAME:PASSWORD]...
+#        (TLS: DIR/server.pem holds the broker's PKCS#8 key and certificate chain, DIR/ca.pem the CA; the
+#        SSL listener on P, a SASL_SSL listener with SCRAM-SHA-256/512 on Q; the PLAINTEXT one stays)
 #   ops/kafka/kafka.sh status --data var/kafka [--port 9092]  # exit 0 running, 3 not running
 #   ops/kafka/kafka.sh stop --data var/kafka
 #   ops/kafka/kafka.sh lock                                   # rewrite jars.lock after changing pom.xml
@@ -141,6 +144,10 @@ cmd_fetch() {
 PORT=9092
 CPORT=""
 DATA=""
+TLS_DIR=""
+SSL_PORT=""
+SASL_PORT=""
+SCRAM_USERS=()
 
 parse_args() {
     while [[ $# -gt 0 ]]; do
@@ -148,6 +155,10 @@ parse_args() {
             --port) PORT="$2"; shift 2 ;;
             --controller-port) CPORT="$2"; shift 2 ;;
             --data) DATA="$2"; shift 2 ;;
+            --tls-dir) TLS_DIR="$(cd "$2" && pwd)"; shift 2 ;;
+            --ssl-port) SSL_PORT="$2"; shift 2 ;;
+            --sasl-port) SASL_PORT="$2"; shift 2 ;;
+            --scram-user) SCRAM_USERS+=("$2"); shift 2 ;;
             -h|--help) usage ;;
             *) die "unknown argument: $1" ;;
         esac
@@ -156,6 +167,19 @@ parse_args() {
     mkdir -p "$DATA"
     DATA="$(cd "$DATA" && pwd)"
     CPORT="${CPORT:-$((PORT + 1))}"
+    if [[ -n "$SSL_PORT$SASL_PORT" ]]; then
+        [[ -n "$TLS_DIR" && -f "$TLS_DIR/server.pem" && -f "$TLS_DIR/ca.pem" ]] \
+            || die "--ssl-port/--sasl-port need --tls-dir DIR with server.pem (key + chain) and ca.pem"
+    fi
+    [[ -z "$SASL_PORT" || ${#SCRAM_USERS[@]} -gt 0 ]] || die "--sasl-port needs at least one --scram-user NAME:PASSWORD"
+}
+
+# Extra listeners (TLS, SASL_SSL with SCRAM) for server.properties: "<listeners>|<advertised listeners>".
+tls_listeners() {
+    local l="" a=""
+    if [[ -n "$SSL_PORT" ]]; then l+=",SSL://127.0.0.1:$SSL_PORT"; a+=",SSL://127.0.0.1:$SSL_PORT"; fi
+    if [[ -n "$SASL_PORT" ]]; then l+=",SASL_SSL://127.0.0.1:$SASL_PORT"; a+=",SASL_SSL://127.0.0.1:$SASL_PORT"; fi
+    echo "$l|$a"
 }
 
 pid_alive() { [[ -f "$DATA/kafka.pid" ]] && kill -0 "$(cat "$DATA/kafka.pid")" 2>/dev/null; }
@@ -167,14 +191,15 @@ data_port() { sed -n 's|^listeners=PLAINTEXT://127.0.0.1:\([0-9]*\),.*|\1|p' "$D
 
 write_config() {
     mkdir -p "$DATA/config" "$DATA/logs" "$DATA/kraft"
+    local extra; extra=$(tls_listeners)
     cat >"$DATA/config/server.properties" <<EOF
 # Written by ops/kafka/kafka.sh start; rewritten on every start.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CPORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT${extra%%|*}
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT${extra#*|}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$DATA/kraft
@@ -201,6 +226,20 @@ num.recovery.threads.per.data.dir=1
 log.retention.hours=168
 log.segment.bytes=268435456
 EOF
+    if [[ -n "$TLS_DIR" ]]; then
+        cat >>"$DATA/config/server.properties" <<EOF
+
+# TLS (PEM files, key without password) and SCRAM on the SASL_SSL listener; users are made at storage format.
+ssl.keystore.type=PEM
+ssl.keystore.location=$TLS_DIR/server.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem
+ssl.client.auth=none
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+EOF
+    fi
     cat >"$DATA/config/log4j.properties" <<EOF
 # Written by ops/kafka/kafka.sh start. The broker logs to $DATA/logs/server.log.
 log4j.rootLogger=INFO, file
@@ -230,9 +269,14 @@ format_storage() {
     local cid
     cid=$(java -cp "$JARS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
     [[ -n "$cid" ]] || die "StorageTool random-uuid failed"
+    local scram=() u
+    for u in "${SCRAM_USERS[@]}"; do
+        scram+=(--add-scram "SCRAM-SHA-256=[name=${u%%:*},password=${u#*:}]"
+                --add-scram "SCRAM-SHA-512=[name=${u%%:*},password=${u#*:}]")
+    done
     java -Xmx256m -Dlog4j.configuration="file:$DATA/config/log4j.properties" -cp "$JARS/*" \
         kafka.tools.StorageTool format --ignore-formatted -t "$cid" \
-        -c "$DATA/config/server.properties" >"$DATA/logs/format.out" 2>&1 \
+        -c "$DATA/config/server.properties" "${scram[@]}" >"$DATA/logs/format.out" 2>&1 \
         || { cat "$DATA/logs/format.out" >&2; die "StorageTool format failed"; }
     log "formatted $DATA/kraft (cluster id $cid)"
 }

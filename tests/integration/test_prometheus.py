@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def http_get(url: str, timeout: float = 3.0) -> tuple[int, bytes]:
+def http_get(url: str, timeout: float = 3.0, token: str | None = None) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - loopback only
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
@@ -117,8 +119,9 @@ def test_prometheus_scrapes_worker(kafka_bootstrap: str, redis_url: str, unique_
     prom_bin = prometheus_binary()
     names = topic_names(unique_prefix)
     kafka_admin.create_topics(list(names.values()), partitions=4)  # the worker's count
+    token = f"tok-{uuid.uuid4().hex}"  # the worker's endpoints need it (EXITWATCH_METRICS_TOKEN); Prometheus sends it
     env = {**os.environ, "KAFKA_BOOTSTRAP": kafka_bootstrap, "REDIS_URL": redis_url,
-           "EXITWATCH_OBS_TICK_S": "1", "EXITWATCH_OBS_HR_GAUGES_S": "1"}
+           "EXITWATCH_OBS_TICK_S": "1", "EXITWATCH_OBS_HR_GAUGES_S": "1", "EXITWATCH_METRICS_TOKEN": token}
     hr, events = write_inputs(tmp_path)
 
     metrics_port, prom_port = free_port(), free_port()
@@ -132,6 +135,7 @@ def test_prometheus_scrapes_worker(kafka_bootstrap: str, redis_url: str, unique_
     (tmp_path / "prometheus.yml").write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
         "scrape_configs:\n  - job_name: exitwatch-worker\n"
+        f"    authorization:\n      credentials: {token}\n"
         f"    static_configs:\n      - targets: ['127.0.0.1:{metrics_port}']\n"
     )
     prom_log = tmp_path / "prometheus.log"
@@ -149,9 +153,13 @@ def test_prometheus_scrapes_worker(kafka_bootstrap: str, redis_url: str, unique_
 
     try:
         # Liveness answers at once; readiness only once partitions are assigned and recovery is done.
-        wait_for("worker /healthz", lambda: http_get(f"{worker_url}/healthz")[0] == 200, 30, logs)
-        code, body = wait_for("worker /readyz",
-                              lambda: (r := http_get(f"{worker_url}/readyz"))[0] == 200 and r, 150, logs)  # >45 s startup watchdog
+        wait_for("worker /healthz", lambda: http_get(f"{worker_url}/healthz", token=token)[0] == 200, 30, logs)
+        code, body = wait_for("worker /readyz", lambda: (r := http_get(f"{worker_url}/readyz", token=token))[0] == 200
+                              and r, 150, logs)  # >45 s startup watchdog
+        # Without the token, or with another, every endpoint is 401 (issue 17).
+        for path in ("/metrics", "/healthz", "/readyz"):
+            assert http_get(f"{worker_url}{path}")[0] == 401
+            assert http_get(f"{worker_url}{path}", token="wrong")[0] == 401
         ready = json.loads(body)
         assert ready["ready"] and ready["partitions"] > 0 and ready["recovery_done"], ready
 
