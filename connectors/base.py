@@ -28,13 +28,15 @@ from typing import Any, Union
 
 from pydantic import ValidationError
 
+from schemas import guard
+from schemas.guard import GuardError
 from schemas.identity import AliasIndex
 from schemas.models import ActivityEvent, DeadLetter, HRRecord, HRSignal, utcnow
 
 from connectors.classification import Classifier, domain_of
 
-#: A record longer than this is rejected with a reason (never parsed).
-MAX_RECORD_BYTES = 1 << 20
+#: A record longer than this is rejected with a reason (never parsed): the input guard's limit.
+MAX_RECORD_BYTES = guard.MAX_RECORD_BYTES
 #: The raw text kept in a dead letter.
 MAX_RAW_CHARS = 64 * 1024
 
@@ -133,17 +135,19 @@ def _parse_ts_str(s: str) -> dt.datetime:
     raise ValueError(s)
 
 
-def as_int(value: Any) -> int | None:
-    """A non-negative int out of ``12``, ``"12"``, ``"12.0"``, ``12.0``; ``None`` for empty / invalid / negative."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    if f != f or f < 0 or f > 2**63:
-        return None
-    return int(f)
+def as_int(value: Any, field: str = "number") -> int | None:
+    """A non-negative int out of ``12``, ``"12"``, ``"12.0"``, ``12.0``; ``None`` for empty / invalid / negative;
+    a number that does not fit 64 bits raises the guard's ``number_out_of_range`` (the record is dead-lettered
+    with that reason, never silently emptied or crashed on).
+
+    >>> as_int("12.0"), as_int("-1"), as_int("x")
+    (12, None, None)
+    >>> as_int(2**64, "size")
+    Traceback (most recent call last):
+    ...
+    schemas.guard.GuardError: number_out_of_range: size = 18446744073709551616 is outside 0..9223372036854775807
+    """
+    return guard.to_int(value, field)
 
 
 def first(*values: Any) -> Any:
@@ -317,6 +321,7 @@ def walk_dicts(obj: Any) -> Iterator[dict[str, Any]]:
 __all__ = [
     "Context",
     "Output",
+    "GuardError",
     "ParseError",
     "SKIP",
     "Stats",

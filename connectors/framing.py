@@ -15,14 +15,24 @@ from __future__ import annotations
 
 import csv
 import re
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 
+from schemas import guard
+from schemas.guard import GuardError
+
 from connectors.base import MAX_RECORD_BYTES, Output, ParseError, dead
 
 Emitted = tuple[Any, Any, int]
+
+#: Deepest nesting of a JSON record a source is given (the guard's default; deeper records are too_deep).
+MAX_JSON_DEPTH = guard.MAX_JSON_DEPTH
+#: How far a quoted CSV field may run over lines before its opening quote is taken for a stray one.
+MAX_CSV_CONTINUATION_LINES = 200
+MAX_CSV_CONTINUATION_BYTES = 256 * 1024
 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
 
@@ -43,7 +53,7 @@ def guarded(source: str, raw: str, fn: Callable[[], Iterable[Output]]) -> list[O
     """Run a parser on one record: a dead letter with the reason instead of any exception."""
     try:
         return list(fn())
-    except ParseError as e:
+    except (ParseError, GuardError) as e:
         return [dead(source, str(e) or "unparseable record", raw)]
     except Exception as e:  # noqa: BLE001 - one bad record never stops the connector
         return [dead(source, f"parser error: {type(e).__name__}: {e}", raw)]
@@ -147,6 +157,8 @@ class JsonStream(Stream):
             return out
         if not isinstance(obj, dict):
             return [(*dead(self.name, f"not a JSON object: {type(obj).__name__}", raw), start)]
+        if guard.json_depth(obj, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            return [(*dead(self.name, f"too_deep: record nested more than {MAX_JSON_DEPTH} levels deep", raw), start)]
         return [(v, d, start) for v, d in guarded(self.name, raw, lambda: self.source.parse(obj, raw))]
 
     def finish(self) -> list[Emitted]:
@@ -165,7 +177,10 @@ class CsvStream(Stream):
     """CSV rows as dicts keyed by the header (``#Fields:`` lines too); each goes to ``source.parse_row``.
 
     Lines starting with ``#`` other than ``#Fields:`` are comments. A row whose quotes do not close
-    continues on the next line. Headers are compared as written (strip only).
+    continues on the next line, for at most :data:`MAX_CSV_CONTINUATION_LINES` lines; when the quote never
+    closes, or closes into something that is not a CSV row of the header's width (a stray ``"``), only the
+    line that opened it is dead-lettered and the lines after it are read again as rows, so one broken quote
+    loses one line. Headers are compared as written (strip only).
     """
 
     def __init__(self, source: Any, header: list[str] | None = None, lower_header: bool = False) -> None:
@@ -173,6 +188,7 @@ class CsvStream(Stream):
         self.header = header
         self._lower = lower_header
         self._buf: list[str] | None = None
+        self._lines: list[tuple[bytes, int]] = []
         self._buf_start = 0
         self._buf_size = 0
 
@@ -184,20 +200,33 @@ class CsvStream(Stream):
             on_header(self.header)
 
     def feed(self, line: bytes, start: int) -> list[Emitted]:
+        queue: deque[tuple[bytes, int]] = deque([(line, start)])
+        out: list[Emitted] = []
+        while queue:
+            ln, st = queue.popleft()
+            out.extend(self._feed_one(ln, st, queue))
+        return out
+
+    def _feed_one(self, line: bytes, start: int, queue: deque[tuple[bytes, int]]) -> list[Emitted]:
         text = decode(line)
         if self._buf is not None:
             self._buf.append(text)
+            self._lines.append((line, start))
             self._buf_size += len(line)
             joined = "\n".join(self._buf)
             if joined.count('"') % 2 == 1:
-                if self._buf_size > MAX_RECORD_BYTES:
-                    s = self._buf_start
-                    self._buf = None
-                    return [(*dead(self.name, f"record larger than {MAX_RECORD_BYTES} bytes", joined), s)]
+                if self._buf_size > MAX_CSV_CONTINUATION_BYTES or len(self._buf) > MAX_CSV_CONTINUATION_LINES:
+                    return self._recover(queue, f"unterminated quoted CSV field (no closing quote within "
+                                                f"{len(self._buf) - 1} lines); the next line is read as a new row")
                 return []
+            values = self._values(joined)
+            if isinstance(values, str):
+                # the quote that opened the field closed, but not as a CSV field: a stray quote that
+                # swallowed the rows after it. Only its own line is lost; the rest are read again.
+                return self._recover(queue, f"stray quote in CSV row ({values}); the next line is read as a new row")
             s = self._buf_start
             self._buf = None
-            return self._row(joined, s)
+            return self._parse(values, joined, s)
         if not text.strip():
             return []
         if text.startswith("#"):
@@ -209,34 +238,55 @@ class CsvStream(Stream):
             return []
         if text.count('"') % 2 == 1:
             self._buf = [text]
+            self._lines = [(line, start)]
             self._buf_start = start
             self._buf_size = len(line)
             return []
         return self._row(text, start)
 
-    def _row(self, text: str, start: int) -> list[Emitted]:
+    def _recover(self, queue: deque[tuple[bytes, int]], reason: str) -> list[Emitted]:
+        """Dead-letter the first buffered line alone and queue the lines after it to be read again."""
+        assert self._buf is not None
+        first, s = self._buf[0], self._buf_start
+        rest = self._lines[1:]
+        self._buf = None
+        self._lines = []
+        queue.extendleft(reversed(rest))
+        return [(*dead(self.name, reason, first), s)]
+
+    def _values(self, text: str) -> list[str] | str:
+        """The fields of one CSV record, fitted to the header; a string saying why not."""
         try:
             values = next(csv.reader([text], strict=True))
         except (csv.Error, StopIteration) as e:
-            return [(*dead(self.name, f"invalid CSV row: {e}", text), start)]
+            return f"invalid CSV row: {e}"
         header = self.header or []
         if len(values) != len(header):
             if len(values) < len(header) and len(values) >= max(1, len(header) - 2):
                 values = values + [""] * (len(header) - len(values))
             else:
-                return [
-                    (*dead(self.name, f"CSV row has {len(values)} fields, header has {len(header)}", text), start)
-                ]
-        row = dict(zip(header, values))
+                return f"CSV row has {len(values)} fields, header has {len(header)}"
+        return values
+
+    def _row(self, text: str, start: int) -> list[Emitted]:
+        values = self._values(text)
+        if isinstance(values, str):
+            return [(*dead(self.name, values, text), start)]
+        return self._parse(values, text, start)
+
+    def _parse(self, values: list[str], text: str, start: int) -> list[Emitted]:
+        row = dict(zip(self.header or [], values))
         return [(v, d, start) for v, d in guarded(self.name, text, lambda: self.source.parse_row(row, text))]
 
     def finish(self) -> list[Emitted]:
-        if self._buf is None:
-            return []
-        raw = "\n".join(self._buf)
-        s = self._buf_start
-        self._buf = None
-        return [(*dead(self.name, "unterminated quoted CSV field at end of input", raw), s)]
+        out: list[Emitted] = []
+        while self._buf is not None:  # the lines after an unclosed quote are still rows
+            queue: deque[tuple[bytes, int]] = deque()
+            out.extend(self._recover(queue, "unterminated quoted CSV field at end of input"))
+            while queue:
+                ln, st = queue.popleft()
+                out.extend(self._feed_one(ln, st, queue))
+        return out
 
     def pending(self) -> int | None:
         return self._buf_start if self._buf is not None else None

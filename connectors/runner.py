@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from schemas import guard
 from schemas.identity import AliasIndex
 from schemas.models import ActivityEvent, DeadLetter, HRRecord, HRSignal
 
@@ -271,17 +272,41 @@ class Driver:
             dict(checkpoint_doc.get("files", {})) if checkpoint_doc is not None else load_checkpoint(checkpoint)
         )
         self.states: dict[str, _FileState] = {}
+        skew = self.ctx.options.get("max_future_skew_s")
+        self.skew_s = float(skew) if skew is not None else _setting("max_future_skew_s", guard.MAX_FUTURE_SKEW_S)
+        self.max_depth = int(_setting("max_json_depth", guard.MAX_JSON_DEPTH))
+        self.window = guard.clock_window(skew_s=self.skew_s)
         self.count = 0
         self.bytes_done = 0
         self.total_bytes: int | None = None
 
     # -- bookkeeping
+    def _guard(self, value: Any) -> DeadLetter | None:
+        """The input guard on one output (numbers, ids, depth, free text, the clock window); the dead letter
+        it makes of a record that fails, else None (``value`` may have been cleaned in place)."""
+        try:
+            guard.check_record(value, self.max_depth)
+            if value.ts > self.window.hi:
+                self.window = guard.clock_window(skew_s=self.skew_s)  # the clock moved on (follow mode)
+            self.window.check(value.ts)
+        except guard.GuardError as e:
+            try:
+                raw = value.model_dump_json()
+            except Exception:  # noqa: BLE001 - the raw text is a courtesy
+                raw = repr(value)[:MAX_RAW_CHARS]
+            return dead(self.source_name, str(e), raw)[1]
+        return None
+
     def _deliver(self, st: _FileState, triples: list[tuple[Any, Any, int]]) -> Iterator[tuple[Any, Any]]:
         stats = self.ctx.stats
         for value, dl, start in triples:
             if value is None and dl is None:
                 stats.skipped += 1
                 continue
+            if value is not None:
+                gdl = self._guard(value)
+                if gdl is not None:
+                    value, dl = None, gdl
             key = output_key(value, dl)
             if st.skip and key in st.skip:
                 st.skip.discard(key)
@@ -380,7 +405,7 @@ class Driver:
                              start)
                         ]
                     else:
-                        triples = st.stream.feed(line or b"", start)
+                        triples = _fed(self.source_name, st.stream, line or b"", start)
                     for item in self._deliver(st, triples):
                         since_sync += 1
                         yield item
@@ -453,6 +478,23 @@ class Driver:
             st.stream = self.source.open_stream(st.spec.path)
             return out
         return []
+
+
+def _fed(source: str, stream: Stream, line: bytes, start: int) -> list[tuple[Any, Any, int]]:
+    """``stream.feed``, with any exception a dead letter of the line (one bad line never stops a run)."""
+    try:
+        return stream.feed(line, start)
+    except Exception as e:  # noqa: BLE001 - a parser bug or a hostile line: count it, keep reading
+        return [(*dead(source, f"parser error: {type(e).__name__}: {e}"[:500], line), start)]
+
+
+def _setting(name: str, default: Any) -> Any:
+    try:
+        from schemas.settings import Settings
+
+        return getattr(Settings(), name)
+    except Exception:  # noqa: BLE001 - settings are optional here (a bad environment is reported elsewhere)
+        return default
 
 
 def _total_size(specs: list[InputSpec]) -> int | None:

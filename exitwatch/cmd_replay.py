@@ -35,7 +35,11 @@ def run(args: argparse.Namespace) -> int:
     r = stats.read
     rate = sum(r.values()) / stats.seconds if stats.seconds else 0.0
     print(f"replay: {r['events']:,} events, {r['hr']:,} HR records, {r['signals']:,} signals read; "
-          f"{stats.bad:,} bad (see {args.alerts}.deadletter); {stats.alerts:,} alerts to {args.alerts}; "
+          f"{stats.bad:,} bad{_by_reason(stats.reasons)} (see {args.alerts}.deadletter); {stats.alerts:,} alerts to {args.alerts}; "
           f"{engine.stats.unresolved:,} unresolved actors; {stats.seconds:.1f} s ({rate:,.0f} records/s)",
           file=sys.stderr)
     return 0
+
+
+def _by_reason(reasons: dict[str, int]) -> str:
+    return f" ({', '.join(f'{k} {v:,}' for k, v in sorted(reasons.items()))})" if reasons else ""

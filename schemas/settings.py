@@ -81,3 +81,18 @@ class Settings(BaseSettings):
                                 "worker's state and changelog; set your own in production")
     retention_days: int = Field(0, description="purge an employee's state and Redis HR record and aliases this many "
                                 "days after their last working day (0: keep)")
+
+    # input guard (schemas/guard.py; connectors, replay and the worker)
+    max_record_bytes: int = Field(1 << 20, description="largest record (line, message) read; larger ones are "
+                                  "dead-lettered as too_large")
+    max_json_depth: int = Field(32, description="deepest nesting of a record's JSON (attrs) before too_deep")
+    max_future_skew_s: float = Field(3600.0, description="how far ahead of the processing clock (worker, "
+                                     "connectors) or of the inputs' own span (replay) a record's ts may lie; "
+                                     "later ones are dead-lettered as ts_out_of_window")
+    replay_span_gap_days: int = Field(30, description="replay: days without records that end the inputs' span "
+                                      "(a lone record far after the span is out of its window)")
+    replay_max_unknown_employees: int = Field(10000, description="replay: employee ids not in the HR files that "
+                                              "get detection state; events of further ones are dead-lettered")
+    host_timezones: dict[str, str] = Field(default_factory=dict, description="connectors: IANA time zone per host "
+                                           "(name or glob, e.g. {\"NYC-*\": \"America/New_York\"}) for sources "
+                                           "whose records carry local times without an offset")

@@ -18,9 +18,10 @@ the offset) to the table, whose changelog Faust flushes before it commits the co
 are deterministic, so the one remaining window (a crash between (3) and (4)) can repeat an alert with the
 same id, never lose one. ``docs/faults.md`` has the analysis and the measured figures (``exitwatch faults``).
 
-Limits: records over :data:`MAX_MESSAGE_BYTES` and records whose ``ts`` is implausible (before
-:data:`MIN_TS` or more than :data:`MAX_FUTURE_S` ahead of the worker's clock) are dead-lettered by the stage
-that reads them; each agent buffers at most :data:`STREAM_BUFFER_MAXSIZE` messages (Faust pauses fetching
+Limits: the input guard (:mod:`schemas.guard`, the same as the connectors' and replay's): records over
+:data:`MAX_MESSAGE_BYTES`, numbers that do not fit 64 bits, ids with control characters, records nested too
+deep and records whose ``ts`` lies before :data:`MIN_TS` or more than ``max_future_skew_s`` (1 h by default)
+ahead of the worker's clock are dead-lettered by the stage that reads them, with the guard's reason; each agent buffers at most :data:`STREAM_BUFFER_MAXSIZE` messages (Faust pauses fetching
 from a partition whose buffer is full), so a worker that falls behind catches up in bounded memory.
 """
 
@@ -45,13 +46,12 @@ import faust
 from aiokafka.partitioner import murmur2
 from faust.streams import _current_event
 import orjson
-from pydantic import ValidationError
 
 from detectors.dedupe import seen_or_add, seq_of, unseq
 from detectors.engine import Engine, EngineConfig
 from detectors.factory import build_engine
-from detectors.replay import error_reason
 from detectors.state import EmployeeState
+from schemas import guard
 from schemas import ActivityEvent, Alert, DeadLetter, EmployeeSnapshot, EnrichedEvent, HRRecord, HRSignal
 from schemas.models import utcnow
 from schemas.pseudonym import pseudonymize
@@ -69,10 +69,13 @@ IDENTITY_FIELDS = ("employee_id", "manager_id", "accounts", "name", "email")
 #: Largest message the worker accepts; larger ones are dead-lettered.
 MAX_MESSAGE_BYTES = 1 << 20
 #: Records stamped before this are dead-lettered (hostile or broken clocks: 1970, year 1).
-MIN_TS = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+MIN_TS = guard.MIN_TS
 #: Records stamped more than this many seconds after the worker's clock are dead-lettered: one such event
-#: would otherwise prune an employee's windows, or pin their HR status (latest ``ts`` wins), for years.
-MAX_FUTURE_S = 86400.0
+#: would otherwise prune an employee's windows, teach the learned model a day that has not come, or pin their
+#: HR status (latest ``ts`` wins), for years. ``create_worker`` sets it from the ``max_future_skew_s`` setting.
+MAX_FUTURE_S = guard.MAX_FUTURE_SKEW_S
+#: Deepest nesting of a record's ``attrs`` (the ``max_json_depth`` setting).
+MAX_JSON_DEPTH = guard.MAX_JSON_DEPTH
 #: Messages each agent may hold in its in-memory buffer (Faust ``stream_buffer_maxsize``, default 4096).
 STREAM_BUFFER_MAXSIZE = 4096
 #: Records one fetch may return (aiokafka's default is 500): +24% events/s measured (docs/benchmarks.md).
@@ -101,29 +104,16 @@ def implausible_ts(ts: dt.datetime, now: float | None = None) -> str | None:
     """Why ``ts`` cannot be a real record time, or None when it can.
 
     >>> implausible_ts(dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc))
-    'ts 1970-01-01T00:00:00+00:00 is before 2000-01-01'
+    'ts_out_of_window: ts 1970-01-01T00:00:00+00:00 is before 2000-01-01T00:00:00+00:00'
     >>> implausible_ts(dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc), now=dt.datetime(2026, 3, 1).timestamp())
     """
-    if ts < MIN_TS:
-        return f"ts {ts.isoformat()} is before {MIN_TS.date().isoformat()}"
-    ahead = ts.timestamp() - (time.time() if now is None else now)
-    if ahead > MAX_FUTURE_S:
-        return f"ts {ts.isoformat()} is {ahead / 86400:.1f} days in the future"
-    return None
+    return guard.clock_window(now, MAX_FUTURE_S, MIN_TS).reason(ts)
 
 
 def check_record(raw: bytes, model: Any) -> tuple[Any, str | None]:
-    """``(record, None)`` for a valid, plausible record of ``model``, else ``(None, reason)``."""
-    if len(raw) > MAX_MESSAGE_BYTES:
-        return None, f"record too large: {len(raw)} bytes (limit {MAX_MESSAGE_BYTES})"
-    try:
-        obj = model.model_validate_json(raw)
-    except (ValidationError, ValueError) as exc:
-        return None, f"invalid {model.__name__} record: {error_reason(exc)}"
-    bad_ts = implausible_ts(obj.ts)
-    if bad_ts is not None:
-        return None, f"implausible {model.__name__} record: {bad_ts}"
-    return obj, None
+    """``(record, None)`` for a valid record of ``model`` that passes the input guard, else ``(None, reason)``."""
+    return guard.decode_record(raw, model, window=guard.clock_window(None, MAX_FUTURE_S, MIN_TS),
+                               max_bytes=MAX_MESSAGE_BYTES, max_depth=MAX_JSON_DEPTH)
 
 
 def group_instance_id(app_id: str, data_dir: str) -> str:
@@ -985,6 +975,8 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     """Build the Faust app with its agents. ``app_overrides`` go to ``faust.App`` (tests use ``store``)."""
     s = settings or Settings()
     require_keys(s, "exitwatch worker")
+    global MAX_FUTURE_S, MAX_MESSAGE_BYTES, MAX_JSON_DEPTH
+    MAX_FUTURE_S, MAX_MESSAGE_BYTES, MAX_JSON_DEPTH = s.max_future_skew_s, s.max_record_bytes, s.max_json_depth
     names = topic_names(s.topic_prefix)
     conf: dict[str, Any] = dict(
         broker=[f"kafka://{b}" for b in s.kafka_bootstrap.split(",")],

@@ -104,7 +104,7 @@ def parse_attachments(value: Any) -> tuple[list[str], int | None]:
             continue
         m = _ATT.search(p)
         if m:
-            total += int(m.group(1))
+            total += as_int(m.group(1), "attachment size") or 0
             have = True
             p = p[: m.start()].strip()
         names.append(p)

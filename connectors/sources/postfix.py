@@ -17,7 +17,7 @@ import re
 from collections import OrderedDict
 from typing import Any
 
-from connectors.base import dead, sha_id
+from connectors.base import GuardError, as_int, dead, sha_id
 from connectors.framing import Emitted, Stream, decode
 from connectors.sources import Source
 
@@ -44,7 +44,7 @@ def _kv(rest: str) -> dict[str, str]:
 
 class _Msg:
     __slots__ = ("qid", "host", "start", "ts", "sender", "size", "nrcpt", "rcpts", "msgid", "sasl", "client",
-                 "relays")
+                 "relays", "bad")
 
     def __init__(self, qid: str, host: str, start: int, ts: dt.datetime) -> None:
         self.qid, self.host, self.start, self.ts = qid, host, start, ts
@@ -56,6 +56,7 @@ class _Msg:
         self.sasl: str | None = None
         self.client: str | None = None
         self.relays: list[str] = []
+        self.bad: str | None = None
 
 
 class PostfixStream(Stream):
@@ -117,10 +118,12 @@ class PostfixStream(Stream):
         kv = _kv(rest)
         if "from" in kv and (agent == "qmgr" or msg.sender is None):
             msg.sender = kv["from"]
-            if "size" in kv and kv["size"].isdigit():
-                msg.size = int(kv["size"])
-            if "nrcpt" in kv and kv["nrcpt"].isdigit():
-                msg.nrcpt = int(kv["nrcpt"])
+            for f in ("size", "nrcpt"):
+                if f in kv:
+                    try:
+                        setattr(msg, f, as_int(kv[f], f))
+                    except GuardError as e:  # a number no field can hold: the message is a dead letter
+                        msg.bad = str(e)
         if "to" in kv and agent in _DELIVERY_AGENTS:
             rc = kv["to"]
             msg.rcpts[rc] = kv.get("status", "")
@@ -153,6 +156,8 @@ class PostfixStream(Stream):
         if msg.sasl:
             attrs["sasl_username"] = msg.sasl
         raw = f"{msg.host} {msg.qid} from={sender} to={','.join(rcpts)} size={msg.size}"
+        if msg.bad:
+            return (*dead(self.name, msg.bad, raw), msg.start)
         v, d = self.ctx.event(
             source=self.name,
             raw=raw,

@@ -42,9 +42,11 @@ HR = {"employee_id": "E1", "ts": "2026-03-01T09:00:00Z", "status": "notice", "la
 def test_implausible_ts() -> None:
     now = dt.datetime(2026, 11, 28, tzinfo=UTC).timestamp()
     assert implausible_ts(dt.datetime(2026, 3, 1, tzinfo=UTC), now) is None
-    assert implausible_ts(dt.datetime(2026, 11, 28, 23, tzinfo=UTC), now) is None  # clock skew is fine
-    assert "future" in (implausible_ts(dt.datetime(2026, 12, 5, tzinfo=UTC), now) or "")
-    assert "future" in (implausible_ts(dt.datetime(9999, 12, 31, tzinfo=UTC), now) or "")
+    assert implausible_ts(dt.datetime(2026, 11, 28, 0, 50, tzinfo=UTC), now) is None  # clock skew is fine
+    # 20 hours ahead would teach the model a day that has not come: beyond the skew (1 h by default)
+    assert "ts_out_of_window" in (implausible_ts(dt.datetime(2026, 11, 28, 20, tzinfo=UTC), now) or "")
+    assert "ts_out_of_window" in (implausible_ts(dt.datetime(2026, 12, 5, tzinfo=UTC), now) or "")
+    assert "ts_out_of_window" in (implausible_ts(dt.datetime(9999, 12, 31, tzinfo=UTC), now) or "")
     assert "before 2000" in (implausible_ts(dt.datetime(1970, 1, 1, tzinfo=UTC), now) or "")
     assert "before 2000" in (implausible_ts(dt.datetime(1, 1, 1, tzinfo=UTC), now) or "")
 
@@ -53,9 +55,15 @@ def test_check_record() -> None:
     ok, why = check_record(orjson.dumps(EV), ActivityEvent)
     assert why is None and ok.event_id == "e1"
     big = orjson.dumps({**EV, "object": "x" * MAX_MESSAGE_BYTES})
-    assert check_record(big, ActivityEvent) == (None, f"record too large: {len(big)} bytes (limit {MAX_MESSAGE_BYTES})")
+    assert check_record(big, ActivityEvent) == (
+        None, f"ActivityEvent record: too_large: record of {len(big)} bytes (limit {MAX_MESSAGE_BYTES})")
     _, why = check_record(orjson.dumps({**EV, "ts": "2999-01-01T00:00:00Z"}), ActivityEvent)
-    assert why and why.startswith("implausible ActivityEvent record: ts 2999")
+    assert why and why.startswith("ActivityEvent record: ts_out_of_window: ts 2999")
+    huge = orjson.dumps({**EV, "kind": "crm", "action": "export", "count": 7}).replace(b'"count":7', b'"count":' + b"9" * 30)
+    _, why = check_record(huge, ActivityEvent)
+    assert why and "number_out_of_range" in why
+    _, why = check_record(orjson.dumps({**EV, "actor": "ann\x1b[2J@corp.example"}), ActivityEvent)
+    assert why and "bad_string" in why
     _, why = check_record(b'{"event_id": "e1", "ts": ', ActivityEvent)
     assert why and why.startswith("invalid ActivityEvent record")
     _, why = check_record(orjson.dumps({**HR, "ts": "1970-01-01T00:00:00Z"}), HRRecord)
@@ -156,7 +164,8 @@ async def test_detect_dead_letters_implausible_and_oversized(worker: Any) -> Non
         {"employee_id": "E1", "ts": "0001-01-01T00:00:00Z", "signal": "survey", "value": 1}))
     dead = [v for _, v in worker.sent["deadletter"].items]
     assert [d["source"] for d in dead] == ["hr", "detect", "signals"]
-    assert "future" in dead[0]["reason"] and "too large" in dead[1]["reason"] and "before 2000" in dead[2]["reason"]
+    assert "ts_out_of_window" in dead[0]["reason"] and "too_large" in dead[1]["reason"]
+    assert "before 2000" in dead[2]["reason"]
     assert len(dead[1]["raw"]) <= 65536
     assert "E1" not in worker.store.table  # nothing of it reached the state
 
