@@ -224,6 +224,7 @@ def score_detector(hits: Iterable[Hit], truth: Truth, grace: int = 7) -> dict[st
     benign_leavers = {e for e, lab in truth.labels.items() if not lab.malicious}
     honest_n = max(1, len(honest))
     per_1000_30 = len(honest_pairs) / (honest_n / 1000) / (truth.days / 30)
+    burst = max_rule_alerts_30d(hits, honest)
     return {
         "malicious": n_mal,
         "caught": caught_n,
@@ -240,9 +241,36 @@ def score_detector(hits: Iterable[Hit], truth: Truth, grace: int = 7) -> dict[st
         "counting_alerts_per_day": round(n_count / truth.days, 2),
         "lead_days_median": statistics.median(leads_all) if leads_all else None,
         "lead_days_mean": round(statistics.fmean(leads_all), 1) if leads_all else None,
+        "leads": sorted(leads_all),
+        "honest_pairs": len(honest_pairs),
+        "honest_units": round(honest_n / 1000 * truth.days / 30, 4),
+        "max_rule_alerts_honest_30d": burst,
         "scenarios": scen,
         "honest_flagged_by_rule": {r: len(v) for r, v in sorted(fp_rules.items(), key=lambda x: -len(x[1]))},
     }
+
+
+def max_rule_alerts_30d(hits: Iterable[Hit], honest: set[str], span: int = 30) -> dict[str, Any]:
+    """The most alerts of any severity one rule gave one honest employee within ``span`` days.
+
+    >>> h = [Hit("E2", d, "r", "low", 10) for d in (1, 5, 29, 31, 70)] + [Hit("E1", 1, "r", "high", 9)]
+    >>> max_rule_alerts_30d(h, {"E2"})
+    {'alerts': 3, 'rule_id': 'r', 'employee_id': 'E2', 'first_day': 1}
+    """
+    by: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for h in hits:
+        if h.employee_id in honest:
+            by[(h.employee_id, h.rule_id)].append(h.day)
+    best: dict[str, Any] = {"alerts": 0, "rule_id": None, "employee_id": None, "first_day": None}
+    for (emp, rid), days in sorted(by.items()):
+        days.sort()
+        j = 0
+        for i, d in enumerate(days):
+            while days[j] <= d - span:
+                j += 1
+            if i - j + 1 > best["alerts"]:
+                best = {"alerts": i - j + 1, "rule_id": rid, "employee_id": emp, "first_day": days[j]}
+    return best
 
 
 def intended_coverage(hits: Iterable[Hit], truth: Truth, grace: int = 7) -> dict[str, dict[str, dict[str, int]]]:
@@ -993,10 +1021,243 @@ def measure_model_synthetic(employees: int = 80, days: int = 90, seed: int = 7,
     return out
 
 
+# ---------------------------------------------------------------------------------------------- profiles
+#: Targets of issue 14 for every profile: recall, honest flagged medium+ per 1,000 per 30 days, median lead
+#: before the last day, alerts of any severity from one rule to one honest person in 30 days.
+TARGETS = {"recall": 0.97, "honest_flagged_per_1000_per_30d": 1.0, "lead_days_median": 7,
+           "max_rule_alerts_honest_30d": 2}
+#: Sizes of the profile sweep: ``ci`` for a test, ``full`` for the committed report.
+SIZES = {"ci": dict(employees=120, days=60, seeds=(1,)), "full": dict(employees=500, days=110, seeds=(1, 2))}
+
+
+def run_product(data: Path, rules_config: str | None = None, alerts_dir: Path | None = None,
+                progress: str | None = None) -> tuple[Truth, list[Hit], float]:
+    """The product alone (rules and models in one engine) over a company's files: truth, hits, seconds."""
+    from detectors.factory import build_engine
+    from detectors.replay import run as replay_run
+
+    t0 = time.perf_counter()
+    hr, events = _find(data, "hr"), _find(data, "events")
+    signals = _find(data, "signals", required=False)
+    assert hr is not None and events is not None
+    engine = build_engine(rules_config=rules_config, models=True, rules=True)
+    files: dict[str, IO[bytes]] = {}
+    if alerts_dir is not None:
+        alerts_dir.mkdir(parents=True, exist_ok=True)
+        files = {"product": open(alerts_dir / "alerts-product.jsonl", "wb")}
+    fan = Fanout({"product": engine}, files)
+
+    def show(st: Any) -> None:
+        if progress is not None:
+            sys.stderr.write(f"\r{progress}: {sum(st.read.values()):,} records, {st.seconds:.0f} s")
+            sys.stderr.flush()
+
+    try:
+        replay_run(fan, [hr], [signals] if signals else [], [events], on_alert=lambda a: None,
+                   on_bad=lambda d: None, progress=show)
+    finally:
+        for fh in files.values():
+            fh.close()
+    if progress is not None:
+        sys.stderr.write("\n")
+    first = fan.first_day if fan.first_day is not None else 0
+    last = fan.last_day if fan.last_day is not None else first
+    truth = Truth(load_labels(data / "labels.jsonl"), load_population(hr), first, last - first + 1)
+    return truth, fan.hits["product"], time.perf_counter() - t0
+
+
+def pool(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One profile's figures over its seeds: sums of caught and malicious, of honest (employee, 30-day)
+    pairs and honest units, every lead, the worst burst."""
+    caught = sum(r["caught"] for r in runs)
+    mal = sum(r["malicious"] for r in runs)
+    pairs = sum(r["honest_pairs"] for r in runs)
+    units = sum(r["honest_units"] for r in runs)
+    leads = sorted(x for r in runs for x in r["leads"])
+    burst = max((r["max_rule_alerts_honest_30d"] for r in runs), key=lambda b: b["alerts"])
+    flagged_by: Counter[str] = Counter()
+    for r in runs:
+        flagged_by.update(r["honest_flagged_by_rule"])
+    missed = [dict(m, scenario=sc, seed=r["seed"]) for r in runs for sc, v in r["scenarios"].items()
+              for m in v["missed"]]
+    return {
+        "malicious": mal, "caught": caught, "recall": round(caught / mal, 4) if mal else 0.0,
+        "honest_flagged": sum(r["honest_flagged"] for r in runs),
+        "honest_employees": sum(r["honest_employees"] for r in runs),
+        "honest_flagged_per_1000_per_30d": round(pairs / units, 2) if units else 0.0,
+        "lead_days_median": statistics.median(leads) if leads else None,
+        "max_rule_alerts_honest_30d": burst,
+        "honest_flagged_by_rule": dict(flagged_by.most_common()),
+        "alerts_per_day": round(statistics.fmean(r["alerts_per_day"] for r in runs), 2),
+        "missed": missed,
+    }
+
+
+def misses(p: dict[str, Any]) -> list[str]:
+    """The targets a pooled profile misses."""
+    out = []
+    if p["recall"] < TARGETS["recall"]:
+        out.append("recall")
+    if p["honest_flagged_per_1000_per_30d"] > TARGETS["honest_flagged_per_1000_per_30d"]:
+        out.append("honest flagged")
+    if p["lead_days_median"] is None or p["lead_days_median"] < TARGETS["lead_days_median"]:
+        out.append("lead")
+    if p["max_rule_alerts_honest_30d"]["alerts"] > TARGETS["max_rule_alerts_honest_30d"]:
+        out.append("alerts from one rule")
+    return out
+
+
+def worst(profiles: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The headline: the worst profile on each figure, and the worst profile overall (most targets missed,
+    then most honest people flagged, then lowest recall)."""
+    def pick(key: Any, reverse: bool) -> dict[str, Any]:
+        name = sorted(profiles, key=lambda n: (key(profiles[n]), n), reverse=reverse)[0]
+        return {"profile": name, "value": key(profiles[name])}
+
+    overall = sorted(profiles, key=lambda n: (-len(misses(profiles[n])),
+                                             -profiles[n]["honest_flagged_per_1000_per_30d"],
+                                             profiles[n]["recall"], n))[0]
+    return {
+        "profile": overall,
+        "misses": misses(profiles[overall]),
+        "recall": pick(lambda p: p["recall"], False),
+        "honest_flagged_per_1000_per_30d": pick(lambda p: p["honest_flagged_per_1000_per_30d"], True),
+        "lead_days_median": pick(lambda p: -1e9 if p["lead_days_median"] is None else p["lead_days_median"], False),
+        "max_rule_alerts_honest_30d": pick(lambda p: p["max_rule_alerts_honest_30d"]["alerts"], True),
+    }
+
+
+def evaluate_profiles(out: str | Path | None, profiles: Iterable[str] | None = None,
+                      seeds: Iterable[int] = (1, 2), employees: int = 500, days: int = 110,
+                      rules_config: str | None = None, grace: int = 7, work: str | Path | None = None,
+                      progress: bool = False, cmd: str | None = None) -> dict[str, Any]:
+    """Generate each profile with each seed (into ``work``, reused when already there), run the product over
+    it, and pool the figures per profile; the headline is the worst profile. Writes ``report.json`` and
+    ``report.md`` to ``out`` (when given)."""
+    import shutil
+    import tempfile
+
+    from exitwatch.generate import PROFILES, generate
+
+    names = list(profiles or PROFILES)
+    seeds = list(seeds)
+    tmp = None
+    if work is None:
+        tmp = tempfile.mkdtemp(prefix="exitwatch-eval-")
+        work = tmp
+    work = Path(work)
+    t0 = time.perf_counter()
+    per: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+    runs_meta = []
+    total = len(names) * len(seeds)
+    try:
+        for i, (name, seed) in enumerate(((n, s) for n in names for s in seeds), 1):
+            data = work / f"{name}-{employees}x{days}-s{seed}"
+            meta_p = data / "meta.json"
+            tg = time.perf_counter()
+            meta = orjson.loads(meta_p.read_bytes()) if meta_p.exists() else None
+            if not meta or meta.get("profile") != name or meta.get("employees") != employees \
+                    or meta.get("days") != days or meta.get("seed") != seed:
+                meta = generate(data, employees=employees, days=days, seed=seed, profile=name)
+            gen_s = time.perf_counter() - tg
+            tag = f"evaluate [{i}/{total}] {name} seed {seed}"
+            truth, hits, det_s = run_product(data, rules_config, data, tag if progress else None)
+            sc = score_detector(hits, truth, grace)
+            sc["seed"] = seed
+            per[name].append(sc)
+            runs_meta.append({"profile": name, "seed": seed, "events": meta["events"], "generate_s": round(gen_s, 1),
+                              "detect_s": round(det_s, 1), "recall": sc["recall"],
+                              "honest_flagged_per_1000_per_30d": sc["honest_flagged_per_1000_per_30d"]})
+            if progress:
+                b = sc["max_rule_alerts_honest_30d"]
+                sys.stderr.write(f"{tag}: {meta['events']:,} events, recall {sc['recall']:.2f} "
+                                 f"({sc['caught']}/{sc['malicious']}), honest {sc['honest_flagged_per_1000_per_30d']:g}"
+                                 f"/1,000/30 d, lead {sc['lead_days_median']}, burst {b['alerts']} ({b['rule_id']}); "
+                                 f"{time.perf_counter() - t0:.0f} s so far\n")
+                sys.stderr.flush()
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    pooled = {n: pool(v) for n, v in per.items()}
+    from exitwatch.generate import PROFILES as P
+
+    rep = {
+        "generated_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "sweep": {"profiles": names, "seeds": seeds, "employees": employees, "days": days, "grace_days": grace,
+                  "seconds": round(time.perf_counter() - t0, 1)},
+        "targets": TARGETS,
+        "headline": worst(pooled),
+        "profiles": {n: {"about": P[n].about, **pooled[n], "misses": misses(pooled[n])} for n in names},
+        "runs": runs_meta,
+        "per_seed": {n: [{k: v for k, v in r.items() if k not in ("leads",)} for r in per[n]] for n in names},
+    }
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        cmd = cmd or (f"exitwatch evaluate --profiles {','.join(names)} --seeds {','.join(map(str, seeds))} "
+                      f"--employees {employees} --days {days} --out {out}")
+        (out / "profiles.json").write_bytes(orjson.dumps(rep, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
+        (out / "profiles.md").write_text(render_profiles(rep, cmd))
+    return rep
+
+
+def render_profiles(rep: dict[str, Any], cmd: str) -> str:
+    h, sw = rep["headline"], rep["sweep"]
+    L = [f"# exitwatch evaluation over {len(sw['profiles'])} company profiles", "",
+         f"{sw['employees']:,} employees x {sw['days']} days per company, seeds {', '.join(map(str, sw['seeds']))}; "
+         f"the product (every rule, the learned model and the risk score in one engine). An alert counts at medium "
+         f"or above; a malicious leaver is caught from the scenario's start to {sw['grace_days']} days after the "
+         f"last day. {sw['seconds']:.0f} s on this machine.", "", f"Regenerate: `{cmd}`", "",
+         "## Headline: the worst profile", ""]
+    L.append(f"Worst profile overall: **{h['profile']}** (targets missed: {', '.join(h['misses']) or 'none'}).")
+    L.append("")
+    L.append("| figure | worst | profile | target |")
+    L.append("|---|---|---|---|")
+    L.append(f"| recall | {h['recall']['value']:.3f} | {h['recall']['profile']} | >= {TARGETS['recall']} |")
+    L.append(f"| honest flagged medium+ per 1,000 per 30 days | {h['honest_flagged_per_1000_per_30d']['value']:g} | "
+             f"{h['honest_flagged_per_1000_per_30d']['profile']} | <= {TARGETS['honest_flagged_per_1000_per_30d']} |")
+    lv = h["lead_days_median"]["value"]
+    L.append(f"| median lead before the last day (days) | {'-' if lv == -1e9 else lv} | "
+             f"{h['lead_days_median']['profile']} | >= {TARGETS['lead_days_median']} |")
+    L.append(f"| alerts from one rule to one honest person in 30 days | {h['max_rule_alerts_honest_30d']['value']} | "
+             f"{h['max_rule_alerts_honest_30d']['profile']} | <= {TARGETS['max_rule_alerts_honest_30d']} |")
+    L += ["", "## Every profile", "",
+          "| profile | recall | caught | honest flagged /1,000/30 d | honest flagged | median lead (d) | "
+          "max alerts one rule / honest / 30 d | alerts/day | misses |", "|---|---|---|---|---|---|---|---|---|"]
+    for n, p in rep["profiles"].items():
+        b = p["max_rule_alerts_honest_30d"]
+        L.append(f"| {n} | {p['recall']:.3f} | {p['caught']}/{p['malicious']} | {p['honest_flagged_per_1000_per_30d']:g} "
+                 f"| {p['honest_flagged']}/{p['honest_employees']} | {p['lead_days_median']} | {b['alerts']}"
+                 f"{' (' + str(b['rule_id']) + ')' if b['rule_id'] else ''} | {p['alerts_per_day']:g} | "
+                 f"{', '.join(p['misses']) or '-'} |")
+    L += ["", "## What the profiles are", ""]
+    for n, p in rep["profiles"].items():
+        L.append(f"- **{n}**: {p['about']}")
+    L += ["", "## What flags honest people, and what is missed", ""]
+    for n, p in rep["profiles"].items():
+        fl = ", ".join(f"`{k}` {v}" for k, v in p["honest_flagged_by_rule"].items()) or "nobody"
+        L.append(f"- **{n}**: honest flagged by {fl}.")
+        for m in p["missed"]:
+            fired = ", ".join(f"{k} x{v}" for k, v in m["fired_in_window_any_severity"].items()) or "nothing"
+            L.append(f"  - missed {m['employee_id']} ({m['scenario']}, seed {m['seed']}): in the window {fired}")
+    L.append("")
+    return "\n".join(L)
+
+
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="measure the detectors and a naive reference against a labelled company",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True, metavar="DIR", help="as written by exitwatch generate")
+    p.add_argument("--data", metavar="DIR",
+                   help="one company as written by exitwatch generate (every detector and the naive reference); "
+                        "without it, every company profile is generated and the product evaluated on each")
+    p.add_argument("--profiles", help="profiles to sweep, comma-separated (default: all)")
+    p.add_argument("--seeds", help="seeds per profile, comma-separated (default: from --size)")
+    p.add_argument("--size", choices=list(SIZES), default="full",
+                   help="companies of the sweep: ci (120 x 60 days, one seed) or full (500 x 110 days, two seeds)")
+    p.add_argument("--employees", type=int, help="employees per company (overrides --size)")
+    p.add_argument("--days", type=int, help="days per company (overrides --size)")
+    p.add_argument("--work", metavar="DIR", help="where the sweep's companies go, reused when already there "
+                                                 "(default: a temporary folder, removed afterwards)")
     p.add_argument("--out", default="reports/evaluation", metavar="DIR")
     p.add_argument("--rules-config", metavar="FILE", help="TOML/JSON overrides of rule settings")
     p.add_argument("--grace-days", type=int, default=7, help="days after the last day an alert still catches")
@@ -1012,7 +1273,24 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     show = sys.stderr.isatty() if args.progress is None else args.progress
     if args.model_only:
+        if not args.data:
+            raise ValueError("--model-only needs --data DIR")
         print(orjson.dumps(measure_model_dir(args.data), option=orjson.OPT_INDENT_2).decode())
+        return 0
+    if not args.data:
+        size = SIZES[args.size]
+        seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else list(size["seeds"])
+        rep = evaluate_profiles(args.out, args.profiles.split(",") if args.profiles else None, seeds,
+                                args.employees or size["employees"], args.days or size["days"], args.rules_config,
+                                args.grace_days, args.work, show)
+        h = rep["headline"]
+        print(f"worst profile: {h['profile']} (targets missed: {', '.join(h['misses']) or 'none'})", file=sys.stderr)
+        for n, p in rep["profiles"].items():
+            b = p["max_rule_alerts_honest_30d"]
+            print(f"  {n:10s} recall {p['recall']:.3f} ({p['caught']}/{p['malicious']}), honest flagged "
+                  f"{p['honest_flagged_per_1000_per_30d']:g}/1,000/30 d, median lead {p['lead_days_median']} d, "
+                  f"max {b['alerts']} alerts from one rule to one honest person in 30 d", file=sys.stderr)
+        print(f"evaluate: report in {args.out}/profiles.md ({rep['sweep']['seconds']} s)", file=sys.stderr)
         return 0
     rep = evaluate(args.data, args.out, args.rules_config, args.grace_days, args.alerts_dir, show)
     for t in rep["headline"]["text"]:

@@ -136,6 +136,91 @@ MANAGER_ROLES = frozenset({"engineering_manager", "research_lead", "sales_manage
                            "hr_partner", "it_admin", "marketing_manager", "legal_counsel"})
 
 
+@dataclass(frozen=True)
+class Peak:
+    """A seasonal peak: from ``start`` (a share of the period, 0..1) for ``days`` days, the listed departments
+    (all when empty) work ``factor`` times as much (quarter-end close, a campaign, a release)."""
+
+    start: float
+    days: int
+    factor: float
+    departments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How one company differs from another. Each field is a share of employees or a factor; the defaults are
+    the ``baseline`` company. Profile-only features draw from their own random stream, so the baseline company
+    is byte for byte what it was before profiles existed."""
+
+    name: str = "baseline"
+    about: str = "the original generated company"
+    #: Department shares overriding :data:`DEPARTMENTS` (the role mix); missing departments keep theirs.
+    departments: tuple[tuple[str, float], ...] = ()
+    leave_rate: float = LEAVE_RATE_PER_MONTH  # share of employees leaving per month
+    heavy: float = 0.05  # heavy users on one channel (2.5-4x their peers)
+    night_owl: float = 0.07  # evening sessions on 40% of days
+    weekend: float = 0.08  # weekend workers ...
+    weekend_days: float = 0.3  # ... working this share of weekend days
+    usb_users: float = 0.12  # occasional thumb-drive users outside IT
+    private_mail: float = 0.12  # mail their own private address now and then
+    cloud: float = 0.04  # use a personal cloud now and then
+    jobsite: float = 0.06  # browse job sites while staying
+    transfers: float = 0.01  # stayers moving to another department mid-period (a role change)
+    # ---- profile-only features (0 in the baseline)
+    #: Sporadic, heavy-tailed users: on a share ``sporadic_days`` of days they use a channel (CRM time,
+    #: downloads, removable copies or deletions), a log-normal amount with log-sd ``sporadic_sigma``.
+    sporadic: float = 0.0
+    sporadic_days: tuple[float, float] = (0.1, 0.3)
+    sporadic_sigma: float = 1.2
+    #: Lasting changes of normal: from a day on, one channel runs ``change_factor`` times as before (a new
+    #: project, more customers), for a share of stayers.
+    lasting_change: float = 0.0
+    change_factor: tuple[float, float] = (2.5, 5.0)
+    peaks: tuple[Peak, ...] = ()
+    #: Share of employees on shared machines (a pool of hosts per department, a different one most days).
+    shared_machines: float = 0.0
+    #: Honest leavers' handover: this many times the packages and files of the baseline, and a handover
+    #: CRM export of the usual reports for CRM users (share ``handover_export``).
+    handover: float = 1.0
+    handover_export: float = 0.0
+    #: Malicious volumes and days are scaled by this (subtler thieves below 1; never below the rules'
+    #: published floors' reach is not guaranteed: that is the point).
+    thief_strength: float = 1.0
+
+
+PROFILES: dict[str, Profile] = {p.name: p for p in (
+    Profile(),
+    Profile(name="sales_org", about="CRM-heavy sales and support organisation: sporadic CRM users elsewhere, "
+                                    "month-end peaks in sales and finance, honest leavers exporting their "
+                                    "accounts for a successor",
+            departments=(("sales", 0.28), ("support", 0.24), ("marketing", 0.14), ("engineering", 0.1),
+                         ("research", 0.02)),
+            sporadic=0.25, heavy=0.08, handover_export=0.6, handover=2.0, transfers=0.03,
+            peaks=(Peak(0.30, 5, 2.5, ("sales", "finance")), Peak(0.63, 5, 2.5, ("sales", "finance")),
+                   Peak(0.85, 7, 2.0, ("marketing",)))),
+    Profile(name="rnd_lab", about="engineering and research lab: night owls, weekend workers, shared lab "
+                                  "machines, sporadic heavy-tailed downloads and thumb-drive use",
+            departments=(("engineering", 0.40), ("research", 0.20), ("sales", 0.06), ("support", 0.06)),
+            night_owl=0.2, weekend=0.2, weekend_days=0.4, usb_users=0.25, sporadic=0.2, shared_machines=0.3,
+            peaks=(Peak(0.55, 8, 2.0, ("engineering",)),)),
+    Profile(name="churn", about="high turnover: 4% leave a month and hand over a lot, 8% change role mid-period, "
+                                "10% change their normal for good",
+            leave_rate=0.04, handover=4.0, handover_export=0.4, transfers=0.08, lasting_change=0.10,
+            sporadic=0.1, jobsite=0.12, private_mail=0.2),
+    Profile(name="shifts", about="operations and support on shifts: weekend and night work, shared machines, "
+                                 "seasonal peaks everywhere",
+            departments=(("support", 0.3), ("operations", 0.25), ("it", 0.12), ("engineering", 0.1)),
+            night_owl=0.25, weekend=0.35, weekend_days=0.5, shared_machines=0.5, sporadic=0.15,
+            lasting_change=0.05, peaks=(Peak(0.4, 10, 1.8), Peak(0.75, 6, 2.2, ("support", "operations")))),
+    Profile(name="subtle", about="subtler thieves (half the volume, fewer days) in a mixed company with "
+                                 "sporadic users, role changes and peaks",
+            thief_strength=0.5, sporadic=0.15, transfers=0.04, lasting_change=0.05, handover=2.0,
+            peaks=(Peak(0.5, 5, 2.0),)),
+)}
+
+
+
 def easter(year: int) -> dt.date:
     """Gregorian Easter Sunday (anonymous algorithm).
 
@@ -203,6 +288,11 @@ class Employee:
     mood: float  # survey baseline
     perf: float
     off: set[int] = field(default_factory=set)  # vacation and sick days
+    #: Profile features: a sporadic channel (channel, share of days, log-median, log-sd), a lasting change
+    #: (from day, channel, factor), and a department pool of shared machines (None: own PC).
+    sporadic: tuple[str, float, float, float] | None = None
+    change: tuple[int, str, float] | None = None
+    pool: tuple[str, ...] | None = None
     last_day: int | None = None
     notice: int | None = None
     scenario: str | None = None
@@ -216,7 +306,7 @@ class Employee:
 class Company:
     """Builds the population and plans, then writes the files day by day."""
 
-    def __init__(self, employees: int, days: int, seed: int, start: dt.date) -> None:
+    def __init__(self, employees: int, days: int, seed: int, start: dt.date, profile: Profile | None = None) -> None:
         if employees < 20:
             raise ValueError("--employees must be at least 20")
         if days < MIN_DAYS:
@@ -225,6 +315,9 @@ class Company:
             raise ValueError("--start must be a working day")
         self.n, self.days, self.seed, self.start = employees, days, seed, start
         self.rng = random.Random(seed)
+        self.profile = profile or PROFILES["baseline"]
+        #: Profile-only features draw from their own stream (the baseline company stays as it was).
+        self.prng = random.Random(f"{seed}:{self.profile.name}")
         self.epoch0 = int(dt.datetime(start.year, start.month, start.day, tzinfo=dt.timezone.utc).timestamp())
         self.dates = [start + dt.timedelta(days=i) for i in range(days + 12)]
         hol: set[dt.date] = set()
@@ -269,7 +362,9 @@ class Company:
     def build(self) -> None:
         rng = self.rng
         depts = list(DEPARTMENTS)
-        weights = [DEPARTMENTS[d]["share"] for d in depts]
+        shares = dict(self.profile.departments)
+        weights = [shares.get(d, DEPARTMENTS[d]["share"]) for d in depts]
+        P = self.profile
         seen: dict[str, int] = {}
         sams: dict[str, int] = {}
         n_hires = max(1, round(self.n * 0.006 * self.days / 30))
@@ -287,7 +382,7 @@ class Company:
             eid = f"E{k + 1:05d}"
             prof = DEPARTMENTS[dept]
             usb = prof["usb"] * (8 if role == "it_admin" else 1)
-            if role != "it_admin" and rng.random() < 0.12:
+            if role != "it_admin" and rng.random() < P.usb_users:
                 usb = rng.uniform(0.1, 0.6)  # occasional thumb-drive users
             e = Employee(
                 id=eid, first=first, last=last,
@@ -301,16 +396,17 @@ class Company:
                 hired=-rng.randint(30, 3000) if k < self.n else rng.randint(5, self.days - 20),
                 start_h=rng.uniform(7.0, 9.5),
                 act=math.exp(rng.gauss(0, 0.35)),
-                heavy=rng.choice(("dl", "mail", "crm", "dele", "prn")) if rng.random() < 0.05 else None,
+                heavy=rng.choice(("dl", "mail", "crm", "dele", "prn")) if rng.random() < P.heavy else None,
                 usb=usb,
-                night_owl=rng.random() < 0.07,
-                weekend=rng.random() < 0.08 or role == "it_admin" and rng.random() < 0.4,
-                personal_mail=rng.uniform(0.05, 0.3) if rng.random() < 0.12 else 0.0,
-                cloud=rng.uniform(0.02, 0.15) if rng.random() < 0.04 else 0.0,
-                jobsite=rng.uniform(0.05, 0.4) if rng.random() < 0.06 else 0.0,
+                night_owl=rng.random() < P.night_owl,
+                weekend=rng.random() < P.weekend or role == "it_admin" and rng.random() < 0.4,
+                personal_mail=rng.uniform(0.05, 0.3) if rng.random() < P.private_mail else 0.0,
+                cloud=rng.uniform(0.02, 0.15) if rng.random() < P.cloud else 0.0,
+                jobsite=rng.uniform(0.05, 0.4) if rng.random() < P.jobsite else 0.0,
                 mood=min(9.5, max(2.0, rng.gauss(7.0, 1.3))),
                 perf=min(5.0, max(1.5, rng.gauss(3.4, 0.6))),
             )
+            self._profile_features(e)
             self.emps.append(e)
         self._upns = [e.upn for e in self.emps]
         by_dept: dict[str, list[Employee]] = {}
@@ -346,7 +442,7 @@ class Company:
         rng = self.rng
         per = max(1, round(self.n / 250))
         n_mal = per * len(SCENARIOS)
-        target = round(self.n * self.days / 30 * LEAVE_RATE_PER_MONTH)
+        target = round(self.n * self.days / 30 * self.profile.leave_rate)
         n_benign = max(target - n_mal, math.ceil(n_mal / 2))
         pool = [e for e in self.emps if e.hired < 0]
         rng.shuffle(pool)
@@ -388,6 +484,72 @@ class Company:
                                 "end": self.date(end), "last_day": self.date(last)})
         self.labels.sort(key=lambda x: (x["last_day"], x["employee_id"]))
 
+
+    # ------------------------------------------------------------------ profile features
+    def _crm_id(self, eid: str) -> str:
+        return "005" + hashlib.blake2b(f"{self.seed}:{eid}".encode(), digest_size=6).hexdigest().upper()
+
+    def _profile_features(self, e: Employee) -> None:
+        """Sporadic heavy-tailed use, a lasting change of normal and shared machines (profile shares)."""
+        P, r = self.profile, self.prng
+        if P.sporadic and r.random() < P.sporadic:
+            ch = r.choice(("crm", "crm", "dl", "usb", "dele"))
+            median = {"crm": 400.0, "dl": 4.0, "usb": 5.0, "dele": 15.0}[ch]
+            e.sporadic = (ch, r.uniform(*P.sporadic_days), math.log(median * r.uniform(0.5, 2.0)),
+                          P.sporadic_sigma * r.uniform(0.7, 1.2))
+            if ch == "crm" and e.crm is None:
+                e.crm = self._crm_id(e.id)
+        if P.lasting_change and r.random() < P.lasting_change:
+            chans = ["dl", "mail", "dele", "usb"] + (["crm", "crm"] if e.dept in CRM_DEPARTMENTS else [])
+            ch = r.choice(chans)
+            if ch == "usb" and not e.usb:
+                e.usb = r.uniform(0.1, 0.4)
+            e.change = (r.randrange(15, max(16, self.days - 15)), ch, r.uniform(*P.change_factor))
+        if P.shared_machines and r.random() < P.shared_machines:
+            e.pool = tuple(f"{e.dept[:3].upper()}-SH{i:02d}" for i in range(8))
+
+    def _peak(self, e: Employee, day: int) -> float:
+        f = 1.0
+        for pk in self.profile.peaks:
+            d0 = int(pk.start * self.days)
+            if d0 <= day < d0 + pk.days and (not pk.departments or e.dept in pk.departments):
+                f *= pk.factor
+        return f
+
+    def _sporadic(self, e: Employee, day: int, a: float, span: float) -> None:
+        """A sporadic user's channel: most days nothing, some days a log-normal amount (heavy-tailed)."""
+        assert e.sporadic is not None
+        ch, p, mu, sigma = e.sporadic
+        r = self.prng
+        if r.random() >= p:
+            return
+        amount = r.lognormvariate(mu, sigma)
+        prof = DEPARTMENTS[e.dept]
+
+        def at() -> int:
+            return self.t(day, a + r.random() * span)
+
+        if ch == "crm" and e.crm:
+            left = min(amount, 6 * 3600.0)
+            while left > 1:
+                dur = min(left, round(r.expovariate(1 / 150), 1) + 5)
+                self.emit(e, at(), "crm", "view", object=f"Account/{r.randint(10000, 99999)}", duration_s=dur,
+                          sensitivity="confidential")
+                left -= dur
+        elif ch == "dl":
+            for _ in range(min(200, int(round(amount)))):
+                sens = self._sens(prof)
+                self.emit(e, at(), "file", "download", object=self._obj(prof["folder"], sens), sensitivity=sens,
+                          bytes=r.randint(20_000, 8_000_000))
+        elif ch == "usb":
+            self.usb_session(e, day, max(1, min(300, int(round(amount)))), False)
+        elif ch == "dele":
+            self.deletions(e, day, max(1, min(400, int(round(amount)))), False)
+
+    def thief(self, n: int) -> int:
+        """A malicious volume scaled by the profile's ``thief_strength`` (at least 1)."""
+        return max(1, int(round(n * self.profile.thief_strength)))
+
     # ------------------------------------------------------------------ HR records and signals
     def sig(self, e: Employee, t: int, signal: str, value: Any) -> None:
         self.signals.append((t, {"employee_id": e.id, "ts": self.ts(t), "signal": signal, "value": value}))
@@ -407,13 +569,15 @@ class Company:
             self._record(e, t0)
             if e.last_day is None:
                 r = rng.random()
-                if r < 0.01:  # a transfer, effective from day d
+                if r < self.profile.transfers:  # a transfer, effective from day d
                     d = rng.randrange(10, self.days - 10)
                     old, e.dept = e.dept, rng.choice(list(DEPARTMENTS))
+                    if e.crm is None and e.dept in CRM_DEPARTMENTS:
+                        e.crm = self._crm_id(e.id)
                     self._record(e, self.t(d, 8))
                     e.plan(d, self.transfer, e.dept)
                     e.dept = old
-                elif r < 0.013:  # placed on watch (an investigation, not a leaver)
+                elif r < self.profile.transfers + 0.003:  # placed on watch (an investigation, not a leaver)
                     self._record(e, self.t(rng.randrange(10, self.days - 10), 11), watchlist=True)
                 continue
             assert e.notice is not None
@@ -467,6 +631,15 @@ class Company:
         work = self.workdays(notice + 1, last)
         for d in rng.sample(work, min(len(work), rng.randint(1, 5))):  # handover packages
             e.plan(d, self.handover, rng.randint(1, 3))
+        P, r = self.profile, self.prng
+        if P.handover > 1 and work:  # a big handover: more packages, more files each
+            for d in r.sample(work, min(len(work), int(round(r.randint(1, 5) * (P.handover - 1))))):
+                e.plan(d, self.handover, r.randint(1, 3 + int(2 * P.handover)))
+        if P.handover_export and e.crm and work and r.random() < P.handover_export:
+            prof = DEPARTMENTS[e.dept]  # the usual report, for the successor
+            for d in r.sample(work, min(len(work), r.randint(1, 2))):
+                size = max(1, int(r.lognormvariate(math.log(max(prof["size"], 10)), 0.7)))
+                e.plan(d, self.crm_export, size, "report_export")
         if rng.random() < 0.6:  # clearing out the home folder
             days = self.workdays(last - 5, last)
             if days:
@@ -488,7 +661,7 @@ class Company:
         days = self._notice_days(e, rng.randint(0, 4), rng.randint(0, 2))
         chosen = sorted(rng.sample(days, min(len(days), rng.randint(4, 8))))
         for d in chosen:
-            e.plan(d, self.research_mail, rng.randint(2, 6))
+            e.plan(d, self.research_mail, self.thief(rng.randint(2, 6)))
         return chosen[0], chosen[-1]
 
     def _sc_crm_bulk_export(self, e: Employee) -> tuple[int, int]:
@@ -497,7 +670,8 @@ class Company:
         days = self.workdays(e.last_day - 14, e.last_day)
         chosen = sorted(rng.sample(days, min(len(days), rng.randint(1, 3))))
         for d in chosen:
-            e.plan(d, self.crm_export, int(rng.uniform(120, 2500)), rng.choice(("report_export", "export", "bulk_query")))
+            e.plan(d, self.crm_export, self.thief(int(rng.uniform(120, 2500))),
+                   rng.choice(("report_export", "export", "bulk_query")))
         return chosen[0], chosen[-1]
 
     def _sc_job_search_then_usb(self, e: Employee) -> tuple[int, int]:
@@ -509,7 +683,7 @@ class Company:
             e.plan(d, self.job_visits, rng.randint(2, 8))
         usb_days = sorted(rng.sample(self._notice_days(e, 2), rng.randint(3, 6)))
         for d in usb_days:
-            e.plan(d, self.usb_session, rng.randint(25, 150), True)
+            e.plan(d, self.usb_session, self.thief(rng.randint(25, 150)), True)
         return min(hunt_days[0], usb_days[0]), usb_days[-1]
 
     def _sc_low_and_slow_downloads(self, e: Employee) -> tuple[int, int]:
@@ -517,7 +691,7 @@ class Company:
         assert e.last_day is not None
         days = self.workdays(e.last_day - 30, e.last_day - 1)
         for d in days:
-            e.plan(d, self.sensitive_downloads, rng.randint(2, 4), None)
+            e.plan(d, self.sensitive_downloads, self.thief(rng.randint(2, 4)), None)
         return days[0], days[-1]
 
     def _sc_restricted_consecutive_days(self, e: Employee) -> tuple[int, int]:
@@ -527,14 +701,14 @@ class Company:
         starts = [d for d in range(e.notice, e.last_day - k + 1) if all(self.working[d + j] for j in range(k))]
         s = rng.choice(starts) if starts else e.notice
         for d in range(s, s + k):
-            e.plan(d, self.sensitive_downloads, rng.randint(2, 6), "restricted")
+            e.plan(d, self.sensitive_downloads, self.thief(rng.randint(2, 6)), "restricted")
         return s, s + k - 1
 
     def _sc_crm_access_spike(self, e: Employee) -> tuple[int, int]:
         rng = self.rng
         days = sorted(rng.sample(self._notice_days(e, 1), rng.randint(3, 6)))
         for d in days:
-            e.plan(d, self.crm_spike, rng.randint(30, 90))
+            e.plan(d, self.crm_spike, self.thief(rng.randint(30, 90)))
         return days[0], days[-1]
 
     def _sc_after_hours_cloud_upload(self, e: Employee) -> tuple[int, int]:
@@ -542,7 +716,7 @@ class Company:
         assert e.notice is not None and e.last_day is not None
         days = sorted(rng.sample(range(e.notice + 1, e.last_day), rng.randint(2, 5)))
         for d in days:
-            e.plan(d, self.night_upload, rng.randint(5, 30))
+            e.plan(d, self.night_upload, self.thief(rng.randint(5, 30)))
         return days[0], days[-1]
 
     def _sc_mass_deletion(self, e: Employee) -> tuple[int, int]:
@@ -550,7 +724,7 @@ class Company:
         assert e.last_day is not None
         days = sorted(rng.sample(self.workdays(e.last_day - 5, e.last_day), rng.randint(1, 2)))
         for d in days:
-            e.plan(d, self.deletions, rng.randint(200, 1500), True)
+            e.plan(d, self.deletions, self.thief(rng.randint(200, 1500)), True)
         return days[0], days[-1]
 
     def _sc_after_departure_access(self, e: Employee) -> tuple[int, int]:
@@ -559,7 +733,7 @@ class Company:
         hi = min(e.last_day + 10, self.days - 1)
         days = sorted(rng.sample(range(e.last_day + 1, hi + 1), min(hi - e.last_day, rng.randint(1, 4))))
         for d in days:
-            e.plan(d, self.remote_access, rng.randint(3, 15))
+            e.plan(d, self.remote_access, self.thief(rng.randint(3, 15)))
         e.active_until = max(days)
         return days[0], days[-1]
 
@@ -619,13 +793,15 @@ class Company:
         if a is None or b is None:
             a, b = self._hours(e, day)
         span = b - a
-        act = e.act * scale
+        act = e.act * scale * self._peak(e, day)
+        ch = e.change if e.change is not None and day >= e.change[0] else None
 
         def at() -> int:
             return self.t(day, a + rng.random() * span)
 
         def n(key: str) -> int:
-            return poisson(rng, prof[key] * act * (rng.uniform(2.5, 4) if e.heavy == key else 1.0))
+            return poisson(rng, prof[key] * act * (rng.uniform(2.5, 4) if e.heavy == key else 1.0)
+                           * (ch[2] if ch is not None and ch[1] == key else 1.0))
 
         self.emit(e, self.t(day, a), "logon", "logon", object=None, destination=e.host)
         self.emit(e, self.t(day, b), "logon", "logoff", object=None, destination=e.host)
@@ -633,7 +809,8 @@ class Company:
         for _ in range(n("open")):
             s = self._sens(prof, 0.7)
             self.emit(e, at(), "file", "open", object=self._obj(folder, s), sensitivity=s)
-        dl = poisson(rng, prof["dl"] * act * (rng.uniform(2.5, 4) if e.heavy == "dl" else 1.0))
+        dl = poisson(rng, prof["dl"] * act * (rng.uniform(2.5, 4) if e.heavy == "dl" else 1.0)
+                     * (ch[2] if ch is not None and ch[1] == "dl" else 1.0))
         for _ in range(dl):
             s = self._sens(prof)
             self.emit(e, at(), "file", "download" if rng.random() < 0.8 else "sync_download",
@@ -664,7 +841,9 @@ class Company:
             self.emit(e, at(), "file", "delete", object=self._obj(folder, "internal"), sensitivity="internal")
         if rng.random() < (0.05 if e.role == "it_admin" else 0.012):
             self.deletions(e, day, rng.randint(15, 150 if e.role == "it_admin" else 90), False)
-        if e.usb and rng.random() < min(1.0, e.usb):
+        if e.sporadic is not None:
+            self._sporadic(e, day, a, span)
+        if e.usb and rng.random() < min(1.0, e.usb * (ch[2] if ch is not None and ch[1] == "usb" else 1.0)):
             self.usb_session(e, day, max(1, poisson(rng, max(1.0, e.usb * 3))), False)
         if rng.random() < 0.01 * act and prof["sens"] > 0.1:
             s = self._sens(prof)
@@ -839,11 +1018,13 @@ class Company:
             if day < e.hired or (e.active_until is not None and day > e.active_until):
                 continue
             present = working and day not in e.off and (e.last_day is None or day <= e.last_day)
+            if e.pool is not None:
+                e.host = self.prng.choice(e.pool)
             if present:
                 a, b = self.normal_day(e, day)
                 if e.night_owl and rng.random() < 0.4:
                     self.normal_day(e, day, 0.3, b + rng.uniform(1.5, 3), min(23.9, b + rng.uniform(3.5, 5)))
-            elif not working and not holiday and e.weekend and rng.random() < 0.3 and \
+            elif not working and not holiday and e.weekend and rng.random() < self.profile.weekend_days and \
                     (e.last_day is None or day <= e.last_day):
                 s = rng.uniform(9, 15)
                 self.normal_day(e, day, 0.25, s, s + rng.uniform(1, 3))
@@ -907,6 +1088,7 @@ class Company:
         working_days = sum(self.working[: self.days])
         meta = {
             "employees": self.n, "new_hires": len(self.emps) - self.n, "days": self.days, "seed": self.seed,
+            "profile": self.profile.name,
             "start": self.start.isoformat(), "end": self.date(self.days - 1), "working_days": working_days,
             "holidays": [self.date(d) for d in sorted(self.holidays) if d < self.days],
             "events": n, "events_bytes": size, "hr_records": n_hr, "signals": n_sig,
@@ -919,15 +1101,27 @@ class Company:
         return meta
 
 
+def profile_of(name: str | Profile | None) -> Profile:
+    """A profile by name (see :data:`PROFILES`); an unknown name is an error naming the known ones."""
+    if name is None:
+        return PROFILES["baseline"]
+    if isinstance(name, Profile):
+        return name
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; known: {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
 def generate(out: str | Path, employees: int = 1000, days: int = 120, seed: int = 7,
-             start: str | dt.date = "2026-01-05", progress: bool = False) -> dict[str, Any]:
+             start: str | dt.date = "2026-01-05", progress: bool = False,
+             profile: str | Profile | None = None) -> dict[str, Any]:
     """Write a synthetic company to ``out``; returns the counts written (also in ``out/meta.json``)."""
     d0 = dt.date.fromisoformat(start) if isinstance(start, str) else start
-    return Company(employees, days, seed, d0).write(Path(out), progress=progress)
+    return Company(employees, days, seed, d0, profile_of(profile)).write(Path(out), progress=progress)
 
 
 def workforce(employees: int = 60, days: int = 60, seed: int = 7, start: str | dt.date = "2026-01-05",
-              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+              profile: str | Profile | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """The same company in memory, for tests and measurements without files: ``(hr_records, events, labels)``
     as contract dicts, each in ``ts`` order (signals are left out; :func:`generate` writes them).
 
@@ -938,7 +1132,7 @@ def workforce(employees: int = 60, days: int = 60, seed: int = 7, start: str | d
     ['employee_id', 'end', 'last_day', 'scenario', 'start']
     """
     d0 = dt.date.fromisoformat(start) if isinstance(start, str) else start
-    c = Company(employees, days, seed, d0)
+    c = Company(employees, days, seed, d0, profile_of(profile))
     events = [rec for _, rows in c.days_of_events() for rec in rows]
     return [r for _, r in c.hr], events, list(c.labels)
 
@@ -951,6 +1145,8 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--start", default="2026-01-05", help="first day (YYYY-MM-DD, a working day)")
     p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--profile", default="baseline", choices=list(PROFILES),
+                   help="the kind of company (" + "; ".join(f"{k}: {v.about}" for k, v in PROFILES.items()) + ")")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress line on stderr (default: when stderr is a terminal)")
     return p
@@ -958,7 +1154,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     show = sys.stderr.isatty() if args.progress is None else args.progress
-    meta = generate(args.out, args.employees, args.days, args.seed, args.start, progress=show)
+    meta = generate(args.out, args.employees, args.days, args.seed, args.start, progress=show, profile=args.profile)
     print(f"generate: {meta['employees']:,} employees (+{meta['new_hires']} hires), {meta['days']} days: "
           f"{meta['events']:,} events ({meta['events_bytes'] / 1e6:,.0f} MB), {meta['hr_records']:,} HR records, "
           f"{meta['signals']:,} signals, {meta['leavers']} leavers ({meta['malicious']} malicious) to {args.out} "

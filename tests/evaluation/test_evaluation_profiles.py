@@ -1,0 +1,95 @@
+"""Company profiles in the generator, and the sweep that reports the worst profile."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import orjson
+import pytest
+
+from exitwatch.evaluate import Hit, max_rule_alerts_30d, misses, pool, worst
+from exitwatch.generate import PROFILES, Profile, profile_of, workforce
+
+
+def test_profiles_differ_in_role_mix_and_habits() -> None:
+    mixes = {}
+    for name in ("baseline", "sales_org", "rnd_lab"):
+        hr, events, labels = workforce(employees=80, days=45, seed=2, profile=name)
+        first = {}
+        for r in hr:
+            first.setdefault(r["employee_id"], r["department"])
+        mixes[name] = Counter(first.values())
+        assert labels and events
+    assert mixes["sales_org"]["sales"] + mixes["sales_org"]["support"] > \
+        mixes["baseline"]["sales"] + mixes["baseline"]["support"]
+    assert mixes["rnd_lab"]["engineering"] > mixes["sales_org"]["engineering"]
+
+
+def test_sporadic_users_are_heavy_tailed() -> None:
+    """A sporadic CRM user: most days nothing, some days a lot (the issue's mean ~170 s, sd ~600 s)."""
+    prof = Profile(name="t", sporadic=1.0)
+    _, events, _ = workforce(employees=30, days=60, seed=4, profile=prof)
+    from exitwatch.generate import Company
+
+    c = Company(30, 60, 4, __import__("datetime").date(2026, 1, 5), prof)
+    c.build()
+    crm_sporadic = {e.crm for e in c.emps if e.sporadic and e.sporadic[0] == "crm" and e.dept not in
+                    ("sales", "support", "finance", "marketing", "operations")}
+    per: dict[tuple[str, str], float] = {}
+    for ev in events:
+        if ev["actor"] in crm_sporadic and ev["kind"] == "crm":
+            k = (ev["actor"], ev["ts"][:10])
+            per[k] = per.get(k, 0.0) + ev["duration_s"]
+    assert crm_sporadic and per
+    import statistics
+
+    for actor in crm_sporadic:
+        days = [per.get((actor, f"2026-{m:02d}-{d:02d}"), 0.0) for m in (1, 2) for d in range(5, 28)]
+        if sum(1 for x in days if x) >= 3:
+            assert statistics.pstdev(days) > statistics.fmean(days)  # heavy-tailed: sd above the mean
+
+
+def test_unknown_profile_is_an_error_naming_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="known: baseline"):
+        profile_of("nope")
+    assert set(PROFILES) >= {"baseline", "sales_org", "rnd_lab", "churn", "shifts", "subtle"}
+
+
+def test_max_alerts_from_one_rule_counts_any_severity_in_30_days() -> None:
+    hits = [Hit("E1", d, "a", "low", 1) for d in (0, 10, 20, 29)] + [Hit("E1", d, "b", "low", 1) for d in (0, 40)]
+    assert max_rule_alerts_30d(hits, {"E1"})["alerts"] == 4
+    assert max_rule_alerts_30d(hits, {"E2"})["alerts"] == 0
+
+
+def test_worst_profile_is_the_headline() -> None:
+    def run(caught: int, pairs: int, leads: list[int], burst: int) -> dict:
+        return {"caught": caught, "malicious": 10, "honest_pairs": pairs, "honest_units": 2.0, "leads": leads,
+                "max_rule_alerts_honest_30d": {"alerts": burst, "rule_id": "r", "employee_id": "E", "first_day": 0},
+                "honest_flagged_by_rule": {}, "alerts_per_day": 1.0, "scenarios": {}, "honest_flagged": pairs,
+                "honest_employees": 100, "seed": 1}
+    good = pool([run(10, 1, [9, 10], 1)])
+    bad = pool([run(9, 6, [3, 4], 5)])
+    assert misses(good) == [] and misses(bad) == ["recall", "honest flagged", "lead", "alerts from one rule"]
+    h = worst({"good": good, "bad": bad})
+    assert h["profile"] == "bad" and h["recall"] == {"profile": "bad", "value": 0.9}
+    assert h["honest_flagged_per_1000_per_30d"]["value"] == 3.0
+
+
+def test_sweep_from_the_cli(tmp_path: Path) -> None:
+    from exitwatch.cli import main
+
+    out = tmp_path / "rep"
+    assert main(["evaluate", "--profiles", "baseline,subtle", "--seeds", "1", "--employees", "40", "--days", "45",
+                 "--work", str(tmp_path / "w"), "--out", str(out), "--no-progress"]) == 0
+    rep = orjson.loads((out / "profiles.json").read_bytes())
+    assert set(rep["profiles"]) == {"baseline", "subtle"}
+    assert rep["headline"]["profile"] in rep["profiles"]
+    for p in rep["profiles"].values():
+        assert p["malicious"] == 9 and 0 <= p["recall"] <= 1
+    assert "worst profile" in (out / "profiles.md").read_text()
+    # the companies are reused on a second run
+    before = (tmp_path / "w" / "baseline-40x45-s1" / "events.jsonl").stat().st_mtime
+    assert main(["evaluate", "--profiles", "baseline", "--seeds", "1", "--employees", "40", "--days", "45",
+                 "--work", str(tmp_path / "w"), "--out", str(out), "--no-progress"]) == 0
+    assert (tmp_path / "w" / "baseline-40x45-s1" / "events.jsonl").stat().st_mtime == before
