@@ -40,9 +40,32 @@ MAX_RECORD_BYTES = guard.MAX_RECORD_BYTES
 #: The raw text kept in a dead letter.
 MAX_RAW_CHARS = 64 * 1024
 
+class Skip:
+    """The value of an output for a record that is understood but carries no monitored activity (a logon to a
+    directory service, sharing inside the company, inbound mail...): counted under its ``reason`` in the run
+    summary and the ``exitwatch_connector_skipped_records_total`` metric, never sent, never dead-lettered.
+    Reasons are fixed phrases of the code (they become a metric label), never text from the record."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Skip({self.reason!r})"
+
+
 Value = Union[ActivityEvent, HRRecord, HRSignal]
-Output = tuple[Union[Value, None], Union[DeadLetter, None]]
+Output = tuple[Union[Value, Skip, None], Union[DeadLetter, None]]
+#: A record of a kind the product does not monitor (the reason: "not monitored").
 SKIP: Output = (None, None)
+#: The reason :data:`SKIP` (and a bare ``(None, None)``) is counted under.
+NOT_MONITORED = "not monitored"
+
+
+def skip(reason: str) -> Output:
+    """An output for a record understood and deliberately not turned into an event, with the reason."""
+    return Skip(reason), None
 
 UTC = dt.timezone.utc
 
@@ -168,6 +191,8 @@ class Stats:
     signals: int = 0
     deadletters: int = 0
     skipped: int = 0
+    skipped_by: dict[str, int] = field(default_factory=dict)  # reason -> records
+    deadletters_by: dict[str, int] = field(default_factory=dict)  # reason category -> records
     unresolved: int = 0
     records_in: int = 0
     bytes_in: int = 0
@@ -324,6 +349,7 @@ __all__ = [
     "GuardError",
     "ParseError",
     "SKIP",
+    "Skip",
     "Stats",
     "Value",
     "as_int",
@@ -333,4 +359,5 @@ __all__ = [
     "parse_ts",
     "recipients_of",
     "sha_id",
+    "skip",
 ]

@@ -30,6 +30,9 @@ HR = Counter("exitwatch_connector_hr_records_total", "HR records a connector pro
 SIGNALS = Counter("exitwatch_connector_hr_signals_total", "HR signals a connector produced", ["source"])
 DEADLETTERS = Counter("exitwatch_connector_deadletter_records_total",
                       "Input records a connector dead-lettered, by reason category", ["source", "reason"])
+SKIPPED = Counter("exitwatch_connector_skipped_records_total",
+                  "Input records a connector understood but did not turn into an event (a kind it does not monitor,"
+                  " inbound mail, sharing inside the company...), by reason", ["source", "reason"])
 UNRESOLVED = Counter("exitwatch_connector_unresolved_actors_total",
                      "Events a connector produced without an employee id (resolved later, or never)", ["source"])
 DELIVERY_FAILURES = Counter("exitwatch_connector_delivery_failures_total",

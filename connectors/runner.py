@@ -35,12 +35,14 @@ from typing import IO, Any
 
 from schemas import guard
 from schemas.identity import AliasIndex
+from schemas.reasons import reason_category
 from schemas.models import ActivityEvent, DeadLetter, HRRecord, HRSignal
 
 from connectors import sources
-from connectors.base import MAX_RAW_CHARS, MAX_RECORD_BYTES, Context, Stats, dead
+from connectors.base import MAX_RAW_CHARS, MAX_RECORD_BYTES, NOT_MONITORED, Context, Skip, Stats, dead
 from connectors.classification import Classifier
 from connectors.framing import Stream
+from connectors.metrics import SKIPPED
 
 _NOT_DATA = ("LICENSE", "COPYING", "NOTICE", "README", "COMMIT")
 SYNC = object()  # marker: everything yielded before it should now be delivered
@@ -300,8 +302,11 @@ class Driver:
     def _deliver(self, st: _FileState, triples: list[tuple[Any, Any, int]]) -> Iterator[tuple[Any, Any]]:
         stats = self.ctx.stats
         for value, dl, start in triples:
-            if value is None and dl is None:
+            if dl is None and (value is None or isinstance(value, Skip)):
+                reason = value.reason if isinstance(value, Skip) else NOT_MONITORED
                 stats.skipped += 1
+                stats.skipped_by[reason] = stats.skipped_by.get(reason, 0) + 1
+                SKIPPED.labels(self.source_name, reason).inc()
                 continue
             if value is not None:
                 gdl = self._guard(value)
@@ -323,6 +328,8 @@ class Driver:
                     stats.signals += 1
             else:
                 stats.deadletters += 1
+                cat = reason_category(dl.reason)
+                stats.deadletters_by[cat] = stats.deadletters_by.get(cat, 0) + 1
             self.count += 1
             yield value, dl
 
@@ -616,8 +623,12 @@ def summary_line(source: str, stats: Stats, seconds: float) -> str:
     if stats.hr or stats.signals:
         parts.append(f"{stats.hr} HR records, {stats.signals} HR signals")
     parts += [
-        f"{stats.deadletters} dead letters",
-        f"{stats.skipped} skipped",
+        f"{stats.deadletters} dead letters" + (
+            " (" + ", ".join(f"{k} {v}" for k, v in sorted(stats.deadletters_by.items(), key=lambda kv: -kv[1]))
+            + ")" if stats.deadletters_by else ""),
+        f"{stats.skipped} skipped" + (
+            " (" + ", ".join(f"{k} {v}" for k, v in sorted(stats.skipped_by.items(), key=lambda kv: -kv[1])) + ")"
+            if stats.skipped_by else ""),
         f"{stats.unresolved} unresolved actors",
         f"{stats.delivery_failures} delivery failures",
         f"{seconds:.1f} s ({rate:,.0f} lines/s)",

@@ -9,10 +9,16 @@ and the same records as Microsoft Sentinel's ``OfficeActivity`` table holds them
 * Endpoint DLP (``FileCopiedToRemovableMedia``, ``FilePrinted``, ``FileUploadedToCloud``,
   ``FileCopiedToNetworkShare``).
 * Exchange ``Send``/``SendAs``/``SendOnBehalf`` -> email send (size, attachments from ``Item.Attachments``);
-  ``MipLabel`` -> email send with recipients and the label; ``New-InboxRule``/``Set-InboxRule``/
-  ``Set-Mailbox`` forwarding to an address outside the company -> email auto_forward.
+  ``MipLabel`` -> email send with recipients and the label (a labelled message that came in from outside
+  is inbound mail, not a send); ``New-InboxRule``/``Set-InboxRule``/``Set-Mailbox`` (admin records, with
+  ``Parameters``) and Outlook's ``UpdateInboxRules`` (mailbox records, with ``OperationProperties``: a
+  ``ForwardToRecipientsAction``, ``ForwardAsAttachmentToRecipientsAction`` or ``RedirectToRecipientsAction``
+  whose recipients are in the ``ServerRule``/``RuleActions`` values) forwarding to an address outside the
+  company -> email auto_forward.
 
-Everything else (page views, logons, admin changes, ``MailItemsAccessed``...) is skipped.
+Keys are read whatever their case (``Operation`` or ``operation``, ``Parameters[].Name`` or ``name``), as
+exports and SIEM forwarders write them. Everything else (page views, logons, admin changes,
+``MailItemsAccessed``...) is counted as skipped under a reason.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from connectors.base import SKIP, Output, as_int, first, recipients_of, sha_id
+from connectors.base import Output, ParseError, as_int, first, recipients_of, sha_id, skip
 from connectors.classification import domain_of
 from connectors.sources import JsonSource
 
@@ -63,6 +69,10 @@ SHARE_OPS = {
 }
 SEND_OPS = {"Send", "SendAs", "SendOnBehalf"}
 RULE_OPS = {"New-InboxRule", "Set-InboxRule", "Set-Mailbox", "New-TransportRule", "Set-TransportRule"}
+#: Outlook / EWS inbox-rule changes logged by mailbox auditing (the rule is in OperationProperties)
+CLIENT_RULE_OPS = {"UpdateInboxRules", "New-InboxRule-Client"}
+FORWARD_ACTIONS = ("ForwardToRecipientsAction", "ForwardAsAttachmentToRecipientsAction", "RedirectToRecipientsAction")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 FORWARD_PARAMS = {
     "forwardto",
     "forwardasattachmentto",
@@ -111,8 +121,9 @@ def parse_attachments(value: Any) -> tuple[list[str], int | None]:
     return names, total if have else None
 
 
-def _params(rec: dict[str, Any]) -> dict[str, Any]:
-    ps = rec.get("Parameters")
+def _params(rec: dict[str, Any], key: str = "Parameters") -> dict[str, Any]:
+    """``Parameters`` (or ``OperationProperties``) as ``{lower-case name: value}``, whatever the key case."""
+    ps = rec.get(key)
     if isinstance(ps, str):
         try:
             ps = orjson.loads(ps)
@@ -121,11 +132,64 @@ def _params(rec: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if isinstance(ps, list):
         for p in ps:
-            if isinstance(p, dict) and p.get("Name") is not None:
-                out[str(p["Name"]).lower()] = p.get("Value")
+            if isinstance(p, dict):
+                name = first(p.get("Name"), p.get("name"))
+                if name is not None:
+                    out[str(name).lower()] = p.get("Value", p.get("value"))
     elif isinstance(ps, dict):
         out = {str(k).lower(): v for k, v in ps.items()}
     return out
+
+
+_CANON = {k.lower(): k for k in (
+    "Operation", "CreationTime", "TimeGenerated", "Id", "OfficeId", "Workload", "OfficeWorkload", "RecordType",
+    "UserId", "UserKey", "UserType", "ObjectId", "OfficeObjectId", "Parameters", "OperationProperties", "Item",
+    "ClientIP", "ClientIPAddress", "MailboxOwnerUPN", "LogonUserSid", "SiteUrl", "SourceFileName", "ResultStatus",
+    "Sender", "Receivers", "Recipients", "LabelName", "LabelAction", "ItemName", "Subject", "ExternalAccess",
+    "OrganizationName", "OriginatingServer", "FileSizeBytes", "TargetUserOrGroupName", "TargetUserOrGroupType",
+    "SensitivityLabelName", "SensitivityLabelId", "DeviceName", "Platform", "TargetDomain", "TargetFilePath")}
+
+
+def canonical_keys(rec: dict[str, Any]) -> dict[str, Any]:
+    """``rec`` with the top-level keys this connector reads in the API's case (``operation`` ->
+    ``Operation``), for records that SIEM exports and forwarders write in lower or camel case."""
+    if "Operation" in rec:
+        return rec
+    out = dict(rec)
+    for k, v in rec.items():
+        c = _CANON.get(str(k).lower())
+        if c is not None and c not in out:
+            out[c] = v
+    return out
+
+
+def _rule_targets(props: dict[str, Any]) -> list[str] | None:
+    """The recipients of a forwarding action in ``UpdateInboxRules`` properties; None when no action of the
+    rule forwards or redirects."""
+    text = " ".join(str(v) for v in props.values() if v is not None)
+    if not any(a in text for a in FORWARD_ACTIONS):
+        return None
+    found: list[str] = []
+    server = props.get("serverrule")
+    try:
+        rule = orjson.loads(server) if isinstance(server, str) else server
+    except orjson.JSONDecodeError:
+        rule = None
+    if isinstance(rule, dict):
+        for act in rule.get("Actions") or rule.get("actions") or []:
+            if not isinstance(act, dict):
+                continue
+            for rc in act.get("Recipients") or act.get("recipients") or []:
+                vals = rc.get("Values") if isinstance(rc, dict) else None
+                for val in vals if isinstance(vals, list) else []:
+                    v = val.get("Value") if isinstance(val, dict) else None
+                    if isinstance(v, str) and _EMAIL.fullmatch(v.strip()):
+                        found.append(v.strip())
+    if not found:
+        for k in ("ruleactions", "serverrule", "forwardto", "redirectto", "forwardasattachmentto"):
+            found.extend(_EMAIL.findall(str(props.get(k) or "")))
+    seen: set[str] = set()
+    return [x for x in found if not (x.lower() in seen or seen.add(x.lower()))]  # type: ignore[func-returns-value]
 
 
 def _forward_targets(value: Any) -> list[str]:
@@ -144,10 +208,9 @@ class M365Source(JsonSource):
     name = "m365"
 
     def parse(self, rec: dict[str, Any], raw: str) -> Iterable[Output]:
+        rec = canonical_keys(rec)
         op = rec.get("Operation")
         if not isinstance(op, str):
-            if "CreationTime" in rec or "Workload" in rec or "RecordType" in rec:
-                return [SKIP]
             return [self._dead("not an Office 365 audit record (no Operation)", raw)]
         workload = first(rec.get("Workload"), rec.get("OfficeWorkload")) or ""
         ts = first(rec.get("CreationTime"), rec.get("TimeGenerated"), rec.get("Start_Time"))
@@ -172,7 +235,9 @@ class M365Source(JsonSource):
             return [self._mip(rec, attrs, base)]
         if op in RULE_OPS:
             return [self._rule(rec, op, attrs, base)]
-        return [SKIP]
+        if op in CLIENT_RULE_OPS:
+            return [self._client_rule(rec, attrs, base)]
+        return [skip("operation not monitored")]
 
     def _dead(self, reason: str, raw: str) -> Output:
         from connectors.base import dead
@@ -232,7 +297,7 @@ class M365Source(JsonSource):
             return self.event(kind="file", action="share_external", object=obj, destination="anonymous link",
                               external=True, label=label, attrs=attrs, **base)
         if op == "AddedToGroup" and ttype.lower() != "guest":
-            return SKIP
+            return skip("sharing inside the company")
         dest = target if target and "@" in str(target) else None
         ext, personal = self.ctx.classifier.classify(dest, base["actor"]) if dest else (None, None)
         if ttype.lower() == "guest" or "#ext#" in str(target or "").lower():
@@ -244,7 +309,7 @@ class M365Source(JsonSource):
                     dest = local[: local.rindex("_")] + "@" + local[local.rindex("_") + 1 :]
                     _, personal = self.ctx.classifier.classify(dest, base["actor"])
         if not ext:
-            return SKIP
+            return skip("sharing inside the company")
         return self.event(kind="file", action="share_external", object=obj, destination=domain_of(dest) or dest,
                           recipients=[dest] if dest else [], external=True, personal=personal, label=label,
                           attrs=attrs, **base)
@@ -273,6 +338,10 @@ class M365Source(JsonSource):
         if rec.get("ObjectId"):
             attrs["message_id"] = rec["ObjectId"]
         actor = first(rec.get("Sender"), base["actor"])
+        owner = base["actor"]
+        if actor and owner and str(actor).lower() != str(owner).lower() and domain_of(str(actor)) != domain_of(
+                str(owner)) and self.ctx.classifier.classify(str(actor), str(owner))[0] is not False:
+            return skip("inbound mail")  # a labelled message from outside, logged in the receiving mailbox
         b = {**base, "actor": actor}
         return self.event(kind="email", action="send", object=first(rec.get("ItemName"), rec.get("Subject")),
                           recipients=rcpt, label=label, attrs=attrs, **b)
@@ -284,11 +353,11 @@ class M365Source(JsonSource):
             if k in FORWARD_PARAMS and v:
                 targets.extend(_forward_targets(v))
         if not targets:
-            return SKIP
+            return skip("mailbox or rule change without forwarding")
         actor = base["actor"]
         external = [t for t in targets if self.ctx.classifier.classify(t, actor)[0] is not False]
         if not external:
-            return SKIP
+            return skip("forwarding inside the company")
         mailbox = first(params.get("identity"), params.get("mailbox"), rec.get("ObjectId"))
         if mailbox:
             attrs["mailbox"] = mailbox
@@ -296,3 +365,23 @@ class M365Source(JsonSource):
             attrs["rule"] = params["name"]
         return self.event(kind="email", action="auto_forward", object=first(params.get("name"), mailbox),
                           recipients=external, destination=domain_of(external[0]), attrs=attrs, **base)
+
+    def _client_rule(self, rec: dict[str, Any], attrs: dict[str, Any], base: dict[str, Any]) -> Output:
+        props = _params(rec, "OperationProperties")
+        targets = _rule_targets(props)
+        if targets is None:
+            return skip("mailbox or rule change without forwarding")
+        if not targets:
+            raise ParseError("inbox rule forwards, but names no address to forward to")
+        actor = base["actor"]
+        external = [t for t in targets if self.ctx.classifier.classify(t, actor)[0] is not False]
+        if not external:
+            return skip("forwarding inside the company")
+        name = first(props.get("rulename"), props.get("name"))
+        if name:
+            attrs["rule"] = name
+        mailbox = first(rec.get("MailboxOwnerUPN"), rec.get("ObjectId"))
+        if mailbox:
+            attrs["mailbox"] = mailbox
+        return self.event(kind="email", action="auto_forward", object=first(name, mailbox), recipients=external,
+                          destination=domain_of(external[0]), attrs=attrs, **base)

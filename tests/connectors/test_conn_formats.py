@@ -1,0 +1,44 @@
+"""Formats read as their vendors document them (issue 16). Each fixture under ``fixtures/connectors/own/`` was
+written by us from the vendor's documentation, one record per case named in the test; every record either
+becomes an event with the right actor, time and direction, or is counted under a named reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.runner import SYNC, Driver, make_context
+
+from conn_helpers import FIX
+
+OWN = FIX / "own"
+
+
+def run(source: str, *paths: Any, **options: Any) -> tuple[list, list, dict[str, int]]:
+    """(events, dead letters, skipped by reason) of one run; every input line is accounted for."""
+    ctx = make_context(options=options)
+    values, dls = [], []
+    for item in Driver(source, [str(p) for p in paths], ctx=ctx):
+        if item is SYNC:
+            continue
+        v, dl = item
+        (values if v is not None else dls).append(v if v is not None else dl)
+    return values, dls, dict(ctx.stats.skipped_by)
+
+
+def test_m365_mail_forwarding_rules_and_lower_case_admin_records() -> None:
+    values, dls, skipped = run("m365", OWN / "m365_forwarding_documented.jsonl")
+    got = [(v.action, v.actor, v.recipients, v.object, v.ts.isoformat()) for v in values]
+    assert got == [
+        # Outlook's UpdateInboxRules: the forward action's recipients come from the ServerRule
+        ("auto_forward", "ann.lee@corp.example", ["ann.private@gmail.com"], "Invoices", "2026-03-03T08:00:00+00:00"),
+        ("auto_forward", "ann.lee@corp.example", ["ann.home@outlook.com"], "Copy", "2026-03-03T08:03:00+00:00"),
+        ("auto_forward", "ann.lee@corp.example", ["ann.private@gmail.com"], "ann.lee\\Copy",
+         "2026-03-03T08:04:00+00:00"),
+        # lower-case keys (operation, parameters[].name): Set-Mailbox ForwardingSmtpAddress
+        ("auto_forward", "ann.lee@corp.example", ["ann.private@gmail.com"], "ann.lee", "2026-03-03T08:05:00+00:00"),
+        ("send", "ann.lee@corp.example", ["ann.private@gmail.com"], "Price list", "2026-03-03T08:08:00+00:00"),
+    ]
+    assert all(v.external and v.personal for v in values)
+    assert not dls
+    assert skipped == {"mailbox or rule change without forwarding": 2, "forwarding inside the company": 1,
+                       "inbound mail": 1}
