@@ -42,3 +42,21 @@ def test_m365_mail_forwarding_rules_and_lower_case_admin_records() -> None:
     assert not dls
     assert skipped == {"mailbox or rule change without forwarding": 2, "forwarding inside the company": 1,
                        "inbound mail": 1}
+
+
+def test_google_forwarding_external_access_one_row_form_and_inbound_mail() -> None:
+    values, dls, skipped = run("gworkspace", OWN / "gworkspace_forwarding_documented.jsonl")
+    got = [(v.kind, v.action, v.actor, v.recipients, v.destination, v.ts.isoformat()) for v in values]
+    assert got == [
+        ("email", "auto_forward", "ann.lee@corp.example", ["ann.private@gmail.com"], "gmail.com",
+         "2026-03-04T10:00:00+00:00"),
+        ("email", "auto_forward", "ann.lee@corp.example", ["ann@rival.example"], "rival.example",
+         "2026-03-04T10:01:00+00:00"),
+        ("file", "share_external", "ann.lee@corp.example", ["cfo@rival.example"], "rival.example",
+         "2026-03-04T10:02:00+00:00"),
+        ("file", "share_external", "ann.lee@corp.example", [], "outside the company", "2026-03-04T10:03:00+00:00"),
+        ("email", "send", "ann.lee@corp.example", ["ann.private@gmail.com"], None, "2026-03-04T10:07:00+00:00"),
+    ]
+    assert all(v.external for v in values)
+    assert not dls
+    assert skipped == {"sharing inside the company": 1, "application not monitored": 1, "inbound mail": 1}
