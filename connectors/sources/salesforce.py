@@ -8,6 +8,12 @@ real-time event monitoring JSON (the streaming ``{"channel", "data": {"payload"}
   ``ApiEvent`` queries -> api_query; ``BulkApiResultEvent`` -> bulk_query; ``ListViewEvent`` /
   ``UriEvent`` / ``LightningUriEvent`` -> view; ``LoginEvent`` / ``LogoutEvent`` -> logon / logoff.
 
+Event-store objects (``BulkApiResultEventStore``, ``ReportEventStore``, ``ApiEventStore``...) are read in
+every form they are exported in: a SOQL result (``records`` with ``attributes.type``), a log-file row whose
+``EVENT_TYPE`` names the object (upper-case fields), or a Data Loader CSV/JSON of the object's own fields
+without a type, whose file is named after the object (``BulkApiResultEventStore.csv``). A record of an event
+type the product does not monitor is counted as skipped; one whose type cannot be told is dead-lettered.
+
 The actor is the 18-character user id (``USER_ID_DERIVED`` / ``UserId``); the 15-character id and the
 username are tried as aliases.
 """
@@ -17,24 +23,44 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from connectors.base import SKIP, Output, as_int, first, sha_id
+import os
+import re
+
+from connectors.base import Output, as_int, first, sha_id, skip
 from connectors.framing import AutoStream, Stream
 from connectors.sources import Source
 
 QUERY_METHODS = ("query", "queryall", "querymore", "search")
+#: Real-time event monitoring types (and their ``...Store`` objects) this connector reads.
+RTEM_TYPES = ("ReportEvent", "ApiEvent", "BulkApiResultEvent", "ListViewEvent", "UriEvent", "LightningUriEvent",
+              "LoginEvent", "LogoutEvent")
+_TYPE_IN_NAME = re.compile("(" + "|".join(sorted(RTEM_TYPES, key=len, reverse=True)) + ")(?:Store|Stream)?",
+                           re.I)
+
+
+def _camel(key: str) -> str:
+    """``ROWS_PROCESSED`` -> ``RowsProcessed`` (log-file field names to the event objects' own)."""
+    return "".join(part[:1].upper() + part[1:].lower() for part in key.split("_"))
 
 
 class SalesforceSource(Source):
     name = "salesforce"
 
     def open_stream(self, path: str) -> Stream:
-        return AutoStream(self)
+        m = _TYPE_IN_NAME.search(os.path.basename(path))
+        return AutoStream(_Typed(self, m.group(1) if m else None))
 
-    def parse_row(self, row: dict[str, str], raw: str) -> Iterable[Output]:
-        return self.parse({k.strip().upper(): v for k, v in row.items()}, raw)
+    def parse_row(self, row: dict[str, str], raw: str, default_type: str | None = None) -> Iterable[Output]:
+        if any(k.strip().upper() == "EVENT_TYPE" for k in row):
+            return self.parse({k.strip().upper(): v for k, v in row.items()}, raw)
+        return self.parse({k.strip(): v for k, v in row.items()}, raw, default_type)
 
-    def parse(self, rec: dict[str, Any], raw: str) -> Iterable[Output]:
+    def parse(self, rec: dict[str, Any], raw: str, default_type: str | None = None) -> Iterable[Output]:
         if "EVENT_TYPE" in rec:
+            et = str(rec.get("EVENT_TYPE") or "")
+            m = _TYPE_IN_NAME.fullmatch(et)
+            if m:  # an event-store object in log-file form: its fields are the object's, upper-cased
+                return [self._rtem(m.group(1), {_camel(k): v for k, v in rec.items()}, raw)]
             return [self._elf(rec, raw)]
         payload = rec
         channel = ""
@@ -51,12 +77,15 @@ class SalesforceSource(Source):
             payload.get("attributes"), dict) else ""
         if not etype and channel:
             etype = channel.rsplit("/", 1)[-1].replace("Stream", "")
+        if not etype and default_type and "EventDate" in payload:
+            etype = default_type  # a Data Loader export of one event object, named after it
         if not etype:
             if "display" in payload and "section" in payload:  # Setup Audit Trail: configuration, no data
-                return [SKIP]
-            return [SKIP] if "EventDate" in payload else [self._dead("no EVENT_TYPE, attributes.type or channel",
-                                                                     raw)]
-        return [self._rtem(etype, payload, raw)]
+                return [skip("setup audit trail (configuration)")]
+            return [self._dead("Salesforce record without EVENT_TYPE, attributes.type or channel (name an export "
+                               "of an event object after it, e.g. BulkApiResultEventStore.csv)", raw)]
+        m = _TYPE_IN_NAME.fullmatch(etype)
+        return [self._rtem(m.group(1) if m else etype, payload, raw)]
 
     def _dead(self, reason: str, raw: str) -> Output:
         from connectors.base import dead
@@ -89,25 +118,27 @@ class SalesforceSource(Source):
             method = str(r.get("METHOD_NAME") or "").lower().replace("_", "")
             uri = str(r.get("URI") or "").lower()
             if not (method in QUERY_METHODS or "/query" in uri or "/search" in uri):
-                return SKIP
+                return skip("API call that reads no records")
             return self.event(action="api_query", object=first(r.get("ENTITY_NAME"), r.get("URI")), count=count,
                               bytes=size, attrs=attrs, **base)
         if et in ("BulkApi", "BulkApi2", "BulkApiRequest"):
             op = str(r.get("OPERATION_TYPE") or "query").lower()
             if "query" not in op:
-                return SKIP
+                return skip("bulk job that writes records")
             return self.event(action="bulk_query", object=first(r.get("ENTITY_TYPE"), r.get("ENTITY_NAME")),
                               count=count if count is not None else as_int(r.get("NUMBER_RECORDS")), attrs=attrs,
                               **base)
         if et in ("Login", "Logout"):
             if et == "Login" and str(r.get("LOGIN_STATUS") or "LOGIN_NO_ERROR") != "LOGIN_NO_ERROR":
-                return SKIP
+                return skip("failed logon")
             base["kind"] = "logon"
             return self.event(action="logon" if et == "Login" else "logoff", attrs=attrs, **base)
-        return SKIP
+        return skip("event type not monitored")
 
     def _rtem(self, et: str, p: dict[str, Any], raw: str) -> Output:
         et = et.replace("Store", "")
+        if "ROWS_PROCESSED" in p and "RowsProcessed" not in p:
+            p = {**p, "RowsProcessed": p["ROWS_PROCESSED"]}
         actor = first(p.get("UserId"), p.get("Username"))
         ts = first(p.get("EventDate"), p.get("CreatedDate"))
         ident = first(p.get("EventIdentifier"), p.get("Id"))
@@ -118,7 +149,7 @@ class SalesforceSource(Source):
                   "ListViewId", "RecordId"):
             if p.get(k) not in (None, ""):
                 attrs[k[0].lower() + "".join("_" + c.lower() if c.isupper() else c for c in k[1:])] = p[k]
-        count = as_int(p.get("RowsProcessed"))
+        count = as_int(first(p.get("RowsProcessed"), p.get("RecordCount"), p.get("NumberOfRecords")))
         op = str(p.get("Operation") or "")
         if et == "ReportEvent":
             action = "report_export" if op == "ReportExported" else "view"
@@ -126,7 +157,7 @@ class SalesforceSource(Source):
                               attrs=attrs, **base)
         if et == "ApiEvent":
             if op.lower() not in QUERY_METHODS and not p.get("Query"):
-                return SKIP
+                return skip("API call that reads no records")
             attrs["query"] = str(p.get("Query") or "")[:2000]
             return self.event(action="api_query", object=first(p.get("QueriedEntities")), count=count, attrs=attrs,
                               **base)
@@ -136,15 +167,15 @@ class SalesforceSource(Source):
                               count=count, attrs=attrs, **base)
         if et in ("ListViewEvent", "UriEvent", "LightningUriEvent"):
             if et != "ListViewEvent" and op and op != "Read":
-                return SKIP
+                return skip("page change, not a read")
             obj = first(p.get("Name"), p.get("PageUrl"), p.get("QueriedEntities"), p.get("RecordId"))
             return self.event(action="view", object=obj, count=count, attrs=attrs, **base)
         if et in ("LoginEvent", "LogoutEvent"):
             if et == "LoginEvent" and str(p.get("Status") or "Success") != "Success":
-                return SKIP
+                return skip("failed logon")
             base["kind"] = "logon"
             return self.event(action="logon" if et == "LoginEvent" else "logoff", attrs=attrs, **base)
-        return SKIP
+        return skip("event type not monitored")
 
 
 def _entity(query: Any) -> str | None:
@@ -155,3 +186,18 @@ def _entity(query: Any) -> str | None:
         return None
     rest = q[i + 6:].strip().split()
     return rest[0] if rest else None
+
+
+class _Typed:
+    """The source as one file's stream sees it: rows without a type take the one the file name gives."""
+
+    def __init__(self, source: SalesforceSource, default_type: str | None) -> None:
+        self.source = source
+        self.name = source.name
+        self.default_type = default_type
+
+    def parse(self, rec: dict[str, Any], raw: str) -> Iterable[Output]:
+        return self.source.parse(rec, raw, self.default_type)
+
+    def parse_row(self, row: dict[str, str], raw: str) -> Iterable[Output]:
+        return self.source.parse_row(row, raw, self.default_type)

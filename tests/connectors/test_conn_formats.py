@@ -60,3 +60,17 @@ def test_google_forwarding_external_access_one_row_form_and_inbound_mail() -> No
     assert all(v.external for v in values)
     assert not dls
     assert skipped == {"sharing inside the company": 1, "application not monitored": 1, "inbound mail": 1}
+
+
+def test_salesforce_bulk_api_result_event_store_in_every_export_form() -> None:
+    d = OWN / "salesforce_bulkapiresult"
+    values, dls, skipped = run("salesforce", d / "soql_result.json", d / "logfile_form.csv",
+                               d / "BulkApiResultEventStore.csv")
+    got = [(v.action, v.actor, v.object, v.count, v.ts.isoformat()) for v in values]
+    assert got == [
+        ("bulk_query", "0054J000004rPTUQA2", "Contact", None, "2026-03-05T11:00:01+00:00"),   # SOQL result
+        ("bulk_query", "0054J000004rPTUQA2", "Account", None, "2026-03-05T11:05:01+00:00"),
+        ("bulk_query", "0054J000004rPTUQA2", "Contact", 150000, "2026-03-05T12:00:00+00:00"),  # log-file form
+        ("bulk_query", "0054J000004rPTUQA2", "Lead", None, "2026-03-05T13:00:01+00:00"),      # named export
+    ]
+    assert not dls and not skipped
