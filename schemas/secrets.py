@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 import sys
 from typing import Any
@@ -100,7 +101,14 @@ def data_key_bytes(s: Settings) -> bytes:
 
 class Sealer:
     """AES-256-GCM of a value bound to its key (the employee id is the associated data: a sealed state moved
-    to another employee does not open). Layout: ``MAGIC | 12-byte nonce | ciphertext+tag``."""
+    to another employee does not open). Layout: ``MAGIC | 12-byte nonce | ciphertext+tag``.
+
+    The nonce is synthetic: an HMAC-SHA256 of the associated data and the value under a second key (the SIV
+    construction). So two different values never share a nonce unless the 96-bit HMACs collide, and the same
+    value for the same employee seals to the same bytes, which keeps a rewrite of an unchanged state an
+    unchanged changelog record (what the worker's repeat detection and its tests compare). What that lets a
+    reader of the changelog learn is only that a state did not change.
+    """
 
     def __init__(self, key: bytes) -> None:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -108,10 +116,11 @@ class Sealer:
         if len(key) != 32:
             raise ValueError("AES-256 needs a 32-byte key")
         self._aead = AESGCM(key)
+        self._nonce_key = hmac.new(key, b"exitwatch-synthetic-nonce-v1", hashlib.sha256).digest()
         self.key_id = hashlib.sha256(key).hexdigest()[:8]
 
     def seal(self, value: bytes, aad: bytes) -> bytes:
-        nonce = os.urandom(12)
+        nonce = hmac.new(self._nonce_key, len(aad).to_bytes(4, "big") + aad + value, hashlib.sha256).digest()[:12]
         return MAGIC + nonce + self._aead.encrypt(nonce, value, aad)
 
     def open(self, value: bytes, aad: bytes) -> bytes:

@@ -56,7 +56,7 @@ from schemas import ActivityEvent, Alert, DeadLetter, EmployeeSnapshot, Enriched
 from schemas.models import utcnow
 from schemas.pseudonym import pseudonymize
 from schemas.settings import Settings
-from schemas.secrets import require_keys
+from schemas.secrets import Sealer, require_keys, sealer
 from schemas.transport import faust_broker_options, kafka_config, redis_kwargs
 from schemas.topics import ACTIVITY_KINDS, topic_names
 from streams import metrics
@@ -570,10 +570,15 @@ class TableStore:
 
     Writes are held until :meth:`commit`, which the detect agent calls once the message's alerts are
     acknowledged, so a state that records an offset never exists without that offset's alerts.
+
+    Every value is sealed with AES-256-GCM under ``EXITWATCH_DATA_KEY``, bound to its employee id
+    (:class:`schemas.secrets.Sealer`), so the local store (RocksDB) and the changelog topic hold no HR snapshot
+    nor evidence id in clear; a value written before sealing was on is still read.
     """
 
-    def __init__(self, table: Any, cache_size: int = 20000) -> None:
+    def __init__(self, table: Any, cache_size: int = 20000, sealer: Sealer | None = None) -> None:
         self.table = table
+        self.sealer = sealer
         self._open: dict[str, EmployeeState] = {}
         self._dirty: set[str] = set()
         #: Decoded states kept between messages (decoding is a large share of a message's cost). Only this
@@ -589,7 +594,7 @@ class TableStore:
                 raw = self.table.get(employee_id)
                 if raw is None:
                     return None
-                st = EmployeeState.from_bytes(raw)
+                st = EmployeeState.from_bytes(self.unseal(employee_id, raw))
             self._open[employee_id] = st
         return st
 
@@ -604,11 +609,11 @@ class TableStore:
         for emp in self._dirty:
             ev = events.get(emp) if events else None
             if ev is None:
-                self.table[emp] = self._open[emp].to_bytes()
+                self.table[emp] = self.seal(emp, self._open[emp].to_bytes())
             else:
                 token = _current_event.set(weakref.ref(ev))
                 try:
-                    self.table[emp] = self._open[emp].to_bytes()
+                    self.table[emp] = self.seal(emp, self._open[emp].to_bytes())
                 finally:
                     _current_event.reset(token)
         self._dirty.clear()
@@ -644,6 +649,17 @@ class TableStore:
     def forget(self) -> None:
         """Drop the decoded cache (partitions moved: the table may hold newer values from the changelog)."""
         self._cache.clear()
+
+    def seal(self, employee_id: str, raw: bytes) -> bytes:
+        return raw if self.sealer is None else self.sealer.seal(raw, employee_id.encode())
+
+    def unseal(self, employee_id: str, raw: bytes) -> bytes:
+        return raw if self.sealer is None else self.sealer.open(raw, employee_id.encode())
+
+    def decoded(self, employee_id: str) -> EmployeeState | None:
+        """The state as the table holds it (not the open or cached copy): for tests and tools."""
+        raw = self.table.get(employee_id)
+        return None if raw is None else EmployeeState.from_bytes(self.unseal(employee_id, raw))
 
 
 #: Kafka header of an enriched event naming its source record: ``<topic>|<partition>|<offset>``.
@@ -1032,7 +1048,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     topics["hr_in"] = topic(names["hr_status"])
     table = app.Table("employee-state", default=None, key_type=str, value_type=bytes,
                       partitions=s.partitions)
-    store = TableStore(table)
+    store = TableStore(table, sealer=sealer(s))
     if engine is None:
         # Settings.models off (EXITWATCH_MODELS=off): rules only, as ``exitwatch replay --no-models`` (the fault
         # harness compares the two; learned models share state across employees that is checkpointed, not
@@ -1076,6 +1092,18 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
         for ev in await flush():
             if ev is not None:
                 ev.ack()
+
+    if s.retention_days > 0:
+        from streams.retention import CHECK_S, RETENTION_FAILURES, purge_expired
+
+        @app.timer(interval=CHECK_S, name="retention")
+        async def retention() -> None:
+            """Purge the state and HR mapping of employees whose last day is past the retention setting."""
+            try:
+                await purge_expired(worker)
+            except Exception:  # noqa: BLE001 - Redis down, a rebalance: next time; never stop the worker for it
+                RETENTION_FAILURES.inc()
+                log.exception("retention check failed; it runs again in %.0f s", CHECK_S)
 
     # ------------------------------------------------------------------ enrich agent
     @app.agent(topics["activity_in"], name="enrich")

@@ -43,7 +43,7 @@ from schemas import ActivityEvent, Alert, DeadLetter, HRRecord, HRSignal
 from schemas.models import utcnow
 from schemas.settings import Settings
 from schemas.topics import ACTIVITY_KINDS, topic_names
-from schemas.secrets import cli_guard
+from schemas.secrets import Sealer, cli_guard, sealer
 from schemas.transport import kafka_config
 from streams.app import secops_view  # the one definition of the alerts.secops form
 
@@ -89,7 +89,8 @@ class BatchDriver:
     def __init__(self, bootstrap: str, in_prefix: str = "", out_prefix: str | None = None, group: str = "exitwatch-batch",
                  engine: Engine | None = None, batch: int = 2000, changelog: bool = True,
                  pseudonym_key: bytes = b"change-me-exitwatch-pseudonym-key", consumer_config: dict[str, Any] | None = None,
-                 producer_config: dict[str, Any] | None = None) -> None:
+                 producer_config: dict[str, Any] | None = None, state_sealer: Sealer | None = None) -> None:
+        """``state_sealer``: AES-256-GCM of the changelog values (default: ``EXITWATCH_DATA_KEY``'s)."""
         from confluent_kafka import Consumer, Producer
 
         self.bootstrap = bootstrap
@@ -101,6 +102,7 @@ class BatchDriver:
         self.engine.store = self.store
         self.batch = batch
         self.key = pseudonym_key
+        self.sealer = state_sealer if state_sealer is not None else sealer()
         self.stats = BatchStats()
         self.changelog_topic = (self.out["deadletter"].removesuffix("deadletter") + f"batch.{group}.state") if changelog else None
         self._stop = False
@@ -187,7 +189,8 @@ class BatchDriver:
 
     def _restore_one(self, m: Any) -> None:
         if m.value() is not None:
-            self.store.data[m.key().decode()] = EmployeeState.from_bytes(m.value())
+            emp = m.key().decode()
+            self.store.data[emp] = EmployeeState.from_bytes(self.sealer.open(m.value(), emp.encode()))
 
     # ------------------------------------------------------------------ per message
     def _apply_hr(self, m: Any) -> list[Alert]:
@@ -277,7 +280,8 @@ class BatchDriver:
         self._emit(alerts)
         if self.changelog_topic:
             for emp in self.store.take_dirty():
-                self.producer.produce(self.changelog_topic, key=emp.encode(), value=self.store.data[emp].to_bytes(),
+                self.producer.produce(self.changelog_topic, key=emp.encode(),
+                                      value=self.sealer.seal(self.store.data[emp].to_bytes(), emp.encode()),
                                       on_delivery=self._on_delivery)
         else:
             self.store.take_dirty()

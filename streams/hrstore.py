@@ -123,6 +123,24 @@ class HRStore:
             log.info("HR store reachable again: %d pending records written, %d left", len(done), len(self.pending))
         return done
 
+    async def purge(self, employee_id: str, accounts: list[str] | None = None) -> int:
+        """Delete the employee's HR record and the aliases that still point at them (retention); keys deleted.
+
+        The accounts come from the record in Redis, plus ``accounts`` (the worker's copy of the record)."""
+        raw = await self.redis.hget(self._hr_key(employee_id), "r")
+        names = set(accounts or [])
+        if raw is not None:
+            names.update(orjson.loads(raw).get("accounts") or [])
+        aliases = sorted({normalize_account(a) for a in (employee_id, *names)})
+        keys = [self._alias_key(a) for a in aliases]
+        vals = await self.redis.mget(keys) if keys else []
+        doomed = [k for k, v in zip(keys, vals) if v is not None and v.decode() == employee_id]
+        n = int(await self.redis.delete(self._hr_key(employee_id), *doomed))
+        self._hr.pop(employee_id, None)
+        for a in aliases:
+            self._alias.pop(a, None)
+        return n
+
     # ------------------------------------------------------------------ reads
     async def resolve_many(self, accounts: set[str]) -> dict[str, str | None]:
         """Employee id of each account (None when unknown); one Redis round trip for all cache misses."""
