@@ -20,6 +20,7 @@ skipped.
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
@@ -217,6 +218,45 @@ class Context:
         self.classifier = classifier if classifier is not None else Classifier.load()
         self.options = dict(options or {})
         self.stats = stats if stats is not None else Stats()
+
+    def host_tz(self, host: str | None) -> dt.tzinfo | None:
+        """The time zone of ``host`` from the ``host_timezones`` mapping (option, else the setting
+        ``EXITWATCH_HOST_TIMEZONES``): keys are host names or globs (``NYC-*``), compared case-insensitively
+        with the full and the short name; None when no key matches.
+
+        >>> Context(options={"host_timezones": {"ws*": "America/New_York"}}).host_tz("WS5.corp.example").key
+        'America/New_York'
+        """
+        if not host:
+            return None
+        table = self._host_tz_table()
+        if not table:
+            return None
+        h = str(host).lower()
+        short = h.split(".", 1)[0]
+        for pattern, tz in table:
+            if fnmatch.fnmatchcase(h, pattern) or fnmatch.fnmatchcase(short, pattern):
+                return tz
+        return None
+
+    def _host_tz_table(self) -> list[tuple[str, dt.tzinfo]]:
+        table = getattr(self, "_host_tzs", None)
+        if table is None:
+            raw = self.options.get("host_timezones")
+            if raw is None:
+                try:
+                    from schemas.settings import Settings
+
+                    raw = Settings().host_timezones
+                except Exception:  # noqa: BLE001 - settings are optional here
+                    raw = {}
+            from zoneinfo import ZoneInfo
+
+            table = []
+            for pattern, zone in dict(raw or {}).items():
+                table.append((str(pattern).lower(), zone if isinstance(zone, dt.tzinfo) else ZoneInfo(str(zone))))
+            self._host_tzs = table
+        return table
 
     def resolve(self, *accounts: str | None) -> str | None:
         """The employee id of the first account the HR aliases know."""

@@ -61,6 +61,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "after the last checkpoint are sent again); for brokers without transactions")
     p.add_argument("--year", type=int, help="year of syslog dates without one (postfix; default: this year)")
     p.add_argument("--tz", help="time zone of times without an offset (default UTC), e.g. Europe/Berlin")
+    p.add_argument("--host-tz", action="append", default=[], metavar="HOST=ZONE",
+                   help="time zone of one host's local times (glob allowed, e.g. 'NYC-*=America/New_York'); "
+                        "repeat it; adds to the setting EXITWATCH_HOST_TIMEZONES")
     p.add_argument("--max-records", type=int, help="stop after this many records (testing)")
     p.add_argument("--quiet", action="store_true", help="no summary line")
     p.add_argument("--metrics-port", type=int, metavar="PORT", help="serve Prometheus /metrics on this port")
@@ -106,6 +109,20 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if tz is not None:
         options["tz"] = tz
+    if args.host_tz:
+        from zoneinfo import ZoneInfo
+
+        from schemas.settings import Settings
+
+        table: dict[str, Any] = dict(Settings().host_timezones)
+        for item in args.host_tz:
+            host, _, zone = item.partition("=")
+            try:
+                table[host.strip()] = ZoneInfo(zone.strip())
+            except Exception as e:  # noqa: BLE001
+                print(f"connect: --host-tz {item!r}: give HOST=ZONE with an IANA zone ({e})", file=sys.stderr)
+                return 2
+        options["host_timezones"] = table
     try:
         ctx = make_context(hr=args.hr, classification=args.classification, options=options)
     except (OSError, ValueError) as e:

@@ -4,6 +4,7 @@ becomes an event with the right actor, time and direction, or is counted under a
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from connectors.runner import SYNC, Driver, make_context
@@ -11,6 +12,10 @@ from connectors.runner import SYNC, Driver, make_context
 from conn_helpers import FIX
 
 OWN = FIX / "own"
+
+
+def utc(ts: dt.datetime) -> str:
+    return ts.astimezone(dt.timezone.utc).isoformat()
 
 
 def run(source: str, *paths: Any, **options: Any) -> tuple[list, list, dict[str, int]]:
@@ -74,3 +79,32 @@ def test_salesforce_bulk_api_result_event_store_in_every_export_form() -> None:
         ("bulk_query", "0054J000004rPTUQA2", "Lead", None, "2026-03-05T13:00:01+00:00"),      # named export
     ]
     assert not dls and not skipped
+
+
+def test_windows_local_times_device_attribution_virtual_disks_and_azure_records() -> None:
+    path = OWN / "windows_time_device_azure_documented.jsonl"
+    values, dls, skipped = run("windows", path, host_timezones={"nyc-*": "America/New_York"})
+    got = [(v.kind, v.action, v.actor, v.host, v.object, utc(v.ts), v.attrs.get("time_source")) for v in values]
+    assert got == [
+        # NXLog EventTime is New York time: 05:00 EST = 10:00 UTC (the host_timezones mapping)
+        ("file", "open", "CORP\\alee", "NYC-WS01.corp.example", "C:\\Finance\\budget.xlsx",
+         "2026-03-02T10:00:00+00:00", "EventTime (host time zone)"),
+        # the record's own UTC time wins over the collector's local EventTime
+        ("logon", "logon", "CORP\\alee", "LT-ANN-01.corp.example", None, "2026-03-02T10:01:00+00:00", None),
+        # 6416 comes from SYSTEM: credited to the person logged on at that host
+        ("device", "connect", "CORP\\alee", "LT-ANN-01.corp.example", "SanDisk Ultra USB Device",
+         "2026-03-02T10:02:00+00:00", None),
+        # Azure-collected records: properties.EventId, EventData XML or flat fields, records[] batches
+        ("file", "delete", "CORP\\alee", "LT-ANN-01.corp.example", "C:\\Finance\\plan.docx",
+         "2026-03-02T10:06:00+00:00", None),
+        ("file", "open", "CORP\\alee", "LT-ANN-01.corp.example", "C:\\Finance\\forecast.xlsx",
+         "2026-03-02T10:07:00+00:00", None),
+        ("logon", "logoff", "CORP\\alee", "LT-ANN-01.corp.example", None, "2026-03-02T10:08:00+00:00", None),
+    ]
+    assert values[2].attrs["device_id"].startswith("USBSTOR\\DISK&VEN_SANDISK")
+    assert not dls
+    assert skipped == {"virtual device": 1, "device connected with no user logged on": 2,
+                       "network or service logon": 1}
+    # without the mapping the local time cannot be known: it is read in --tz (UTC) and says so
+    values, _, _ = run("windows", path)
+    assert utc(values[0].ts) == "2026-03-02T05:00:00+00:00" and values[0].attrs["time_source"] == "EventTime"

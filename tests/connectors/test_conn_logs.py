@@ -84,15 +84,16 @@ def test_windows_real_records_and_zips():
                           hr=str(OWN / "hr.jsonl"))
     assert not dls
     kinds = {(v.kind, v.action) for v in values}
-    assert {("file", "open"), ("file", "delete"), ("file", "copy"), ("device", "connect")} <= kinds
+    assert {("file", "open"), ("file", "delete"), ("file", "copy")} <= kinds
     share = [v for v in values if v.attrs.get("event_code") == 5145 and v.actor == "THESHIRE\\pgustavo"]
     assert share and all(v.employee_id == "E1002" for v in share)
-    assert all(not v.actor.endswith("$") for v in values if v.kind == "file")
-    dev = [v for v in values if v.kind == "device"]
-    assert dev[0].object == "Microsoft Remote Display Adapter" and dev[0].host == "WORKSTATION5.theshire.local"
+    assert all(not v.actor.endswith("$") for v in values if v.kind in ("file", "logon"))
+    # the two 6416 records are a remote display adapter and a monitor: no device a person copies data to
+    assert not [v for v in values if v.kind == "device"]
     derived, _ = collect("windows", [OTRF / "_derived_windows_file_and_device_events.ndjson"])
     assert len({v.event_id for v in derived}) == len(derived)
-    assert {v.event_id for v in values} == {v.event_id for v in derived}  # the zips hold the same records
+    files = {v.event_id for v in values if v.kind == "file"}
+    assert files == {v.event_id for v in derived}  # the zips hold the same file records (and logons besides)
 
 
 def test_windows_documented_4663_removable_and_print():
