@@ -6,6 +6,10 @@
 ``shared_link_create``/``shared_link_share``/``shared_content_add_member``/``shared_content_add_invitees``/
 ``sf_add_group``... involving a non-team member (``involve_non_team_member``) or public links ->
 share_external.
+
+The event type is read from ``event_type[".tag"]``, from flattened keys (``event_type.tag``), or, when the
+export dropped the tag, from ``details[".tag"]`` (``file_download_details`` -> ``file_download``). An event
+whose type cannot be told is dead-lettered; types the product does not monitor are counted as skipped.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from connectors.base import SKIP, Output, first, recipients_of, sha_id
+from connectors.base import Output, first, recipients_of, sha_id, skip
 from connectors.classification import domain_of
 from connectors.sources import JsonSource
 
@@ -26,7 +30,21 @@ SHARES = {"shared_link_create", "shared_link_share", "shared_link_change_visibil
 
 
 def _tag(v: Any) -> str:
-    return str(v.get(".tag")) if isinstance(v, dict) else str(v or "")
+    if isinstance(v, dict):
+        t = v.get(".tag", v.get("tag"))
+        return str(t) if t not in (None, "") else ""
+    return str(v or "")
+
+
+def _event_type(rec: dict[str, Any]) -> str:
+    et = _tag(rec.get("event_type"))
+    if not et:
+        et = str(first(rec.get("event_type.tag"), rec.get("event_type..tag"), rec.get("event_type_tag")) or "")
+    if not et:
+        dt_ = _tag(rec.get("details"))
+        if dt_.endswith("_details"):
+            et = dt_[: -len("_details")]
+    return et
 
 
 class DropboxSource(JsonSource):
@@ -39,11 +57,11 @@ class DropboxSource(JsonSource):
                 if isinstance(e, dict):
                     out.extend(self.parse(e, raw))
             return out
-        et = _tag(rec.get("event_type"))
+        et = _event_type(rec)
         if not et or "timestamp" not in rec:
             from connectors.base import dead
 
-            return [dead(self.name, "not a Dropbox team event (event_type, timestamp)", raw)]
+            return [dead(self.name, "not a Dropbox team event (event_type .tag or details .tag, timestamp)", raw)]
         actor_d = rec.get("actor") if isinstance(rec.get("actor"), dict) else {}
         user = actor_d.get("user") or actor_d.get("admin") or {}
         if not isinstance(user, dict):
@@ -80,8 +98,8 @@ class DropboxSource(JsonSource):
             outside = rec.get("involve_non_team_member") is True
             ext_rc = [e for e in emails if self.ctx.classifier.classify(e, actor)[0] is not False]
             if not (public or outside or ext_rc):
-                return [SKIP]
+                return [skip("sharing inside the company")]
             return [self.event(action="share_external", recipients=ext_rc,
                                destination=domain_of(ext_rc[0]) if ext_rc else ("public link" if public else None),
                                external=True, **base)]
-        return [SKIP]
+        return [skip("event type not monitored")]

@@ -7,7 +7,9 @@ flat advanced-hunting / Sentinel rows (``Type`` or inferred table).
 * ``DeviceFileEvents``: ``FileCreated``/``FileModified``/``FileRenamed`` on a drive letter mounted from USB
   on that device -> copy_to_removable; ``FileCreated`` with a ``FileOriginUrl`` -> web download;
   ``FileDeleted`` -> delete; a ``SensitivityLabel`` sets the sensitivity.
-Other tables and action types are skipped.
+Other tables (``DeviceInfo``, ``DeviceNetworkInfo``... which have no ``ActionType``) and action types are
+counted as skipped under a reason; a record of the two tables read here without ``ActionType``, or one that
+is not a Defender record at all, is dead-lettered.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from typing import Any
 
 import orjson
 
-from connectors.base import SKIP, Output, as_int, dead, first, sha_id
+from connectors.base import Output, as_int, dead, first, sha_id, skip
 from connectors.classification import domain_of
 from connectors.sources import JsonSource
 
 MOUNT = {"UsbDriveMounted", "UsbDriveMount"}
 UNMOUNT = {"UsbDriveUnmounted", "UsbDriveUnmount", "UsbDriveDismounted"}
 WRITES = {"FileCreated", "FileModified", "FileRenamed"}
+READ_TABLES = ("DeviceEvents", "DeviceFileEvents")
+#: Field names that only Defender / Microsoft 365 Defender advanced-hunting rows carry.
+_DEFENDER_FIELDS = ("DeviceId", "ReportId", "MachineGroup", "OnboardingStatus", "DeviceName")
 
 
 def additional_fields(value: Any) -> dict[str, Any]:
@@ -74,7 +79,11 @@ class MdeSource(JsonSource):
             table = str(rec.get("Type") or rec.get("$table") or "")
         at = p.get("ActionType")
         if not isinstance(at, str):
-            return [dead(self.name, "not a Defender record (no ActionType)", raw)]
+            if table in READ_TABLES:
+                return [dead(self.name, f"Defender {table} record without ActionType", raw)]
+            if table or any(k in p for k in _DEFENDER_FIELDS):
+                return [skip("table not monitored")]  # DeviceInfo, DeviceNetworkInfo...: no ActionType
+            return [dead(self.name, "not a Defender record (no ActionType, table or device fields)", raw)]
         if not table:
             table = "DeviceEvents" if at in MOUNT | UNMOUNT else ("DeviceFileEvents" if "FolderPath" in p and
                                                                    at.startswith("File") else "")
@@ -114,7 +123,7 @@ class MdeSource(JsonSource):
                 self.mounted.get(dev_key, {}).pop(letter, None)
             return [self.event(kind="device", action="disconnect", object=product, **base)]
         if table != "DeviceFileEvents":
-            return [SKIP]
+            return [skip("table not monitored" if table not in READ_TABLES else "action type not monitored")]
         folder = str(first(p.get("FolderPath")) or "")
         name = first(p.get("FileName"))
         obj = folder if not name or folder.lower().endswith(str(name).lower()) else folder.rstrip("\\") + "\\" + name
@@ -131,4 +140,4 @@ class MdeSource(JsonSource):
                                label=label, **base)]
         if at == "FileDeleted":
             return [self.event(kind="file", action="delete", object=obj, label=label, **base)]
-        return [SKIP]
+        return [skip("action type not monitored")]

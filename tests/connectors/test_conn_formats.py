@@ -108,3 +108,26 @@ def test_windows_local_times_device_attribution_virtual_disks_and_azure_records(
     # without the mapping the local time cannot be known: it is read in --tz (UTC) and says so
     values, _, _ = run("windows", path)
     assert utc(values[0].ts) == "2026-03-02T05:00:00+00:00" and values[0].attrs["time_source"] == "EventTime"
+
+
+def test_dropbox_events_without_tag() -> None:
+    values, dls, skipped = run("dropbox", OWN / "dropbox_no_tag_documented.jsonl")
+    assert [(v.action, v.actor, v.object, utc(v.ts)) for v in values] == [
+        ("download", "ann.lee@corp.example", "/Sales/pricing.xlsx", "2026-03-06T09:00:00+00:00"),
+        ("copy", "ann.lee@corp.example", "/Sales/pricing.xlsx", "2026-03-06T09:01:00+00:00"),
+    ]
+    assert skipped == {"event type not monitored": 1}
+    assert len(dls) == 1 and "event_type" in dls[0].reason
+
+
+def test_defender_tables_without_action_type_have_the_right_reason() -> None:
+    values, dls, skipped = run("mde", OWN / "mde_tables_documented.jsonl")
+    assert [(v.kind, v.action, v.actor, v.object) for v in values] == [
+        ("device", "connect", "corp\\alee", "Ultra"),
+        ("file", "copy_to_removable", "corp\\alee", "E:\\customers.xlsx"),
+    ]
+    assert skipped == {"table not monitored": 2}
+    assert sorted(d.reason for d in dls) == [
+        "Defender DeviceFileEvents record without ActionType",
+        "not a Defender record (no ActionType, table or device fields)",
+    ]
