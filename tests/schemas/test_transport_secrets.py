@@ -283,3 +283,23 @@ def test_connector_metrics_on_loopback_with_optional_token() -> None:
         assert _get(url) == 401 and _get(url, "abc") == 200
     finally:
         srv.shutdown()
+
+
+# ---------------------------------------------------------------------------------------------- one place
+def test_every_client_takes_its_config_from_schemas_transport() -> None:
+    """No Kafka client config is built by hand, and every module that opens Redis applies redis_kwargs, so a
+    TLS/SASL/AUTH setting holds for every client (a new client that forgets it fails here)."""
+    import re
+
+    kafka_dict = re.compile(r"""["']bootstrap\.servers["']\s*:""")
+    redis_open = re.compile(r"""\bfrom_url\(|\bredis\.Redis\(|\bStrictRedis\(""")
+    offenders = []
+    for pkg in ("connectors", "streams", "exitwatch", "detectors"):
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            text = path.read_text()
+            rel = path.relative_to(ROOT)
+            if kafka_dict.search(text):
+                offenders.append(f"{rel}: builds a Kafka config by hand; use schemas.transport.kafka_config()")
+            if redis_open.search(text) and "redis_kwargs" not in text:
+                offenders.append(f"{rel}: opens Redis without schemas.transport.redis_kwargs()")
+    assert not offenders, "\n".join(offenders)
