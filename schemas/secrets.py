@@ -90,13 +90,17 @@ def declare_dev_mode(env: dict[str, str] | None = None) -> None:
 MAGIC = b"\x00ew1"
 
 
-def data_key_bytes(s: Settings) -> bytes:
-    """The 32-byte AES key derived from ``EXITWATCH_DATA_KEY`` (HKDF-SHA256, so any long secret string fits)."""
+def data_key_bytes(s: Settings, previous: bool = False) -> bytes:
+    """The 32-byte AES key derived from ``EXITWATCH_DATA_KEY`` (HKDF-SHA256, so any long secret string fits);
+    ``previous``: from ``EXITWATCH_DATA_KEY_PREVIOUS``."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+    secret = s.data_key_previous if previous else s.data_key
+    assert secret is not None
+    value = secret if isinstance(secret, str) else secret.get_secret_value()
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"exitwatch-data-key-v1",
-                info=b"state").derive(s.data_key.get_secret_value().encode())
+                info=b"state").derive(value.encode())
 
 
 class Sealer:
@@ -110,11 +114,13 @@ class Sealer:
     reader of the changelog learn is only that a state did not change.
     """
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, previous: Sealer | None = None) -> None:
+        """``previous``: the sealer of the key before a rotation, tried when a value does not open with ``key``."""
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         if len(key) != 32:
             raise ValueError("AES-256 needs a 32-byte key")
+        self.previous = previous
         self._aead = AESGCM(key)
         self._nonce_key = hmac.new(key, b"exitwatch-synthetic-nonce-v1", hashlib.sha256).digest()
         self.key_id = hashlib.sha256(key).hexdigest()[:8]
@@ -132,9 +138,14 @@ class Sealer:
         try:
             return self._aead.decrypt(value[4:16], value[16:], aad)
         except InvalidTag:
+            if self.previous is not None:
+                try:
+                    return self.previous.open(value, aad)
+                except ValueError:
+                    pass
             raise ValueError(f"a sealed value for {aad.decode(errors='replace')!r} does not open with the data key "
                              f"in force (key id {self.key_id}): EXITWATCH_DATA_KEY changed, or the value was "
-                             "tampered with") from None
+                             "tampered with; after a rotation, set EXITWATCH_DATA_KEY_PREVIOUS to the old key") from None
 
     def seal_text(self, text: str, aad: bytes) -> str:
         """A string field sealed as ``enc:`` + base64url (for values that must stay text)."""
@@ -147,8 +158,10 @@ class Sealer:
 
 
 def sealer(s: Settings | None = None) -> Sealer:
-    """The sealer for the settings' data key."""
-    return Sealer(data_key_bytes(s or Settings()))
+    """The sealer for the settings' data key (and the previous one, to read values sealed before a rotation)."""
+    s = s or Settings()
+    prev = Sealer(data_key_bytes(s, previous=True)) if s.data_key_previous else None
+    return Sealer(data_key_bytes(s), previous=prev)
 
 
 def cli_guard(s: Settings, who: str) -> Any:

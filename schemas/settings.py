@@ -81,6 +81,9 @@ class Settings(BaseSettings):
                                 "worker's state and changelog; set your own in production")
     retention_days: int = Field(0, description="purge an employee's state and Redis HR record and aliases this many "
                                 "days after their last working day (0: keep)")
+    data_key_previous: SecretStr | None = Field(None, description="the data key before a rotation: values sealed "
+                                                "with it are still read, and sealed again with EXITWATCH_DATA_KEY "
+                                                "when they next change")
 
     # input guard (schemas/guard.py; connectors, replay and the worker)
     max_record_bytes: int = Field(1 << 20, description="largest record (line, message) read; larger ones are "

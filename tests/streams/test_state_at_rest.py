@@ -87,6 +87,16 @@ async def test_state_is_sealed_in_the_table(worker: Any) -> None:
     assert worker.store.decoded("E3").hr == st.hr
 
 
+def test_data_key_rotation_reads_old_values() -> None:
+    old = sealer(Settings(data_key="the old data key, 32 characters."))
+    box = old.seal(b'{"hr": null}', b"E1")
+    new = sealer(Settings(data_key="the new data key, 32 characters.", data_key_previous="the old data key, 32 characters."))
+    assert new.open(box, b"E1") == b'{"hr": null}'  # read with the previous key
+    assert new.seal(b'{"hr": null}', b"E1") != box  # written with the new one
+    with pytest.raises(ValueError, match="EXITWATCH_DATA_KEY_PREVIOUS"):
+        sealer(Settings(data_key="the new data key, 32 characters.")).open(box, b"E1")
+
+
 def test_sealing_is_deterministic_per_value_and_employee() -> None:
     s = Sealer(b"k" * 32)
     assert s.seal(b"v", b"E1") == s.seal(b"v", b"E1")  # an unchanged state rewrites the same record
