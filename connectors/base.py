@@ -317,6 +317,8 @@ class Context:
                 d["external"] = e
             if "personal" not in d and p is not None:
                 d["personal"] = p
+        if cl.categories:  # job search, leak sites, hacking tools, competitors (classification.toml)
+            self._categorise(d)
         if "sensitivity" not in d:
             s = cl.sensitivity(label, d.get("object"), (d.get("attrs") or {}).get("site"))
             if s:
@@ -329,6 +331,19 @@ class Context:
             return ActivityEvent.model_validate(d), None
         except ValidationError as e:
             return dead(source, "invalid event: " + _short_validation(e), raw)
+
+    def _categorise(self, d: dict[str, Any]) -> None:
+        """``attrs.category`` of a web event's URL or destination; ``attrs.recipient_categories`` of a mail."""
+        attrs = d.get("attrs") or {}
+        cl = self.classifier
+        if d["kind"] == "web" and "category" not in attrs:
+            cat = cl.category_of(d.get("object")) or cl.category_of(d.get("destination"))
+            if cat:
+                d["attrs"] = {**attrs, "category": cat}
+        elif d.get("recipients") and "recipient_categories" not in attrs:
+            cats = sorted({c for r in d["recipients"] if (c := cl.category_of(r))})
+            if cats:
+                d["attrs"] = {**attrs, "recipient_categories": cats}
 
     def destination_flags(self, destination: str | None, actor: str | None) -> tuple[bool | None, bool | None]:
         return self.classifier.classify(destination, actor)

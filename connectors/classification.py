@@ -15,6 +15,15 @@ the defaults.
 ((True, True), (True, True), (None, None))
 >>> c.sensitivity(label="Highly Confidential"), c.sensitivity(text="/sites/Finance/q3.xlsx")
 ('restricted', 'confidential')
+
+Destinations also fall into *categories* (``[categories.NAME]`` with ``domains`` and an optional
+``url_pattern``): job search, leak sites, hacking tools and keyloggers, competitors. Rules look for them in
+``attrs.category`` (a web destination) and ``attrs.recipient_categories`` (a mail's recipients).
+
+>>> c.category_of("https://de.indeed.com/viewjob?jk=1"), c.category_of("http://wikileaks.org/x.php")
+('job_search', 'leak_site')
+>>> c.category_of("https://www.linkedin.com/jobs/view/42"), c.category_of("https://www.linkedin.com/feed/")
+('job_search', None)
 """
 
 from __future__ import annotations
@@ -93,6 +102,8 @@ class Classifier:
     personal_patterns: tuple[re.Pattern[str], ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
     patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
+    #: ``(name, exact domains, domain patterns, url pattern or None)`` in the configuration's order.
+    categories: tuple[tuple[str, frozenset[str], tuple[re.Pattern[str], ...], re.Pattern[str] | None], ...] = ()
 
     @classmethod
     def load(cls, path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> "Classifier":
@@ -102,8 +113,8 @@ class Classifier:
                 if key.startswith("extra_"):
                     base = key[len("extra_") :]
                     cfg[base] = list(cfg.get(base, [])) + list(value)
-                elif key == "labels":
-                    cfg["labels"] = {**cfg.get("labels", {}), **value}
+                elif key in ("labels", "categories"):  # a file naming a label or category replaces that one
+                    cfg[key] = {**cfg.get(key, {}), **value}
                 else:
                     cfg[key] = value
         personal = [d.lower().strip() for d in cfg.get("personal_domains", [])]
@@ -118,7 +129,18 @@ class Classifier:
             if p.get("sensitivity") not in _RANK:
                 raise ValueError(f"classification: pattern {p!r} needs a sensitivity out of {LEVELS}")
             patterns.append((re.compile(p["pattern"], re.IGNORECASE), p["sensitivity"]))
+        cats = []
+        for name, spec in (cfg.get("categories") or {}).items():
+            if not isinstance(spec, dict):
+                raise ValueError(f"classification: category {name!r} must be a table with 'domains' and "
+                                 f"optionally 'url_pattern'")
+            doms = [str(d).lower().strip() for d in spec.get("domains", [])]
+            up = spec.get("url_pattern")
+            cats.append((str(name), frozenset(d for d in doms if "*" not in d),
+                         tuple(_pattern_to_regex(d) for d in doms if "*" in d),
+                         re.compile(up, re.IGNORECASE) if up else None))
         return cls(
+            categories=tuple(cats),
             company_domains=frozenset(d.lower().strip() for d in cfg.get("company_domains", [])),
             personal_exact=exact,
             personal_patterns=pats,
@@ -174,6 +196,27 @@ class Classifier:
             if p is not None:
                 per = bool(per) or p
         return ext, per
+
+    def category_of(self, value: str | None) -> str | None:
+        """The first category whose domains (or a parent domain) or URL pattern match ``value`` (an address,
+        a URL or a domain); ``None`` when none does."""
+        if not value or not self.categories:
+            return None
+        dom = domain_of(value)
+        for name, exact, pats, url in self.categories:
+            if dom is not None:
+                d = dom
+                while True:
+                    if d in exact:
+                        return name
+                    if "." not in d:
+                        break
+                    d = d.split(".", 1)[1]
+                if any(p.match(dom) for p in pats):
+                    return name
+            if url is not None and url.search(value):
+                return name
+        return None
 
     # -- sensitivity -----------------------------------------------------------------------------------------
     def label_level(self, label: str | None) -> str | None:

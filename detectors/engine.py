@@ -31,7 +31,7 @@ from detectors.dedupe import Floor, seen_or_add
 from detectors.risk import RISK_RULE, rule_code, update_risk
 from detectors.rule import Finding, Rule
 from detectors.state import EmployeeState, Series, day_of
-from detectors.windows import THEN_MARK, THEN_MARKS_CAP, Sequence, add_mark
+from detectors.windows import THEN_MARK, THEN_MARKS_CAP, Sequence, add_mark, first_time
 from schemas import ActivityEvent, Alert, HRRecord, HRSignal
 from schemas.identity import AliasIndex
 
@@ -250,6 +250,7 @@ class Engine:
             return hr_then.learnable(d) and d not in flagged
 
         alerts: list[Alert] = []
+        novel: dict[str, bool] = {}  # this event's first-time keys, the same for every rule
         for rule in self.rules:
             try:
                 sk = self._skey[rule.id]
@@ -263,6 +264,12 @@ class Engine:
                 v = rule.predicate(event)
                 if not v:
                     continue
+                nk = None
+                if rule.novelty is not None:  # counts only the first time this employee does the thing
+                    nk = first_time(st, rule.novelty(event), day, first_seen, rule.window, novel)
+                    if nk is None:
+                        continue
+                    v = 1
                 s = st.series.get(sk)
                 if s is None:
                     s = st.series[sk] = Series(folded=min(first_seen, day) - 1)
@@ -271,7 +278,8 @@ class Engine:
                     add_mark(st, sk + THEN_MARK, t, event.event_id, self._seq_keep.get(rule.id, 30 * 86400),
                              cap=THEN_MARKS_CAP)
                 for view in views:
-                    f = rule.window.on_event(s, view, day, t, st, sk)
+                    f = (rule.window.on_event(s, view, day, t, st, sk) if nk is None
+                         else rule.window.on_new(s, view, day, st, sk, nk))
                     if f is not None:
                         alerts += self._emit(rule, emp, f, st, view, event.ts)
             except Exception:  # one bad rule never stops the stream

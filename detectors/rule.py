@@ -70,6 +70,9 @@ class Rule:
     #: Highest severity for someone neither leaving nor on the watchlist (None: no cap). Departure-anchored
     #: windows never fire for them anyway; "always" rules default to low, repeated lows add up in the risk.
     staying_cap: str | None = "low"
+    #: What is new (a key such as a device, a site category, "after_hours"): with a ``FirstTime`` window the
+    #: rule counts only events whose key the employee has never produced before (see detectors.windows).
+    novelty: Callable[[ActivityEvent], str | None] | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

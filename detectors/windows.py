@@ -364,5 +364,103 @@ class OnEvent(Window):
         )
 
 
+#: Where an employee's remembered novelty keys live: ``st.extra[NOVELTY] = "a1b2..."``, shared by every
+#: first-time rule (what the employee has ever done), the most recently seen last, at most NOVELTY_MEMORY;
+#: the new things of a ``FirstTime`` window with ``min_new > 1``, by name, under ``st.extra[NOVELTY_NAMES]``
+#: (a few short strings, for the explanation).
+NOVELTY = "nv"
+NOVELTY_NAMES = "nvn"
+NOVELTY_MEMORY = 24
+
+
+def novelty_hash(key: str) -> int:
+    """A 16-bit hash of a novelty key: what the state keeps instead of the key (a host, a category...). Among
+    the NOVELTY_MEMORY keys of one person two collide with a chance of about 0.4%: a new thing then passes as
+    known (a miss, never a false alert)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.blake2s(key.encode(), digest_size=2).digest(), "big")
+
+
+def seen_before(st: EmployeeState, key: str) -> bool:
+    """Whether the employee produced ``key`` before; remembers it (call once per event and key). The keys are
+    kept as one string of 4-hex-digit hashes (the smallest form in the serialised state)."""
+    h = f"{novelty_hash(key):04x}"
+    seen: str = st.extra.get(NOVELTY, "")
+    known = [seen[i : i + 4] for i in range(0, len(seen), 4)]
+    if h in known:
+        if known[-1] != h:  # most recently seen last: the oldest is forgotten first
+            known.remove(h)
+            st.extra[NOVELTY] = "".join(known) + h
+        return True
+    st.extra[NOVELTY] = "".join((known + [h])[-NOVELTY_MEMORY:])
+    return False
+
+
+def first_time(st: EmployeeState, key: str | None, day: int, first_seen: int, window: Any,
+               cache: dict[str, bool]) -> str | None:
+    """``key`` when the employee never produced it before and has at least the window's ``min_history_days``
+    of history (else None: known, or too early to call anything new). ``cache`` holds this event's answers,
+    so that every first-time rule of one event sees the same novelty."""
+    if not key:
+        return None
+    new = cache.get(key)
+    if new is None:
+        new = cache[key] = not seen_before(st, key)
+    if not new or day - first_seen < getattr(window, "min_history_days", MIN_HISTORY_DAYS):
+        return None
+    return key
+
+
+@dataclass(frozen=True)
+class FirstTime(Window):
+    """Fires the first time an employee does something they never did before, once they have
+    ``min_history_days`` of history: the rule's ``novelty`` key (a device, a site category, work after hours)
+    is remembered per employee (NOVELTY_MEMORY keys, most recently seen kept). With ``min_new`` above 1 it takes
+    that many different new things within ``span_days`` (a cluster of firsts)."""
+
+    min_history_days: int = 28
+    min_new: int = 1
+    span_days: int = 1
+    evidence_cap: int = 6
+
+    def horizon(self, lookback_days: int) -> int:
+        return max(super().horizon(lookback_days), self.span_days)
+
+    def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
+        return None  # only what is new counts (the engine calls on_new)
+
+    def on_new(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str, key: str) -> Finding | None:
+        names: list[Any] = []
+        if self.min_new > 1:
+            names = st.extra.setdefault(NOVELTY_NAMES, {}).setdefault(rid, [])
+            if [day, key] not in names:
+                names.append([day, key])
+            del names[: -max(self.min_new, 4)]
+        if not self.ok(hr, day):
+            return None
+        lo = day - self.span_days + 1
+        n = s.total(lo, day)
+        if n < self.min_new:
+            return None
+        recent = [k for d, k in names if lo <= d <= day] if names else [key]
+        first_day = min((d for d in s.days if lo <= d <= day), default=day)
+        fs = st.extra.get("fs", day)
+        # One alert per new thing (its key, not the day: the same whichever event of it is read first), or
+        # per cluster (the first day of the span that holds it).
+        return Finding(
+            key=f"N{novelty_hash(key):x}" if self.min_new <= 1 else f"C{first_day}",
+            observed=n,
+            threshold=self.min_new,
+            window_start=lo,
+            window_end=day,
+            evidence=s.evidence(lo, day),
+            baseline={"history_days": day - fs, "times_before": 0},
+            ratio=None,
+            day=day,
+            extra={"new": ", ".join(recent), "history_days": day - fs},
+        )
+
+
 def describe(window: Any) -> str:
     return type(window).__name__

@@ -104,14 +104,55 @@ def test_cert_activity_and_ldap_departures():
     values, dls = collect("cert", [OWN / "cert_r42", OWN / "cert_r62"])
     hr = [v for v in values if isinstance(v, HRRecord)]
     ev = [v for v in values if not isinstance(v, HRRecord)]
-    assert len(ev) == 18 and all(e.employee_id for e in ev)
+    assert len(ev) == 19 and all(e.employee_id for e in ev)
     assert {(e.kind, e.action) for e in ev} >= {("logon", "logon"), ("device", "connect"), ("email", "send"),
                                                  ("file", "copy_to_removable"), ("web", "upload"), ("file", "open")}
     out = [e for e in ev if e.kind == "email" and e.personal]
     assert {e.count for e in out} == {2} and all(e.external for e in out)
+    # r6 attachments "name(size);...": their sizes add to the message's bytes
+    assert [e.bytes for e in out if e.source == "cert" and e.event_id == "cert:E1"] == [45000 + 40000 + 3000]
     departed = {r.employee_id: r for r in hr if r.status == "departed"}
-    assert str(departed["BCC0001"].last_day) == "2010-02-26"  # last activity day
-    assert str(departed["CDE0002"].last_day) == "2010-01-31"  # no activity: the month's end
+    # listed in January and February, missing from March: left during March; the last activity (26 Feb) is
+    # the last day
+    assert str(departed["BCC0001"].last_day) == "2010-02-26"
     assert departed["BCC0001"].ts.isoformat() == "2010-02-27T00:00:00+00:00"
+    # listed in January, missing from February, no activity: the end of February, the latest possible day
+    assert str(departed["CDE0002"].last_day) == "2010-02-28"
+    # listed until March, missing from April, active on 13 April: left during April, on the 13th
+    assert str(departed["DEF0003"].last_day) == "2010-04-13"
     assert "DTAA/AAM0658" in [r for r in hr if r.employee_id == "AAM0658"][0].accounts
+    # manager_id is the supervisor's user id, not their name; the head of the team has none
+    assert {r.manager_id for r in hr if r.employee_id == "AAM0658"} == {"BAH0001"}
+    assert [r.manager_id for r in hr if r.employee_id == "BAH0001"] == [None]
+    # a change of role is a new active record from that month
+    roles = [(str(r.ts.date()), r.role) for r in hr if r.employee_id == "AAM0658"]
+    assert roles == [("2010-01-01", "ComputerProgrammer"), ("2010-04-01", "Salesman")]
     assert len(dls) == 1 and "Dance" in dls[0].reason
+
+
+def test_cert_older_layouts_and_categories():
+    """r2: Insert/Remove device rows, times without leading zeros, http without content; r3: mail rows with only
+    a sender address; psychometric and decoy files carry no activity."""
+    values, dls = collect("cert", [OWN / "cert_r2", OWN / "cert_r3", OWN / "cert_r62" / "decoy_file.csv"])
+    assert not dls
+    ev = {v.event_id: v for v in values}
+    assert (ev["cert:R2D1-0001"].kind, ev["cert:R2D1-0001"].action) == ("device", "connect")
+    assert ev["cert:R2D1-0002"].action == "disconnect" and ev["cert:R2D1-0002"].destination == "removable"
+    assert ev["cert:R2L1-0001"].ts.isoformat() == "2010-03-06T01:41:56+00:00"
+    assert ev["cert:R2H1-0001"].attrs["category"] == "leak_site"
+    mail = ev["cert:R3E1-0001"]
+    assert mail.actor == "Aaron.Alexander.Meyer@dtaa.com" and mail.employee_id is None
+    assert mail.external is True and mail.personal is False and mail.recipients == ["ivor.k@competitor.example"]
+    assert ev["cert:R3E1-0002"].personal is True and ev["cert:R3E1-0002"].count == 2
+    assert ev["cert:R3H1-0001"].attrs["category"] == "job_search"
+    assert ev["cert:R3H1-0002"].attrs["category"] == "hacking_tools"
+    assert len(values) == 8  # 4 from r2, 4 from r3, none from the psychometric and decoy files
+
+
+def test_cert_competitors_from_configuration(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[categories.competitor]\ndomains = ["competitor.example"]\n')
+
+    values, _ = collect("cert", [OWN / "cert_r3" / "email.csv"], classification=str(cfg))
+    cats = {v.event_id: v.attrs.get("recipient_categories") for v in values}
+    assert cats == {"cert:R3E1-0001": ["competitor"], "cert:R3E1-0002": None}

@@ -1,9 +1,11 @@
 """Job-site visits followed within 30 days by data moved to removable media, personal mail or personal cloud.
 
-First step (``job_site_visit``): a ``web`` ``visit`` to a job board or recruiting site (list in
-``sequence/_lists.py``), matched on the URL in ``object`` or the ``destination`` domain. Last step: files
-copied to removable media, mail sent or forwarded to a personal address, or an upload to personal cloud
-storage, each worth its ``count`` or 1. Benign people glance at a job site and copy a file now and then,
+First step (``job_site_visit``): a ``web`` ``visit`` to a job board or recruiting site: the connectors'
+``attrs.category`` ``job_search`` (``connectors/classification.toml``), or the list in ``sequence/_lists.py``
+matched on the URL in ``object`` or the ``destination`` domain. Last step: files copied to removable media,
+removable devices connected (logs that record the device but not the files: a thumb drive used far more
+than before), mail sent or forwarded to a personal address, or an upload to personal cloud storage, each
+worth its ``count`` or 1. Benign people glance at a job site and copy a file now and then,
 so it takes at least 3 job-site visits in the 30 days before, at least 5 files or messages out on one day,
 and, once the employee has 14 days of history for these channels, at least 3 times their usual daily amount.
 Fires for anyone (many leavers search before they resign, so HR news is not needed); one alert per day.
@@ -20,13 +22,16 @@ UPLOAD_KINDS = frozenset({"web", "file"})
 
 
 def job_site_visit(e: ActivityEvent) -> bool:
-    return e.kind == "web" and e.action == "visit" and is_job_site(e.destination, e.object)
+    return e.kind == "web" and e.action == "visit" and (
+        e.attrs.get("category") == "job_search" or is_job_site(e.destination, e.object))
 
 
 def job_search_then_exfiltration(e: ActivityEvent) -> int:
     a = e.action
     if a == "copy_to_removable":
         return e.count or 1
+    if e.kind == "device" and a == "connect":
+        return 1
     if e.personal is not True:
         return 0
     if (a == "upload" and e.kind in UPLOAD_KINDS) or (e.kind == "email" and a in SENDS):
@@ -44,7 +49,7 @@ RULE = Rule(
     # The signal comes before anyone resigns (CERT scenario 2), so it keeps its severity for people staying.
     staying_cap=None,
     id="sequence.job_search_then_exfiltration",
-    version="1",
+    version="2",
     title=(
         "{first_steps} job-site visits since {window_start}, then {observed:.0f} files or messages moved to "
         "removable media, personal mail or personal cloud on {day} ({hours_since_first} h after the first "
@@ -81,6 +86,13 @@ RULE = Rule(
                 daily("2026-01-20", 1, per_day=12, action="copy_to_removable") + _SEARCH, _HR),
         Example("someone who copies about 10 files to USB every day", False,
                 daily("2026-01-10", 30, per_day=10, action="copy_to_removable") + _SEARCH
+                + daily("2026-02-12", 1, per_day=12, action="copy_to_removable"), _HR),
+        Example("visits, then a thumb drive connected 6 times in a day by someone who used it once a day", True,
+                daily("2026-01-05", 30, per_day=1, action="connect") + _SEARCH
+                + daily("2026-02-12", 1, per_day=6, action="connect"), _HR),
+        Example("a site the classification puts in job_search", True,
+                [ev(f"2026-02-0{d}T12:00:00Z", action="visit", kind="web", object="https://jobs.example/x",
+                    attrs={"category": "job_search"}) for d in (2, 3, 5)]
                 + daily("2026-02-12", 1, per_day=12, action="copy_to_removable"), _HR),
         Example("mail to a work address is not exfiltration", False,
                 _SEARCH + daily("2026-02-12", 1, per_day=12, action="send", personal=False), _HR),

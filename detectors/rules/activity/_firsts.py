@@ -1,0 +1,68 @@
+"""What counts as a *first time*: the novelty keys shared by the first-time rules.
+
+A key names a behaviour (``after_hours``, ``removable``), or a behaviour and its object (``web:leak_site``, a
+site category from the connectors' classification, ``attrs.category``). The first-time rules remember the keys
+an employee produced and count only a key never seen before (``detectors.windows.FirstTime``).
+
+>>> from schemas import ActivityEvent
+>>> e = ActivityEvent.model_validate({"event_id": "a", "ts": "2026-03-02T22:15:00Z", "kind": "device",
+...     "action": "connect", "actor": "ann", "source": "cert"})
+>>> after_hours(e), removable(e), web_category(e)
+('after_hours', 'removable', None)
+"""
+
+from __future__ import annotations
+
+from schemas import ActivityEvent
+
+DAY_START_S = 7 * 3600
+DAY_END_S = 19 * 3600
+#: Actions a person does not cause themselves (a rule, a sync client).
+AUTOMATIC = frozenset({"auto_forward", "sync_download"})
+#: Site categories whose first visit is worth telling (``[categories]`` in connectors/classification.toml).
+FLAGGED_CATEGORIES = frozenset({"leak_site", "hacking_tools", "job_search", "competitor"})
+SENDS = frozenset({"send", "forward"})
+
+
+def is_after_hours(e: ActivityEvent) -> bool:
+    """Before 07:00 or from 19:00 UTC, or on a Saturday or Sunday (UTC), caused by a person."""
+    if e.action in AUTOMATIC:
+        return False
+    day, sec = divmod(int(e.ts.timestamp()), 86400)
+    # 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays, 5 and 6 on the weekend.
+    return (day + 3) % 7 >= 5 or not DAY_START_S <= sec < DAY_END_S
+
+
+def after_hours(e: ActivityEvent) -> str | None:
+    return "after_hours" if is_after_hours(e) else None
+
+
+def removable(e: ActivityEvent) -> str | None:
+    """Any use of removable media: a device connected or a file copied to it."""
+    if (e.kind == "device" and e.action == "connect") or e.action == "copy_to_removable":
+        return "removable"
+    return None
+
+
+def web_category(e: ActivityEvent) -> str | None:
+    cat = e.attrs.get("category") if e.kind == "web" else None
+    return f"web:{cat}" if cat in FLAGGED_CATEGORIES else None
+
+
+def competitor_mail(e: ActivityEvent) -> str | None:
+    if e.kind == "email" and e.action in SENDS and "competitor" in (e.attrs.get("recipient_categories") or ()):
+        return "mail:competitor"
+    return None
+
+
+def other_users_machine(e: ActivityEvent) -> str | None:
+    """A logon on a machine whose usual user is someone else (``attrs.host_usual_user``, set by the engine
+    from logon history)."""
+    if e.kind == "logon" and e.action == "logon" and e.host and e.attrs.get("host_usual_user"):
+        return f"host:{e.host.lower()}"
+    return None
+
+
+def any_first(e: ActivityEvent) -> str | None:
+    """The behaviours whose first time counts towards a cluster of firsts."""
+    return removable(e) or web_category(e) or competitor_mail(e) or other_users_machine(e) or after_hours(e)
