@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from detectors.context import HRView, day_date, day_number
 from detectors.dedupe import Floor, seen_or_add
+from detectors.hosts import HostUsers
 from detectors.risk import RISK_RULE, rule_code, update_risk
 from detectors.rule import Finding, Rule
 from detectors.state import EmployeeState, Series, day_of
@@ -198,6 +199,7 @@ class Engine:
         self._skey = {r.id: series_key(r.id) for r in self.rules}
         self._horizon = {self._skey[r.id]: r.window.horizon(self.config.lookback_days) for r in self.rules}
         self._windows = {self._skey[r.id]: r.window for r in self.rules}
+        self.hosts = HostUsers()  # a machine's usual users, from logon history (detectors.hosts)
         self._seq_keep = {
             r.id: r.window.within_hours * 3600 for r in self.rules if isinstance(r.window, Sequence)
         }
@@ -234,6 +236,10 @@ class Engine:
                     st.hr.pop("watchlist", None)  # absent means False (state size)
         t = event.ts.timestamp()
         day = day_of(t)
+        if event.kind == "logon" and event.action == "logon" and event.host:
+            usual = self.hosts.observe(event.host, emp, day)
+            if usual is not None:  # someone else's machine: the rules read it from the event
+                event = event.model_copy(update={"attrs": {**event.attrs, "host_usual_user": usual}})
         # The HR picture at the event's time, and the one known now. They differ only for an event older
         # than the latest HR change (a late event, or HR news processed first while streaming): then the
         # event is judged under both, so the order in which HR news and events arrive cannot hide an alert.

@@ -265,6 +265,7 @@ class CertSource(Source):
                 last = seen if seen and pmonth <= seen <= month_end else month_end
                 eff = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=UTC)
                 out.append(self._record(uid, r, eff, "departed", last_day=last))
+            out.sort(key=lambda o: o[0].ts if o[0] is not None else start)  # in time order, as replay reads
         self.months.append((month, rows))
         return out
 

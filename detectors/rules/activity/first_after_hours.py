@@ -4,7 +4,7 @@ An event counts when it happens before 07:00 or from 19:00 UTC, or on a Saturday
 person caused it (not ``auto_forward`` or ``sync_download``). Hours are UTC on purpose: the comparison is with
 the employee's own history, so a time zone that shifts the working day is part of their normal. Someone who
 worked late once, anywhere in the remembered history, is not new to it. Alone this is weak evidence (a
-deadline, a trip): it stays ``low`` for someone not leaving and feeds ``activity.firsts_together``.
+deadline, a trip, handover work in notice): it is ``low`` and feeds ``activity.firsts_together``.
 """
 
 from detectors.examples import daily, ev, hr
@@ -30,7 +30,7 @@ RULE = Rule(
         "19:00 UTC, or at the weekend); HR status {status}"
     ),
     description=__doc__,
-    severity="medium",
+    severity="low",
     score=30,
     predicate=first_after_hours,
     novelty=after_hours,

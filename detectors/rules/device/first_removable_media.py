@@ -3,8 +3,8 @@ least 28 days of history without it.
 
 Detection without labels: the novelty is the signal, whatever the files are. Someone who connected a drive
 once, anywhere in the remembered history, is not new to it; the amount is judged by
-``device.connect_spike`` and ``device.removable_copy_spike``. Alone it stays ``low`` for someone not leaving
-(a new colleague's presentation on a stick) and feeds ``activity.firsts_together``.
+``device.connect_spike`` and ``device.removable_copy_spike``. Alone it is ``low``, in notice too
+(a handover on a stick is ordinary); it feeds ``activity.firsts_together``.
 """
 
 from detectors.examples import daily, ev, hr
@@ -26,7 +26,7 @@ RULE = Rule(
     version="1",
     title="First use of removable media in {history_days} days of history, on {day}; HR status {status}",
     description=__doc__,
-    severity="medium",
+    severity="low",
     score=35,
     predicate=first_removable_media,
     novelty=removable,

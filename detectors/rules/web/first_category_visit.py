@@ -3,7 +3,7 @@ leak sites, hacking tools and keyloggers, job search, competitors.
 
 Categories come from the connectors' classification (``[categories]`` in ``connectors/classification.toml``,
 the event's ``attrs.category``); a category is new when none of the employee's remembered web history fell in
-it. One alert per new category. Alone it stays ``low`` for someone not leaving (a news story sends many people
+it. One alert per new category. Alone it is ``low``, in notice too (a news story sends many people
 to a leak site once); it feeds ``activity.firsts_together``.
 """
 
@@ -31,7 +31,7 @@ RULE = Rule(
     version="1",
     title="First visit to a {new} site in {history_days} days of history, on {day}; HR status {status}",
     description=__doc__,
-    severity="medium",
+    severity="low",
     score=30,
     predicate=first_category_visit,
     novelty=web_category,

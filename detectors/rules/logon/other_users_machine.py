@@ -1,0 +1,58 @@
+"""The first logon on a machine whose usual user is someone else, after at least 28 days of history.
+
+A machine's usual user is learned from logon history (``detectors.hosts``: one person holds at least 5 logon
+days there and 60% of the machine's days); shared machines have none and never count. One alert per machine;
+someone who already logs on there regularly (3 days or more) is not new to it. CERT's sabotage scenario
+(3) starts this way: the administrator carries a keylogger to the supervisor's machine and logs on there.
+Alone it stays ``low`` for someone not leaving (covering for a colleague happens); after hours it also
+counts in ``activity.firsts_together``. The explanation names the machine's usual user.
+"""
+
+from detectors.examples import daily, ev, hr
+from detectors.rule import Example, Rule
+from detectors.rules.activity._firsts import other_users_machine as _other
+from detectors.windows import FirstTime
+from schemas import ActivityEvent
+
+
+def other_users_machine(e: ActivityEvent) -> bool:
+    return _other(e) is not None
+
+
+_HR = [hr("2026-01-01T09:00:00Z"), hr("2026-01-01T09:00:00Z", employee_id="E2", accounts=["bob@corp.example"]),
+       hr("2026-01-01T09:00:00Z", employee_id="E3", accounts=["carl@corp.example"])]
+_ANN = daily("2026-01-05", 30, per_day=1, hour=8, action="logon", host="PC-ANN")
+_BOB = daily("2026-01-05", 30, per_day=1, hour=8, action="logon", host="PC-BOB", actor="bob@corp.example")
+_LAB = [ev(f"2026-01-{5 + i:02d}T09:00:00Z", action="logon", host="LAB-1",
+           actor=("bob@corp.example" if i % 2 else "carl@corp.example")) for i in range(20)]
+
+RULE = Rule(
+    id="logon.other_users_machine",
+    version="1",
+    title=(
+        "First logon on {new}, a machine whose usual user is someone else, on {day} ({history_days} days of "
+        "history); HR status {status}"
+    ),
+    description=__doc__,
+    severity="medium",
+    score=40,
+    predicate=other_users_machine,
+    novelty=_other,
+    window=FirstTime(min_history_days=28),
+    runbook=(
+        "Ask the machine's usual user whether they knew; check what ran on the machine during the session "
+        "(endpoint logs) and whether removable media were connected; reset the usual user's credentials if "
+        "their account was used after."
+    ),
+    false_positives=("Covering for a colleague on leave", "IT staff repairing a machine"),
+    examples=(
+        Example("ann logs on to bob's machine in the evening", True,
+                _ANN + _BOB + [ev("2026-02-12T19:08:00Z", action="logon", host="PC-BOB")], _HR),
+        Example("a shared machine has no usual user", False,
+                _ANN + _LAB + [ev("2026-02-12T19:08:00Z", action="logon", host="LAB-1")], _HR),
+        Example("ann's own machine", False, _ANN + [ev("2026-02-12T19:08:00Z", action="logon", host="PC-ANN")],
+                _HR),
+        Example("a machine nobody used yet", False,
+                _ANN + [ev("2026-02-12T19:08:00Z", action="logon", host="PC-NEW")], _HR),
+    ),
+)
