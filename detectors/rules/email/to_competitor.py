@@ -7,6 +7,8 @@ above it and at least 3. The first such message ever counts in ``activity.firsts
 visits followed by competitor mail are context for ``sequence.job_search_then_exfiltration``.
 """
 
+from typing import Any
+
 from detectors.examples import daily, hr
 from detectors.rule import Example, Rule
 from detectors.windows import AboveBaseline
@@ -21,7 +23,7 @@ def to_competitor(e: ActivityEvent) -> int:
 
 
 _HR = [hr("2026-01-01T09:00:00Z")]
-_C = dict(action="send", recipients=["sam@rival.example"], attrs={"recipient_categories": ["competitor"]})
+_C: dict[str, Any] = dict(action="send", recipients=["sam@rival.example"], attrs={"recipient_categories": ["competitor"]})
 
 RULE = Rule(
     id="email.to_competitor",

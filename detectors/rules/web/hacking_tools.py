@@ -8,6 +8,8 @@ someone whose work it is (a security analyst visiting these sites every week) is
 ``medium`` at most for someone not leaving.
 """
 
+from typing import Any
+
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Rule
 from detectors.windows import OnEvent
@@ -19,7 +21,7 @@ def hacking_tools(e: ActivityEvent) -> int:
 
 
 _HR = [hr("2026-01-01T09:00:00Z")]
-_KEYLOGGER = dict(kind="web", action="visit", object="https://www.keylogger.example/download",
+_KEYLOGGER: dict[str, Any] = dict(kind="web", action="visit", object="https://www.keylogger.example/download",
                   attrs={"category": "hacking_tools"})
 
 RULE = Rule(
