@@ -131,3 +131,18 @@ def test_defender_tables_without_action_type_have_the_right_reason() -> None:
         "Defender DeviceFileEvents record without ActionType",
         "not a Defender record (no ActionType, table or device fields)",
     ]
+
+
+def test_postfix_inbound_outbound_and_content_filter_hops() -> None:
+    values, dls, skipped = run("postfix", OWN / "postfix_direction_documented.log", year=2026)
+    got = [(v.actor, v.recipients, v.attrs["queue_id"], utc(v.ts)) for v in values]
+    assert got == [
+        # authenticated submission, through a content filter: one send, at the copy that left
+        ("ann.lee@corp.example", ["ann.private@gmail.com"], "4D4D4D4D4D", "2026-03-09T09:02:01+00:00"),
+        # picked up from the local queue
+        ("ann.lee@corp.example", ["ann@rival.example"], "7A7A7A7A7A", "2026-03-09T09:04:00+00:00"),
+    ]
+    assert not dls
+    assert skipped["inbound mail"] == 2  # one direct, one re-queued by the content filter
+    assert skipped["inbound mail relayed outside (alias, forward or rule)"] == 1
+    assert skipped["handed to a content filter (counted at its re-queued copy)"] == 2
