@@ -397,7 +397,8 @@ class Engine:
         if series is not None:
             series.last = f.key  # this window has fired, even after its id leaves the short list above
         day = f.day if f.day is not None else day_of(ts.timestamp())
-        flagged = st.extra.setdefault("flagged", [])
+        security = getattr(rule, "security", True)  # HR-side alerts (propensity, offboarding): no flag, no risk
+        flagged = st.extra.setdefault("flagged", []) if security else [day]
         if day not in flagged:
             flagged.append(day)
             del flagged[:-8]
@@ -443,7 +444,7 @@ class Engine:
         )
         self.stats.alerts[rule.id] += 1
         out = [alert]
-        if self.config.risk and rule.id != RISK_RULE.id:
+        if self.config.risk and rule.id != RISK_RULE.id and security:
             rf = update_risk(st, hr, alert, day, self.config)
             if rf is not None:
                 out += self._emit(RISK_RULE, emp, rf, st, hr, ts)

@@ -606,6 +606,9 @@ class Company:
             if e.hired < review:
                 p = e.perf - (rng.uniform(0, 0.8) if leaving else 0)
                 self.sig(e, self.t(review, rng.uniform(9, 17)), "performance_review", round(min(5, max(1, p)), 1))
+        from exitwatch.generate_signals import add_hr_signals  # history, noise and drift (issue 18)
+
+        add_hr_signals(self)
 
     def _leaver_common(self, e: Employee) -> None:
         """What every leaver does: job hunting before, handover and clean-up during the notice."""

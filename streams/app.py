@@ -50,6 +50,7 @@ import orjson
 from detectors.dedupe import seen_or_add, seq_of, unseq
 from detectors.engine import Engine, EngineConfig
 from detectors.factory import build_engine
+from detectors.routing import for_secops
 from detectors.state import EmployeeState
 from schemas import guard
 from schemas import ActivityEvent, Alert, DeadLetter, EmployeeSnapshot, EnrichedEvent, HRRecord, HRSignal
@@ -948,9 +949,11 @@ class Worker:
         futs = []
         for a in alerts:
             hr_value = orjson.dumps(a.model_dump(mode="json"))
-            sec = secops_view(a, self.pseudonym_key)
             futs.append(await self.topics["alerts_hr"].send(key=a.employee_id.encode(), value=hr_value))
-            futs.append(await self.topics["alerts_secops"].send(key=sec["employee_id"].encode(), value=orjson.dumps(sec)))
+            if for_secops(a):  # departure propensity stays with HR (detectors/routing.py)
+                sec = secops_view(a, self.pseudonym_key)
+                futs.append(await self.topics["alerts_secops"].send(key=sec["employee_id"].encode(),
+                                                                    value=orjson.dumps(sec)))
             metrics.ALERTS.labels(a.rule_id, a.severity).inc()
             metrics.EVENT_TO_ALERT.observe(max(0.0, time.time() - a.ts.timestamp()))
             self.counters["alerts"] += 1

@@ -38,6 +38,7 @@ from pydantic import ValidationError
 from detectors.engine import DictStore, Engine, EngineConfig
 from detectors.factory import build_engine
 from detectors.replay import error_reason
+from detectors.routing import for_secops
 from detectors.state import EmployeeState
 from schemas import ActivityEvent, Alert, DeadLetter, HRRecord, HRSignal
 from schemas.models import utcnow
@@ -218,11 +219,12 @@ class BatchDriver:
 
     def _emit(self, alerts: list[Alert]) -> None:
         for a in alerts:
-            sec = secops_view(a, self.key)
             self.producer.produce(self.out["alerts_hr"], key=a.employee_id.encode(),
                                   value=orjson.dumps(a.model_dump(mode="json")), on_delivery=self._on_delivery)
-            self.producer.produce(self.out["alerts_secops"], key=sec["employee_id"].encode(), value=orjson.dumps(sec),
-                                  on_delivery=self._on_delivery)
+            if for_secops(a):  # departure propensity stays with HR (detectors/routing.py)
+                sec = secops_view(a, self.key)
+                self.producer.produce(self.out["alerts_secops"], key=sec["employee_id"].encode(),
+                                      value=orjson.dumps(sec), on_delivery=self._on_delivery)
             self.stats.alerts += 1
 
     def process(self, msgs: list[Any]) -> list[Alert]:

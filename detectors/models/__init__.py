@@ -5,7 +5,7 @@ departure picture changes); each returns ``(meta, Finding)`` pairs that the engi
 :func:`default_models` gives fresh instances for :func:`detectors.factory.build_engine`.
 
 >>> [m.id for m in default_models()]
-['model.behaviour_anomaly']
+['model.behaviour_anomaly', 'hr.departure_propensity']
 """
 
 from __future__ import annotations
@@ -19,4 +19,7 @@ __all__ = ["BehaviourConfig", "BehaviourModel", "DayScore", "ModelMeta", "defaul
 
 def default_models() -> list[Any]:
     """Fresh model instances (one set per engine, i.e. per worker partition)."""
-    return [BehaviourModel()]
+    from detectors.models.propensity import PropensityModel
+    from schemas.settings import Settings
+
+    return [BehaviourModel(), PropensityModel(level=Settings().propensity_level)]

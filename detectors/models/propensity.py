@@ -1,0 +1,307 @@
+"""``hr.departure_propensity``: how likely an employee is to hand in their notice, from HR signals alone.
+
+Learned online per employee from ``hr.signals`` (CONTRACT.md 4) and HR records, and explained in HR's terms:
+
+- **attendance**: late arrivals, early leaves and absences per week against the person's own usual week
+  (exponentially weighted, the last three weeks kept apart so they do not teach it) and their department's;
+  a week counts as anomalous at ``max(2, own + 2 sd, peers + 1)``; the factor is the run of anomalous weeks
+  ("3 weeks running");
+- **performance**: the latest review score against the one about two months (35-100 days) earlier
+  ("down 25% over two months"; a drop of 20% is one unit);
+- **leave**: leave requests in the last 60 days against the person's own rate before
+  (one unit: up by half, and by at least two requests);
+- **satisfaction**: the mean of the last two pulse surveys against the person's own earlier mean
+  (1.5 points is one unit) and the department's mean.
+
+The four units go into a scorecard, ``p = 1 / (1 + exp(-(b0 + sum w_i x_i)))``, whose weights were fitted by
+logistic regression (River's ``LogisticRegression``, one pass) on one generated company (seed 7) to the event
+"notice within the next 90 days", so ``p`` reads as that probability. ``exitwatch evaluate`` measures its
+ranking (AUC) and calibration on companies and seeds it was not fitted on, and compares it with an online River
+``LogisticRegression`` learning from the notices as they come (``exitwatch/evaluate_propensity.py``).
+
+An alert goes to ``alerts.hr`` only (``detectors/routing.py``) when ``p`` crosses ``level`` (setting
+``EXITWATCH_PROPENSITY_LEVEL``) for someone not yet leaving, once per crossing (it re-arms when ``p`` falls
+below 80% of the level), with the factors and the numbers behind them. It never adds to the security risk
+score and never marks a day as flagged for the security baselines; it does mark the employee as *possibly
+leaving* (``st.extra["pl"]``), which the engine's grading reads (:func:`possibly_leaving`).
+
+Per employee the state is a few dozen numbers in ``st.extra["hp"]``; the shared part is the department means.
+
+>>> from detectors.state import EmployeeState
+>>> from detectors.context import HRView
+>>> from schemas import HRSignal
+>>> m = PropensityModel(level=0.5)
+>>> st = EmployeeState()
+>>> out = m.on_signal("E1", st, HRView(status="active"), HRSignal.model_validate(
+...     {"employee_id": "E1", "ts": "2026-03-02T09:20:00Z", "signal": "late_arrival"}))
+>>> out, 0 < st.extra["hp"]["p"] < 0.1
+([], True)
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from dataclasses import dataclass, replace
+from typing import Any
+
+from detectors.context import HRView, day_date
+from detectors.rule import Finding
+from detectors.state import EmployeeState, day_of
+
+ID = "hr.departure_propensity"
+STATE_VERSION = 1
+KEY = "hp"  # st.extra key of the per-employee state
+ATTENDANCE = frozenset({"late_arrival", "early_leave", "absence"})
+
+#: The scorecard (fitted on generated company seed 7, profile "default", with River LogisticRegression;
+#: see reports/propensity/NOTES.md). Order: intercept, attendance, performance, leave, satisfaction, peers.
+WEIGHTS: dict[str, float] = {
+    "intercept": -4.6,
+    "attendance": 1.5,
+    "performance": 1.2,
+    "leave": 0.9,
+    "satisfaction": 1.1,
+}
+
+
+@dataclass(frozen=True)
+class PropensityMeta:
+    """What the engine needs to emit the alert; ``security=False``: no risk, no flagged day."""
+
+    id: str = ID
+    version: str = "1"
+    severity: str = "low"
+    score: float = 50.0
+    title: str = (
+        "Departure propensity {observed:.0%} (level {threshold:.0%}): {factors_text}"
+    )
+    description: str = "Likelihood of a notice within 90 days from attendance, performance, leave and surveys"
+    security: bool = False
+    staying_cap: str | None = None
+
+
+META = PropensityMeta()
+
+
+def _ewm(n: int, mean: float, var: float, x: float, memory: int = 26) -> tuple[int, float, float]:
+    n += 1
+    a = 1.0 / min(n, memory)
+    d = x - mean
+    mean += a * d
+    var = (1 - a) * (var + a * d * d)
+    return n, mean, var
+
+
+def signal_ref(signal: Any) -> str:
+    """The evidence entry naming an HR signal (signals have no event id): ``signal:<name>:<ts>``."""
+    ts = signal.ts.isoformat().replace("+00:00", "Z")
+    return f"signal:{signal.signal}:{ts}"
+
+
+def possibly_leaving(st: EmployeeState, day: int, days: int = 60) -> float | None:
+    """The propensity that marked this employee as possibly leaving, if it did within ``days`` of ``day``."""
+    pl = st.extra.get("pl")
+    if pl and pl[0] <= day <= pl[0] + days:
+        return float(pl[1])
+    return None
+
+
+class PropensityModel:
+    """Per-employee HR-signal features, a fitted scorecard, and the department means they are compared with.
+
+    >>> m = PropensityModel(); m.id, m.level
+    ('hr.departure_propensity', 0.35)
+    """
+
+    id = ID
+
+    def __init__(self, level: float = 0.35, weights: dict[str, float] | None = None) -> None:
+        if not 0 < level < 1:
+            raise ValueError(f"propensity level {level} must be between 0 and 1 (a probability)")
+        self.level = level
+        self.weights = dict(weights or WEIGHTS)
+        #: department -> [n, mean weekly attendance count]; department -> [n, mean survey]
+        self.peer_att: dict[str, list[float]] = {}
+        self.peer_sv: dict[str, list[float]] = {}
+        #: Optional ``sink(employee_id, day, p, features)`` after every update (evaluation).
+        self.sink: Any = None
+
+    # ------------------------------------------------------------ persistence of the shared parts
+    def state_dict(self) -> bytes:
+        return pickle.dumps({"v": STATE_VERSION, "att": self.peer_att, "sv": self.peer_sv})
+
+    def load_state_dict(self, data: bytes) -> None:
+        o = pickle.loads(data)  # noqa: S301 - our own checkpoint
+        if o.get("v") != STATE_VERSION:
+            raise ValueError(f"{ID}: state version {o.get('v')} is not {STATE_VERSION}")
+        self.peer_att, self.peer_sv = o["att"], o["sv"]
+
+    # ------------------------------------------------------------ engine hooks
+    def observe(self, emp: str, st: EmployeeState, hr: HRView, event: Any, day: int, t: float) -> list[Any]:
+        return []  # activity does not feed the propensity (HR data only)
+
+    def on_hr(self, emp: str, st: EmployeeState, hr: HRView, record: Any) -> list[Any]:
+        return []
+
+    def on_signal(self, emp: str, st: EmployeeState, hr: HRView, signal: Any) -> list[tuple[Any, Finding]]:
+        if signal.signal not in ATTENDANCE and signal.signal not in (
+                "leave_request", "performance_review", "survey"):
+            return []
+        day = day_of(signal.ts.timestamp())
+        s = st.extra.get(KEY)
+        if s is None:
+            s = st.extra[KEY] = {"s": day, "w": day // 7, "c": 0, "r": [], "n": 0, "m": 0.0, "v": 0.0,
+                                 "lr": [], "pf": [], "sv": [], "ev": []}
+        dept = hr.department or "?"
+        self._roll(s, day, dept)
+        name = signal.signal
+        if name in ATTENDANCE:
+            if day // 7 == s["w"]:
+                s["c"] += 1
+        elif name == "leave_request":
+            s["lr"].append(day)
+            s["lr"] = [d for d in s["lr"] if d > day - 240][-16:]
+        elif name == "performance_review" and isinstance(signal.value, (int, float)):
+            s["pf"].append([day, float(signal.value)])
+            del s["pf"][:-5]
+        elif name == "survey" and isinstance(signal.value, (int, float)):
+            s["sv"].append([day, float(signal.value)])
+            del s["sv"][:-6]
+            ps = self.peer_sv.setdefault(dept, [0, 0.0])
+            ps[0] += 1
+            ps[1] += (float(signal.value) - ps[1]) / min(ps[0], 200)
+        s["ev"].append(signal_ref(signal))
+        del s["ev"][:-6]
+        feats = self.features(s, day, dept)
+        p = self.probability(feats)
+        s["p"] = round(p, 4)
+        if self.sink is not None:
+            self.sink(emp, day, p, feats)
+        return self._maybe_alert(st, s, hr, day, p, feats)
+
+    # ------------------------------------------------------------ features
+    def _roll(self, s: dict[str, Any], day: int, dept: str) -> None:
+        """Close the weeks before ``day``'s week: the oldest of the last three teaches the own baseline."""
+        w = day // 7
+        if w <= s["w"]:
+            return
+        closing = [s["c"]] + [0] * min(w - s["w"] - 1, 8)
+        for c in closing:
+            s["r"].append(c)
+            pa = self.peer_att.setdefault(dept, [0, 0.0])
+            pa[0] += 1
+            pa[1] += (c - pa[1]) / min(pa[0], 2000)
+            if len(s["r"]) > 3:
+                old = s["r"].pop(0)
+                s["n"], s["m"], s["v"] = _ewm(s["n"], s["m"], s["v"], old)
+        s["w"], s["c"] = w, 0
+
+    def _anomalous(self, s: dict[str, Any], c: float, dept: str) -> bool:
+        own = s["m"] + 2 * math.sqrt(s["v"] + 0.25) if s["n"] >= 4 else 3.0
+        peer = self.peer_att.get(dept, [0, 0.0])[1] + 1
+        return c >= max(2.0, own, peer)
+
+    def features(self, s: dict[str, Any], day: int, dept: str) -> dict[str, Any]:
+        """The four factors in units (1 = the level HR names) plus the numbers behind them."""
+        # attendance: weeks running (the current week counts once it is anomalous already)
+        run = 1 if self._anomalous(s, s["c"], dept) else 0
+        for c in reversed(s["r"]):
+            if not self._anomalous(s, c, dept):
+                break
+            run += 1
+        recent = s["r"][-3:]
+        att_x = min(run, 6) / 3.0
+        # performance: latest against the review 45-100 days before it
+        perf_x, perf_drop, perf_then, perf_now = 0.0, 0.0, None, None
+        if s["pf"]:
+            d_now, perf_now = s["pf"][-1]
+            before = [v for d, v in s["pf"] if d_now - 100 <= d <= d_now - 35]
+            if before and before[0] > 0:
+                perf_then = before[0]
+                perf_drop = (perf_then - perf_now) / perf_then
+                perf_x = min(max(0.0, perf_drop) / 0.2, 3.0)
+        # leave: requests in the last 60 days against the own rate before (per 60 days)
+        lr = s["lr"]
+        recent_lr = sum(1 for d in lr if d > day - 60)
+        span = max(0, min(180, day - 60 - s["s"]))
+        prior = sum(1 for d in lr if day - 60 - span < d <= day - 60)
+        prior_rate = prior * 60 / span if span >= 60 else None
+        # one unit: up by half and by at least two requests (small counts are noisy)
+        usual = prior_rate if prior_rate is not None else 1.0  # a typical employee: ~6 requests a year
+        leave_x = min(max(0.0, recent_lr - usual) / max(0.5 * usual, 2.0), 3.0)
+        # satisfaction: last two surveys against the own earlier mean and the department's
+        sv = s["sv"]
+        sat_x, sat_now, sat_before = 0.0, None, None
+        if len(sv) >= 3:
+            sat_now = (sv[-1][1] + sv[-2][1]) / 2
+            sat_before = sum(v for _, v in sv[:-2]) / len(sv[:-2])
+            sat_x = min(max(0.0, sat_before - sat_now) / 1.5, 3.0)
+        peer_sat = self.peer_sv.get(dept, [0, None])[1]
+        return {
+            "attendance": att_x, "performance": perf_x, "leave": leave_x, "satisfaction": sat_x,
+            "_att_run": run, "_att_week": s["c"], "_att_recent": list(recent), "_att_usual": round(s["m"], 2),
+            "_att_peers": round(self.peer_att.get(dept, [0, 0.0])[1], 2),
+            "_perf_then": perf_then, "_perf_now": perf_now, "_perf_drop": round(perf_drop, 3),
+            "_leave_recent": recent_lr, "_leave_usual": None if prior_rate is None else round(prior_rate, 2),
+            "_sat_now": sat_now, "_sat_before": None if sat_before is None else round(sat_before, 2),
+            "_sat_peers": None if peer_sat is None else round(peer_sat, 2),
+        }
+
+    def probability(self, f: dict[str, Any]) -> float:
+        w = self.weights
+        z = w["intercept"] + sum(w[k] * f[k] for k in ("attendance", "performance", "leave", "satisfaction"))
+        return 1.0 / (1.0 + math.exp(-z))
+
+    # ------------------------------------------------------------ alert
+    def explain(self, f: dict[str, Any]) -> list[dict[str, Any]]:
+        """The factors behind a score, largest contribution first, each in HR's words with its numbers."""
+        out = []
+        w = self.weights
+        if f["attendance"] > 0:
+            out.append({"factor": "attendance", "contribution": round(w["attendance"] * f["attendance"], 2),
+                        "text": (f"late arrivals, early leaves or absences above normal {f['_att_run']} week(s) "
+                                 f"running (last weeks {f['_att_recent'] + [f['_att_week']]}; usually "
+                                 f"{f['_att_usual']:g} a week, department {f['_att_peers']:g})")})
+        if f["performance"] > 0:
+            out.append({"factor": "performance", "contribution": round(w["performance"] * f["performance"], 2),
+                        "text": (f"performance down {f['_perf_drop']:.0%} over two months "
+                                 f"({f['_perf_then']:g} to {f['_perf_now']:g})")})
+        if f["leave"] > 0:
+            usual = "not known" if f["_leave_usual"] is None else f"{f['_leave_usual']:g}"
+            out.append({"factor": "leave", "contribution": round(w["leave"] * f["leave"], 2),
+                        "text": f"{f['_leave_recent']} leave requests in 60 days (usually {usual})"})
+        if f["satisfaction"] > 0:
+            peers = "" if f["_sat_peers"] is None else f", department {f['_sat_peers']:g}"
+            out.append({"factor": "satisfaction", "contribution": round(w["satisfaction"] * f["satisfaction"], 2),
+                        "text": (f"satisfaction falling: {f['_sat_now']:g} in the last two surveys against "
+                                 f"{f['_sat_before']:g} before{peers}")})
+        out.sort(key=lambda x: -x["contribution"])
+        return out
+
+    def _maybe_alert(self, st: EmployeeState, s: dict[str, Any], hr: HRView, day: int, p: float,
+                     f: dict[str, Any]) -> list[tuple[Any, Finding]]:
+        if p < self.level * 0.8:
+            s.pop("x", None)  # re-armed
+            return []
+        if p < self.level or s.get("x") or hr.leaving:
+            return []
+        s["x"] = day
+        st.extra["pl"] = [day, round(p, 3)]
+        factors = self.explain(f)
+        meta = replace(META, score=round(min(100.0, 100 * p), 1))
+        return [(meta, Finding(
+            key=f"P{day}",
+            observed=round(p, 4),
+            threshold=self.level,
+            evidence=list(s["ev"]),
+            day=day,
+            extra={
+                "propensity": round(p, 4),
+                "horizon_days": 90,
+                "factors": factors,
+                "factors_text": "; ".join(x["text"] for x in factors) or "no single factor",
+                "possibly_leaving_from": day_date(day).isoformat(),
+                "model": "scorecard",
+            },
+        ))]
