@@ -797,6 +797,11 @@ def evaluate(data: str | Path, out: str | Path, rules_config: str | None = None,
                + (f" --rules-config {rules_config}" if rules_config else ""))
     (out / "report.json").write_bytes(orjson.dumps(rep, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
     (out / "report.md").write_text(render_markdown(rep, cmd))
+    from exitwatch.evaluate_propensity import evaluate_propensity, write_report  # issue 18: propensity.md
+
+    if (data / "signals.jsonl").exists() and (data / "hr.jsonl").exists():
+        rep["propensity"] = evaluate_propensity(data)
+        write_report([rep["propensity"]], out, cmd)
     return rep
 
 
@@ -1303,6 +1308,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {name:6s} recall {d['recall']:.0%} ({d['caught']}/{d['malicious']}), honest flagged "
               f"{d['honest_flagged_per_1000_per_30d']:g}/1,000/30 d, precision {_pct(d['precision'])}",
               file=sys.stderr)
+    if "propensity" in rep:
+        pr = rep["propensity"]
+        print(f"  departure propensity: {pr['leaver_recall_14d']:.0%} of leavers flagged >= 14 days before notice, "
+              f"{pr['stayer_flag_rate']:.1%} of stayers, AUC {pr['auc_weekly']} (propensity.md)", file=sys.stderr)
     print(f"evaluate: report in {args.out} ({rep['runtime']['evaluate_seconds']} s)", file=sys.stderr)
     return 0
 

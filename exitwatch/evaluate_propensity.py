@@ -35,10 +35,9 @@ import orjson
 
 from detectors.context import day_number
 from detectors.engine import Engine, EngineConfig
-from detectors.models.propensity import WEIGHTS, PropensityModel
+from detectors.models.propensity import FACTORS, WEIGHTS, PropensityModel
 from detectors.replay import merged
 
-FACTORS = ("attendance", "performance", "leave", "satisfaction")
 EARLY_DAYS = 14
 WINDOW_DAYS = 90
 
@@ -185,17 +184,20 @@ def _river_online(snaps: list[tuple[int, str, float, dict[str, float]]], notice:
     pending: list[tuple[int, str, dict[str, float]]] = []
     pos: list[float] = []
     neg: list[float] = []
+    today = None
     for day, emp, _, f in snaps:
-        keep = []
-        for d0, e0, f0 in pending:  # labels that became known by ``day``
-            n = notice.get(e0)
-            if n is not None and d0 < n <= day:
-                model.learn_one(f0, True)
-            elif day >= d0 + WINDOW_DAYS:
-                model.learn_one(f0, False)
-            else:
-                keep.append((d0, e0, f0))
-        pending = keep
+        if day != today:  # labels that became known by ``day``
+            today = day
+            keep = []
+            for d0, e0, f0 in pending:
+                n = notice.get(e0)
+                if n is not None and d0 < n <= day:
+                    model.learn_one(f0, True)
+                elif day >= d0 + WINDOW_DAYS:
+                    model.learn_one(f0, False)
+                else:
+                    keep.append((d0, e0, f0))
+            pending = keep
         if emp in notice and day >= notice[emp]:
             continue
         p = model.predict_proba_one(f).get(True, 0.0)

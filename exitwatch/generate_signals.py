@@ -12,9 +12,10 @@ requests and handover items:
 - **honest noise**: people who stay but have a rough patch: a month or more of lateness (a move, a new baby,
   caring for someone), a bad quarter (performance down 20-35%), a reorganisation that sours two surveys,
   a year's leave taken in a few months. About one stayer in five has one of these, some have two;
-- **future leavers**: three in four drift before their notice, from 30 to 110 days before it, on a random
-  subset of attendance (interviews, lateness), performance, leave and satisfaction, each at its own strength;
-  one in four shows nothing (an offer out of the blue);
+- **future leavers** (:data:`DRIFT`): four in five drift before their notice, from 45 to 150 days before it
+  (while they look for a job), on a random subset of attendance (interviews, lateness), performance, leave and
+  satisfaction, each at its own strength; one in five shows nothing (an offer out of the blue). The
+  ``subtle`` drift is fewer, later and weaker;
 - **handover of customers**: leavers who work in the CRM get ``customer:<account>`` handover items;
   benign leavers close them all, malicious ones leave some open.
 
@@ -26,12 +27,18 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 from typing import Any
 
 HISTORY_DAYS = 180
-ONSET = (30, 110)  # days before the notice at which a leaver's drift begins
-DRIFTERS = 0.75
 ROUGH = {"attendance": 0.08, "performance": 0.05, "satisfaction": 0.06, "leave": 0.04}
+#: How future leavers drift. ``default``: most people search for a new job for two to five months before
+#: they resign and withdraw on one or more fronts meanwhile; ``subtle``: fewer drift, later and weaker (a
+#: harder company, for measuring what the propensity does when the signals are faint).
+DRIFT: dict[str, dict[str, Any]] = {
+    "default": {"drifters": 0.8, "onset": (45, 150), "channel": 0.6, "strength": (0.7, 1.5)},
+    "subtle": {"drifters": 0.65, "onset": (30, 100), "channel": 0.5, "strength": (0.5, 1.2)},
+}
 
 
 def _first_wednesdays(c: Any, lo: int, hi: int) -> list[int]:
@@ -56,6 +63,7 @@ def _working(c: Any, i: int) -> bool:
 def add_hr_signals(c: Any) -> None:
     """Replace ``c.signals``' surveys and performance reviews and add the signals described above."""
     rng = random.Random(c.seed * 7919 + 18)
+    drift = DRIFT[getattr(c, "signal_drift", "default")]
     c.signals = [s for s in c.signals if s[1]["signal"] not in ("survey", "performance_review")]
     wednesdays = _first_wednesdays(c, -HISTORY_DAYS, c.days)
     for e in c.emps:
@@ -68,13 +76,15 @@ def add_hr_signals(c: Any) -> None:
         # episodes: (kind, start, end, strength)
         eps: list[tuple[str, int, int, float]] = []
         leaver = e.last_day is not None and e.notice is not None
-        if leaver and rng.random() < DRIFTERS:
-            onset = e.notice - rng.randint(*ONSET)
-            kinds = [k for k in ("attendance", "performance", "leave", "satisfaction") if rng.random() < 0.55]
+        if leaver and rng.random() < drift["drifters"]:
+            onset = e.notice - rng.randint(*drift["onset"])
+            kinds = [k for k in ("attendance", "performance", "leave", "satisfaction") if rng.random() < drift["channel"]]
             if not kinds:
                 kinds = [rng.choice(("attendance", "performance", "leave", "satisfaction"))]
             for k in kinds:
-                eps.append((k, onset + rng.randint(0, 20), e.last_day, rng.uniform(0.6, 1.4)))
+                eps.append((k, onset + rng.randint(0, 14), e.last_day, rng.uniform(*drift["strength"])))
+        if leaver:
+            c.__dict__.setdefault("drift_plan", {})[e.id] = [(k, s0, st) for k, s0, _, st in eps]
         for k, p in ROUGH.items():  # honest rough patches, leavers too (unrelated to leaving)
             if rng.random() < p:
                 s0 = rng.randint(lo, max(lo, c.days - 30))
@@ -92,9 +102,9 @@ def add_hr_signals(c: Any) -> None:
             if not _working(c, d) or d in e.off:
                 continue
             a = strength("attendance", d)
-            if rng.random() < min(0.9, late_rate * (1 + 4 * a) + 0.05 * a):
+            if rng.random() < min(0.9, late_rate * (1 + 3 * a) + 0.12 * a):
                 c.sig(e, c.t(d, e.start_h + rng.uniform(0.25, 1.5)), "late_arrival", round(rng.uniform(10, 80)))
-            if rng.random() < min(0.9, early_rate * (1 + 3 * a) + 0.04 * a):
+            if rng.random() < min(0.9, early_rate * (1 + 3 * a) + 0.08 * a):
                 c.sig(e, c.t(d, e.start_h + rng.uniform(5, 7.5)), "early_leave", round(rng.uniform(30, 150)))
             if d < 0 and rng.random() < 0.012:  # sick days before the activity data (the generator has the rest)
                 c.sig(e, c.t(d, rng.uniform(7, 10)), "absence", 1)
@@ -110,10 +120,13 @@ def add_hr_signals(c: Any) -> None:
                 m = e.mood - 3.0 * strength("satisfaction", d)
                 c.sig(e, c.t(d, rng.uniform(9, 17)), "survey", int(min(10, max(0, round(rng.gauss(m, 0.9))))))
         d = lo + rng.randint(0, 41)
-        while d < hi:
-            if _working(c, d):
-                p = e.perf * (1 - 0.3 * strength("performance", d))
-                c.sig(e, c.t(d, rng.uniform(9, 17)), "performance_review",
+        while d < hi:  # a check-in every six weeks, on the next working day
+            w = d
+            while not _working(c, w):
+                w += 1
+            if w < hi:
+                p = e.perf * (1 - 0.3 * strength("performance", w))
+                c.sig(e, c.t(w, rng.uniform(9, 17)), "performance_review",
                       round(min(5.0, max(1.0, rng.gauss(p, 0.12))), 1))
             d += 42
         if leaver and e.crm:
@@ -129,3 +142,33 @@ def _customer_handover(c: Any, e: Any, rng: random.Random) -> None:
     done = accounts if e.scenario == BENIGN else accounts[: rng.randint(0, len(accounts) - 1)]
     for a in done:
         c.sig(e, c.t(rng.randint(e.notice + 3, e.last_day), rng.uniform(9, 17)), "handover_item_done", f"customer:{a}")
+
+
+def write_hr_only(out: str | Path, employees: int = 1000, days: int = 120, seed: int = 7,
+                  start: str = "2026-01-05", **company_kw: Any) -> dict[str, Any]:
+    """The HR side of a generated company only (``hr.jsonl``, ``signals.jsonl``, ``meta.json``): the same
+    people, leavers and signals as ``exitwatch generate`` with the same arguments, without the activity (what
+    the propensity's evaluation and tests need, in seconds)."""
+    import datetime as dt
+
+    import orjson
+
+    from exitwatch.generate import Company
+
+    drift = company_kw.pop("signal_drift", "default")
+    if drift not in DRIFT:
+        raise ValueError(f"unknown signal drift {drift!r}; known: {sorted(DRIFT)}")
+    c = Company(employees, days, seed, dt.date.fromisoformat(start), **company_kw)
+    c.signal_drift = drift  # type: ignore[attr-defined]
+    c.build()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    end_t = c.t(c.days, 0)
+    for name, rows in (("hr.jsonl", c.hr), ("signals.jsonl", [s for s in c.signals if s[0] < end_t])):
+        rows.sort(key=lambda r: r[0])
+        (out / name).write_bytes(b"".join(orjson.dumps(r) + b"\n" for _, r in rows))
+    meta = {"employees": c.n, "days": c.days, "seed": seed, "start": c.start.isoformat(), "end": c.date(c.days - 1),
+            "profile": company_kw.get("profile", "default"), "signal_drift": drift, "leavers": len(c.labels),
+            "hr_only": True}
+    (out / "meta.json").write_bytes(orjson.dumps(meta, option=orjson.OPT_INDENT_2))
+    return meta

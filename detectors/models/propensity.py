@@ -10,8 +10,9 @@ Learned online per employee from ``hr.signals`` (CONTRACT.md 4) and HR records, 
   ("down 25% over two months"; a drop of 20% is one unit);
 - **leave**: leave requests in the last 60 days against the person's own rate before
   (one unit: up by half, and by at least two requests);
-- **satisfaction**: the mean of the last two pulse surveys against the person's own earlier mean
-  (1.5 points is one unit) and the department's mean.
+- **satisfaction**: the mean of the last two pulse surveys against the person's own earlier mean, beyond
+  what the scatter of their own answers explains (1.5 points beyond it is one unit), and the department's
+  mean.
 
 The four units go into a scorecard, ``p = 1 / (1 + exp(-(b0 + sum w_i x_i)))``, whose weights were fitted by
 logistic regression (River's ``LogisticRegression``, one pass) on one generated company (seed 7) to the event
@@ -53,15 +54,17 @@ ID = "hr.departure_propensity"
 STATE_VERSION = 1
 KEY = "hp"  # st.extra key of the per-employee state
 ATTENDANCE = frozenset({"late_arrival", "early_leave", "absence"})
+FACTORS = ("attendance", "performance", "leave", "satisfaction", "breadth")
 
 #: The scorecard (fitted on generated company seed 7, profile "default", with River LogisticRegression;
 #: see reports/propensity/NOTES.md). Order: intercept, attendance, performance, leave, satisfaction, peers.
 WEIGHTS: dict[str, float] = {
-    "intercept": -4.6,
-    "attendance": 1.5,
-    "performance": 1.2,
-    "leave": 0.9,
-    "satisfaction": 1.1,
+    "intercept": -4.585,
+    "attendance": 0.722,
+    "performance": 2.424,
+    "leave": 0.982,
+    "satisfaction": 1.862,
+    "breadth": 0.361,
 }
 
 
@@ -111,12 +114,12 @@ class PropensityModel:
     """Per-employee HR-signal features, a fitted scorecard, and the department means they are compared with.
 
     >>> m = PropensityModel(); m.id, m.level
-    ('hr.departure_propensity', 0.35)
+    ('hr.departure_propensity', 0.2)
     """
 
     id = ID
 
-    def __init__(self, level: float = 0.35, weights: dict[str, float] | None = None) -> None:
+    def __init__(self, level: float = 0.2, weights: dict[str, float] | None = None) -> None:
         if not 0 < level < 1:
             raise ValueError(f"propensity level {level} must be between 0 and 1 (a probability)")
         self.level = level
@@ -167,7 +170,7 @@ class PropensityModel:
             del s["pf"][:-5]
         elif name == "survey" and isinstance(signal.value, (int, float)):
             s["sv"].append([day, float(signal.value)])
-            del s["sv"][:-6]
+            del s["sv"][:-8]
             ps = self.peer_sv.setdefault(dept, [0, 0.0])
             ps[0] += 1
             ps[1] += (float(signal.value) - ps[1]) / min(ps[0], 200)
@@ -211,7 +214,12 @@ class PropensityModel:
                 break
             run += 1
         recent = s["r"][-3:]
-        att_x = min(run, 6) / 3.0
+        # and how far the last three weeks lie above the usual week (own, or the department's while the own
+        # history is short), in units of two of the own standard deviations of a 3-week mean
+        usual = s["m"] if s["n"] >= 4 else self.peer_att.get(dept, [0, 1.0])[1]
+        sd3 = math.sqrt((s["v"] if s["n"] >= 4 else max(1.0, usual)) / 3 + 0.1)
+        mean3 = (sum(recent) + s["c"]) / (len(recent) + 1) if recent else s["c"]
+        att_x = min(max(0.0, mean3 - usual - 0.5) / (2 * sd3), 3.0) + min(run, 6) / 6.0
         # performance: latest against the review 45-100 days before it
         perf_x, perf_drop, perf_then, perf_now = 0.0, 0.0, None, None
         if s["pf"]:
@@ -235,11 +243,21 @@ class PropensityModel:
         sat_x, sat_now, sat_before = 0.0, None, None
         if len(sv) >= 3:
             sat_now = (sv[-1][1] + sv[-2][1]) / 2
-            sat_before = sum(v for _, v in sv[:-2]) / len(sv[:-2])
-            sat_x = min(max(0.0, sat_before - sat_now) / 1.5, 3.0)
+            before_v = [v for _, v in sv[:-2]]
+            sat_before = sum(before_v) / len(before_v)
+            # survey answers scatter by about a point: the part of the fall that the scatter of the own earlier
+            # answers (at least 0.8) does not explain counts, 1.5 points of it as one unit
+            k = len(before_v)
+            var = sum((v - sat_before) ** 2 for v in before_v) / (k - 1) if k > 1 else 1.0
+            noise = math.sqrt(max(var, 0.64) * (0.5 + 1.0 / k))
+            sat_x = min(max(0.0, sat_before - sat_now - noise) / 1.5, 3.0)
         peer_sat = self.peer_sv.get(dept, [0, None])[1]
+        units = {"attendance": min(att_x, 2.0), "performance": min(perf_x, 2.0), "leave": min(leave_x, 2.0),
+                 "satisfaction": min(sat_x, 2.0)}
+        # several fronts at once: what sets people on their way out apart from a rough patch on one of them
+        units["breadth"] = float(max(0, sum(1 for v in units.values() if v >= 0.5) - 1))
         return {
-            "attendance": att_x, "performance": perf_x, "leave": leave_x, "satisfaction": sat_x,
+            **units,
             "_att_run": run, "_att_week": s["c"], "_att_recent": list(recent), "_att_usual": round(s["m"], 2),
             "_att_peers": round(self.peer_att.get(dept, [0, 0.0])[1], 2),
             "_perf_then": perf_then, "_perf_now": perf_now, "_perf_drop": round(perf_drop, 3),
@@ -250,7 +268,7 @@ class PropensityModel:
 
     def probability(self, f: dict[str, Any]) -> float:
         w = self.weights
-        z = w["intercept"] + sum(w[k] * f[k] for k in ("attendance", "performance", "leave", "satisfaction"))
+        z = w["intercept"] + sum(w[k] * f[k] for k in FACTORS)
         return 1.0 / (1.0 + math.exp(-z))
 
     # ------------------------------------------------------------ alert

@@ -1,0 +1,176 @@
+"""Departure propensity: factors in HR's terms, the alert on alerts.hr only, never in alerts.secops."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from detectors.engine import Engine, EngineConfig
+from detectors.models.propensity import ID, PropensityModel
+from detectors.routing import for_secops
+from schemas import Alert, HRRecord, HRSignal
+
+D0 = dt.date(2026, 1, 5)  # a Monday
+
+
+def _sig(emp: str, day: int, signal: str, value: Any = None, hour: int = 10) -> HRSignal:
+    d = D0 + dt.timedelta(days=day)
+    return HRSignal.model_validate({"employee_id": emp, "ts": f"{d.isoformat()}T{hour:02d}:00:00Z",
+                                    "signal": signal, "value": value})
+
+
+def _history(emp: str, days: int, drift_from: int | None, late_per_week: int = 1,
+             perf: float = 3.5, mood: int = 7) -> list[HRSignal]:
+    """A plain HR history: weekly lateness, surveys monthly, check-ins every six weeks, leave now and then.
+    From ``drift_from`` on: lateness every day, performance and satisfaction down, more leave requests."""
+    out = []
+    for day in range(days):
+        drifting = drift_from is not None and day >= drift_from
+        wd = (D0 + dt.timedelta(days=day)).weekday()
+        if wd >= 5:
+            continue
+        if drifting or (wd == 1 and late_per_week >= 1):
+            out.append(_sig(emp, day, "late_arrival", 30, hour=9))
+        if day % 28 == 2:
+            out.append(_sig(emp, day, "survey", mood - (4 if drifting else 0) + (day // 28) % 2, hour=11))
+        if day % 42 == 3:
+            out.append(_sig(emp, day, "performance_review", round(perf * (0.7 if drifting else 1.0), 1), hour=12))
+        if day % 60 == 4 or (drifting and day % 9 == 0):
+            out.append(_sig(emp, day, "leave_request", 2, hour=13))
+    return out
+
+
+def _engine(level: float = 0.2) -> Engine:
+    return Engine(rules=[], models=[PropensityModel(level=level)], config=EngineConfig())
+
+
+def _hr(emp: str, dept: str = "sales", **kw: Any) -> HRRecord:
+    return HRRecord.model_validate({"employee_id": emp, "ts": "2025-06-01T08:00:00Z", "status": "active",
+                                    "department": dept, **kw})
+
+
+def _run(engine: Engine, signals: list[HRSignal]) -> list[Alert]:
+    alerts: list[Alert] = []
+    for s in sorted(signals, key=lambda s: s.ts):
+        alerts += engine.on_signal(s)
+    return alerts
+
+
+def test_drift_on_several_fronts_raises_an_explained_alert() -> None:
+    eng = _engine()
+    for e in ("E1", "E2"):
+        eng.on_hr(_hr(e))
+    alerts = _run(eng, _history("E1", 240, drift_from=150) + _history("E2", 240, drift_from=None))
+    mine = [a for a in alerts if a.rule_id == ID]
+    assert [a.employee_id for a in mine] == ["E1"], [(a.employee_id, a.title) for a in mine]
+    a = mine[0]
+    assert a.ts.date() >= D0 + dt.timedelta(days=150)
+    ex = a.explanation
+    assert ex["propensity"] >= 0.2 and ex["threshold"] == 0.2
+    names = {f["factor"] for f in ex["factors"]}
+    assert "attendance" in names and len(names) >= 2, ex["factors"]
+    assert any("weeks running" in f["text"] or "week(s) running" in f["text"] for f in ex["factors"])
+    assert all(f["contribution"] > 0 for f in ex["factors"])
+    assert a.evidence and all(e.startswith("signal:") for e in a.evidence)
+    assert "{" not in a.title and "%" in a.title
+
+
+def test_a_month_of_lateness_alone_does_not_alert() -> None:
+    """Honest people late for a month (a move, a new baby) who do not leave."""
+    eng = _engine()
+    eng.on_hr(_hr("E3"))
+    sigs = _history("E3", 240, drift_from=None)
+    sigs += [_sig("E3", d, "late_arrival", 40, hour=9) for d in range(150, 180)
+             if (D0 + dt.timedelta(days=d)).weekday() < 5]
+    st_alerts = _run(eng, sigs)
+    assert not [a for a in st_alerts if a.rule_id == ID]
+    st = eng.store.get("E3")
+    assert st is not None and st.extra["hp"]["p"] < 0.2
+
+
+def test_no_alert_for_someone_already_leaving_and_no_security_side_effects() -> None:
+    eng = _engine()
+    eng.on_hr(_hr("E4"))
+    eng.on_hr(HRRecord.model_validate({"employee_id": "E4", "ts": "2026-01-06T08:00:00Z", "status": "notice",
+                                       "last_day": "2026-12-31", "department": "sales"}))
+    assert not _run(eng, _history("E4", 240, drift_from=150))
+    eng2 = _engine()
+    eng2.on_hr(_hr("E5"))
+    alerts = _run(eng2, _history("E5", 240, drift_from=150))
+    assert any(a.rule_id == ID for a in alerts)
+    st = eng2.store.get("E5")
+    assert st is not None
+    assert st.risk == [0.0, 0.0] or st.risk[0] == 0.0, "the propensity never adds to the security risk"
+    assert not st.extra.get("flagged"), "nor marks a day flagged for the security baselines"
+    assert not any(a.rule_id == "risk.employee" for a in alerts)
+
+
+def test_routing_keeps_propensity_out_of_secops() -> None:
+    assert not for_secops({"rule_id": ID})
+    assert not for_secops({"rule_id": "hr.some_other_propensity"})
+    assert for_secops({"rule_id": "activity.after_departure"})
+
+
+def _alert(rule_id: str) -> Alert:
+    return Alert(alert_id="a" + rule_id, ts=dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc), employee_id="E1",
+                 rule_id=rule_id, rule_version="1", severity="low", score=40, title="t", explanation={},
+                 evidence=["x"], employee={"employee_id": "E1", "status": "active"})
+
+
+def test_faust_worker_never_sends_propensity_to_secops() -> None:
+    from streams.app import Worker
+
+    sent: dict[str, list[bytes]] = {"alerts_hr": [], "alerts_secops": []}
+
+    class Topic:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        async def send(self, key: bytes, value: bytes) -> Any:
+            sent[self.name].append(value)
+            fut: asyncio.Future[None] = asyncio.get_event_loop().create_future()
+            fut.set_result(None)
+            return fut
+
+    fake = SimpleNamespace(topics={k: Topic(k) for k in sent}, pseudonym_key=b"k", counters={"alerts": 0})
+    asyncio.run(Worker.emit(fake, [_alert(ID), _alert("file.sensitive_downloads_before_departure")]))  # type: ignore[arg-type]
+    assert len(sent["alerts_hr"]) == 2
+    assert len(sent["alerts_secops"]) == 1
+    assert b"propensity" not in sent["alerts_secops"][0]
+
+
+def test_batch_worker_never_sends_propensity_to_secops() -> None:
+    from streams.batch import BatchDriver, BatchStats
+
+    produced: list[tuple[str, bytes]] = []
+
+    class Producer:
+        def produce(self, topic: str, key: bytes, value: bytes, on_delivery: Any = None) -> None:
+            produced.append((topic, value))
+
+    fake = SimpleNamespace(producer=Producer(), out={"alerts_hr": "alerts.hr", "alerts_secops": "alerts.secops"},
+                           key=b"k", stats=BatchStats(), _on_delivery=None)
+    BatchDriver._emit(fake, [_alert(ID), _alert("activity.after_departure")])  # type: ignore[arg-type]
+    topics = [t for t, _ in produced]
+    assert topics.count("alerts.hr") == 2 and topics.count("alerts.secops") == 1
+    assert all(b"propensity" not in v for t, v in produced if t == "alerts.secops")
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, 1.5])
+def test_level_must_be_a_probability(level: float) -> None:
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        PropensityModel(level=level)
+
+
+def test_shared_state_round_trip() -> None:
+    m = PropensityModel()
+    eng = Engine(rules=[], models=[m])
+    eng.on_hr(_hr("E6"))
+    _run(eng, _history("E6", 120, None))
+    m2 = PropensityModel()
+    m2.load_state_dict(m.state_dict())
+    assert m2.peer_att == m.peer_att and m2.peer_att
