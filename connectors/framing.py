@@ -24,7 +24,7 @@ import orjson
 from schemas import guard
 from schemas.guard import GuardError
 
-from connectors.base import MAX_RECORD_BYTES, Output, ParseError, dead
+from connectors.base import MAX_RECORD_BYTES, Output, ParseError, dead, skip
 
 Emitted = tuple[Any, Any, int]
 
@@ -49,10 +49,13 @@ def decode(line: bytes) -> str:
     return text.rstrip("\r\n")
 
 
-def guarded(source: str, raw: str, fn: Callable[[], Iterable[Output]]) -> list[Output]:
-    """Run a parser on one record: a dead letter with the reason instead of any exception."""
+def guarded(source: str, raw: str, fn: Callable[[], Iterable[Output]], empty_ok: bool = False) -> list[Output]:
+    """Run a parser on one record: a dead letter with the reason instead of any exception; a record that
+    gives no output at all (an empty page, a container without entries) is counted as skipped, unless the
+    parser groups records and emits later (``empty_ok``)."""
     try:
-        return list(fn())
+        out = list(fn())
+        return out if out or empty_ok else [skip("record without entries")]
     except (ParseError, GuardError) as e:
         return [dead(source, str(e) or "unparseable record", raw)]
     except Exception as e:  # noqa: BLE001 - one bad record never stops the connector
@@ -276,7 +279,8 @@ class CsvStream(Stream):
 
     def _parse(self, values: list[str], text: str, start: int) -> list[Emitted]:
         row = dict(zip(self.header or [], values))
-        return [(v, d, start) for v, d in guarded(self.name, text, lambda: self.source.parse_row(row, text))]
+        return [(v, d, start) for v, d in guarded(self.name, text, lambda: self.source.parse_row(row, text),
+                                                  empty_ok=getattr(self.source, "groups_rows", False))]
 
     def finish(self) -> list[Emitted]:
         out: list[Emitted] = []

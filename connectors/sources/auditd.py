@@ -9,7 +9,7 @@ event; relative ``PATH`` names are resolved against ``CWD``, hex-encoded values 
 * ``execve`` of ``cp``/``rsync`` onto a removable mount -> copy_to_removable; ``scp``/``sftp``/``rsync``/
   ``rclone``/``curl -T``... to a remote host -> upload with that host as destination.
 * ``USER_LOGIN`` (success) -> logon.
-Failed syscalls and everything else are skipped. The actor is the login user (the enriched ``AUID`` name
+Failed syscalls and everything else are counted as skipped under a reason. The actor is the login user (the enriched ``AUID`` name
 when the log has one, else the numeric ``auid``, else ``uid``); the host is ``node=`` when present.
 """
 
@@ -20,7 +20,7 @@ import re
 from collections import OrderedDict
 from typing import Any
 
-from connectors.base import dead, sha_id
+from connectors.base import dead, sha_id, skip
 from connectors.framing import Emitted, Stream, decode
 from connectors.sources import Source
 
@@ -156,19 +156,19 @@ class AuditdStream(Stream):
         if "USER_LOGIN" in by_type:
             f = by_type["USER_LOGIN"][0]
             if f.get("res") not in ("success", "yes", "1"):
-                return None, None
+                return skip("failed logon")
             actor = f["_names"].get("AUID") or f.get("acct") or f.get("id") or f.get("auid")
             return self.ctx.event(kind="logon", action="logon", actor=actor,
                                   attrs={"addr": f.get("addr"), "terminal": f.get("terminal")}, **base)
         if "SYSCALL" not in by_type:
-            return None, None
+            return skip("audit record type not monitored")
         sc = by_type["SYSCALL"][0]
         if sc.get("success") != "yes":
-            return None, None
+            return skip("failed system call")
         names = sc["_names"]
         name = names.get("SYSCALL") or SYSCALLS.get(str(sc.get("arch")), {}).get(int(sc.get("syscall") or -1))
         if not name:
-            return None, None
+            return skip("system call not monitored")
         auid = sc.get("auid")
         actor = names.get("AUID") or (auid if auid and auid != UNSET else None) or names.get("UID") or sc.get("uid")
         cwd = (by_type.get("CWD") or [{}])[0].get("cwd")
@@ -187,7 +187,7 @@ class AuditdStream(Stream):
         if name in ("open", "openat", "creat"):
             target = [p for p, t in paths if t not in ("PARENT",)] or [p for p, _ in paths]
             if not target:
-                return None, None
+                return skip("file system call without a path")
             flags = sc.get("a2") if name == "openat" else sc.get("a1")
             try:
                 fl = int(str(flags), 16) if flags else 0
@@ -202,7 +202,7 @@ class AuditdStream(Stream):
         if name in ("unlink", "unlinkat", "rmdir"):
             target = [p for p, t in paths if t == "DELETE"] or [p for p, t in paths if t != "PARENT"]
             if not target:
-                return None, None
+                return skip("file system call without a path")
             return self.ctx.event(action="delete", object=target[-1], **ev)
         if name.startswith("rename"):
             created = [p for p, t in paths if t == "CREATE"]
@@ -210,10 +210,10 @@ class AuditdStream(Stream):
             if created and created[-1].startswith(REMOVABLE):
                 attrs["from"] = deleted[0] if deleted else None
                 return self.ctx.event(action="copy_to_removable", object=created[-1], destination="removable", **ev)
-            return None, None
+            return skip("rename on the same disk")
         if name.startswith("execve"):
             return self._exec(by_type, paths, cwd, ev)
-        return None, None
+        return skip("system call not monitored")
 
     def _exec(self, by_type: dict[str, list[dict[str, Any]]], paths: list[tuple[str, str]], cwd: str | None,
               ev: dict[str, Any]) -> tuple[Any, Any]:
@@ -221,7 +221,7 @@ class AuditdStream(Stream):
         argc = int(ex.get("argc") or 0) if str(ex.get("argc") or "0").isdigit() else 0
         args = [str(ex.get(f"a{i}") or "") for i in range(min(argc, 64))]
         if not args:
-            return None, None
+            return skip("program run without arguments logged")
         prog = posixpath.basename(args[0])
         rest = [a for a in args[1:] if not a.startswith("-")]
         ev["attrs"]["argv"] = args[:16]
@@ -245,7 +245,7 @@ class AuditdStream(Stream):
                     src = posixpath.normpath(posixpath.join(cwd, src))
                 ev["attrs"]["to"] = dst
                 return self.ctx.event(action="copy_to_removable", object=src, destination="removable", **ev)
-        return None, None
+        return skip("program run that moves no data")
 
 
 class AuditdSource(Source):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from connectors.base import SKIP, Output, as_int, first, sha_id
+from connectors.base import Output, as_int, first, sha_id, skip
 from connectors.classification import domain_of
 from connectors.sources import JsonSource
 
@@ -59,10 +59,12 @@ class BoxSource(JsonSource):
             target = first(acc.get("login"), (src.get("accessible_by") or {}).get("login")
                            if isinstance(src.get("accessible_by"), dict) else None)
             if not target:
-                return [SKIP]
+                from connectors.base import dead
+
+                return [dead(self.name, "COLLABORATION_INVITE without accessible_by login", raw)]
             ext, personal = self.ctx.classifier.classify(target, actor)
             if ext is False:
-                return [SKIP]
+                return [skip("sharing inside the company")]
             return [self.event(action="share_external", recipients=[target], destination=domain_of(target),
                                **base)]
         if et in LINKS:
@@ -70,7 +72,7 @@ class BoxSource(JsonSource):
                                (src.get("shared_link") or {}).get("access") if isinstance(src.get("shared_link"),
                                                                                           dict) else None) or "")
             if access and access.lower() != "open":
-                return [SKIP]
+                return [skip("shared link for the company or collaborators only")]
             return [self.event(action="share_external", destination="shared link",
                                external=True if access.lower() == "open" else None, **base)]
-        return [SKIP]
+        return [skip("event type not monitored")]

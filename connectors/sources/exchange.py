@@ -2,7 +2,10 @@
 grouped by ``message-id`` into one ``email``/``send`` event per message sent by a mailbox user.
 
 A message is emitted when it was submitted from a mailbox (``RECEIVE`` from ``STOREDRIVER``, or
-``SUBMIT``) or left the organisation (``SENDEXTERNAL``); inbound-only mail is skipped. Recipients are the
+``SUBMIT``) or left the organisation (``SENDEXTERNAL``) without having come in from outside. Mail that came
+in (``directionality`` ``Incoming``, or a ``RECEIVE`` over ``SMTP`` that no mailbox submitted, or a sender
+outside ``company_domains``) is counted as inbound mail, also when a transport rule, a forward or a
+redirect sends a copy outside (``SENDEXTERNAL``): that copy is not a send by the outside sender. Recipients are the
 union over its rows, the size the largest ``total-bytes``; ``SENDEXTERNAL`` marks it external. A group
 is complete when a later row is more than 10 minutes newer, or at the end of the input.
 """
@@ -13,7 +16,7 @@ import datetime as dt
 from collections import OrderedDict
 from typing import Any
 
-from connectors.base import ParseError, as_int, dead, first, parse_ts, recipients_of, sha_id
+from connectors.base import ParseError, as_int, dead, first, parse_ts, recipients_of, sha_id, skip
 from connectors.framing import CsvStream, Emitted, Stream
 from connectors.sources import Source
 
@@ -38,6 +41,8 @@ class _Msg:
 
 class _Handler:
     """What CsvStream calls per row; holds the open messages."""
+
+    groups_rows = True  # rows give no output of their own: the message does, later
 
     def __init__(self, stream: "ExchangeStream") -> None:
         self.stream = stream
@@ -86,8 +91,15 @@ class ExchangeStream(Stream):
         m.last = max(m.last, ts)
         ev = str(r.get("event-id") or "").upper()
         m.events.add(ev)
-        if ev == "SUBMIT" or (ev == "RECEIVE" and str(r.get("source") or "").upper() == "STOREDRIVER"):
+        src = str(r.get("source") or "").upper()
+        if ev == "SUBMIT" or (ev == "RECEIVE" and src == "STOREDRIVER"):
             m.sources.add("SUBMITTED")
+        if ev == "RECEIVE" and src == "SMTP":
+            m.sources.add("SMTP_IN")
+        if str(r.get("directionality") or "").lower() == "incoming":
+            m.sources.add("INCOMING")
+        if ev in ("TRANSFER", "REDIRECT", "RESOLVE") or "transportrule" in str(r.get("source-context") or "").lower().replace(" ", ""):
+            m.sources.add("RULE_OR_FORWARD")
         m.sender = first(r.get("sender-address"), m.sender)
         for rc in recipients_of(r.get("recipient-address")):
             if rc.lower() not in {x.lower() for x in m.rcpts}:
@@ -101,9 +113,19 @@ class ExchangeStream(Stream):
         return []
 
     def _emit(self, m: _Msg) -> Emitted:
+        cl = self.ctx.classifier
+        outside_sender = bool(m.sender and cl.company_domains and cl.classify(m.sender)[0])
+        inbound = "SUBMITTED" not in m.sources and (
+            "INCOMING" in m.sources or "SMTP_IN" in m.sources or outside_sender)
+        if inbound:
+            if "SENDEXTERNAL" in m.events:
+                return (*skip("inbound mail relayed outside (alias, forward or rule)"), m.start)
+            return (*skip("inbound mail"), m.start)
         outbound = "SENDEXTERNAL" in m.events or "SUBMITTED" in m.sources
-        if not outbound or not m.sender or not m.rcpts:
-            return (None, None, m.start)
+        if not outbound:
+            return (*skip("delivery inside the organisation (no submission seen)"), m.start)
+        if not m.sender or not m.rcpts:
+            return (*skip("message without sender or recipients"), m.start)
         attrs: dict[str, Any] = {"message_id": m.mid, "events": sorted(m.events)}
         if m.client:
             attrs["client"] = m.client

@@ -146,3 +146,12 @@ def test_postfix_inbound_outbound_and_content_filter_hops() -> None:
     assert skipped["inbound mail"] == 2  # one direct, one re-queued by the content filter
     assert skipped["inbound mail relayed outside (alias, forward or rule)"] == 1
     assert skipped["handed to a content filter (counted at its re-queued copy)"] == 2
+
+
+def test_exchange_inbound_mail_bcc_outside_by_a_transport_rule_is_no_send() -> None:
+    values, dls, skipped = run("exchange", OWN / "exchange_transport_rule_documented.log")
+    assert [(v.action, v.actor, v.recipients, utc(v.ts)) for v in values] == [
+        ("send", "ann.lee@corp.example", ["ann.private@gmail.com"], "2026-03-10T08:30:00+00:00"),
+    ]
+    assert not dls
+    assert skipped == {"inbound mail relayed outside (alias, forward or rule)": 1}
