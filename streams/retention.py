@@ -93,7 +93,7 @@ async def _purge(worker: Any, today: dt.date | None, owned: set[int] | None) -> 
             continue
         accounts = list((st.hr or {}).get("accounts") or [])
         ev = _PartitionEvent(source_topic, part)
-        token = _current_event.set(weakref.ref(ev))
+        token = _current_event.set(weakref.ref(ev))  # type: ignore[arg-type]
         try:
             del table[emp]
         finally:
