@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
+
+import orjson
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connectors import sources
-from connectors.base import Context
+from connectors.base import Context, Skip
+from schemas.guard import GuardError, check_record
 from connectors.framing import Stream
 
 from conn_helpers import FIX
@@ -47,8 +51,11 @@ SEEDS = [
     '"events":[{"name":"download","parameters":[{"name":"doc_title","value":"x"}]}]}',
 ]
 
+hostile_text = st.sampled_from(["\x1b[2J", "\x1b]0;x\x07", "\x00", "\u009b31m", "\ufffd", "\ud800"]).flatmap(
+    lambda bad: st.text(max_size=8).map(lambda t: t + bad + t))
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True) | st.text(max_size=20),
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.sampled_from([2**64, 10**30, -(2**64)])
+    | st.floats(allow_nan=True) | st.text(max_size=20) | hostile_text,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=6),
     max_leaves=20,
 )
@@ -67,8 +74,13 @@ def _mutations() -> st.SearchStrategy[bytes]:
                          "Workload", "ObjectId", "FileSizeBytes", "Receivers", "timestamp", "details"]),
         json_values, max_size=8,
     ).map(json.dumps)
-    text = st.one_of(truncated, spliced, random_json, keyed, st.text(max_size=200))
-    return st.lists(text, min_size=1, max_size=6).map(lambda ls: ("\n".join(ls) + "\n").encode("utf-8", "replace"))
+    huge = st.builds(lambda s, n: re.sub(r"\d+", n, s, count=3), seed,
+                     st.sampled_from([str(2**64), "1" + "0" * 30, "9" * 5000]))
+    text = st.one_of(truncated, spliced, random_json, keyed, huge, st.text(max_size=200))
+    lines = st.lists(text, min_size=1, max_size=6).map(lambda ls: ("\n".join(ls) + "\n").encode("utf-8", "replace"))
+    # bytes that are not UTF-8 spliced into the lines
+    return st.builds(lambda b, i, junk: b[:i] + junk + b[i:], lines, st.integers(0, 200),
+                     st.sampled_from([b"", b"\xff", b"\xc3", b"\xed\xa0\x80", b"\x1b[31m"]))
 
 
 def _feed_all(name: str, data: bytes) -> list:
@@ -93,6 +105,14 @@ def test_parsers_never_raise(name, data):
         assert isinstance(start, int)
         if dl is not None:
             assert dl.reason and dl.source == name
+            orjson.dumps(dl.model_dump(mode="json"))
+        elif value is not None and not isinstance(value, Skip):
+            # what the runner does before any sink: the guard, then JSON that every sink can write
+            try:
+                check_record(value)
+            except GuardError:
+                continue
+            orjson.dumps(value.model_dump(mode="json"))
 
 
 @pytest.mark.parametrize("name", NAMES)

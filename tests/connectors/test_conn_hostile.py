@@ -139,3 +139,34 @@ def test_unclosed_quote_at_the_end_keeps_the_rows_after_it(tmp_path: Path) -> No
     p.write_text("\n".join([header, '"ApiEvent","2026', *[row] * 20]) + "\n")
     values, dls = _run("salesforce", p)
     assert len(values) == 20 and len(dls) == 1
+
+
+def test_conflicting_and_odd_hr_rows_are_each_accounted_for(tmp_path: Path) -> None:
+    header, row = (OWN / "hr.csv").read_text().splitlines()[:2]
+    cols = header.split(",")
+    vals = next(__import__("csv").reader([row]))
+    rec = dict(zip(cols, vals))
+
+    def line(**kw: str) -> str:
+        import csv
+        import io
+
+        buf = io.StringIO()
+        csv.writer(buf).writerow([{**rec, **kw}.get(c, "") for c in cols])
+        return buf.getvalue().strip()
+
+    rows = [
+        line(),
+        line(status="active"),                    # the same employee and time, the other status: conflicting
+        line(ts="9999-12-31T00:00:00Z"),           # a date no clock reaches
+        line(ts="0001-01-01T00:00:00Z"),
+        line(employee_id="E\x1b[2J9"),             # an escape in an id
+        line(ts="not a date"),
+    ]
+    p = tmp_path / "hr.csv"
+    p.write_text("\n".join([header, *rows]) + "\n")
+    values, dls = _run("hr", p)
+    assert len(values) + len(dls) == len(rows)  # nothing silently gone
+    assert len(values) == 2 and {v.status for v in values} >= {"active"}
+    cats = sorted(reason_category(d.reason) for d in dls)
+    assert cats == ["bad_string", "bad_timestamp", "ts_out_of_window", "ts_out_of_window"], [d.reason for d in dls]
