@@ -6,7 +6,8 @@
 #   ops/kafka/kafka.sh start --port 9092 --data var/kafka [--controller-port 9093]
 #        [--tls-dir DIR --ssl-port P] [--sasl-port Q --scram-user NAME:PASSWORD]...
 #        (TLS: DIR/server.pem holds the broker's PKCS#8 key and certificate chain, DIR/ca.pem the CA; the
-#        SSL listener on P, a SASL_SSL listener with SCRAM-SHA-256/512 on Q; the PLAINTEXT one stays)
+#        SSL listener on P, a SASL_SSL listener with SCRAM-SHA-256/512 and PLAIN on Q, each --scram-user
+#        a user of all three; the PLAINTEXT one stays)
 #   ops/kafka/kafka.sh status --data var/kafka [--port 9092]  # exit 0 running, 3 not running
 #   ops/kafka/kafka.sh stop --data var/kafka
 #   ops/kafka/kafka.sh lock                                   # rewrite jars.lock after changing pom.xml
@@ -227,6 +228,8 @@ log.retention.hours=168
 log.segment.bytes=268435456
 EOF
     if [[ -n "$TLS_DIR" ]]; then
+        local plain_users="" u
+        for u in "${SCRAM_USERS[@]}"; do plain_users+=" user_${u%%:*}=\"${u#*:}\""; done
         cat >>"$DATA/config/server.properties" <<EOF
 
 # TLS (PEM files, key without password) and SCRAM on the SASL_SSL listener; users are made at storage format.
@@ -235,7 +238,8 @@ ssl.keystore.location=$TLS_DIR/server.pem
 ssl.truststore.type=PEM
 ssl.truststore.location=$TLS_DIR/ca.pem
 ssl.client.auth=none
-sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required$plain_users;
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 EOF

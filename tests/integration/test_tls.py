@@ -188,8 +188,8 @@ def test_kafka_and_redis_over_tls(tls_services: dict[str, Any]) -> None:
     want = [b"record %d" % i for i in range(20)]
     assert _roundtrip(tls, f"tls.{uuid.uuid4().hex[:8]}") == want
 
-    # SASL_SSL with SCRAM, both mechanisms, the password from the settings only.
-    for mech in ("SCRAM-SHA-256", "SCRAM-SHA-512"):
+    # SASL_SSL with SCRAM (both) and PLAIN, the password from the settings only.
+    for mech in ("SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"):
         scram = Settings(kafka_bootstrap=tls_services["sasl"], kafka_ssl_cafile=str(certs["ca"]),
                          kafka_sasl_mechanism=mech, kafka_sasl_username=USER, kafka_sasl_password=PASSWORD)
         assert kafka_config(scram)["security.protocol"] == "SASL_SSL"
