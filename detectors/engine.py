@@ -26,8 +26,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from detectors import offboarding
 from detectors.context import HRView, day_date, day_number
 from detectors.dedupe import Floor, seen_or_add
+from detectors.offboarding import HANDOVER_SIGNALS
 from detectors.hosts import HostUsers
 from detectors.risk import RISK_RULE, rule_code, update_risk
 from detectors.rule import Finding, Rule
@@ -203,6 +205,8 @@ class Engine:
         self._seq_keep = {
             r.id: r.window.within_hours * 3600 for r in self.rules if isinstance(r.window, Sequence)
         }
+        #: Rules asked after every input of a leaver, not only on matching events (detectors/offboarding.py).
+        self._clocked = [r for r in self.rules if hasattr(r.window, "on_clock")]
 
     # ------------------------------------------------------------------ state
     def _state(self, emp: str) -> EmployeeState:
@@ -298,6 +302,8 @@ class Engine:
             except Exception:
                 self.stats.errors[getattr(model, "id", "model")] += 1
                 log.exception("model %s failed on event %s", getattr(model, "id", "?"), event.event_id)
+        if self._clocked and hr.leaving:
+            alerts += self._clock(emp, st, hr, day, event.ts)
         self._maybe_prune(st, day)
         self.store.put(emp, st)
         return alerts
@@ -351,6 +357,10 @@ class Engine:
                     except Exception:
                         self.stats.errors[getattr(model, "id", "model")] += 1
                         log.exception("model %s failed on the HR record of %s", getattr(model, "id", "?"), emp)
+        if self._clocked:
+            hr_now = HRView.of(new)
+            if hr_now.leaving:
+                alerts += self._clock(emp, st, hr_now, day_number(record.ts.date()), record.ts)
         self.store.put(emp, st)
         return alerts
 
@@ -365,20 +375,56 @@ class Engine:
         return record.ts.date().isoformat()
 
     def on_signal(self, signal: HRSignal) -> list[Alert]:
-        """HR signals feed the departure-propensity models; rules do not use them."""
+        """HR signals feed the departure-propensity models and the offboarding record (handover items,
+        assets; :mod:`detectors.offboarding`); other rules do not use them."""
         self.stats.signals += 1
         alerts: list[Alert] = []
+        emp = signal.employee_id
+        st = self._state(emp)
+        hr = HRView.of(st.hr)
         for model in self.models:
             if hasattr(model, "on_signal"):
-                st = self._state(signal.employee_id)
-                hr = HRView.of(st.hr)
                 try:
-                    for meta, f in model.on_signal(signal.employee_id, st, hr, signal):
-                        alerts += self._emit(meta, signal.employee_id, f, st, hr, signal.ts)
+                    for meta, f in model.on_signal(emp, st, hr, signal):
+                        alerts += self._emit(meta, emp, f, st, hr, signal.ts)
                 except Exception:
                     self.stats.errors[getattr(model, "id", "model")] += 1
-                    log.exception("model %s failed on a signal of %s", getattr(model, "id", "?"), signal.employee_id)
-                self.store.put(signal.employee_id, st)
+                    log.exception("model %s failed on a signal of %s", getattr(model, "id", "?"), emp)
+        if signal.signal in HANDOVER_SIGNALS:
+            offboarding.track(st, signal)
+        if self._clocked and hr.leaving:
+            alerts += self._clock(emp, st, hr, day_of(signal.ts.timestamp()), signal.ts)
+        self.store.put(emp, st)
+        return alerts
+
+    def _clock(self, emp: str, st: EmployeeState, hr: HRView, day: int, ts: dt.datetime) -> list[Alert]:
+        """Ask the clocked rules (offboarding) about a leaver after an input of theirs."""
+        alerts: list[Alert] = []
+        for rule in self._clocked:
+            try:
+                f = rule.window.on_clock(st, hr, day, st.series.get(self._skey[rule.id]))
+                if f is not None:
+                    alerts += self._emit(rule, emp, f, st, hr, ts)
+            except Exception:
+                self.stats.errors[rule.id] += 1
+                log.exception("rule %s failed on the clock of %s", rule.id, emp)
+        return alerts
+
+    def finish(self, ts: dt.datetime) -> list[Alert]:
+        """The end of the inputs (``exitwatch replay``): the clocked rules are asked about every leaver once
+        more at ``ts``, so a leaver whose last day passed with no news since still gets the last-day summary.
+        Needs a store that can list its employees (:class:`DictStore`); otherwise nothing."""
+        data = getattr(self.store, "data", None)
+        if not self._clocked or not isinstance(data, dict):
+            return []
+        day = day_of(ts.timestamp())
+        alerts: list[Alert] = []
+        for emp in sorted(data):
+            st = data[emp]
+            hr = HRView.of(st.hr)
+            if hr.leaving and hr.last_day is not None and hr.last_day < day:
+                alerts += self._clock(emp, st, hr, day, ts)
+                self.store.put(emp, st)
         return alerts
 
     # ------------------------------------------------------------------ alerts

@@ -46,20 +46,38 @@ def daily(start: str, days: int, per_day: int = 1, hour: int = 10, **fields: Any
 
 
 def run_example(rule: Any, example: Any, engine_factory: Any = None) -> list[Any]:
-    """Alerts of ``rule`` (only) on the example, through a fresh engine holding just that rule."""
+    """Alerts of ``rule`` (only) on the example, through a fresh engine holding just that rule, with the
+    inputs merged as ``exitwatch replay`` merges them (HR records, then signals, then events at equal times)
+    and the end of the inputs told to the engine (:meth:`detectors.engine.Engine.finish`)."""
     from detectors.engine import Engine, EngineConfig
-    from schemas import ActivityEvent, HRRecord
+    from schemas import ActivityEvent, HRRecord, HRSignal
 
-    engine = engine_factory() if engine_factory else Engine(rules=[rule], config=EngineConfig(risk=False))
+    sources = getattr(rule.window, "sources", ())  # rules whose series this one reads (offboarding)
+    if sources:
+        from detectors.catalogue import discover
+
+        helpers = [r for r in discover() if r.id in sources]
+    else:
+        helpers = []
+    engine = engine_factory() if engine_factory else Engine(rules=[rule, *helpers], config=EngineConfig(risk=False))
     items: list[tuple[str, int, Any]] = []
     for h in example.hr:
         items.append((h["ts"], 0, HRRecord.model_validate(h)))
+    for sg in getattr(example, "signals", ()):
+        items.append((sg["ts"], 1, HRSignal.model_validate(sg)))
     for e in example.events:
-        items.append((e["ts"], 1, ActivityEvent.model_validate(e)))
+        items.append((e["ts"], 2, ActivityEvent.model_validate(e)))
     from detectors.replay import sort_key
 
     items.sort(key=lambda x: sort_key(x[0], x[1]))
     alerts: list[Any] = []
     for _, kind, obj in items:
-        alerts += engine.on_hr(obj) if kind == 0 else engine.on_event(obj)
+        alerts += engine.on_hr(obj) if kind == 0 else engine.on_signal(obj) if kind == 1 else engine.on_event(obj)
+    if items and hasattr(engine, "finish"):
+        alerts += engine.finish(max(obj.ts for _, _, obj in items))
     return [a for a in alerts if a.rule_id == rule.id]
+
+
+def sig(ts: str, signal: str, value: Any = None, employee_id: str = "E1") -> dict[str, Any]:
+    """An HR signal dict (CONTRACT.md 4) for ``employee_id``."""
+    return {"employee_id": employee_id, "ts": ts, "signal": signal, "value": value}

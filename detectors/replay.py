@@ -230,6 +230,7 @@ def run(engine: Engine, hr: Iterable[str | Path], signals: Iterable[str | Path],
     unknown: set[str] = set()
     resolve = getattr(engine, "resolve", None) or (lambda ev: ev.employee_id)
     n = 0
+    last_ts: dt.datetime | None = None
     for kind, obj in merged(hr, signals, events, bad, stats.read, lim):
         if kind == EVENT:
             if known is not None:
@@ -249,10 +250,17 @@ def run(engine: Engine, hr: Iterable[str | Path], signals: Iterable[str | Path],
         for a in alerts:
             stats.alerts += 1
             on_alert(a)
+        if last_ts is None or obj.ts > last_ts:
+            last_ts = obj.ts
         n += 1
         if progress is not None and n % 20000 == 0:
             stats.seconds = time.perf_counter() - t0
             progress(stats)
+    finish = getattr(engine, "finish", None)
+    if finish is not None and last_ts is not None:
+        for a in finish(last_ts):  # the end of the inputs: last-day summaries of leavers with no news since
+            stats.alerts += 1
+            on_alert(a)
     stats.seconds = time.perf_counter() - t0
     return stats
 

@@ -24,13 +24,15 @@ SEVERITIES = ("low", "medium", "high", "critical")
 class Example:
     """A sequence of HR records and events (contract dicts, missing fields filled in) and whether it fires.
 
-    ``hr`` and ``events`` are merged in ``ts`` order as in ``exitwatch replay``.
+    ``hr``, ``signals`` and ``events`` are merged in ``ts`` order as in ``exitwatch replay`` (which also asks the
+    clocked rules once more at the end, :meth:`detectors.engine.Engine.finish`).
     """
 
     name: str
     fires: bool
     events: list[dict[str, Any]]
     hr: list[dict[str, Any]] = field(default_factory=list)
+    signals: list[dict[str, Any]] = field(default_factory=list)  # HR signals (CONTRACT.md 4)
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class Rule:
     #: Highest severity for someone neither leaving nor on the watchlist (None: no cap). Departure-anchored
     #: windows never fire for them anyway; "always" rules default to low, repeated lows add up in the risk.
     staying_cap: str | None = "low"
+    #: A security finding (adds to the risk score, flags its day for the baselines); offboarding rules: False.
+    security: bool = True
     #: What is new (a key such as a device, a site category, "after_hours"): with a ``FirstTime`` window the
     #: rule counts only events whose key the employee has never produced before (see detectors.windows).
     novelty: Callable[[ActivityEvent], str | None] | None = None

@@ -29,9 +29,10 @@ import orjson
 DAY_S = 86400
 #: Most recent evidence ids kept per series unless its window says otherwise; an alert lists at most this many.
 EVIDENCE_CAP = 12
-#: Alert ids remembered per employee for duplicate suppression (as 10-hex-digit prefixes).
+#: Alert ids remembered per employee for duplicate suppression (as 8-hex-digit prefixes).
 FIRED_CAP = 10
-FIRED_PREFIX = 10
+FIRED_PREFIX = 8  # 32 bits: among an employee's 10 latest alerts a collision is ~1e-8 (was 10: states written
+#: then hold 10-digit entries, still recognised by has_fired)
 #: Days after which the baseline moves from a running mean to an exponentially weighted one.
 BASELINE_MEMORY_DAYS = 30
 #: Daily fade of a series' learned peak (0.98: half-life about 35 days).
@@ -261,7 +262,7 @@ class EmployeeState:
         return s
 
     def has_fired(self, alert_id: str) -> bool:
-        return alert_id[:FIRED_PREFIX] in self.fired
+        return alert_id[:FIRED_PREFIX] in self.fired or alert_id[:10] in self.fired
 
     def remember(self, alert_id: str) -> None:
         self.fired.append(alert_id[:FIRED_PREFIX])

@@ -47,6 +47,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from detectors.context import HRView, day_date
+from detectors.offboarding import signal_ref
 from detectors.rule import Finding
 from detectors.state import EmployeeState, day_of
 
@@ -94,12 +95,6 @@ def _ewm(n: int, mean: float, var: float, x: float, memory: int = 26) -> tuple[i
     mean += a * d
     var = (1 - a) * (var + a * d * d)
     return n, mean, var
-
-
-def signal_ref(signal: Any) -> str:
-    """The evidence entry naming an HR signal (signals have no event id): ``signal:<name>:<ts>``."""
-    ts = signal.ts.isoformat().replace("+00:00", "Z")
-    return f"signal:{signal.signal}:{ts}"
 
 
 def possibly_leaving(st: EmployeeState, day: int, days: int = 60) -> float | None:

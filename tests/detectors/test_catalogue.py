@@ -44,7 +44,10 @@ def test_rule_example(rule, example) -> None:
     assert bool(alerts) == example.fires, [a.title for a in alerts]
     for a in alerts:
         assert a.evidence, "an alert lists the events that made it fire"
-        assert set(a.evidence) <= {e["event_id"] for e in example.events}
+        # events by id; HR signals (offboarding, propensity) as ``signal:<name>:<ts>``; a last day as ``hr:``
+        refs = {e["event_id"] for e in example.events}
+        refs |= {f"signal:{s['signal']}:{s['ts']}" for s in getattr(example, "signals", ())}
+        assert {x for x in a.evidence if not x.startswith("hr:last_day:")} <= refs
         assert a.explanation["observed"] is not None
         assert "{" not in a.title
 
