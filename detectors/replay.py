@@ -213,8 +213,11 @@ def merged(hr: Iterable[str | Path], signals: Iterable[str | Path], events: Iter
 
 def run(engine: Engine, hr: Iterable[str | Path], signals: Iterable[str | Path], events: Iterable[str | Path],
         on_alert: Callable[[Alert], None], on_bad: Callable[[DeadLetter], None],
-        progress: Callable[[ReplayStats], None] | None = None) -> ReplayStats:
-    """Drive ``engine`` over the merged inputs; every alert to ``on_alert``, every bad line to ``on_bad``."""
+        progress: Callable[[ReplayStats], None] | None = None,
+        after: Callable[[Any, list[Alert]], None] | None = None) -> ReplayStats:
+    """Drive ``engine`` over the merged inputs; every alert to ``on_alert``, every bad line to ``on_bad``;
+    ``after(record, alerts)`` (if given) sees each record and its alerts before ``on_alert`` does (the
+    evidence ledger and the ``alerts.secops`` form hook in here)."""
     stats = ReplayStats()
     t0 = time.perf_counter()
     lim = Limits.from_settings()
@@ -247,6 +250,8 @@ def run(engine: Engine, hr: Iterable[str | Path], signals: Iterable[str | Path],
             alerts = engine.on_hr(obj)
         else:
             alerts = engine.on_signal(obj)
+        if after is not None:
+            after(obj, alerts)
         for a in alerts:
             stats.alerts += 1
             on_alert(a)
@@ -266,7 +271,8 @@ def run(engine: Engine, hr: Iterable[str | Path], signals: Iterable[str | Path],
 
 
 def replay_files(hr: list[str], signals: list[str], events: list[str], out: str, engine: Engine | None = None,
-                 show_progress: bool | None = None) -> ReplayStats:
+                 show_progress: bool | None = None,
+                 after: Callable[[Any, list[Alert]], None] | None = None) -> ReplayStats:
     """The ``exitwatch replay`` command's work: alerts to ``out``, bad lines to ``out + '.deadletter'``."""
     engine = engine or Engine()
     show = sys.stderr.isatty() if show_progress is None else show_progress
@@ -288,7 +294,7 @@ def replay_files(hr: list[str], signals: list[str], events: list[str], out: str,
         def on_bad(d: DeadLetter) -> None:
             fd.write(orjson.dumps(d.model_dump(mode="json")) + b"\n")
 
-        stats = run(engine, hr, signals, events, on_alert=on_alert, on_bad=on_bad, progress=progress)
+        stats = run(engine, hr, signals, events, on_alert=on_alert, on_bad=on_bad, progress=progress, after=after)
     if show:
         sys.stderr.write("\n")
     return stats

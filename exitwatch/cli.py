@@ -21,6 +21,8 @@ SUBCOMMANDS = [
     "exitwatch.demo",
     "exitwatch.bench",
     "exitwatch.faults",
+    "evidence.cmd_evidence",
+    "evidence.cmd_reidentify",
 ]
 
 

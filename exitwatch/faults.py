@@ -779,7 +779,13 @@ class Run:
                 hostile: Hostile) -> dict[str, Any]:
         exp = Counter(a["alert_id"] for a in expected)
         hr = Counter(orjson.loads(v)["alert_id"] for _, v in got["alerts.hr"])
-        sec = Counter(orjson.loads(v)["alert_id"] for _, v in got["alerts.secops"])
+        # alerts.secops carries keyed alert ids (evidence.privacy): map them back with the key the workers use
+        from evidence.privacy import secops_alert_id
+        from schemas.settings import Settings
+
+        pkey = Settings().pseudonym_key.get_secret_value().encode()
+        back = {secops_alert_id(i, pkey): i for i in exp}
+        sec = Counter(back.get(orjson.loads(v)["alert_id"], orjson.loads(v)["alert_id"]) for _, v in got["alerts.secops"])
         rules = {a["alert_id"]: a["rule_id"] for a in expected}
         marks: Counter[int] = Counter()
         no_reason = 0

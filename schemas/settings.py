@@ -105,3 +105,18 @@ class Settings(BaseSettings):
                                     "hr.departure_propensity alerts (alerts.hr only)")
     preset: str | None = Field(None, description="industry pack of rule settings and classification: "
                                "manufacturing, sales, tech or finance (detectors/presets/)")
+
+    # evidence and pseudonyms (issue 17)
+    evidence_signing_key: SecretStr = Field(
+        SecretStr(""), description="Ed25519 seed (64 hex digits) that signs the evidence ledger and case bundles; "
+        "empty: a development key anyone can compute (`exitwatch evidence keygen` makes one)")
+    evidence_public_key: str = Field(
+        "", description="Ed25519 public key (64 hex digits) a case bundle must be signed with; empty: the public "
+        "half of evidence_signing_key. Set it where bundles are verified")
+    secops_k: int = Field(5, ge=1, description="k of the k-anonymity of the HR fields left in alerts.secops: "
+                          "a group smaller than k is coarsened, then dropped")
+    audit_log: str = Field("var/audit.jsonl", description="file the audit trail (re-identification, case "
+                           "export, rule changes) is appended to; also sent to the audit topic when "
+                           "audit_kafka is on")
+    audit_kafka: bool = Field(False, description="also send audit records to the audit topic")
+    operator: str = Field("", description="who runs the command, for the audit trail (default: the OS user)")

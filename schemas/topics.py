@@ -16,6 +16,9 @@ BASE_NAMES: dict[str, str] = {
     "alerts_secops": "alerts.secops",
     "alerts_hr": "alerts.hr",
     "deadletter": "deadletter",
+    # evidence and audit (issue 17): identified, for HR, legal and auditors; never for security operations
+    "evidence_ledger": "evidence.ledger",
+    "audit": "audit",
 }
 CHECKPOINT_TOPIC = "connect.checkpoints"  # compacted; `connect --follow` read positions, not a contract topic
 

@@ -55,7 +55,8 @@ from detectors.state import EmployeeState
 from schemas import guard
 from schemas import ActivityEvent, Alert, DeadLetter, EmployeeSnapshot, EnrichedEvent, HRRecord, HRSignal
 from schemas.models import utcnow
-from schemas.pseudonym import pseudonymize
+from evidence.outputs import Outputs
+from evidence.privacy import secops_view as _secops_view
 from schemas.settings import Settings
 from schemas.secrets import Sealer, require_keys, sealer
 from schemas.transport import faust_broker_options, kafka_config, redis_kwargs
@@ -86,6 +87,8 @@ SESSION_TIMEOUT_S = 15.0
 #: Messages the detect agent takes at a time, and how long it waits to fill a batch.
 DETECT_BATCH = 500
 DETECT_BATCH_WITHIN_S = 0.05
+#: Seconds between reloads of the whole HR population from Redis (k-anonymity of alerts.secops).
+POPULATION_REFRESH_S = 300.0
 #: Seconds between retries of HR records that could not be written to Redis.
 HR_RETRY_S = 1.0
 #: An input partition with a backlog whose committed offset has not moved for this long is a stalled stream:
@@ -709,12 +712,10 @@ def _takes_token(hr_store: Any) -> bool:
     return hasattr(hr_store, "flush_pending")
 
 
-def secops_view(alert: Alert, key: bytes) -> dict[str, Any]:
-    """The ``alerts.secops`` form: employee id replaced by its keyed pseudonym, identity fields removed."""
-    d = alert.model_dump(mode="json")
-    d["employee_id"] = pseudonymize(alert.employee_id, key)
-    d["employee"] = {k: v for k, v in d["employee"].items() if k not in IDENTITY_FIELDS}
-    return d
+def secops_view(alert: Alert, key: bytes, population: Any = None) -> dict[str, Any]:
+    """The ``alerts.secops`` form (:func:`evidence.privacy.secops_view`): keyed pseudonym, alert id and evidence
+    references; HR fields k-anonymous over ``population`` (dropped without one)."""
+    return _secops_view(alert, key, population)
 
 
 def snapshot_of(rec: dict[str, Any] | None, resolved: bool, stale: bool) -> EmployeeSnapshot:
@@ -790,6 +791,11 @@ class Worker:
     produced: dict[int, int] = field(default_factory=dict)
     #: ``floor`` with the end of the copies' partitions (:class:`Floors`).
     floors: Any = None
+    #: The evidence ledger and the alerts.secops form (:class:`evidence.outputs.Outputs`); None: secops form
+    #: without HR fields and no ledger (test fakes).
+    outputs: Any = None
+    #: Ledger entries and secops forms made with the current batch's alerts, by alert id, until :meth:`emit`.
+    made: dict[str, tuple[list[dict[str, Any]], dict[str, Any] | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.floors = Floors(self)
@@ -873,7 +879,20 @@ class Worker:
         if engine.stats.duplicates != dups:
             metrics.DUPLICATES_SKIPPED.labels(topic).inc()
         count_errors(engine, errors_before)
+        self.record(obj, alerts, emp)
         return alerts
+
+    def record(self, obj: Any, alerts: list[Alert], emp: str | None = None) -> None:
+        """Keep what the ledger needs from ``obj`` (in the employee's state, committed with it) and make the
+        ledger entries and secops forms of its alerts, for :meth:`emit` to send."""
+        if self.outputs is None:
+            return
+        entries, sec = self.outputs.process(obj, alerts, emp)
+        by_alert: dict[str, list[dict[str, Any]]] = {}
+        for e in entries:
+            by_alert.setdefault(e["alert"]["alert_id"], []).append(e)
+        for a, v in zip(alerts, sec):
+            self.made[a.alert_id] = (by_alert.get(a.alert_id, []), v)
 
     def committed(self, key: tuple[str, int]) -> int | None:
         """Committed offset of a partition this worker reads, as a restart would resume from it: the last
@@ -936,6 +955,7 @@ class Worker:
             else:
                 alerts = engine.on_signal(obj)
             count_errors(engine, errors_before)
+            self.record(obj, alerts, emp)
             return alerts, emp
         except Exception as exc:  # one bad record never stops the stream
             # The engine contains rule and model failures itself; what gets here is rarer. The state keeps what
@@ -945,18 +965,24 @@ class Worker:
             return [], emp
 
     async def emit(self, alerts: list[Alert]) -> None:
-        """Send each alert to both alert topics and wait until the broker has them."""
+        """Send each alert to both alert topics, and its signed entry to the evidence ledger, and wait until the
+        broker has them."""
         futs = []
+        made = self.made
         for a in alerts:
             hr_value = orjson.dumps(a.model_dump(mode="json"))
+            got = made.pop(a.alert_id, None)
+            entries, sec = got if got is not None else ([], secops_view(a, self.pseudonym_key))
             futs.append(await self.topics["alerts_hr"].send(key=a.employee_id.encode(), value=hr_value))
-            if for_secops(a):  # departure propensity stays with HR (detectors/routing.py)
-                sec = secops_view(a, self.pseudonym_key)
+            if for_secops(a) and sec is not None:  # departure propensity stays with HR (detectors/routing.py)
                 futs.append(await self.topics["alerts_secops"].send(key=sec["employee_id"].encode(),
                                                                     value=orjson.dumps(sec)))
+            for e in entries:
+                futs.append(await self.topics["evidence_ledger"].send(key=a.employee_id.encode(), value=orjson.dumps(e)))
             metrics.ALERTS.labels(a.rule_id, a.severity).inc()
             metrics.EVENT_TO_ALERT.observe(max(0.0, time.time() - a.ts.timestamp()))
             self.counters["alerts"] += 1
+        made.clear()  # what a failed, rolled-back batch made is made again when its messages are read again
         if futs:
             await asyncio.gather(*futs)
 
@@ -1062,6 +1088,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
         engine.store = store
     hr_store = HRStore(s.redis_url, prefix=s.topic_prefix, ttl=s.hr_cache_ttl_s, redis_options=redis_kwargs(s))
     worker = Worker(s, app, topics, engine, store, hr_store, s.pseudonym_key.get_secret_value().encode())
+    worker.outputs = Outputs(engine, s)
     kind_of_topic = {names[f"activity_{k}"]: k for k in ACTIVITY_KINDS}
     code_of_topic = {events_topic: "e", names["hr_status"]: "h", names["hr_signals"]: "s"}
     worker.event_topics = [events_topic] + list(kind_of_topic) + [names["hr_status"], names["hr_signals"]]
@@ -1085,6 +1112,24 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
             if await hr_store.put(rec, token=ev) if _takes_token(hr_store) else await hr_store.put(rec):
                 await s_noack.ack(ev)
             metrics.HR_RECORDS.labels("store").inc()
+
+    @app.task
+    async def hr_population_at_start() -> None:
+        await hr_population()
+
+    @app.timer(interval=POPULATION_REFRESH_S, name="hr-population", on_leader=False)
+    async def hr_population() -> None:
+        """The HR population of the whole company, from Redis (every worker's HR agent writes there), for the
+        k-anonymity of alerts.secops; HR records this worker detects on update it in between."""
+        if worker.outputs is None or not hasattr(hr_store, "all_records"):
+            return
+        try:
+            recs = await hr_store.all_records()
+        except Exception as exc:  # noqa: BLE001 - Redis down: keep the population known so far
+            log.warning("HR population not refreshed from the HR store: %s", exc)
+            return
+        for rec in recs:
+            worker.outputs.on_hr_population(rec)
 
     @app.timer(interval=HR_RETRY_S, name="hr-retry")
     async def hr_retry() -> None:

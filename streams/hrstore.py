@@ -204,5 +204,21 @@ class HRStore:
                     out[emp] = (stale[0] if stale else None, True)
         return out
 
+    async def all_records(self, batch: int = 1000) -> list[dict[str, Any]]:
+        """Every HR record in the store (the latest per employee): the population that the k-anonymity of
+        ``alerts.secops`` is computed over (:class:`evidence.privacy.Population`)."""
+        keys: list[Any] = []
+        async for k in self.redis.scan_iter(match=f"{self.prefix}hr:*", count=batch):
+            keys.append(k)
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(keys), batch):
+            pipe = self.redis.pipeline(transaction=False)
+            for k in keys[i:i + batch]:
+                pipe.hget(k, "r")
+            for v in await pipe.execute():
+                if v is not None:
+                    out.append(orjson.loads(v))
+        return out
+
     async def close(self) -> None:
         await self.redis.aclose()

@@ -123,7 +123,11 @@ def test_o365_to_alert_topics(kafka_bootstrap: str, redis_url: str, unique_prefi
 
     assert len(sec_alerts) == 1
     s = sec_alerts[0]
-    assert s["alert_id"] == a.alert_id
+    from evidence.privacy import secops_alert_id
+    from schemas.settings import Settings
+
+    assert s["alert_id"] == secops_alert_id(a.alert_id, Settings().pseudonym_key.get_secret_value().encode())
+    assert not set(s["evidence"]) & set(a.evidence)
     assert s["employee_id"] != "E1001" and s["employee_id"].startswith("p-")
     assert "employee_id" not in s["employee"] and "manager_id" not in s["employee"]
     assert "E1001" not in json.dumps(s)

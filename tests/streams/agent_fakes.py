@@ -11,7 +11,7 @@ import orjson
 from schemas.settings import Settings
 from streams.app import Worker, create_worker
 
-SENT_TOPICS = ("activity_enriched", "rekey", "alerts_hr", "alerts_secops", "deadletter")
+SENT_TOPICS = ("activity_enriched", "rekey", "alerts_hr", "alerts_secops", "deadletter", "evidence_ledger")
 
 
 class Sent:

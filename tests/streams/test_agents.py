@@ -11,6 +11,8 @@ import pytest
 from schemas import HRRecord
 from schemas.identity import normalize_account
 from agent_fakes import offline_worker
+from evidence.ledger import check_chain
+from evidence.privacy import secops_alert_id
 from streams.app import secops_view
 
 HR = {"employee_id": "E1", "ts": "2026-03-01T09:00:00Z", "status": "notice", "last_day": "2026-03-31",
@@ -93,8 +95,16 @@ async def test_detect_fires_once_and_pseudonymizes(worker: Any) -> None:
         await worker.detect_one("e", "test.activity.enriched", off, raw)
     hr_alerts = [v for _, v in worker.sent["alerts_hr"].items if v["rule_id"] == "file.sensitive_downloads_before_departure"]
     assert len(hr_alerts) == 1 and hr_alerts[0]["explanation"]["observed"] == 11
-    sec = [v for k, v in worker.sent["alerts_secops"].items if v["alert_id"] == hr_alerts[0]["alert_id"]]
+    keyed_id = secops_alert_id(hr_alerts[0]["alert_id"], worker.pseudonym_key)
+    sec = [v for k, v in worker.sent["alerts_secops"].items if v["alert_id"] == keyed_id]
     assert len(sec) == 1 and sec[0]["employee_id"].startswith("p-") and "E1" not in orjson.dumps(sec[0]).decode()
+    assert not set(sec[0]["evidence"]) & set(hr_alerts[0]["evidence"])
+    # the evidence ledger got one signed entry per alert, with the events themselves, chained per employee
+    led = [v for _, v in worker.sent["evidence_ledger"].items]
+    assert [e["alert"]["alert_id"] for e in led] == [v["alert_id"] for _, v in worker.sent["alerts_hr"].items]
+    entry = next(e for e in led if e["alert"]["alert_id"] == hr_alerts[0]["alert_id"])
+    assert {ev["event_id"] for ev in entry["evidence"]} == set(hr_alerts[0]["evidence"]) and not entry["missing_evidence"]
+    assert check_chain([e for e in led if e["employee_id"] == "E1"], worker.outputs.key.public) is None
     # A re-delivered message (same offset) changes nothing and emits nothing.
     before = len(worker.sent["alerts_hr"].items)
     state_before = worker.store.table["E1"]
@@ -116,8 +126,9 @@ def test_secops_view_removes_identity() -> None:
                               "rule_version": "1", "severity": "high", "score": 50, "title": "t", "explanation": {},
                               "evidence": ["e1"], "employee": {"employee_id": "E1", "manager_id": "E0",
                                                                "department": "R&D", "status": "notice"}})
-    v = secops_view(a, b"key")
-    assert v["employee_id"] != "E1" and v["employee"] == {"department": "R&D", "status": "notice"}
+    v = secops_view(a, b"key")  # no HR population known: every HR field is dropped
+    assert v["employee_id"] != "E1" and v["employee"] == {"generalised": "none", "k": 5}
+    assert v["alert_id"] != "x" and v["evidence"] != ["e1"]
 
 
 async def test_enrich_agent_detects_events_on_their_employees_partition(worker: Any) -> None:

@@ -1,0 +1,266 @@
+"""The ``alerts.secops`` form: pseudonyms that hold without the key.
+
+What an ``alerts.hr`` alert becomes for security operations (CONTRACT.md 5: identity removed):
+
+- ``employee_id``: the keyed pseudonym (HMAC-SHA256 of the id, :func:`schemas.pseudonym.pseudonymize`);
+- ``alert_id``: HMAC-SHA256 of the ``alerts.hr`` id under the same key (32 hex digits). The ``alerts.hr`` id is
+  an unkeyed hash of rule, employee and window, so enumerating employee ids against it names the person;
+  the keyed id is just as deterministic (same key, same alert, same id) and reveals nothing without the key;
+- ``evidence``: each event id keyed the same way (``x-``...): raw event ids carry actors and host names and
+  join back to the raw logs;
+- ``ts``: the UTC day the alert fired (an exact event time joins back to the one raw event it was);
+- ``employee``: only the quasi-identifiers department, role, status, resignation date, last day and watch-list
+  flag, generalised until at least ``k`` employees of the HR population the detector knows share the
+  values (:class:`Population`): exact, then dates to their ISO week, then role dropped and dates to their
+  month, then department and status only, then status only, then nothing. ``generalised`` names the level;
+- ``explanation``: the HR-derived fields (``last_day``, ``days_to_last_day``, ``status``, ``in_notice``) follow
+  the employee's level; any other string that is not a date, a number or a plain name (rule and feature
+  names) is keyed; the ``title`` is rendered again from the rule's template with these values.
+
+Re-identification needs the key (``exitwatch reidentify``, which writes an audit record).
+
+>>> pop = Population(k=2)
+>>> for e in ("E1", "E2", "E3"):
+...     pop.update({"employee_id": e, "department": "Sales", "role": "AE", "status": "active"})
+>>> pop.level({"department": "Sales", "role": "AE", "status": "active"})
+'exact'
+>>> pop.level({"department": "Sales", "role": "AE", "status": "notice", "last_day": "2026-03-13"})
+'none'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+from collections import Counter
+from typing import Any
+
+from schemas import Alert
+from schemas.pseudonym import pseudonymize
+
+DEFAULT_K = 5
+QI = ("department", "role", "status", "resignation_date", "last_day", "watchlist")
+#: Generalisation levels, most exact first: field -> "keep" or the precision of a date.
+LEVELS: list[tuple[str, dict[str, str]]] = [
+    ("exact", {"department": "keep", "role": "keep", "status": "keep", "resignation_date": "day",
+               "last_day": "day", "watchlist": "keep"}),
+    ("week", {"department": "keep", "role": "keep", "status": "keep", "resignation_date": "week",
+              "last_day": "week"}),
+    ("month", {"department": "keep", "status": "keep", "resignation_date": "month", "last_day": "month"}),
+    ("department", {"department": "keep", "status": "keep"}),
+    ("status", {"status": "keep"}),
+    ("none", {}),
+]
+_LEVEL = dict(LEVELS)
+#: Explanation fields derived from the HR record, and what they need to be shown.
+_HR_EXPLANATION = {"last_day": "last_day", "status": "status", "in_notice": "status"}
+_SAFE_STRING = re.compile(r"^(?:[a-z][a-z0-9_.]*(?:, [a-z][a-z0-9_.]*)*|\d{4}-\d\d-\d\d(?:T[\d:.]+(?:Z|[+-]\d\d:\d\d))?|"
+                          r"-?[\d.]+)$")
+
+
+def _date(v: Any) -> dt.date | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, dt.date):
+        return v
+    try:
+        return dt.date.fromisoformat(str(v)[:10])
+    except ValueError:
+        return None
+
+
+def coarsen_date(v: Any, precision: str) -> str | None:
+    """A date at ``precision``: ``day``, ``week`` (its ISO week's Monday) or ``month`` (its first day).
+
+    >>> coarsen_date("2026-03-13", "week"), coarsen_date("2026-03-13", "month")
+    ('2026-03-09', '2026-03-01')
+    """
+    d = _date(v)
+    if d is None:
+        return None
+    if precision == "week":
+        d = d - dt.timedelta(days=d.weekday())
+    elif precision == "month":
+        d = d.replace(day=1)
+    return d.isoformat()
+
+
+def generalise(rec: dict[str, Any], level: str) -> tuple[Any, ...]:
+    """The quasi-identifier values of ``rec`` at ``level`` (None for a field the level drops)."""
+    spec = _LEVEL[level]
+    out: list[Any] = []
+    for f in QI:
+        how = spec.get(f)
+        v = rec.get(f)
+        if how is None:
+            out.append(None)
+        elif how == "keep":
+            out.append(bool(v) if f == "watchlist" else v)
+        else:
+            out.append(coarsen_date(v, how))
+    return tuple(out)
+
+
+class Population:
+    """The HR population the detector knows (the latest record per employee), with the members of every
+    generalised group, kept up to date one HR record at a time.
+
+    Alerts of one employee share a pseudonym, so a reader can intersect what each of them discloses. The
+    population therefore remembers, per employee alerted, the candidates its earlier alerts left a reader
+    (:attr:`linked`), and a new alert is only as exact as keeps at least ``k`` of them.
+    """
+
+    def __init__(self, k: int = DEFAULT_K) -> None:
+        self.k = k
+        self.latest: dict[str, dict[str, Any]] = {}
+        self.members: dict[str, dict[tuple[Any, ...], set[str]]] = {name: {} for name, _ in LEVELS}
+        self.linked: dict[str, frozenset[str]] = {}
+
+    def update(self, rec: dict[str, Any]) -> None:
+        """Apply one HR record (a dict with ``employee_id`` and HR fields; an older ``ts`` than known is ignored)."""
+        emp = rec["employee_id"]
+        old = self.latest.get(emp)
+        if old is not None and rec.get("ts") is not None and old.get("ts") is not None and str(rec["ts"]) < str(old["ts"]):
+            return
+        q = {f: rec.get(f) for f in QI}
+        q["ts"] = rec.get("ts")
+        for name, _ in LEVELS:
+            groups = self.members[name]
+            if old is not None:
+                g = generalise(old, name)
+                groups[g].discard(emp)
+                if not groups[g]:
+                    del groups[g]
+            groups.setdefault(generalise(q, name), set()).add(emp)
+        self.latest[emp] = q
+
+    def __len__(self) -> int:
+        return len(self.latest)
+
+    def level(self, snapshot: dict[str, Any], who: str | None = None) -> str:
+        """The most exact level at which at least ``k`` known employees share ``snapshot``'s values (and, for
+        ``who``, also fit every earlier alert of theirs); remembers what it disclosed about ``who``."""
+        prev = self.linked.get(who) if who is not None else None
+        for name, _ in LEVELS:
+            group = self.members[name].get(generalise(snapshot, name), set())
+            cand = group if prev is None else group & prev
+            if len(cand) >= self.k:
+                if who is not None and name != "none":
+                    self.linked[who] = frozenset(cand)
+                return name
+        return "none"
+
+
+def keyed(value: str, key: bytes, purpose: str, n: int = 32) -> str:
+    """HMAC-SHA256 of ``value`` under ``key``, separated by ``purpose``, as ``n`` hex digits.
+
+    >>> keyed("a", b"k", "alert") != keyed("a", b"k", "evidence")
+    True
+    """
+    return hmac.new(key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()[:n]
+
+
+def secops_alert_id(alert_id: str, key: bytes) -> str:
+    """The keyed alert id of ``alerts.secops`` for the ``alerts.hr`` id ``alert_id``."""
+    return keyed(alert_id, key, "alert")
+
+
+def evidence_ref(event_id: str, key: bytes) -> str:
+    return "x-" + keyed(event_id, key, "evidence", 24)
+
+
+_TEMPLATES: dict[str, str] | None = None
+
+
+def _templates() -> dict[str, str]:
+    global _TEMPLATES
+    if _TEMPLATES is None:
+        t: dict[str, str] = {}
+        try:
+            from detectors.catalogue import discover
+
+            t.update({r.id: r.title for r in discover()})
+            from detectors.models.behaviour import META
+            from detectors.risk import RISK_RULE
+
+            t[META.id] = META.title
+            t[RISK_RULE.id] = RISK_RULE.title
+        except Exception:  # pragma: no cover - a template missing only costs a generic title
+            pass
+        _TEMPLATES = t
+    return _TEMPLATES
+
+
+def _scrub(v: Any, key: bytes) -> Any:
+    if isinstance(v, str):
+        return v if _SAFE_STRING.match(v) else "k-" + keyed(v, key, "text", 16)
+    if isinstance(v, dict):
+        return {k: _scrub(x, key) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_scrub(x, key) for x in v]
+    return v
+
+
+def secops_view(alert: Alert, key: bytes, population: Population | None = None, k: int = DEFAULT_K) -> dict[str, Any]:
+    """The ``alerts.secops`` form of ``alert`` (see the module docstring). Without a ``population`` the HR
+    leftovers are dropped entirely (level ``none``)."""
+    snap = alert.employee or {}
+    level = population.level(snap, alert.employee_id) if population is not None and len(population) else "none"
+    spec = _LEVEL[level]
+    employee: dict[str, Any] = {}
+    for f, v in zip(QI, generalise(snap, level)):
+        if f in spec:
+            employee[f] = v
+    employee["generalised"] = level
+    employee["k"] = population.k if population is not None else k
+
+    expl: dict[str, Any] = {}
+    withheld: list[str] = []
+    for name, v in alert.explanation.items():
+        need = _HR_EXPLANATION.get(name)
+        if name == "days_to_last_day":
+            need = "last_day"
+            if spec.get("last_day") != "day":
+                withheld.append(name)
+                continue
+            expl[name] = v
+        elif need is not None:
+            how = spec.get(need)
+            if how is None:
+                withheld.append(name)
+                continue
+            expl[name] = coarsen_date(v, how) if name == "last_day" and v is not None else v
+        else:
+            expl[name] = _scrub(v, key)
+    if withheld:
+        expl["withheld"] = withheld
+
+    template = _templates().get(alert.rule_id)
+    title = None
+    if template:
+        fill = {kk: "not set" if vv is None else vv for kk, vv in expl.items()}
+        for w in withheld:
+            fill[w] = "withheld"
+        try:
+            title = template.format(**fill)
+        except (KeyError, ValueError, TypeError, IndexError):
+            title = None
+    if title is None:
+        obs = expl.get("observed")
+        title = f"{alert.rule_id}: observed {obs:g}" if isinstance(obs, (int, float)) else alert.rule_id
+    day = alert.ts.astimezone(dt.timezone.utc).date()
+    return {
+        "alert_id": secops_alert_id(alert.alert_id, key),
+        "ts": f"{day.isoformat()}T00:00:00Z",
+        "employee_id": pseudonymize(alert.employee_id, key),
+        "rule_id": alert.rule_id,
+        "rule_version": alert.rule_version,
+        "severity": alert.severity,
+        "score": alert.score,
+        "title": title,
+        "explanation": expl,
+        "evidence": [evidence_ref(e, key) for e in alert.evidence],
+        "employee": employee,
+    }

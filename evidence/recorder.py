@@ -1,0 +1,184 @@
+"""Keeps what an alert's evidence entry needs, in the employee's detection state, and makes the entries.
+
+The engine keeps only the ids of the events an alert may cite. The recorder keeps the events themselves in
+``EmployeeState.extra["_ev"]`` (so the worker commits them with the rest of the state, through its changelog):
+
+- ``e``: event id -> the Activity event, for every event the detection state still refers to (evidence ids
+  of the rule series, sequence marks, the model's cited events), pruned as the engine forgets ids;
+- ``r``: the employee's last :data:`HR_KEEP` HR records as received (with accounts and ``ts``);
+- ``s``: the last :data:`SIGNALS_KEEP` handover and asset signals;
+- ``c``: the head of the employee's ledger chain, ``[n, hash]``.
+
+The same calls run in ``exitwatch replay`` and in the worker, so both write the same ledger.
+
+>>> from detectors.state import EmployeeState
+>>> from schemas import ActivityEvent
+>>> st = EmployeeState()
+>>> ev = ActivityEvent(event_id="e1", ts="2026-03-02T09:00:00Z", kind="file", action="download", actor="a@x", source="synthetic")
+>>> note_event(st, ev); sorted(st.extra["_ev"]["e"])
+['e1']
+>>> prune(st, force=True); st.extra["_ev"]["e"]  # nothing in the state cites e1
+{}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from detectors.state import EmployeeState
+from evidence.keys import SigningKey
+from evidence.ledger import GENESIS, seal
+from schemas import ActivityEvent, Alert, HRRecord, HRSignal
+
+KEY = "_ev"
+HR_KEEP = 4
+SIGNALS_KEEP = 16
+#: Signals that belong in a case file (handover and returned assets).
+CASE_SIGNALS = frozenset({"handover_item_open", "handover_item_done", "asset_returned"})
+#: Keys of ``EmployeeState.extra`` that hold no event ids.
+_NO_IDS = frozenset({KEY, "d", "hh", "fs", "flagged", "pd", "rc"})
+#: Events kept beyond the last prune before the next one.
+SLACK = 16
+_EVENT_FIELDS = tuple(ActivityEvent.model_fields)
+
+
+def _box(st: EmployeeState) -> dict[str, Any]:
+    box = st.extra.get(KEY)
+    if box is None:
+        box = st.extra[KEY] = {"e": {}, "r": [], "s": [], "c": [0, GENESIS], "k": 0}
+    return box
+
+
+def note_event(st: EmployeeState, event: ActivityEvent) -> None:
+    """Keep ``event`` (the contract fields; an enriched event's HR snapshot is left out)."""
+    box = _box(st)
+    d = event.model_dump(mode="json", include=set(_EVENT_FIELDS), exclude_none=True)
+    box["e"][event.event_id] = d
+    if len(box["e"]) > 2 * box.get("k", 0) + SLACK:
+        prune(st)
+
+
+def note_hr(st: EmployeeState, record: HRRecord) -> None:
+    box = _box(st)
+    d = record.model_dump(mode="json", exclude_none=True)
+    if d not in box["r"]:
+        box["r"].append(d)
+        box["r"].sort(key=lambda r: r["ts"])
+        del box["r"][:-HR_KEEP]
+
+
+def note_signal(st: EmployeeState, signal: HRSignal) -> None:
+    if signal.signal not in CASE_SIGNALS:
+        return
+    box = _box(st)
+    box["s"].append(signal.model_dump(mode="json", exclude_none=True))
+    del box["s"][:-SIGNALS_KEEP]
+
+
+def _strings(obj: Any, out: set[str]) -> None:
+    if isinstance(obj, str):
+        out.add(obj)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            _strings(v, out)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            _strings(v, out)
+
+
+def referenced(st: EmployeeState) -> set[str]:
+    """Every event id the detection state may still cite in an alert."""
+    ids: set[str] = set()
+    for s in st.series.values():
+        ids.update(x[1] for x in s.ev)
+    for marks in st.marks.values():
+        ids.update(m[1] for m in marks if len(m) > 1 and isinstance(m[1], str))
+    for k, v in st.extra.items():
+        if k not in _NO_IDS:
+            _strings(v, ids)
+    return ids
+
+
+def prune(st: EmployeeState, force: bool = False) -> None:
+    """Drop kept events the detection state no longer refers to."""
+    box = st.extra.get(KEY)
+    if box is None or (not force and len(box["e"]) <= 2 * box.get("k", 0) + SLACK):
+        return
+    ref = referenced(st)
+    box["e"] = {k: v for k, v in box["e"].items() if k in ref}
+    box["k"] = len(box["e"])
+
+
+def _hr_now(st: EmployeeState) -> dict[str, Any] | None:
+    if st.hr is None:
+        return None
+    return {k: v for k, v in st.hr.items() if not k.startswith("_")}
+
+
+def entries(st: EmployeeState, alerts: Iterable[Alert], key: SigningKey) -> list[dict[str, Any]]:
+    """The signed ledger entries of ``alerts`` (all of this state's employee), advancing the chain head."""
+    out = []
+    box = _box(st)
+    for a in alerts:
+        kept = box["e"]
+        cited = [kept[i] for i in a.evidence if i in kept]
+        missing = [i for i in a.evidence if i not in kept]
+        alert = a.model_dump(mode="json")
+        body: dict[str, Any] = {
+            "type": "alert",
+            "employee_id": a.employee_id,
+            "ts": alert["ts"],
+            "rule": {"id": a.rule_id, "version": a.rule_version},
+            "alert": alert,
+            "hr": _hr_now(st),
+            "hr_records": list(box["r"]),
+            "evidence": cited,
+            "missing_evidence": missing,
+            "signals": list(box["s"]),
+        }
+        n, prev = box["c"]
+        e = seal(body, n + 1, prev, key)
+        box["c"] = [n + 1, e["hash"]]
+        out.append(e)
+    return out
+
+
+class Recorder:
+    """Drives the recorder beside an :class:`~detectors.engine.Engine`: call :meth:`after` with each input record
+    right after the engine has processed it and with the alerts it returned; get the ledger entries back."""
+
+    def __init__(self, engine: Any, key: SigningKey) -> None:
+        self.engine = engine
+        self.key = key
+
+    def state_of(self, emp: str) -> EmployeeState | None:
+        return self.engine.store.get(emp)
+
+    def after(self, record: Any, alerts: list[Alert], emp: str | None = None) -> list[dict[str, Any]]:
+        if emp is not None:
+            pass
+        elif isinstance(record, ActivityEvent):
+            emp = record.employee_id or self.engine.resolve(record)
+        else:
+            emp = record.employee_id
+        st = self.state_of(emp) if emp else None
+        out: list[dict[str, Any]] = []
+        if st is not None:
+            if isinstance(record, ActivityEvent):
+                note_event(st, record)
+            elif isinstance(record, HRRecord):
+                note_hr(st, record)
+            elif isinstance(record, HRSignal):
+                note_signal(st, record)
+        by_emp: dict[str, list[Alert]] = {}
+        for a in alerts:
+            by_emp.setdefault(a.employee_id, []).append(a)
+        for e, group in by_emp.items():
+            s = st if e == emp and st is not None else self.state_of(e)
+            if s is None:
+                continue
+            out += entries(s, group, self.key)
+        if st is not None and isinstance(record, ActivityEvent):
+            prune(st)
+        return out
