@@ -103,3 +103,32 @@ def check(path: str) -> str | None:
                 return f"line {i}: does not follow the line before it (a line was deleted, inserted or edited)"
             prev = line
     return None
+
+
+def rules_in_force(settings: Settings | None = None) -> dict[str, Any] | None:
+    """Record the rule settings a worker starts with when they differ from the last ones recorded (a rule
+    change: a new threshold, a rule switched off, a new rule version); returns the record written, or None.
+
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "audit.jsonl")
+    >>> rules_in_force(Settings(audit_log=p, operator="ops"))["action"]
+    'rule_change'
+    >>> rules_in_force(Settings(audit_log=p, operator="ops")) is None  # unchanged: nothing new
+    True
+    """
+    from detectors.catalogue import load_rules
+
+    s = settings or Settings()
+    now = {r.id: {"version": r.version, **r.params()} for r in load_rules(s.rules_config, include_disabled=True)}
+    digest = hashlib.sha256(orjson.dumps(now, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    before: dict[str, Any] = {}
+    path = Path(s.audit_log)
+    if path.exists():
+        for rec in read(str(path)):
+            if rec.get("action") == "rule_change":
+                before = rec["what"]
+    if before.get("sha256") == digest:
+        return None
+    old = before.get("rules") or {}
+    changed = sorted(k for k in set(now) | set(old) if now.get(k) != old.get(k))
+    return write("rule_change", {"sha256": digest, "rules_config": s.rules_config, "changed": changed, "rules": now}, s)

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"exitwatch evidence {cmd}: intact: {what}, signed by key {key.fingerprint}{dev}")
         return 0
     # export
-    key = signing_key(s)
+    sk = signing_key(s)
     if args.ledger:
         source = f"file {args.ledger}"
         entries = employee_entries(read_ledger(args.ledger), args.employee)
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         topic = topic_names(s.topic_prefix)["evidence_ledger"]
         source = f"topic {topic} on {s.kafka_bootstrap}"
         entries = employee_entries(read_topic(s, topic), args.employee)
-    manifest = export(entries, args.employee, args.out, key, source=source)
+    manifest = export(entries, args.employee, args.out, sk, source=source)
     audit.write("case_export", {"employee_id": args.employee, "out": str(args.out), "source": source,
                                 "entries": manifest["entries"], "chain_head": manifest["chain_head"]},
                 s, reason=args.reason)

@@ -186,14 +186,15 @@ def read_topic(settings: Any, topic: str, timeout_s: float = 10.0) -> list[Any]:
         deadline = time.monotonic() + max(timeout_s, 60.0)
         while len(done) < len(ends) and time.monotonic() < deadline:
             for m in c.consume(500, 1.0):
-                if m.error():
+                value, part, off = m.value(), m.partition(), m.offset()
+                if m.error() or value is None or part is None or off is None:
                     continue
                 try:
-                    out.append(orjson.loads(m.value()))
+                    out.append(orjson.loads(value))
                 except orjson.JSONDecodeError:
-                    out.append(m.value().decode("utf-8", "replace"))
-                if m.offset() + 1 >= ends.get(m.partition(), 0):
-                    done.add(m.partition())
+                    out.append(value.decode("utf-8", "replace"))
+                if off + 1 >= ends.get(part, 0):
+                    done.add(part)
         return out
     finally:
         c.close()

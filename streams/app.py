@@ -56,6 +56,7 @@ from schemas import guard
 from schemas import ActivityEvent, Alert, DeadLetter, EmployeeSnapshot, EnrichedEvent, HRRecord, HRSignal
 from schemas.models import utcnow
 from evidence.outputs import Outputs
+from evidence.recorder import settle as settle_evidence
 from evidence.privacy import secops_view as _secops_view
 from schemas.settings import Settings
 from schemas.secrets import Sealer, require_keys, sealer
@@ -610,6 +611,8 @@ class TableStore:
         """Write every changed state; ``events`` maps an employee to the message whose partition the write
         belongs to (a batch holds messages of several partitions; Faust routes a table write by the current
         event)."""
+        for emp in self._dirty:
+            settle_evidence(self._open[emp])
         for emp in self._dirty:
             ev = events.get(emp) if events else None
             if ev is None:

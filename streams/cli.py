@@ -101,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
     quiet_library_logs(args.loglevel)  # Faust's and aiokafka's own records only at --loglevel debug
     worker_opts = setup_observability(args.log_format, args.loglevel)  # metrics hook, JSON logs
     ensure_topics(settings)
+    from evidence.audit import rules_in_force
+
+    rules_in_force(settings)  # a changed rule setting goes into the audit trail (issue 17)
     w = create_worker(settings)
     if settings.metrics_port:
         token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
