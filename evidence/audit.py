@@ -74,7 +74,8 @@ def write(action: str, what: dict[str, Any], settings: Settings | None = None, r
         from schemas.topics import topic_names
         from schemas.transport import kafka_config
 
-        p = Producer(kafka_config(s, **{"enable.idempotence": True}))
+        extra: dict[str, Any] = {"enable.idempotence": True}
+        p = Producer(kafka_config(s, **extra))
         p.produce(topic_names(s.topic_prefix)["audit"], key=action.encode(), value=line.rstrip(b"\n"))
         if p.flush(10) != 0:
             raise RuntimeError(f"the audit record could not be sent to Kafka at {s.kafka_bootstrap}; it is in {path}")

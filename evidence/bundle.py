@@ -59,7 +59,7 @@ def _views(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
             "missing_evidence": e.get("missing_evidence") or [], "employee": a.get("employee"),
         })
         for ev in e.get("evidence") or []:
-            eid = ev.get("event_id")
+            eid = ev.get("event_id") or ev.get("ref")  # an Activity event, or an HR signal a model cites
             events.setdefault(eid, ev)
             cited.setdefault(eid, [])
             if i not in cited[eid]:
@@ -69,11 +69,12 @@ def _views(entries: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         for s in e.get("signals") or []:
             hr.setdefault(canonical({"record": "signal", **s}), {"record": "signal", **s})
     evidence = sorted(({**ev, "cited_by": cited[eid]} for eid, ev in events.items()),
-                      key=lambda x: (str(x.get("ts")), str(x.get("event_id"))))
+                      key=lambda x: (str(x.get("ts")), str(x.get("event_id") or x.get("ref"))))
     hr_rows = sorted(hr.values(), key=lambda x: (str(x.get("ts")), canonical(x)))
     timeline = sorted(
-        [{"at": ev.get("ts"), "what": "event", "event_id": ev.get("event_id"), "kind": ev.get("kind"),
-          "action": ev.get("action"), "actor": ev.get("actor"), "object": ev.get("object"),
+        [{"at": ev.get("ts"), "what": "event", "event_id": ev.get("event_id") or ev.get("ref"),
+          "kind": ev.get("kind") or "hr_signal", "action": ev.get("action") or ev.get("signal"),
+          "actor": ev.get("actor"), "object": ev.get("object") if "object" in ev else ev.get("value"),
           "cited_by": ev["cited_by"]} for ev in evidence]
         + [{"at": r.get("ts"), "what": r["record"], **{k: v for k, v in r.items() if k not in ("record", "ts")}}
            for r in hr_rows]
@@ -119,7 +120,7 @@ def _report(employee_id: str, entries: list[dict[str, Any]], views: dict[str, li
         _table(views["timeline"], ["at", "what", "number", "event_id", "kind", "action", "actor", "object",
                                    "status", "signal", "value", "title", "cited_by"]),
         "<h2>Evidence records</h2>",
-        _table(views["evidence"], ["event_id", "ts", "kind", "action", "actor", "source", "host", "object",
+        _table(views["evidence"], ["event_id", "ref", "ts", "signal", "value", "kind", "action", "actor", "source", "host", "object",
                                    "bytes", "count", "sensitivity", "destination", "external", "personal",
                                    "recipients", "cited_by"]),
         "<h2>HR records and handover</h2>",

@@ -167,9 +167,9 @@ def read_topic(settings: Any, topic: str, timeout_s: float = 10.0) -> list[Any]:
     from schemas.transport import kafka_config
 
     bootstrap = settings.kafka_bootstrap
-    c = Consumer(kafka_config(settings, **{"group.id": f"exitwatch-evidence-{uuid.uuid4().hex[:8]}",
-                                            "enable.auto.commit": False, "auto.offset.reset": "earliest",
-                                            "isolation.level": "read_committed"}))
+    extra: dict[str, Any] = {"group.id": f"exitwatch-evidence-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
+                             "auto.offset.reset": "earliest", "isolation.level": "read_committed"}
+    c = Consumer(kafka_config(settings, **extra))
     try:
         md = c.list_topics(topic, timeout=timeout_s)
         meta = md.topics.get(topic)

@@ -56,8 +56,7 @@ LEVELS: list[tuple[str, dict[str, str]]] = [
 _LEVEL = dict(LEVELS)
 #: Explanation fields derived from the HR record, and what they need to be shown.
 _HR_EXPLANATION = {"last_day": "last_day", "status": "status", "in_notice": "status"}
-_SAFE_STRING = re.compile(r"^(?:[a-z][a-z0-9_.]*(?:, [a-z][a-z0-9_.]*)*|\d{4}-\d\d-\d\d(?:T[\d:.]+(?:Z|[+-]\d\d:\d\d))?|"
-                          r"-?[\d.]+)$")
+_SAFE_STRING = re.compile(r"^(?:\d{4}-\d\d-\d\d(?:T[\d:.]+(?:Z|[+-]\d\d:\d\d))?|-?[\d.]+)$")
 
 
 def _date(v: Any) -> dt.date | None:
@@ -193,9 +192,38 @@ def _templates() -> dict[str, str]:
     return _TEMPLATES
 
 
+_WORDS: frozenset[str] | None = None
+
+
+def _safe_words() -> frozenset[str]:
+    """Strings that name no one: rule and model ids, model feature names, HR statuses and signal names."""
+    global _WORDS
+    if _WORDS is None:
+        words = set(_templates()) | {"active", "notice", "departed"}
+        try:
+            from detectors.models import features
+
+            words |= set(features.NAMES)
+        except Exception:  # pragma: no cover
+            pass
+        words |= {"late_arrival", "early_leave", "absence", "leave_request", "performance_review", "survey",
+                  "handover_item_open", "handover_item_done", "asset_returned"}
+        _WORDS = frozenset(words)
+    return _WORDS
+
+
+def _safe(v: str) -> bool:
+    """A date, a number, or a list of known names (``"rule.a, rule.b"``): anything else may name someone (a host,
+    a file, a domain the first-time rules call new) and is keyed."""
+    if _SAFE_STRING.match(v):
+        return True
+    words = _safe_words()
+    return all(p in words for p in v.split(", "))
+
+
 def _scrub(v: Any, key: bytes) -> Any:
     if isinstance(v, str):
-        return v if _SAFE_STRING.match(v) else "k-" + keyed(v, key, "text", 16)
+        return v if _safe(v) else "k-" + keyed(v, key, "text", 16)
     if isinstance(v, dict):
         return {k: _scrub(x, key) for k, x in v.items()}
     if isinstance(v, list):

@@ -11,7 +11,7 @@ The engine keeps only the ids of the events an alert may cite. The recorder keep
 
 The same calls run in ``exitwatch replay`` and in the worker, so both write the same ledger.
 
->>> from detectors.state import EmployeeState
+from detectors.state import EmployeeState
 >>> from schemas import ActivityEvent
 >>> st = EmployeeState()
 >>> ev = ActivityEvent(event_id="e1", ts="2026-03-02T09:00:00Z", kind="file", action="download", actor="a@x", source="synthetic")
@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from detectors.models.propensity import signal_ref
 from detectors.state import EmployeeState
 from evidence.keys import SigningKey
 from evidence.ledger import GENESIS, seal
@@ -97,9 +98,13 @@ def note_hr(st: EmployeeState, record: HRRecord) -> None:
 
 
 def note_signal(st: EmployeeState, signal: HRSignal) -> None:
+    """Keep ``signal`` as possible evidence (the propensity model cites signals as ``signal:<name>:<ts>``;
+    pruned like events once nothing cites it) and, if it is a handover or asset signal, for the case file."""
+    box = _box(st)
+    ref = signal_ref(signal)
+    box["e"][ref] = orjson.dumps({"ref": ref, **signal.model_dump(mode="json", exclude_none=True)})
     if signal.signal not in CASE_SIGNALS:
         return
-    box = _box(st)
     box["s"].append(signal.model_dump(mode="json", exclude_none=True))
     del box["s"][:-SIGNALS_KEEP]
 

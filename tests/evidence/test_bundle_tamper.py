@@ -47,7 +47,8 @@ def test_untouched_bundle_verifies_and_has_everything(bundle, company_run, capsy
     assert names == {"ledger.jsonl", "alerts.jsonl", "evidence.jsonl", "hr.jsonl", "timeline.jsonl", "report.html",
                      "manifest.json", "manifest.sig"}
     alerts = [orjson.loads(x) for x in (out / "alerts.jsonl").read_bytes().splitlines()]
-    evidence = {e["event_id"]: e for e in map(orjson.loads, (out / "evidence.jsonl").read_bytes().splitlines())}
+    evidence = {e.get("event_id") or e["ref"]: e
+                for e in map(orjson.loads, (out / "evidence.jsonl").read_bytes().splitlines())}
     # every alert's evidence is there as the event itself, and it is the employee's own activity
     cited = [i for a in alerts for i in a["evidence"]]
     assert cited and all(i in evidence for i in cited) and not any(a["missing_evidence"] for a in alerts)

@@ -39,7 +39,11 @@ def _load(p: Path) -> list[dict[str, Any]]:
 def world(company_run) -> dict[str, Any]:
     hr = _load(company_run.company / "hr.jsonl")
     events = _load(company_run.company / "events.jsonl")
-    return {"hr": hr, "events": events, "secops": _load(company_run.secops), "alerts": _load(company_run.alerts)}
+    from detectors.routing import for_secops
+
+    # the alerts.hr form of exactly the alerts that have a secops form (departure propensity stays with HR)
+    alerts = [a for a in _load(company_run.alerts) if for_secops(a)]
+    return {"hr": hr, "events": events, "secops": _load(company_run.secops), "alerts": alerts}
 
 
 def _day(s: str) -> int:
@@ -47,13 +51,15 @@ def _day(s: str) -> int:
 
 
 def _window_keys(expl: dict[str, Any]) -> set[str]:
-    keys = set()
+    from detectors.windows import novelty_hash
+
+    keys = {f"N{novelty_hash(v):x}" for v in str(expl.get("new") or "").split(", ") if v}  # first-time rules
     for f in ("day", "window_start", "window_end", "last_day"):
         v = expl.get(f)
         if isinstance(v, str) and re.match(r"\d{4}-\d\d-\d\d", v):
             n = _day(v)
             for d in (n - 1, n, n + 1):
-                keys |= {f"L{d}", f"D{d}", f"R{d}", f"S{d}", f"W{d // 7}"}
+                keys |= {f"L{d}", f"D{d}", f"R{d}", f"S{d}", f"C{d}", f"P{d}", f"W{d // 7}"}
     return keys
 
 
@@ -150,7 +156,9 @@ def test_enumerating_ids_names_nobody(world) -> None:
     hr_ids = {r["employee_id"] for r in world["hr"]}
     people = {a["employee_id"] for a in world["alerts"]}
     assert len(people) >= 5
-    assert set(enumerate_ids(world["alerts"], hr_ids)) == people  # the attack names all on unkeyed ids...
+    # the attack names nearly everyone from unkeyed ids (all but those whose only alerts have windows keyed by a
+    # hash of something novel, the first-time rules)...
+    assert len(enumerate_ids(world["alerts"], hr_ids)) >= 0.8 * len(people)
     assert enumerate_ids(world["secops"], hr_ids) == {}  # ...and names nobody in alerts.secops
 
 
