@@ -160,7 +160,7 @@ class JsonStream(Stream):
             return out
         if not isinstance(obj, dict):
             return [(*dead(self.name, f"not a JSON object: {type(obj).__name__}", raw), start)]
-        if guard.json_depth(obj, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        if raw.count("{") + raw.count("[") > MAX_JSON_DEPTH and guard.json_depth(obj, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
             return [(*dead(self.name, f"too_deep: record nested more than {MAX_JSON_DEPTH} levels deep", raw), start)]
         return [(v, d, start) for v, d in guarded(self.name, raw, lambda: self.source.parse(obj, raw))]
 

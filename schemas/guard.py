@@ -41,6 +41,8 @@ import datetime as dt
 import math
 import re
 import time
+
+import orjson
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -166,7 +168,37 @@ def _parse_small(s: str, field: str, lo: int, hi: int) -> int:
 
 def check_value(obj: Any, where: str = "record", max_depth: int = MAX_JSON_DEPTH) -> None:
     """Every integer inside a JSON value fits int64, no float is infinite, no string holds an unpaired
-    surrogate (which no UTF-8 writer can encode) and nothing is nested deeper than ``max_depth``."""
+    surrogate (which no UTF-8 writer can encode) and nothing is nested deeper than ``max_depth``.
+
+    The common case costs one ``orjson.dumps`` in C; the walk in Python only runs when that output hints
+    at a problem (an error, 19 digits in a row, "Infinity"-like nulls from floats, or many brackets)."""
+    try:
+        out = orjson.dumps(obj)
+    except (TypeError, orjson.JSONEncodeError):
+        out = None
+    if out is not None and out.count(b"[") + out.count(b"{") <= max_depth and not _LONG_DIGITS.search(out) \
+            and (b"null" not in out or not _has_float(obj)):
+        return
+    _check_value_slow(obj, where, max_depth)
+
+
+_LONG_DIGITS = re.compile(rb"\d{19,}")
+
+
+def _has_float(obj: Any) -> bool:
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        if isinstance(o, float):
+            return True
+        if isinstance(o, dict):
+            stack.extend(o.values())
+        elif isinstance(o, list):
+            stack.extend(o)
+    return False
+
+
+def _check_value_slow(obj: Any, where: str, max_depth: int) -> None:
     stack: list[tuple[Any, int]] = [(obj, 0)]
     while stack:
         o, d = stack.pop()
@@ -221,10 +253,13 @@ def clean_text(s: str) -> str:
     return _TEXT_CONTROL.sub("", s)
 
 
+_ID_SUSPECT = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffd\ud800-\udfff]")
+
+
 def check_id(value: str | None, field: str) -> None:
     """An identifier must be printable text: ``bad_string`` for control characters and escapes, ``bad_bytes``
     for U+FFFD (a byte that was not UTF-8, replaced when the line was decoded)."""
-    if not value:
+    if not value or _ID_SUSPECT.search(value) is None:
         return
     if _CONTROL.search(value):
         raise GuardError("bad_string", f"{field} holds control characters or a terminal escape: "
@@ -273,8 +308,12 @@ def check_record(obj: Any, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """
     kind = type(obj).__name__
     if kind in ("ActivityEvent", "EnrichedEvent"):
-        for f in ("event_id", "actor", "employee_id", "source"):
-            check_id(getattr(obj, f), f)
+        ids = (obj.event_id, obj.actor, obj.employee_id, obj.source)
+        text = " ".join(x for x in (*ids, obj.host, obj.object, obj.destination, *obj.recipients) if x)
+        clean = _ID_SUSPECT.search(text) is None  # the common case: one search for ids and free text
+        if not clean:
+            for f, v in zip(("event_id", "actor", "employee_id", "source"), ids):
+                check_id(v, f)
         for f in ("bytes", "count"):
             v = getattr(obj, f)
             if v is not None and v > INT64_MAX:
@@ -284,6 +323,8 @@ def check_record(obj: Any, max_depth: int = MAX_JSON_DEPTH) -> Any:
             raise GuardError("number_out_of_range", "duration_s is infinite")
         if obj.attrs:
             check_value(obj.attrs, "attrs", max_depth)
+        if clean:
+            return obj
         changed = clean_fields(obj, _EVENT_TEXT)
         if changed:
             prev = obj.attrs.get("sanitized")
