@@ -263,7 +263,10 @@ def run(engine: Engine, hr: Iterable[str | Path], signals: Iterable[str | Path],
             progress(stats)
     finish = getattr(engine, "finish", None)
     if finish is not None and last_ts is not None:
-        for a in finish(last_ts):  # the end of the inputs: last-day summaries of leavers with no news since
+        alerts = finish(last_ts)  # the end of the inputs: last-day summaries of leavers with no news since
+        if after is not None and alerts:
+            after(None, alerts)  # (no input record made these)
+        for a in alerts:
             stats.alerts += 1
             on_alert(a)
     stats.seconds = time.perf_counter() - t0

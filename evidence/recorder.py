@@ -189,7 +189,7 @@ class Recorder:
         return self.engine.store.get(emp)
 
     def after(self, record: Any, alerts: list[Alert], emp: str | None = None) -> list[dict[str, Any]]:
-        if emp is not None:
+        if emp is not None or record is None:  # None: alerts no input record made (the end of a replay)
             pass
         elif isinstance(record, ActivityEvent):
             emp = record.employee_id or self.engine.resolve(record)
