@@ -46,7 +46,7 @@ from typing import Any
 
 from schemas.models import HRRecord
 
-from connectors.base import Output, ParseError, dead, first, parse_ts
+from connectors.base import Output, ParseError, as_int, dead, first, parse_ts
 from connectors.framing import CsvStream, Emitted, Stream
 from connectors.sources import Source
 
@@ -164,11 +164,11 @@ class _Handler:
             rc = [x for f in ("to", "cc", "bcc") for x in str(r.get(f) or "").split(";") if x.strip()]
             att = str(r.get("attachments") or "").strip()
             names = [a for a in att.split(";") if a.strip()] if att and not att.isdigit() else []
-            count = int(att) if att.isdigit() else len(names)
+            count = as_int(att, "attachments") if att.isdigit() else len(names)
             attrs = {"from": r.get("from")} if r.get("from") else {}
             size = first(r.get("size"))
-            nbytes = int(size) if size and str(size).isdigit() else None
-            sizes = [int(m.group(1)) for a in names if (m := _ATT_SIZE.search(a))]
+            nbytes = as_int(size, "size") if size and str(size).isdigit() else None
+            sizes = [as_int(m.group(1), "attachment size") or 0 for a in names if (m := _ATT_SIZE.search(a))]
             if sizes:
                 nbytes = (nbytes or 0) + sum(sizes)
             return [self.source.event(kind="email", action="send", recipients=[x.strip() for x in rc],
