@@ -17,8 +17,10 @@ Winlogbeat ``winlog.event_data``), from files or the zipped OTRF datasets.
 
 Times: the record's own UTC field wins (``UtcTime``, ``TimeCreated``/``SystemTime``, Azure's
 ``TimeGenerated``); NXLog's ``EventTime`` is the host's local time, read in the zone the ``host_timezones``
-mapping gives the host (``--host-tz``, ``EXITWATCH_HOST_TIMEZONES``); then the shipper's ``@timestamp``
-(UTC, ingest time); a bare ``EventTime`` last, in ``--tz`` (UTC by default). An event whose time came from
+mapping gives the host (``--host-tz``, ``EXITWATCH_HOST_TIMEZONES``), or with the host's offset measured on
+the same record (NXLog's local ``EventReceivedTime`` against the shipper's UTC ``@timestamp`` of that
+receipt, rounded to 15 minutes); then the shipper's ``@timestamp`` (UTC, ingest time); a bare ``EventTime``
+last, in ``--tz`` (UTC by default). An event whose time came from
 a local ``EventTime`` says so in ``attrs.time_source``.
 
 Records are read flat (NXLog/Logstash), wrapped (``{"record": ...}``), as Winlogbeat (``winlog``), as XML
@@ -63,6 +65,26 @@ def accesses(value: Any) -> set[str]:
         if word in low:
             out.add(code)
     return out
+
+
+def _offset(received_local: Any, received_utc: Any) -> dt.timedelta | None:
+    """The host's UTC offset from NXLog's local ``EventReceivedTime`` and the shipper's UTC ``@timestamp``
+    of the same receipt (seconds apart): their difference rounded to 15 minutes; None when they are missing,
+    carry their own offset, or differ by more than 5 minutes from a whole offset (a delayed shipment)."""
+    if not received_local or not received_utc or not isinstance(received_local, str):
+        return None
+    try:
+        loc = parse_ts(received_local, default_tz=dt.timezone.utc)
+        utc = parse_ts(received_utc)
+    except ParseError:
+        return None
+    if re.search(r"(?:Z|[+-]\d{2}:?\d{2})$", received_local.strip()):
+        return None  # it says its own offset: not a bare local time
+    delta = (loc - utc).total_seconds()
+    quarter = round(delta / 900) * 900
+    if abs(delta - quarter) > 300 or abs(quarter) > 14 * 3600:
+        return None
+    return dt.timedelta(seconds=quarter)
 
 
 def _azure(rec: dict[str, Any]) -> dict[str, Any] | None:
@@ -187,6 +209,10 @@ class WindowsSource(JsonSource):
         tz = self.ctx.host_tz(host)
         if local is not None and tz is not None:
             return parse_ts(local, default_tz=tz), "EventTime (host time zone)"
+        offset = _offset(r.get("EventReceivedTime"), r.get("@timestamp"))
+        if local is not None and offset is not None:
+            t = parse_ts(local, default_tz=dt.timezone.utc)
+            return (t - offset).replace(tzinfo=dt.timezone.utc), "EventTime (offset of EventReceivedTime)"
         if r.get("@timestamp") not in (None, ""):
             return r["@timestamp"], "@timestamp"
         return local, "EventTime"

@@ -100,6 +100,10 @@ def test_windows_local_times_device_attribution_virtual_disks_and_azure_records(
         ("file", "open", "CORP\\alee", "LT-ANN-01.corp.example", "C:\\Finance\\forecast.xlsx",
          "2026-03-02T10:07:00+00:00", None),
         ("logon", "logoff", "CORP\\alee", "LT-ANN-01.corp.example", None, "2026-03-02T10:08:00+00:00", None),
+        # NXLog shipped by Logstash, no mapping for the host: its offset (+01:00) measured on the record itself,
+        # local EventReceivedTime against the shipper's UTC @timestamp of the same receipt
+        ("file", "open", "CORP\\alee", "BER-WS07.corp.example", "C:\\Finance\\q3.xlsx", "2026-03-02T10:10:00+00:00",
+         "EventTime (offset of EventReceivedTime)"),
     ]
     assert values[2].attrs["device_id"].startswith("USBSTOR\\DISK&VEN_SANDISK")
     assert not dls
