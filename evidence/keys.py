@@ -113,3 +113,27 @@ def pinned_public_key(settings: object | None = None) -> PublicKey:
     if text.strip():
         return PublicKey.from_hex(text)
     return signing_key(settings).public
+
+
+def require_signing_key(settings: object, who: str) -> None:
+    """Refuse the development signing key outside a declared development run (``EXITWATCH_DEV_MODE=1``): with
+    it anyone can forge ledger entries and case bundles that verify.
+
+    >>> from schemas.settings import Settings
+    >>> require_signing_key(Settings(dev_mode=False), "exitwatch worker")
+    Traceback (most recent call last):
+    ...
+    schemas.secrets.InsecureKeyError: exitwatch worker: EXITWATCH_EVIDENCE_SIGNING_KEY is not set...
+    >>> require_signing_key(Settings(dev_mode=True), "exitwatch worker")
+    """
+    from schemas.secrets import InsecureKeyError
+
+    if getattr(settings, "dev_mode", False):
+        return
+    key = signing_key(settings)  # a malformed key raises here, saying what is wrong
+    if key.is_development:
+        raise InsecureKeyError(
+            f"{who}: EXITWATCH_EVIDENCE_SIGNING_KEY is not set, so evidence would be signed with the development key "
+            "anyone can compute (and forge bundles with). Make one with `exitwatch evidence keygen` and set "
+            "EXITWATCH_EVIDENCE_SIGNING_KEY (and EXITWATCH_EVIDENCE_PUBLIC_KEY where bundles are verified); or, for "
+            "a development run only, set EXITWATCH_DEV_MODE=1 (or pass --dev)")

@@ -1023,6 +1023,9 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     """Build the Faust app with its agents. ``app_overrides`` go to ``faust.App`` (tests use ``store``)."""
     s = settings or Settings()
     require_keys(s, "exitwatch worker")
+    from evidence.keys import require_signing_key
+
+    require_signing_key(s, "exitwatch worker")
     global MAX_FUTURE_S, MAX_MESSAGE_BYTES, MAX_JSON_DEPTH
     MAX_FUTURE_S, MAX_MESSAGE_BYTES, MAX_JSON_DEPTH = s.max_future_skew_s, s.max_record_bytes, s.max_json_depth
     names = topic_names(s.topic_prefix)
