@@ -6,7 +6,7 @@ source's label when it has one, else from the first matching path/site/keyword p
 
 The default configuration ships with the package (``connectors/classification.toml``); a file of your own
 (TOML or JSON) replaces any list it names, and ``extra_company_domains`` / ``extra_personal_domains`` add to
-the defaults.
+the defaults (``first_patterns`` puts patterns in front of the defaults').
 
 >>> c = Classifier.load(overrides={"company_domains": ["corp.example"]})
 >>> c.classify("bob@partner.example"), c.classify("Ann@GMAIL.com"), c.classify("x@mail.corp.example")
@@ -107,12 +107,18 @@ class Classifier:
 
     @classmethod
     def load(cls, path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> "Classifier":
+        from schemas.presets import preset_classification  # EXITWATCH_PRESET: the industry pack, before a file
+
         cfg = default_config()
-        for extra in ([read_config(path)] if path else []) + ([overrides] if overrides else []):
+        preset = preset_classification()
+        for extra in ([preset] if preset else []) + ([read_config(path)] if path else []) + ([overrides] if overrides else []):
             for key, value in extra.items():
                 if key.startswith("extra_"):
                     base = key[len("extra_") :]
                     cfg[base] = list(cfg.get(base, [])) + list(value)
+                elif key.startswith("first_"):  # put in front (patterns: the first match wins)
+                    base = key[len("first_") :]
+                    cfg[base] = list(value) + list(cfg.get(base, []))
                 elif key in ("labels", "categories"):  # a file naming a label or category replaces that one
                     cfg[key] = {**cfg.get(key, {}), **value}
                 else:

@@ -57,9 +57,14 @@ def read_config(path: str | Path | None) -> dict[str, dict[str, Any]]:
     return rules
 
 
-def load_rules(config: str | Path | None = None, include_disabled: bool = False) -> list[Rule]:
-    """The catalogue with overrides from ``config`` applied; unknown rule ids in it are an error."""
-    overrides = read_config(config)
+def load_rules(config: str | Path | None = None, include_disabled: bool = False, preset: str | None = "") -> list[Rule]:
+    """The catalogue with the industry preset's settings (``preset``, default ``EXITWATCH_PRESET``;
+    :mod:`schemas.presets`) and then the overrides from ``config`` applied; unknown rule ids are an error."""
+    from schemas.presets import preset_rules
+
+    overrides = {k: dict(v) for k, v in preset_rules(preset).items()}
+    for rid, settings in read_config(config).items():
+        overrides[rid] = {**overrides.get(rid, {}), **settings}
     rules = discover()
     known = {r.id for r in rules}
     unknown = set(overrides) - known
@@ -69,9 +74,9 @@ def load_rules(config: str | Path | None = None, include_disabled: bool = False)
     return out if include_disabled else [r for r in out if r.enabled]
 
 
-def effective_config(config: str | Path | None = None) -> dict[str, dict[str, Any]]:
+def effective_config(config: str | Path | None = None, preset: str | None = "") -> dict[str, dict[str, Any]]:
     """What ``exitwatch rules`` prints: every rule's id, version, window kind and settings in force."""
     return {
         r.id: {"version": r.version, "window": type(r.window).__name__, **r.params()}
-        for r in load_rules(config, include_disabled=True)
+        for r in load_rules(config, include_disabled=True, preset=preset)
     }
