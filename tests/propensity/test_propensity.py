@@ -124,7 +124,7 @@ def _alert(rule_id: str) -> Alert:
 def test_faust_worker_never_sends_propensity_to_secops() -> None:
     from streams.app import Worker
 
-    sent: dict[str, list[bytes]] = {"alerts_hr": [], "alerts_secops": []}
+    sent: dict[str, list[bytes]] = {"alerts_hr": [], "alerts_secops": [], "evidence_ledger": []}
 
     class Topic:
         def __init__(self, name: str) -> None:
@@ -136,7 +136,7 @@ def test_faust_worker_never_sends_propensity_to_secops() -> None:
             fut.set_result(None)
             return fut
 
-    fake = SimpleNamespace(topics={k: Topic(k) for k in sent}, pseudonym_key=b"k", counters={"alerts": 0})
+    fake = SimpleNamespace(topics={k: Topic(k) for k in sent}, pseudonym_key=b"k", counters={"alerts": 0}, made={})
     asyncio.run(Worker.emit(fake, [_alert(ID), _alert("file.sensitive_downloads_before_departure")]))  # type: ignore[arg-type]
     assert len(sent["alerts_hr"]) == 2
     assert len(sent["alerts_secops"]) == 1
@@ -174,3 +174,32 @@ def test_shared_state_round_trip() -> None:
     m2 = PropensityModel()
     m2.load_state_dict(m.state_dict())
     assert m2.peer_att == m.peer_att and m2.peer_att
+
+
+def test_replay_alerts_secops_never_holds_propensity(tmp_path: Any) -> None:
+    """``exitwatch replay --alerts-secops`` (CONTRACT.md 7): the propensity is in the alerts.hr form only."""
+    import orjson
+
+    from exitwatch.cli import main
+
+    hr = tmp_path / "hr.jsonl"
+    recs = [_hr("E1"), _hr("E2"), HRRecord.model_validate({"employee_id": "E2", "ts": "2026-07-01T08:00:00Z",
+                                                          "status": "notice", "last_day": "2026-08-01",
+                                                          "department": "sales"})]
+    hr.write_bytes(b"".join(orjson.dumps(r.model_dump(mode="json")) + b"\n" for r in recs))
+    sigs = sorted(_history("E1", 240, drift_from=150) + _history("E2", 240, drift_from=None), key=lambda s: s.ts)
+    sp = tmp_path / "signals.jsonl"
+    sp.write_bytes(b"".join(orjson.dumps(s.model_dump(mode="json")) + b"\n" for s in sigs))
+    ev = tmp_path / "events.jsonl"
+    ev.write_bytes(b"".join(orjson.dumps({"event_id": f"e{e}", "ts": "2026-09-01T10:00:00Z", "kind": "file",
+                                          "action": "download", "actor": "x", "employee_id": e,
+                                          "source": "synthetic"}) + b"\n" for e in ("E1", "E2")))
+    out, sec = tmp_path / "alerts.jsonl", tmp_path / "secops.jsonl"
+    assert main(["replay", "--hr", str(hr), "--signals", str(sp), "--events", str(ev), "--alerts", str(out),
+                 "--alerts-secops", str(sec), "--no-progress"]) == 0
+    hr_alerts = [orjson.loads(x) for x in out.read_bytes().splitlines()]
+    assert any("propensity" in a["rule_id"] for a in hr_alerts), "the run must make a propensity alert to test"
+    sec_alerts = [orjson.loads(x) for x in sec.read_bytes().splitlines()]
+    assert sec_alerts, "the leaver's alerts (after departure, offboarding) do reach the secops form"
+    assert not any("propensity" in a["rule_id"] for a in sec_alerts)
+    assert b"propensity" not in sec.read_bytes()
