@@ -1149,7 +1149,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--start", default="2026-01-05", help="first day (YYYY-MM-DD, a working day)")
     p.add_argument("--out", required=True, metavar="DIR")
     p.add_argument("--profile", default="baseline", choices=list(PROFILES),
-                   help="the kind of company (" + "; ".join(f"{k}: {v.about}" for k, v in PROFILES.items()) + ")")
+                   help="the kind of company (" + "; ".join(f"{k}: {v.about}" for k, v in PROFILES.items()).replace("%", "%%") + ")")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress line on stderr (default: when stderr is a terminal)")
     return p
