@@ -35,6 +35,9 @@ class HRView:
     last_day: int | None = None
     notice_from: int | None = None
     watchlist: bool = False
+    #: Not leaving on record, but the departure propensity marked them as possibly leaving (its probability):
+    #: a view with a provisional departure window (:func:`detectors.engine.possibly_leaving_view`).
+    possibly_leaving: float = 0.0
     department: str | None = None
     role: str | None = None
 

@@ -18,6 +18,7 @@ in the :class:`StateStore` they hand it (a dict, or a Faust table backed by a ch
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -171,6 +172,28 @@ def grade(severity: str, score: float, ratio: float | None, hr: HRView, day: int
     return LEVELS[i], round(max(0.0, min(100.0, s)), 2)
 
 
+#: Days a propensity alert keeps someone "possibly leaving", and the provisional last day it assumes after it.
+POSSIBLY_LEAVING_DAYS = 30
+
+
+def possibly_leaving_view(st: EmployeeState, hr: HRView, day: int) -> HRView | None:
+    """The HR view that treats an employee the departure propensity flagged (``st.extra["pl"]``, within
+    :data:`POSSIBLY_LEAVING_DAYS`) as possibly leaving: a provisional notice from the flag and a last day
+    :data:`POSSIBLY_LEAVING_DAYS` after it. Departure-anchored rules then fire for them at severity ``low``
+    (:meth:`Engine._emit`) and the risk score marks their contributions (:func:`detectors.risk.update_risk`).
+
+    >>> st = EmployeeState(); st.extra["pl"] = [100, 0.4]
+    >>> v = possibly_leaving_view(st, HRView(status="active"), 110)
+    >>> v.possibly_leaving, v.last_day, v.departing(110), possibly_leaving_view(st, HRView(), 140)
+    (0.4, 130, True, None)
+    """
+    pl = st.extra.get("pl")
+    if not pl or not pl[0] <= day <= pl[0] + POSSIBLY_LEAVING_DAYS:
+        return None
+    return dataclasses.replace(hr, notice_from=pl[0], last_day=pl[0] + POSSIBLY_LEAVING_DAYS,
+                               possibly_leaving=float(pl[1]))
+
+
 def _iso(day: int | None) -> str | None:
     return None if day is None else day_date(day).isoformat()
 
@@ -251,6 +274,10 @@ class Engine:
         hr = HRView.of(st.hr)
         hr_then = hr if hr_then_d is st.hr else HRView.of(hr_then_d)
         views = (hr,) if hr_then == hr else (hr_then, hr)
+        if not hr.leaving and "pl" in st.extra:
+            pv = possibly_leaving_view(st, hr, day)
+            if pv is not None:
+                views = (*views, pv)
         flagged = self._flagged(st)
         first_seen = st.extra.setdefault("fs", day)  # every rule's baseline starts when the employee is first seen
 
@@ -466,6 +493,13 @@ class Engine:
             "in_notice": hr.in_notice(day),
             "last_day": _iso(hr.last_day),
         }
+        if hr.possibly_leaving:
+            # a provisional departure window from the propensity: say so, at a lower severity
+            severity = "low"
+            explanation.update(last_day=None, days_to_last_day=None, in_notice=False, status=hr.status,
+                               possibly_leaving={"propensity": hr.possibly_leaving,
+                                                 "since": _iso(hr.notice_from),
+                                                 "provisional_window_end": _iso(hr.last_day)})
         explanation.update(f.extra)
         try:
             title = rule.title.format(**{k: "not set" if v is None else v for k, v in explanation.items()})

@@ -83,7 +83,10 @@ def update_risk(st: EmployeeState, hr: HRView, alert: Any, day: int, config: Any
     if last_t and t > last_t:
         value *= 0.5 ** ((t - last_t) / (config.risk_half_life_days * 86400))
     boost = 1.0
-    if hr.departing(day, 30):
+    possibly = getattr(hr, "possibly_leaving", 0.0)
+    if possibly:
+        boost += 0.25  # possibly leaving (departure propensity): half the boost of a notice on record
+    elif hr.departing(day, 30):
         boost += 0.5
     if hr.watchlist:
         boost += 0.25
@@ -103,5 +106,6 @@ def update_risk(st: EmployeeState, hr: HRView, alert: Any, day: int, config: Any
         threshold=config.risk_level,
         evidence=list(alert.evidence),
         day=day,
-        extra={"rules_behind": ", ".join(rules), "contributions": [[rule_name(c[0]), c[1]] for c in contrib]},
+        extra={"rules_behind": ", ".join(rules), "contributions": [[rule_name(c[0]), c[1]] for c in contrib],
+               **({"possibly_leaving": {"propensity": possibly}} if possibly else {})},
     )

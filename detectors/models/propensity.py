@@ -24,7 +24,8 @@ An alert goes to ``alerts.hr`` only (``detectors/routing.py``) when ``p`` crosse
 ``EXITWATCH_PROPENSITY_LEVEL``) for someone not yet leaving, once per crossing (it re-arms when ``p`` falls
 below 80% of the level), with the factors and the numbers behind them. It never adds to the security risk
 score and never marks a day as flagged for the security baselines; it does mark the employee as *possibly
-leaving* (``st.extra["pl"]``), which the engine's grading reads (:func:`possibly_leaving`).
+leaving* (``st.extra["pl"]``) for 30 days: the departure-anchored rules then look at them through a provisional
+departure window, at severity ``low`` (:func:`detectors.engine.possibly_leaving_view`).
 
 Per employee the state is a few dozen numbers in ``st.extra["hp"]``; the shared part is the department means.
 
@@ -95,14 +96,6 @@ def _ewm(n: int, mean: float, var: float, x: float, memory: int = 26) -> tuple[i
     mean += a * d
     var = (1 - a) * (var + a * d * d)
     return n, mean, var
-
-
-def possibly_leaving(st: EmployeeState, day: int, days: int = 60) -> float | None:
-    """The propensity that marked this employee as possibly leaving, if it did within ``days`` of ``day``."""
-    pl = st.extra.get("pl")
-    if pl and pl[0] <= day <= pl[0] + days:
-        return float(pl[1])
-    return None
 
 
 class PropensityModel:

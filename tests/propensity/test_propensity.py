@@ -203,3 +203,36 @@ def test_replay_alerts_secops_never_holds_propensity(tmp_path: Any) -> None:
     assert sec_alerts, "the leaver's alerts (after departure, offboarding) do reach the secops form"
     assert not any("propensity" in a["rule_id"] for a in sec_alerts)
     assert b"propensity" not in sec.read_bytes()
+
+
+def test_possibly_leaving_raises_monitoring_at_a_lower_severity() -> None:
+    """A high propensity lets the departure-anchored rules look at the person, at severity low, and says so."""
+    from detectors.catalogue import load_rules
+    from schemas import ActivityEvent
+
+    rules = [r for r in load_rules(preset=None) if r.id == "file.sensitive_downloads_before_departure"]
+
+    def run(with_drift: bool) -> list[Alert]:
+        eng = Engine(rules=rules, models=[PropensityModel(level=0.2)], config=EngineConfig())
+        eng.on_hr(_hr("E1").model_copy(update={"accounts": ["ann@corp.example"]}))
+        out = _run(eng, _history("E1", 200, drift_from=140 if with_drift else None))
+        flagged = [a for a in out if a.rule_id == ID]
+        start = (flagged[0].ts.date() if flagged else D0 + dt.timedelta(days=200)) + dt.timedelta(days=2)
+        for i in range(12):
+            out += eng.on_event(ActivityEvent.model_validate({
+                "event_id": f"d{i}", "ts": f"{start + dt.timedelta(days=i)}T10:00:00Z", "kind": "file",
+                "action": "download", "actor": "ann@corp.example", "source": "synthetic",
+                "sensitivity": "restricted"}))
+        return out
+
+    plain = run(False)
+    assert not [a for a in plain if a.rule_id.startswith("file.")]
+    out = run(True)
+    assert any(a.rule_id == ID for a in out)
+    dl = [a for a in out if a.rule_id == "file.sensitive_downloads_before_departure"]
+    assert len(dl) == 1, [a.title for a in out]
+    a = dl[0]
+    assert a.severity == "low"
+    pl = a.explanation["possibly_leaving"]
+    assert pl["propensity"] >= 0.2 and pl["since"] and a.explanation["last_day"] is None
+    assert a.employee.get("last_day") is None, "the HR snapshot stays what HR says"
