@@ -94,6 +94,7 @@ class _Handler:
         self.name = source.name
         self.kind = kind
         self.path = path
+        self.groups_rows = kind == "ldap"  # LDAP rows give HR records at the month's end, not one each
 
     def on_header(self, header: list[str]) -> None:
         if self.kind is None:
