@@ -85,8 +85,9 @@ class HRView:
         return None if self.last_day is None else self.last_day - day
 
     def learnable(self, day: int) -> bool:
-        """Whether ``day`` may teach the baseline what is normal (not in notice, not near the last day)."""
-        return not self.departing(day, 30) and not self.after_departure(day)
+        """Whether ``day`` may teach the baseline what is normal (not in notice, not near the last day, not
+        while on the watchlist)."""
+        return not self.departing(day, 30) and not self.after_departure(day) and not self.watchlist
 
 
 NO_HR = HRView()

@@ -34,7 +34,7 @@ from detectors.offboarding import HANDOVER_SIGNALS
 from detectors.hosts import HostUsers
 from detectors.risk import RISK_RULE, rule_code, update_risk
 from detectors.rule import Finding, Rule
-from detectors.state import EmployeeState, Series, day_of
+from detectors.state import LATE_DAYS, EmployeeState, Series, day_of
 from detectors.windows import THEN_MARK, THEN_MARKS_CAP, Sequence, add_mark, first_time
 from schemas import ActivityEvent, Alert, HRRecord, HRSignal
 from schemas.identity import AliasIndex
@@ -88,6 +88,31 @@ class EngineConfig:
 
 #: Earlier HR versions kept per employee, to judge an event by the HR picture at its own time.
 HR_HISTORY = 3
+
+# Episodes. A rule that keeps firing for the same person is one ongoing episode, and one alert: an episode
+# goes on while the rule fires again within EPISODE_GAP_DAYS of its last firing day. It is raised again only
+# when it grows (EPISODE_GROWTH times what its last alert observed) or when the person's HR picture adds
+# something it was not raised under (departing: notice, the last 30 days or after the last day; the
+# watchlist). The days of an episode do not teach the rule's baseline for its first ABSORB_DAYS days (a short
+# burst stays unusual); after that a lasting change of normal is learned, unless the person is leaving or on
+# the watchlist (those days are not learned at all).
+EPISODE_GAP_DAYS = 14
+EPISODE_GROWTH = 2.0
+ABSORB_DAYS = 14
+#: HR codes of an episode (bits).
+DEPARTING, WATCHED = 1, 2
+
+
+def hr_code(hr: HRView, day: int) -> int:
+    """What the HR picture adds to an alert on ``day``: :data:`DEPARTING` and :data:`WATCHED` bits."""
+    return (DEPARTING if hr.departing(day, 30) or hr.after_departure(day) else 0) | (WATCHED if hr.watchlist else 0)
+
+
+def in_episode(ep: list[Any] | None, day: int, hr: HRView) -> bool:
+    """Whether ``day`` is an episode day that must not teach the baseline (see ABSORB_DAYS)."""
+    if ep is None or not ep[1] <= day <= ep[2]:
+        return False
+    return day - ep[1] < ABSORB_DAYS or hr.watchlist or hr.leaving
 
 
 _HISTORY_FIELDS = ("_t", "status", "last_day", "notice_from", "watchlist", "department", "role")
@@ -310,11 +335,16 @@ class Engine:
                 s = st.series.get(sk)
                 if s is None:
                     s = st.series[sk] = Series(folded=min(first_seen, day) - 1)
-                s.add(day, float(v), event.event_id, learn=learn, agg=rule.agg, cap=rule.window.evidence_cap)
+                ep = s.ep
+                s.add(day, float(v), event.event_id,
+                      learn=learn if ep is None else (lambda d, ep=ep: learn(d) and not in_episode(ep, d, hr_then)),
+                      agg=rule.agg, cap=rule.window.evidence_cap)
                 if rule.first is not None:
                     add_mark(st, sk + THEN_MARK, t, event.event_id, self._seq_keep.get(rule.id, 30 * 86400),
                              cap=THEN_MARKS_CAP)
-                for view in views:
+                # A window that fires whatever HR says ("always") finds the same under both pictures: it is
+                # judged under the one at the event's time (the grade of the alert is that day's).
+                for view in (views if rule.window.when != "always" else views[:1]):
                     f = (rule.window.on_event(s, view, day, t, st, sk) if nk is None
                          else rule.window.on_new(s, view, day, st, sk, nk))
                     if f is not None:
@@ -466,10 +496,12 @@ class Engine:
         series = st.series.get(self._skey.get(rule.id, ""))
         if st.has_fired(aid) or (series is not None and series.last == f.key):
             return []
+        day = f.day if f.day is not None else day_of(ts.timestamp())
+        if rule.id != RISK_RULE.id and not self._episode_raises(rule.id, series, st, f, hr, day):
+            return []
         st.remember(aid)
         if series is not None:
             series.last = f.key  # this window has fired, even after its id leaves the short list above
-        day = f.day if f.day is not None else day_of(ts.timestamp())
         security = getattr(rule, "security", True)  # HR-side alerts (propensity, offboarding): no flag, no risk
         flagged = st.extra.setdefault("flagged", []) if security else [day]
         if day not in flagged:
@@ -530,6 +562,35 @@ class Engine:
                 out += self._emit(RISK_RULE, emp, rf, st, hr, ts)
         return out
 
+    @staticmethod
+    def _episode_raises(rule_id: str, series: Series | None, st: EmployeeState, f: Finding, hr: HRView,
+                        day: int) -> bool:
+        """Whether finding ``f`` raises an alert or belongs to the rule's ongoing episode (see EPISODE_GAP_DAYS);
+        updates the episode either way."""
+        if series is not None:
+            ep = series.ep
+        else:
+            ep = st.extra.get("ep", {}).get(rule_code(rule_id))
+        code = hr_code(hr, day)
+        if ep is not None and ep[1] - EPISODE_GAP_DAYS <= day <= ep[2] + EPISODE_GAP_DAYS:
+            grows = f.observed >= EPISODE_GROWTH * ep[3] > 0
+            if not grows and not code & ~ep[4]:
+                if day > ep[2]:
+                    ep[2] = day
+                elif day < ep[1]:
+                    ep[1] = day
+                if series is not None and in_episode(ep, day, hr):
+                    series.unlearn(day)  # folded before it joined the episode (a late event)
+                return False
+            ep[0], ep[2], ep[3], ep[4] = f.key, max(ep[2], day), max(ep[3], f.observed), ep[4] | code
+        else:
+            ep = [f.key, day, day, f.observed, code]
+        if series is not None:
+            series.ep = ep
+        else:
+            st.extra.setdefault("ep", {})[rule_code(rule_id)] = ep
+        return True
+
     # ------------------------------------------------------------------ model checkpoints
     def models_state(self) -> dict[str, bytes]:
         """The shared (not per-employee) state of every model, for a worker checkpoint."""
@@ -545,7 +606,15 @@ class Engine:
             return
         st.extra["pd"] = day
         windows = self._windows
+        eps = st.extra.get("ep")
+        if eps:
+            for code in [c for c, e in eps.items() if day > e[2] + EPISODE_GAP_DAYS + LATE_DAYS]:
+                del eps[code]
+            if not eps:
+                del st.extra["ep"]
         for rid, s in st.series.items():
+            if s.ep is not None and day > s.ep[2] + EPISODE_GAP_DAYS + LATE_DAYS:
+                s.ep = None  # over: only its key stays (as ``last``)
             s.prune(day - self._horizon.get(rid, self.config.lookback_days))
             w = windows.get(rid)
             if w is not None:

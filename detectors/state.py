@@ -82,6 +82,9 @@ class Series:
     #: of ``mask`` says whether day ``base[0] + 1 + i`` taught the baseline. The days after ``base[0]`` are
     #: kept in ``days``, so a late value for one of them is folded again exactly (:meth:`add`).
     base: list[Any] | None = None
+    #: The rule's ongoing episode, ``[key of its last alert, first day, last day, observed at the last alert,
+    #: HR codes alerted]`` (see ``detectors.engine``); serialised in the place of ``last`` (its key is ``last``).
+    ep: list[Any] | None = None
 
     def add(self, day: int, value: float, event_id: str | None, *, learn: bool | Callable[[int], bool] = True,
             agg: str = "sum", cap: int = EVIDENCE_CAP) -> None:
@@ -174,7 +177,7 @@ class Series:
         if self.folded is None or day > self.folded or self.base is None or day - 1 < self.base[0]:
             return self
         n, mean, var, top = self._refold(day - 1)
-        return Series(self.days, self.ev, n, mean, var, day - 1, top, self.last, None)
+        return Series(self.days, self.ev, n, mean, var, day - 1, top, self.last, None, self.ep)
 
     @property
     def sd(self) -> float:
@@ -221,7 +224,9 @@ class Series:
             o = [days, ev, self.n, round(self.mean, 4), round(self.var, 4), self.folded, round(self.top, 3)]
         else:  # the base's baseline and how far behind it is; the current one is folded again on loading
             o = [days, ev, b[1], round(b[2], 4), round(b[3], 4), self.folded, round(b[4], 3)]
-        if self.last is not None:
+        if self.ep is not None:
+            o.append(self.ep)
+        elif self.last is not None:
             o.append(self.last)
         if b is not None and self.folded is not None:
             o.append((self.folded - b[0]) | (b[5] << 4))  # days behind (at most LATE_DAYS) and mask, one int
@@ -236,7 +241,11 @@ class Series:
             days = {int(d): v for d, v in raw}
         rest = o[7:]
         last = rest.pop(0) if rest and not isinstance(rest[0], int) else None
-        s = cls(days, [[d, ids[i]] for d, i in o[1]], o[2], o[3], o[4], o[5], o[6] if len(o) > 6 else 0.0, last)
+        ep = None
+        if isinstance(last, list):
+            ep, last = last, last[0]
+        s = cls(days, [[d, ids[i]] for d, i in o[1]], o[2], o[3], o[4], o[5], o[6] if len(o) > 6 else 0.0, last,
+                None, ep)
         if rest and s.folded is not None:
             meta = rest[0]
             s.base = [s.folded - (meta & 15), s.n, s.mean, s.var, s.top, meta >> 4]

@@ -31,6 +31,11 @@ from detectors.state import EmployeeState, Series
 #: Days of learned history before a baseline is trusted.
 MIN_HISTORY_DAYS = 14
 RATIO_CAP = 99.0
+#: Share of the employee's usual big day (the fading peak of learned days) that counts as normal too. A
+#: mean is no scale for sporadic, heavy-tailed work: someone who spends 0 s in the CRM on most days and an
+#: hour on some has a mean of minutes, and an ordinary busy day would read "16x usual". Their usual big day
+#: says what is ordinary for them; for steady work half the peak is below the mean and changes nothing.
+PEAK_SHARE = 0.5
 WHEN = ("always", "departing", "in_notice", "last_days")
 
 
@@ -50,15 +55,29 @@ def baseline_of(s: Series) -> dict[str, float]:
     return {"mean": round(s.mean, 4), "sd": round(s.sd, 4), "days": s.n}
 
 
+def usual(s: Series, per_days: int = 1) -> float:
+    """The employee's usual amount over ``per_days`` days, robust to sporadic, heavy-tailed work: the mean,
+    and for a single day at least :data:`PEAK_SHARE` of the usual big day.
+
+    >>> s = Series(n=30, mean=171.0, var=618.0**2, top=2400.0)
+    >>> usual(s), usual(Series(n=30, mean=8400.0, var=3000.0**2, top=15000.0))
+    (1200.0, 8400.0)
+    """
+    if per_days > 1:
+        return s.mean * per_days
+    return max(s.mean, PEAK_SHARE * s.top)
+
+
 def ratio_of(s: Series, observed: float, per_days: int = 1, min_history: int = MIN_HISTORY_DAYS,
              relative_to: str = "mean") -> float | None:
-    """How many times the employee's usual amount (over ``per_days`` days) ``observed`` is; None if unknown.
+    """How many times the employee's usual amount (over ``per_days`` days, :func:`usual`) ``observed`` is;
+    None if unknown.
 
     ``relative_to="peak"`` compares with the employee's usual *big* day (the fading peak) instead of the
     daily mean: right for lumpy work such as a large export every few weeks."""
     if s.n < min_history:
         return None
-    expected = s.top if relative_to == "peak" else s.mean * per_days
+    expected = s.top if relative_to == "peak" else usual(s, per_days)
     if expected <= 1e-9:
         return RATIO_CAP
     return min(RATIO_CAP, observed / expected)
@@ -151,7 +170,7 @@ class AboveBaseline(Window):
     min_history_days: int = MIN_HISTORY_DAYS
 
     def limit(self, s: Series) -> float:
-        return max(self.factor * s.mean, s.mean + self.z * s.sd, self.min_value)
+        return max(self.factor * usual(s), s.mean + self.z * s.sd, self.min_value)
 
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if not self.ok(hr, day):
@@ -206,6 +225,7 @@ class ConsecutiveDays(Window):
             return None
         # The alert belongs to the run: a fourth day adds nothing new, a new run after a gap does.
         first = run_start
+        per_day = s.total(first, day) / (day - first + 1)
         return Finding(
             key=f"R{first}",
             observed=day - run_start + 1,
@@ -214,7 +234,9 @@ class ConsecutiveDays(Window):
             window_end=day,
             evidence=s.evidence(first, day),
             baseline=baseline_of(s),
-            ratio=None,
+            # Someone who does this every day is not unusual for doing it three days running: the run's daily
+            # amount against their usual day grades it.
+            ratio=ratio_of(s.as_of(first), per_day),
             day=day,
             extra={"per_day": [s.days.get(d, 0.0) for d in range(first, day + 1)]},
         )
