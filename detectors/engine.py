@@ -91,16 +91,16 @@ HR_HISTORY = 3
 
 # Episodes. A rule that keeps firing for the same person is one ongoing episode, and one alert: an episode
 # goes on while the rule fires again within EPISODE_GAP_DAYS of its last firing day. It is raised again only
-# when it grows (EPISODE_GROWTH times what its last alert observed) or when the person's HR picture adds
-# something it was not raised under (departing: notice, the last 30 days or after the last day; the
-# watchlist). The days of an episode do not teach the rule's baseline for its first ABSORB_DAYS days (a short
+# when it grows (once: EPISODE_GROWTH times what its first alert observed; a new job ramping up doubles
+# every few days, and each doubling is not news) or when the person's HR picture adds something it was not
+# raised under (departing: notice, the last 30 days or after the last day; the watchlist). The days of an episode do not teach the rule's baseline for its first ABSORB_DAYS days (a short
 # burst stays unusual); after that a lasting change of normal is learned, unless the person is leaving or on
 # the watchlist (those days are not learned at all).
 EPISODE_GAP_DAYS = 14
 EPISODE_GROWTH = 2.0
 ABSORB_DAYS = 14
-#: HR codes of an episode (bits).
-DEPARTING, WATCHED = 1, 2
+#: Codes of an episode (bits): raised while departing, while watched, raised again for growth.
+DEPARTING, WATCHED, GREW = 1, 2, 4
 
 
 def hr_code(hr: HRView, day: int) -> int:
@@ -152,20 +152,23 @@ def alert_id(rule_id: str, employee_id: str, key: str) -> str:
 
 
 def grade(severity: str, score: float, ratio: float | None, hr: HRView, day: int,
-          staying_cap: str | None = None, baseline_mean: float | None = None) -> tuple[str, float]:
+          staying_cap: str | None = None) -> tuple[str, float]:
     """Severity and score from how unusual the behaviour is for this person and where they are in leaving.
 
     A threshold crossed by someone whose normal is far above it is ``low``; ten times their normal moves the
     rule's own severity up one level. Notice, the last two weeks and the watchlist add to the score.
 
     ``staying_cap``: the highest severity for an employee who is neither leaving nor on the watchlist (the
-    rule's ``staying_cap``), one level more only for ten times a real (non-zero) normal. Repeated low alerts
-    still add up in the employee's risk score.
+    rule's ``staying_cap``), however unusual the day: a ratio to the normal of someone with sporadic work
+    (a few minutes a day on average, an hour on some days) reads "20x usual" on an ordinary busy day, so
+    for people who stay one rule's finding is context, not an incident. Repeated low alerts still add up in
+    the employee's risk score (``risk.employee``), and an episode is raised again when notice or the
+    watchlist arrives.
 
     >>> grade("high", 70, 1.1, HRView(), 0), grade("high", 70, 12.0, HRView(), 0)
     (('low', 28.0), ('critical', 80.5))
-    >>> grade("high", 70, 5.0, HRView(), 0, staying_cap="low"), grade("high", 70, 12.0, HRView(), 0, "low", 2.0)
-    (('low', 42.0), ('medium', 48.3))
+    >>> grade("high", 70, 5.0, HRView(), 0, staying_cap="low"), grade("high", 70, 40.0, HRView(), 0, "low")
+    (('low', 42.0), ('low', 48.3))
     """
     i = LEVELS.index(severity)
     mult = 1.0
@@ -189,8 +192,6 @@ def grade(severity: str, score: float, ratio: float | None, hr: HRView, day: int
             i = min(3, i + 1)
     elif staying_cap is not None and not departing:
         cap = LEVELS.index(staying_cap)
-        if ratio is not None and ratio >= 10 and (baseline_mean or 0) > 0:
-            cap += 1
         if i > cap:
             i = cap
             s *= 0.6
@@ -497,7 +498,8 @@ class Engine:
         if st.has_fired(aid) or (series is not None and series.last == f.key):
             return []
         day = f.day if f.day is not None else day_of(ts.timestamp())
-        if rule.id != RISK_RULE.id and not self._episode_raises(rule.id, series, st, f, hr, day):
+        if getattr(getattr(rule, "window", None), "episodic", rule.id != RISK_RULE.id) and \
+                not self._episode_raises(rule.id, series, st, f, hr, day):
             return []
         st.remember(aid)
         if series is not None:
@@ -506,12 +508,11 @@ class Engine:
         flagged = st.extra.setdefault("flagged", []) if security else [day]
         if day not in flagged:
             flagged.append(day)
-            del flagged[:-8]
+            del flagged[:-6]
             for s in st.series.values():  # a day folded before it was flagged (a late event) stops teaching
                 s.unlearn(day)
         severity, score = grade(rule.severity, rule.score, f.ratio, hr, day,
-                                staying_cap=getattr(rule, "staying_cap", None),
-                                baseline_mean=(f.baseline or {}).get("mean"))
+                                staying_cap=getattr(rule, "staying_cap", None))
         explanation: dict[str, Any] = {
             "observed": f.observed,
             "threshold": f.threshold,
@@ -572,8 +573,15 @@ class Engine:
         else:
             ep = st.extra.get("ep", {}).get(rule_code(rule_id))
         code = hr_code(hr, day)
+        if ep is not None and day < ep[1] - EPISODE_GAP_DAYS:
+            # A day before the current episode (HR news re-evaluating stored days): its own episode was judged
+            # when it happened; it is raised only for an HR picture that episode was not raised under.
+            if not code & ~ep[4] & (DEPARTING | WATCHED):
+                return False
+            ep[4] |= code  # raised once under the new picture, not again for each older day
+            return True
         if ep is not None and ep[1] - EPISODE_GAP_DAYS <= day <= ep[2] + EPISODE_GAP_DAYS:
-            grows = f.observed >= EPISODE_GROWTH * ep[3] > 0
+            grows = not ep[4] & GREW and f.observed >= EPISODE_GROWTH * ep[3] > 0
             if not grows and not code & ~ep[4]:
                 if day > ep[2]:
                     ep[2] = day
@@ -582,7 +590,8 @@ class Engine:
                 if series is not None and in_episode(ep, day, hr):
                     series.unlearn(day)  # folded before it joined the episode (a late event)
                 return False
-            ep[0], ep[2], ep[3], ep[4] = f.key, max(ep[2], day), max(ep[3], f.observed), ep[4] | code
+            ep[0], ep[2], ep[3], ep[4] = f.key, max(ep[2], day), max(ep[3], f.observed), ep[4] | code | (
+                GREW if grows else 0)
         else:
             ep = [f.key, day, day, f.observed, code]
         if series is not None:

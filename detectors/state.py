@@ -29,9 +29,10 @@ import orjson
 DAY_S = 86400
 #: Most recent evidence ids kept per series unless its window says otherwise; an alert lists at most this many.
 EVIDENCE_CAP = 12
-#: Alert ids remembered per employee for duplicate suppression (as 8-hex-digit prefixes).
-FIRED_CAP = 10
-FIRED_PREFIX = 8  # 32 bits: among an employee's 10 latest alerts a collision is ~1e-8 (was 10: states written
+#: Alert ids remembered per employee for duplicate suppression (as 8-hex-digit prefixes). Episodes and each
+#: series' last key do most of that work now (detectors.engine), so a few suffice.
+FIRED_CAP = 6
+FIRED_PREFIX = 8  # 32 bits: among an employee's latest alerts a collision is ~1e-8 (was 10: states written
 #: then hold 10-digit entries, still recognised by has_fired)
 #: Days after which the baseline moves from a running mean to an exponentially weighted one.
 BASELINE_MEMORY_DAYS = 30

@@ -22,7 +22,7 @@ stored daily buckets when HR news arrives, up to the engine's lookback horizon.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from detectors.context import HRView
 from detectors.rule import Finding
@@ -85,6 +85,9 @@ def ratio_of(s: Series, observed: float, per_days: int = 1, min_history: int = M
 
 @dataclass(frozen=True)
 class Window:
+    #: Whether findings form episodes (``detectors.engine``): not for a window whose key is the departure
+    #: itself (one alert per last day anyway).
+    episodic: ClassVar[bool] = True
     when: str = "always"
     within_days: int = 30
     evidence_cap: int = 3  # most recent matching event ids kept as the alert's evidence (state size)
@@ -121,6 +124,7 @@ class Window:
 
 @dataclass(frozen=True)
 class BeforeLastDay(Window):
+    episodic: ClassVar[bool] = False
     days: int = 30
     threshold: float = 10
     evidence_cap: int = 12
@@ -312,6 +316,7 @@ def add_mark(st: EmployeeState, rid: str, t: float, event_id: str, keep_s: float
 
 @dataclass(frozen=True)
 class AfterLastDay(Window):
+    episodic: ClassVar[bool] = False
     grace_days: int = 0
     evidence_cap: int = 3
 

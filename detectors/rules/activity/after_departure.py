@@ -1,9 +1,10 @@
 """Any activity by the employee's accounts after their last working day.
 
-Every event counts, automatic ones included: a sync client still pulling files or a mail rule still
-forwarding after the last day is what this rule is for. HR news that arrives late (a departure recorded with
-a last day in the past) re-evaluates the stored days. One alert per last day; later events add evidence only
-to later re-runs.
+Every event that touches data counts, automatic ones included: a sync client still pulling files or a mail
+rule still forwarding after the last day is what this rule is for. Sessions alone (``logon`` events: a logon,
+a logoff, a phone's mail sync the morning after) do not: they are an offboarding matter for IT, and an
+honest leaver's phone makes them (version 2). HR news that arrives late (a departure recorded with a last day in the past) re-evaluates the stored days.
+One alert per last day; later events add evidence only to later re-runs.
 """
 
 from detectors.examples import ev, hr
@@ -13,14 +14,14 @@ from schemas import ActivityEvent
 
 
 def after_departure(e: ActivityEvent) -> bool:
-    return True
+    return e.kind != "logon"
 
 
 _LEAVER = [hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
 
 RULE = Rule(
     id="activity.after_departure",
-    version="1",
+    version="2",
     title=(
         "{observed:.0f} event(s) by the account after the last working day {last_day} "
         "({window_start} to {window_end}); HR status {status}"
@@ -40,12 +41,14 @@ RULE = Rule(
         "Service jobs or shared mailboxes still running under the leaver's account",
     ),
     examples=(
-        Example("a logon two days after the last day", True,
-                [ev("2026-04-02T08:00:00Z", action="logon")], _LEAVER),
+        Example("a download two days after the last day", True,
+                [ev("2026-04-02T08:00:00Z", action="download")], _LEAVER),
+        Example("a lone session (a phone syncing mail the morning after) touches no data", False,
+                [ev("2026-04-01T06:30:00Z", action="logon")], _LEAVER),
         Example("work on the last day itself is fine", False,
                 [ev("2026-03-31T17:00:00Z", action="download")], _LEAVER),
         Example("someone not leaving", False,
-                [ev("2026-04-02T08:00:00Z", action="logon")], [hr("2026-01-01T09:00:00Z")]),
+                [ev("2026-04-02T08:00:00Z", action="download")], [hr("2026-01-01T09:00:00Z")]),
         Example("a departure recorded late, with the last day in the past", True,
                 [ev("2026-04-03T08:00:00Z", action="sync_download")],
                 [hr("2026-01-01T09:00:00Z"),
