@@ -498,8 +498,8 @@ class Engine:
         if st.has_fired(aid) or (series is not None and series.last == f.key):
             return []
         day = f.day if f.day is not None else day_of(ts.timestamp())
-        if getattr(getattr(rule, "window", None), "episodic", rule.id != RISK_RULE.id) and \
-                not self._episode_raises(rule.id, series, st, f, hr, day):
+        episodic = getattr(getattr(rule, "window", None), "episodic", rule.id != RISK_RULE.id)
+        if episodic and getattr(rule, "security", True) and not self._episode_raises(rule.id, series, st, f, hr, day):
             return []
         st.remember(aid)
         if series is not None:
