@@ -12,7 +12,10 @@ What an ``alerts.hr`` alert becomes for security operations (CONTRACT.md 5: iden
 - ``employee``: only the quasi-identifiers department, role, status, resignation date, last day and watch-list
   flag, generalised until at least ``k`` employees of the HR population the detector knows share the
   values (:class:`Population`): exact, then dates to their ISO week, then role dropped and dates to their
-  month, then department and status only, then status only, then nothing. ``generalised`` names the level;
+  month, then department and status only, then status only, then nothing. ``generalised`` names the level.
+  An alert of someone leaving is counted among the leavers whatever is left (its rule or score says so).
+  Alerts of one pseudonym can be intersected, so the candidates of earlier alerts count too; when fewer than
+  ``k`` would be left, the alert goes out under a pseudonym of its own (``u-``..., ``linkable: false``);
 - ``explanation``: the HR-derived fields (``last_day``, ``days_to_last_day``, ``status``, ``in_notice``) follow
   the employee's level; any other string that is not a date, a number or a plain name (rule and feature
   names) is keyed; the ``title`` is rendered again from the rule's template with these values.
@@ -41,6 +44,7 @@ from schemas import Alert
 from schemas.pseudonym import pseudonymize
 
 DEFAULT_K = 5
+LEAVING = ("notice", "departed")
 QI = ("department", "role", "status", "resignation_date", "last_day", "watchlist")
 #: Generalisation levels, most exact first: field -> "keep" or the precision of a date.
 LEVELS: list[tuple[str, dict[str, str]]] = [
@@ -116,6 +120,8 @@ class Population:
         self.latest: dict[str, dict[str, Any]] = {}
         self.members: dict[str, dict[tuple[Any, ...], set[str]]] = {name: {} for name, _ in LEVELS}
         self.linked: dict[str, frozenset[str]] = {}
+        #: employees who are leaving or have left (the group a departure-anchored alert is counted in)
+        self.leavers: set[str] = set()
 
     def update(self, rec: dict[str, Any]) -> None:
         """Apply one HR record (a dict with ``employee_id`` and HR fields; an older ``ts`` than known is ignored)."""
@@ -125,6 +131,10 @@ class Population:
             return
         q = {f: rec.get(f) for f in QI}
         q["ts"] = rec.get("ts")
+        if q.get("status") in LEAVING or q.get("resignation_date"):
+            self.leavers.add(emp)
+        else:
+            self.leavers.discard(emp)
         for name, _ in LEVELS:
             groups = self.members[name]
             if old is not None:
@@ -141,15 +151,31 @@ class Population:
     def level(self, snapshot: dict[str, Any], who: str | None = None) -> str:
         """The most exact level at which at least ``k`` known employees share ``snapshot``'s values (and, for
         ``who``, also fit every earlier alert of theirs); remembers what it disclosed about ``who``."""
+        return self.choose(snapshot, who)[0]
+
+    def choose(self, snapshot: dict[str, Any], who: str | None = None) -> tuple[str, bool]:
+        """``(level, linkable)``. An alert of someone leaving says so whatever fields are left (its rule fires
+        for leavers only, its score counts the notice), so their group is always counted among the leavers.
+        When no level keeps ``k`` candidates together with ``who``'s earlier alerts, the alert is not linkable:
+        it goes out under a pseudonym of its own (:func:`secops_view`), so it cannot be intersected with them."""
+        leaving = snapshot.get("status") in LEAVING
         prev = self.linked.get(who) if who is not None else None
+
+        def group(name: str) -> set[str]:
+            g = self.members[name].get(generalise(snapshot, name), set())
+            return g & self.leavers if leaving else g
+
         for name, _ in LEVELS:
-            group = self.members[name].get(generalise(snapshot, name), set())
-            cand = group if prev is None else group & prev
+            g = group(name)
+            cand = g if prev is None else g & prev
             if len(cand) >= self.k:
-                if who is not None and name != "none":
+                if who is not None:
                     self.linked[who] = frozenset(cand)
-                return name
-        return "none"
+                return name, True
+        for name, _ in LEVELS:
+            if len(group(name)) >= self.k:
+                return name, False
+        return "none", False
 
 
 def keyed(value: str, key: bytes, purpose: str, n: int = 32) -> str:
@@ -235,7 +261,8 @@ def secops_view(alert: Alert, key: bytes, population: Population | None = None, 
     """The ``alerts.secops`` form of ``alert`` (see the module docstring). Without a ``population`` the HR
     leftovers are dropped entirely (level ``none``)."""
     snap = alert.employee or {}
-    level = population.level(snap, alert.employee_id) if population is not None and len(population) else "none"
+    level, linkable = (population.choose(snap, alert.employee_id) if population is not None and len(population)
+                       else ("none", True))
     spec = _LEVEL[level]
     employee: dict[str, Any] = {}
     for f, v in zip(QI, generalise(snap, level)):
@@ -243,6 +270,8 @@ def secops_view(alert: Alert, key: bytes, population: Population | None = None, 
             employee[f] = v
     employee["generalised"] = level
     employee["k"] = population.k if population is not None else k
+    if not linkable:
+        employee["linkable"] = False
 
     expl: dict[str, Any] = {}
     withheld: list[str] = []
@@ -282,7 +311,7 @@ def secops_view(alert: Alert, key: bytes, population: Population | None = None, 
     return {
         "alert_id": secops_alert_id(alert.alert_id, key),
         "ts": f"{day.isoformat()}T00:00:00Z",
-        "employee_id": pseudonymize(alert.employee_id, key),
+        "employee_id": pseudonymize(alert.employee_id, key) if linkable else "u-" + keyed(alert.alert_id, key, "unlinked", 20),
         "rule_id": alert.rule_id,
         "rule_version": alert.rule_version,
         "severity": alert.severity,

@@ -110,8 +110,10 @@ def join_raw(alerts: list[dict[str, Any]], events: list[dict[str, Any]], hr: lis
     return dict(named)
 
 
-def match_fields(alerts: list[dict[str, Any]], hr: list[dict[str, Any]]) -> dict[str, set[str]]:
-    """Attack 3: pseudonym -> the employees whose HR record fits every alert of that pseudonym."""
+def match_fields(alerts: list[dict[str, Any]], hr: list[dict[str, Any]],
+                 leaving_rules: frozenset[str] = frozenset()) -> dict[str, set[str]]:
+    """Attack 3: pseudonym -> the employees whose HR record fits every alert of that pseudonym; an alert of a
+    rule in ``leaving_rules`` (the catalogue says it fires for leavers only) fits only someone leaving."""
     hr_sorted = sorted(hr, key=lambda r: r["ts"])
     ids = {r["employee_id"] for r in hr}
     cand: dict[str, set[str]] = {}
@@ -135,7 +137,8 @@ def match_fields(alerts: list[dict[str, Any]], hr: list[dict[str, Any]]) -> dict
             for r in [latest.get(e)] + that_day.get(e, []):
                 if r is None:
                     continue
-                ok = True
+                ok = a["rule_id"] not in leaving_rules or r.get("status") in ("notice", "departed") \
+                    or bool(r.get("resignation_date"))
                 for f, how in spec.items():
                     if f not in snap:
                         continue
@@ -176,7 +179,13 @@ def test_matching_leftover_fields_names_nobody(world) -> None:
     hr_form = [{**a, "employee": {**a["employee"], "generalised": "exact"}} for a in world["alerts"]]
     people = {a["employee_id"] for a in world["alerts"]}
     assert sum(len(c) == 1 for c in match_fields(hr_form, world["hr"]).values()) >= len(people) // 2
-    cand = match_fields(world["secops"], world["hr"])
+    # the attacker also knows which rules fire for leavers only (from the catalogue; here: from the alerts.hr form)
+    seen: dict[str, set[Any]] = defaultdict(set)
+    for a in world["alerts"]:
+        seen[a["rule_id"]].add(a["employee"].get("status"))
+    leaving_rules = frozenset(r for r, st in seen.items() if st <= {"notice", "departed"})
+    assert leaving_rules
+    cand = match_fields(world["secops"], world["hr"], leaving_rules)
     single = {p: c for p, c in cand.items() if len(c) < 2}
     assert not single, f"{len(single)} pseudonyms narrowed to one employee or none: {single}"
     small = sorted(len(c) for c in cand.values())
