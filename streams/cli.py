@@ -1,4 +1,8 @@
-"""``exitwatch worker``: run the streaming worker (enrich, detect, alert sink) until stopped."""
+"""``exitwatch worker``: run the streaming worker (enrich, detect, alert sink) until stopped.
+
+``--engine tx`` (the default): the transactional engine on confluent-kafka (:mod:`streams.tx`), exactly-once
+with Kafka transactions, inputs taken in event-time order. ``--engine faust``: the Faust worker
+(:mod:`streams.app`), at-least-once with idempotent effects."""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser("worker", help="run the Faust worker: enrich, detect, alerts", description=__doc__)
+    p = sub.add_parser("worker", help="run the streaming worker: enrich, detect, alerts", description=__doc__)
+    p.add_argument("--engine", choices=("tx", "faust"), default="tx",
+                   help="tx: Kafka transactions, time-ordered (default); faust: the Faust worker")
     p.add_argument("--bootstrap", help="Kafka bootstrap servers (default: settings / KAFKA_BOOTSTRAP)")
     p.add_argument("--redis", help="Redis URL (default: settings / REDIS_URL)")
     p.add_argument("--topic-prefix", help="prefix of every topic name")
@@ -85,6 +91,35 @@ def start_startup_watchdog(worker: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "engine", "tx") == "tx":
+        return run_tx(args)
+    return run_faust(args)
+
+
+def run_tx(args: argparse.Namespace) -> int:
+    import signal
+
+    from streams.health import start_health_server
+    from streams.observability import JsonFormatter
+    from streams.tx.observe import TxObservability
+    from streams.tx.worker import TxWorker
+
+    settings = settings_from(args)
+    logging.getLogger().setLevel(args.loglevel.upper())
+    if args.log_format == "json":
+        for h in logging.getLogger().handlers:
+            h.setFormatter(JsonFormatter())
+    w = TxWorker(settings)
+    w.observability = TxObservability(w)
+    if settings.metrics_port:
+        start_health_server(w, settings.metrics_port)
+    signal.signal(signal.SIGTERM, w.stop)
+    signal.signal(signal.SIGINT, w.stop)
+    w.run()
+    return 0
+
+
+def run_faust(args: argparse.Namespace) -> int:
     import faust
 
     from streams.app import create_worker, ensure_topics, quiet_library_logs

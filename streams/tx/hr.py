@@ -1,0 +1,181 @@
+"""HR records and account aliases in Redis, with an in-process cache: the synchronous twin of
+:class:`streams.hrstore.HRStore` (same Redis layout and set-if-newer script, so both engines share a store).
+
+While Redis is down, records wait in :attr:`SyncHRStore.pending` (the worker holds back the committed offset
+of their ``hr.status`` partition until they are written) and look-ups answer from the cache, stale or not.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import orjson
+import redis
+from redis.exceptions import RedisError
+
+from schemas import HRRecord
+from schemas.identity import normalize_account
+from streams import metrics
+from streams.hrstore import _SET_IF_NEWER, _epoch
+
+log = logging.getLogger("exitwatch.tx.hr")
+
+#: Seconds Redis is left alone after a failed call.
+RETRY_S = 1.0
+
+
+class SyncHRStore:
+    """Redis-backed HR records and aliases, cached in process for ``ttl`` seconds."""
+
+    def __init__(self, url: str, prefix: str = "", ttl: float = 30.0, client: Any = None) -> None:
+        self.redis = client or redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self.prefix = prefix
+        self.ttl = ttl
+        self._alias: dict[str, tuple[str | None, float]] = {}
+        self._hr: dict[str, tuple[dict[str, Any] | None, float]] = {}
+        self._script = self.redis.register_script(_SET_IF_NEWER)
+        #: (record, token) not yet in Redis, oldest first; the token is the record's (partition, offset).
+        self.pending: list[tuple[HRRecord, Any]] = []
+        #: After a failed call Redis is left alone for :data:`RETRY_S` (the cache answers): a worker must not
+        #: wait for a connect timeout on every batch while Redis is down.
+        self._down_until = 0.0
+
+    def _check(self) -> None:
+        if time.monotonic() < self._down_until:
+            raise redis.ConnectionError("HR store marked unreachable; retrying shortly")
+
+    def _failed(self) -> None:
+        self._down_until = time.monotonic() + RETRY_S
+
+    def _hr_key(self, emp: str) -> str:
+        return f"{self.prefix}hr:{emp}"
+
+    def _alias_key(self, alias: str) -> str:
+        return f"{self.prefix}alias:{alias}"
+
+    # ------------------------------------------------------------------ writes
+    def remember(self, record: HRRecord) -> None:
+        """Update the in-process cache at once (this worker sees the change before Redis confirms)."""
+        now = time.monotonic()
+        cur = self._hr.get(record.employee_id)
+        if cur and cur[0] and cur[0].get("_e", 0) > record.ts.timestamp():
+            return
+        d = record.model_dump(mode="json")
+        d["_e"] = record.ts.timestamp()
+        self._hr[record.employee_id] = (d, now + self.ttl)
+        for a in [record.employee_id, *record.accounts]:
+            self._alias[normalize_account(a)] = (record.employee_id, now + self.ttl)
+
+    def put(self, record: HRRecord, token: Any = None) -> bool:
+        """Cache ``record`` and store it in Redis if it is the newest for its employee. False when Redis is
+        unreachable (or older records still wait): it then waits in :attr:`pending` with ``token``."""
+        self.remember(record)
+        if not self.pending:
+            try:
+                self._put(record)
+                return True
+            except (RedisError, OSError) as exc:
+                self._failed()
+                metrics.HR_STORE_ERRORS.labels("put").inc()
+                log.warning("HR store unreachable, keeping the record of %s to write later: %s",
+                            record.employee_id, exc)
+        self.pending.append((record, token))
+        return False
+
+    def _put(self, record: HRRecord) -> None:
+        self._check()
+        keys = [self._hr_key(record.employee_id)] + [
+            self._alias_key(normalize_account(a)) for a in [record.employee_id, *record.accounts]]
+        self._script(keys=keys, args=[record.ts.timestamp(), orjson.dumps(record.model_dump(mode="json")),
+                                      record.employee_id])
+
+    def flush_pending(self) -> int:
+        """Write pending records in order until Redis fails again; returns how many were written."""
+        n = 0
+        while self.pending:
+            try:
+                self._put(self.pending[0][0])
+            except (RedisError, OSError):
+                self._failed()
+                metrics.HR_STORE_ERRORS.labels("retry").inc()
+                break
+            self.pending.pop(0)
+            n += 1
+        if n:
+            log.warning("HR store reachable again: %d pending records written, %d left", n, len(self.pending))
+        return n
+
+    def pending_tokens(self) -> list[Any]:
+        return [t for _, t in self.pending]
+
+    # ------------------------------------------------------------------ reads
+    def resolve_many(self, accounts: set[str]) -> dict[str, str | None]:
+        """Employee id of each account (None when unknown); one Redis round trip for all cache misses."""
+        now = time.monotonic()
+        out: dict[str, str | None] = {}
+        misses: list[str] = []
+        for acc in accounts:
+            hit = self._alias.get(normalize_account(acc))
+            if hit is not None and hit[1] > now:
+                out[acc] = hit[0]
+                metrics.CACHE.labels("alias_hit").inc()
+            else:
+                misses.append(acc)
+        if not misses:
+            return out
+        metrics.CACHE.labels("alias_miss").inc(len(misses))
+        try:
+            self._check()
+            vals = self.redis.mget([self._alias_key(normalize_account(a)) for a in misses])
+            for acc, v in zip(misses, vals):
+                emp = v.decode() if v is not None else None
+                self._alias[normalize_account(acc)] = (emp, now + self.ttl)
+                out[acc] = emp
+        except (RedisError, OSError) as exc:
+            self._failed()
+            metrics.HR_STORE_ERRORS.labels("resolve").inc()
+            log.warning("HR store unreachable, resolving %d accounts from the stale cache: %s", len(misses), exc)
+            for acc in misses:
+                stale = self._alias.get(normalize_account(acc))
+                out[acc] = stale[0] if stale else None
+        return out
+
+    def snapshots(self, employee_ids: set[str]) -> dict[str, tuple[dict[str, Any] | None, bool]]:
+        """(HR record dict or None, stale) per employee; misses fetched in one pipeline."""
+        now = time.monotonic()
+        out: dict[str, tuple[dict[str, Any] | None, bool]] = {}
+        misses = []
+        for emp in employee_ids:
+            hit = self._hr.get(emp)
+            if hit is not None and hit[1] > now:
+                out[emp] = (hit[0], False)
+                metrics.CACHE.labels("hr_hit").inc()
+            else:
+                misses.append(emp)
+        if not misses:
+            return out
+        metrics.CACHE.labels("hr_miss").inc(len(misses))
+        try:
+            self._check()
+            pipe = self.redis.pipeline(transaction=False)
+            for emp in misses:
+                pipe.hget(self._hr_key(emp), "r")
+            for emp, v in zip(misses, pipe.execute()):
+                rec = orjson.loads(v) if v is not None else None
+                if rec is not None:
+                    rec["_e"] = _epoch(rec.get("ts"))
+                self._hr[emp] = (rec, now + self.ttl)
+                out[emp] = (rec, False)
+        except (RedisError, OSError) as exc:
+            self._failed()
+            metrics.HR_STORE_ERRORS.labels("snapshot").inc()
+            log.warning("HR store unreachable, %d snapshots from the stale cache: %s", len(misses), exc)
+            for emp in misses:
+                stale = self._hr.get(emp)
+                out[emp] = (stale[0] if stale else None, True)
+        return out
+
+    def close(self) -> None:
+        self.redis.close()

@@ -1,0 +1,228 @@
+"""Processing: one decoded record at a time, in the order the merge gives, writing through a transaction.
+
+* ``activity.*``: resolve the actor to an employee (the engine's alias index, else the HR store), attach the
+  HR snapshot, write it to ``activity.enriched``; detect here when this worker owns the employee's state,
+  else forward it to the rekey topic, on the employee's partition, for the worker that does.
+* ``hr.status``: store it in Redis (and the in-process cache) for enrichment, apply it to the engine.
+* ``hr.signals``: apply to the engine (the departure-propensity models).
+* the rekey topic: records forwarded by a worker that did not own their employee; header ``x-exitwatch-kind``
+  says which of the three they are.
+
+Alerts go to ``alerts.hr`` (identified) and ``alerts.secops`` (pseudonymized); records that cannot be read
+go to ``deadletter`` with their reason, once (they are part of the transaction like everything else).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from detectors.engine import Engine
+from schemas import ActivityEvent, Alert, DeadLetter, EnrichedEvent, HRRecord, HRSignal
+from schemas.models import utcnow
+from schemas.topics import ACTIVITY_KINDS, topic_names
+from streams import metrics
+from streams.app import SRC_HEADER, check_record, count_errors, secops_view, src_header
+from streams.observability import count_alert
+from streams.tx.merge import KIND_EVENT, KIND_HR, KIND_SIGNAL, Rec
+
+log = logging.getLogger("exitwatch.tx.process")
+
+#: Internal topic (after the prefix) of records forwarded to the worker that owns their employee's state.
+REKEY_TOPIC = "exitwatch.tx.rekeyed"
+KIND_HEADER = "x-exitwatch-kind"
+_BAD_TS = float("-inf")  # a record that cannot be read is taken as soon as it is at its partition's head
+_ROLE_MODEL = {"activity": (ActivityEvent, KIND_EVENT, "enrich"), "hr": (HRRecord, KIND_HR, "hr"),
+               "signal": (HRSignal, KIND_SIGNAL, "signals")}
+_REKEY_ROLE = {b"event": "rekeyed", b"hr": "hr", b"signal": "signal"}
+
+
+def header(headers: Any, name: str) -> bytes | None:
+    for k, v in headers or ():
+        if k == name:
+            return v
+    return None
+
+
+def snapshot(rec: dict[str, Any] | None, emp: str | None, stale: bool) -> dict[str, Any]:
+    """The ``employee`` object of an enriched event (``EmployeeSnapshot`` in JSON form) from an HR record."""
+    r = rec or {}
+    return {"employee_id": emp if emp is not None else r.get("employee_id"), "status": r.get("status"),
+            "department": r.get("department"), "role": r.get("role"), "manager_id": r.get("manager_id"),
+            "resignation_date": r.get("resignation_date"), "last_day": r.get("last_day"),
+            "watchlist": bool(r.get("watchlist")), "resolved": emp is not None, "stale": stale}
+
+
+class Processor:
+    """Decodes consumed messages into :class:`Rec` and applies them, writing through ``send``."""
+
+    def __init__(self, engine: Engine, hr: Any, prefix: str, pseudonym_key: bytes,
+                 partition_of: Callable[[str], int], owned: set[int]) -> None:
+        self.engine, self.hr, self.key = engine, hr, pseudonym_key
+        self.names = topic_names(prefix)
+        self.rekey_topic = prefix + REKEY_TOPIC
+        self.role: dict[str, str] = {self.names[f"activity_{k}"]: "activity" for k in ACTIVITY_KINDS}
+        self.role.update({self.names["hr_status"]: "hr", self.names["hr_signals"]: "signal", self.rekey_topic: "rekey"})
+        self.contract = {t: t[len(prefix):] for t in self.role}
+        self.partition_of, self.owned = partition_of, owned
+        self.send: Callable[..., None] = lambda *a, **k: None
+        self.alerts: list[Alert] = []  # made in the open transaction; counted once it commits
+        self.counters = {"alerts": 0, "deadletter": 0, "enriched": 0, "forwarded": 0}
+
+    @property
+    def input_topics(self) -> list[str]:
+        return list(self.role)
+
+    # ------------------------------------------------------------------ decoding
+    def decode(self, m: Any) -> Rec:
+        topic, raw = m.topic(), m.value()
+        role = self.role.get(topic, "activity")
+        if role == "rekey":
+            role = _REKEY_ROLE.get(header(m.headers(), KIND_HEADER) or b"event", "rekeyed")
+        model, rank, stage = _ROLE_MODEL.get(role, (EnrichedEvent, KIND_EVENT, "detect"))
+        ts_type, ts_ms = m.timestamp()
+        rec = Rec(topic, m.partition(), m.offset(), _BAD_TS, rank, raw=raw, kafka_ts=ts_ms / 1000 if ts_type else None,
+                  headers=m.headers() if role == "activity" or role == "rekeyed" else None)
+        if raw is None:  # a tombstone (hr.status is compacted): nothing to apply
+            rec.reason = ""
+            return rec
+        obj, reason = check_record(raw, model)
+        if obj is None:
+            rec.reason = f"{topic}: {reason}" if stage in ("hr", "signals") else (reason or "invalid")
+            rec.obj = stage
+            return rec
+        rec.obj, rec.ts = obj, obj.ts.timestamp()
+        return rec
+
+    # ------------------------------------------------------------------ processing
+    def process(self, recs: list[Rec]) -> None:
+        """Apply ``recs`` (in merge order); every output goes through :attr:`send`."""
+        t0 = time.perf_counter()
+        events = [r.obj for r in recs if r.reason is None and type(r.obj) is ActivityEvent]
+        aliases = self.engine.aliases
+        need = {e.actor for e in events if not e.employee_id and aliases.resolve(e.actor) is None}
+        resolved = self.hr.resolve_many(need) if need else {}
+        emps = {e.employee_id or aliases.resolve(e.actor) or resolved.get(e.actor) for e in events}
+        emps.discard(None)
+        snaps = self.hr.snapshots(emps) if emps else {}  # type: ignore[arg-type]
+        for r in recs:
+            if r.reason is not None:
+                if r.reason:
+                    self.deadletter(str(r.obj), r.reason, r.raw or b"")
+                continue
+            try:
+                obj = r.obj
+                if type(obj) is ActivityEvent:
+                    self.on_activity(r, obj, resolved, snaps)
+                elif isinstance(obj, EnrichedEvent):
+                    self.detect(r, obj, obj.employee_id or "")
+                elif isinstance(obj, HRRecord):
+                    self.on_hr(r, obj)
+                else:
+                    self.on_signal(r, obj)
+            except Exception as exc:  # one bad record never stops the stream
+                log.exception("processing failed on %s@%d", r.topic, r.offset)
+                self.deadletter("detect", f"detector failure: {type(exc).__name__}: {exc}", r.raw or b"")
+        metrics.PROCESSING.labels("detect").observe(time.perf_counter() - t0)
+
+    def on_activity(self, r: Rec, ev: ActivityEvent, resolved: dict[str, str | None],
+                    snaps: dict[str, tuple[dict[str, Any] | None, bool]]) -> None:
+        emp = ev.employee_id or self.engine.aliases.resolve(ev.actor) or resolved.get(ev.actor)
+        metrics.EVENTS_IN.labels(self.contract_kind(ev.kind), ev.kind, ev.source).inc()
+        if emp is not None and emp not in snaps:
+            snaps.update(self.hr.snapshots({emp}))
+        rec, stale = snaps.get(emp, (None, False)) if emp is not None else (None, False)
+        data = ev.model_dump(mode="json")
+        data["employee_id"] = emp
+        data["employee"] = snapshot(rec, emp, stale)
+        key = (emp or ev.actor).encode()
+        value = orjson.dumps(data)
+        src = [(SRC_HEADER, src_header(r.topic, r.partition, r.offset).encode())]
+        self.send(self.names["activity_enriched"], value, key, headers=src)
+        self.counters["enriched"] += 1
+        if emp is None:
+            metrics.UNRESOLVED.labels(ev.source).inc()
+            return
+        part = self.partition_of(emp)
+        if part in self.owned:
+            self.detect(r, ev, emp)
+        else:
+            self.forward(b"event", value, key, part, src)
+
+    def forward(self, kind: bytes, value: bytes, key: bytes, part: int, headers: list[Any] | None = None) -> None:
+        """To the rekey topic, on the employee's partition: the worker owning their state applies it."""
+        self.send(self.rekey_topic, value, key, partition=part, headers=[*(headers or []), (KIND_HEADER, kind)])
+        self.counters["forwarded"] += 1
+
+    def detect(self, r: Rec, ev: ActivityEvent, emp: str) -> None:
+        engine = self.engine
+        errors_before = dict(engine.stats.errors) if engine.stats.errors else {}
+        dups = engine.stats.duplicates
+        alerts = engine.on_event(ev, employee_id=emp)
+        if engine.stats.duplicates != dups:
+            metrics.DUPLICATES_SKIPPED.labels(self.contract[r.topic]).inc()
+        if engine.stats.errors:
+            count_errors(engine, errors_before)
+        metrics.DETECTED.labels(self.contract[r.topic]).inc()
+        if alerts:
+            self.emit(alerts)
+
+    def on_hr(self, r: Rec, rec: HRRecord) -> None:
+        self.hr.put(rec, token=(r.topic, r.partition, r.offset))
+        metrics.HR_RECORDS.labels("store").inc()
+        part = self.partition_of(rec.employee_id)
+        if part not in self.owned:  # keyed by something else than the employee id
+            self.forward(b"hr", r.raw or b"", rec.employee_id.encode(), part)
+            return
+        errors_before = dict(self.engine.stats.errors)
+        alerts = self.engine.on_hr(rec)
+        count_errors(self.engine, errors_before)
+        metrics.HR_RECORDS.labels("detect").inc()
+        metrics.DETECTED.labels(self.contract[r.topic]).inc()
+        self.emit(alerts)
+
+    def on_signal(self, r: Rec, sig: HRSignal) -> None:
+        part = self.partition_of(sig.employee_id)
+        if part not in self.owned:
+            self.forward(b"signal", r.raw or b"", sig.employee_id.encode(), part)
+            return
+        errors_before = dict(self.engine.stats.errors)
+        alerts = self.engine.on_signal(sig)
+        count_errors(self.engine, errors_before)
+        metrics.DETECTED.labels(self.contract[r.topic]).inc()
+        self.emit(alerts)
+
+    def contract_kind(self, kind: str) -> str:
+        return "activity." + ("file" if kind == "print" else kind)
+
+    # ------------------------------------------------------------------ outputs
+    def emit(self, alerts: list[Alert]) -> None:
+        for a in alerts:
+            sec = secops_view(a, self.key)
+            self.send(self.names["alerts_hr"], orjson.dumps(a.model_dump(mode="json")), a.employee_id.encode())
+            self.send(self.names["alerts_secops"], orjson.dumps(sec), sec["employee_id"].encode())
+            self.alerts.append(a)
+
+    def deadletter(self, stage: str, reason: str, raw: bytes | str) -> None:
+        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+        dl = DeadLetter(source=stage, reason=reason[:2000], raw=text[:65536], ts=utcnow())
+        metrics.DEADLETTER.labels(stage, reason).inc()
+        self.counters["deadletter"] += 1
+        self.send(self.names["deadletter"], orjson.dumps(dl.model_dump(mode="json")), stage.encode())
+
+    def committed(self) -> None:
+        """The open transaction committed: its alerts are on the broker; count them."""
+        now = time.time()
+        for a in self.alerts:
+            metrics.ALERTS.labels(a.rule_id, a.severity).inc()
+            metrics.EVENT_TO_ALERT.observe(max(0.0, now - a.ts.timestamp()))
+            count_alert(a)
+        self.counters["alerts"] += len(self.alerts)
+        self.alerts = []
+
+    def aborted(self) -> None:
+        self.alerts = []

@@ -1,0 +1,300 @@
+"""The transactional worker: consume, merge by event time, process, commit, in one loop (see the package
+docstring for the picture). ``exitwatch worker`` runs it; ``--engine faust`` runs the Faust worker instead.
+
+Rebalances (eager, range assignor: partition ``p`` of every input topic goes to one member): on revoke the
+open transaction is committed; on assign the committed offsets are fetched (which waits for a transaction a
+previous owner left pending, KIP-447) and only then the states of newly owned partitions are restored from the
+changelog; on a lost assignment the open transaction is aborted and all state dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+
+from detectors.engine import Engine, EngineConfig
+from detectors.factory import build_engine
+from schemas.settings import Settings
+from schemas.topics import topic_names
+from schemas.transport import kafka_config
+from streams import metrics
+from streams.app import MAX_MESSAGE_BYTES, partition_of
+from streams.tx.assign import StateStore, changelog_topic, ensure_topics, restore
+from streams.tx.hr import SyncHRStore
+from streams.tx.merge import TimeMerge
+from streams.tx.process import Processor
+from streams.tx.txn import Fenced, Transaction
+
+log = logging.getLogger("exitwatch.tx")
+
+#: Records buffered per input partition before fetching from it pauses (bounded memory on a backlog).
+MAX_BUFFERED = 10000
+
+
+def instance_id(app_id: str, data_dir: str) -> str:
+    """Stable per worker instance (host and state folder): the group instance id and the transactional id,
+    so that a restarted instance takes its partitions back at once and fences the process it replaces.
+
+    >>> instance_id("exitwatch", "/srv/a") == instance_id("exitwatch", "/srv/a/")
+    True
+    """
+    key = f"{os.uname().nodename}:{os.path.realpath(data_dir)}"
+    return f"{app_id}-tx-{hashlib.blake2s(key.encode(), digest_size=6).hexdigest()}"
+
+
+class TxWorker:
+    """One worker process of the transactional engine."""
+
+    def __init__(self, settings: Settings | None = None, engine: Engine | None = None,
+                 instance: str | None = None) -> None:
+        s = self.settings = settings or Settings()
+        self.names = topic_names(s.topic_prefix)
+        self.nparts = ensure_topics(s)
+        self.changelog = changelog_topic(s.topic_prefix, s.app_id)
+        self.instance = instance or instance_id(s.app_id, s.data_dir)
+        self._part: dict[str, int] = {}
+        self.store = StateStore(self.partition_of)
+        self.engine = engine or build_engine(rules_config=s.rules_config, models=s.models,
+                                             config=EngineConfig(lookback_days=s.lookback_days))
+        self.engine.store = self.store
+        self.hr = SyncHRStore(s.redis_url, prefix=s.topic_prefix, ttl=s.hr_cache_ttl_s)
+        self.owned: set[int] = set()
+        self.proc = Processor(self.engine, self.hr, s.topic_prefix, s.pseudonym_key.get_secret_value().encode(),
+                              self.partition_of, self.owned)
+        self.merge = TimeMerge(idle=s.tx_idle_ms / 1000.0)
+        self.batch, self.interval = s.tx_batch, s.tx_interval_ms / 1000.0
+        self.consumer = Consumer(kafka_config(s, **{
+            "group.id": s.app_id, "group.instance.id": self.instance, "isolation.level": "read_committed",
+            "enable.auto.commit": False, "auto.offset.reset": "earliest", "enable.partition.eof": False,
+            "partition.assignment.strategy": "range", "session.timeout.ms": 15000,
+            "fetch.wait.max.ms": 20, "queued.min.messages": 20000, "fetch.max.bytes": 16 * MAX_MESSAGE_BYTES,
+        }))
+        self.tx = Transaction(kafka_config(s), self.instance)
+        self.next_offsets: dict[tuple[str, int], int] = {}  # processed in the open transaction
+        self.committed_offsets: dict[tuple[str, int], int] = {}  # as last committed (lag, caught_up)
+        self.paused: set[tuple[str, int]] = set()
+        self.ready = False
+        self.rebalancing = False
+        self._stop = False
+        self.observability: Any = None
+
+    def partition_of(self, emp: str) -> int:
+        p = self._part.get(emp)
+        if p is None:
+            p = self._part[emp] = partition_of(emp.encode(), self.nparts)
+        return p
+
+    # ------------------------------------------------------------------ rebalances
+    def start(self) -> None:
+        self.consumer.subscribe(self.proc.input_topics, on_assign=self.on_assign, on_revoke=self.on_revoke,
+                                on_lost=self.on_lost)
+
+    def on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+        try:
+            self._assign(partitions)
+        except Exception:  # an exception here would be swallowed by the client: stop instead
+            log.exception("partition assignment failed; stopping the worker")
+            self._stop = True
+            raise
+
+    def _assign(self, partitions: list[Any]) -> None:
+        t0 = time.monotonic()
+        new_owned = {tp.partition for tp in partitions if tp.topic == self.names["hr_status"]}
+        dropped = self.store.drop_partitions(self.owned - new_owned)
+        # Fetching the committed offsets waits for a transaction the previous owner left open (KIP-447), so the
+        # changelog read next has every state committed with those offsets.
+        committed = self.consumer.committed(partitions, timeout=60) if partitions else []
+        self.committed_offsets = {(tp.topic, tp.partition): tp.offset for tp in committed}
+        fresh = new_owned - self.owned
+        n = restore(self._restore_consumer, self.changelog, fresh, self.store)
+        self.owned.clear()
+        self.owned.update(new_owned)
+        self.paused.clear()
+        for tp in partitions:
+            self.merge.add((tp.topic, tp.partition))
+        self.ready, self.rebalancing = True, False
+        metrics.REBALANCES.inc()
+        log.warning("assigned %d partitions (state partitions %s): %d states restored from %s, %d dropped, in "
+                    "%.1f s", len(partitions), sorted(new_owned), n, self.changelog, dropped, time.monotonic() - t0)
+
+    def _restore_consumer(self) -> Consumer:
+        return Consumer(kafka_config(self.settings, **{
+            "group.id": f"{self.settings.app_id}.tx-restore", "isolation.level": "read_committed",
+            "enable.auto.commit": False, "enable.partition.eof": False}))
+
+    def on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+        self.rebalancing, self.ready = True, False
+        if self.tx.open:
+            try:
+                self.commit()
+            except Fenced:
+                self._stop = True
+                self.rollback()
+            except Exception as exc:  # noqa: BLE001 - the new owner reads from the committed offsets
+                log.warning("commit at revoke failed (%s): aborted, the new owner starts from the last commit", exc)
+                self.abort_quietly()
+        for tp in partitions:
+            self.merge.remove((tp.topic, tp.partition))
+
+    def on_lost(self, consumer: Any, partitions: list[Any]) -> None:
+        log.warning("partitions lost (session expired): aborting the open transaction, dropping all state")
+        self.abort_quietly()
+        for tp in partitions:
+            self.merge.remove((tp.topic, tp.partition))
+        self.store.drop_all()
+        self.owned.clear()
+        self.ready = False
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, idle_exit: float | None = None) -> None:
+        """Loop until :meth:`stop` (or ``idle_exit`` seconds with nothing to do, for tests and benchmarks)."""
+        self.start()
+        last_work = time.monotonic()
+        try:
+            while not self._stop:
+                if self.step():
+                    last_work = time.monotonic()
+                elif idle_exit is not None and time.monotonic() - last_work > idle_exit:
+                    break
+        finally:
+            self.close()
+
+    def step(self) -> int:
+        """One iteration: consume, merge, process, and commit when due. Returns the records processed."""
+        if self.observability is not None:
+            self.observability.heartbeat_now()
+        try:
+            timeout = 0.005 if self.merge.buffered() else min(0.05, max(self.merge.idle, 0.005))
+            for m in self.consumer.consume(self.batch, timeout):
+                if m.error():
+                    self._consume_error(m.error())
+                    continue
+                self.merge.push(self.proc.decode(m))
+            self._flow_control()
+            recs = self.merge.drain(self.caught_up, self.batch)
+            if recs:
+                self.proc.send = self.tx.send
+                self.proc.process(recs)
+                for r in recs:
+                    self.next_offsets[r.tp] = r.offset + 1
+                self._observe(recs)
+            if self.tx.open and (not recs or time.monotonic() - self.tx.started >= self.interval):
+                self.commit()
+            if self.hr.pending:
+                self.hr.flush_pending()
+            return len(recs)
+        except Fenced:
+            log.error("this worker was fenced (another instance took over its transactional id); stopping")
+            self._stop = True
+            self.rollback()
+            return 0
+        except KafkaException as exc:
+            log.warning("transaction failed (%s): aborting and reading again from the committed offsets", exc)
+            self.abort_and_rewind()
+            return 0
+
+    def _consume_error(self, err: Any) -> None:
+        if err.code() == KafkaError._PARTITION_EOF:
+            return
+        if err.fatal():
+            raise KafkaException(err)
+        log.warning("consumer: %s", err)
+
+    def caught_up(self, tp: tuple[str, int]) -> bool:
+        """Whether the consumer has read everything the broker last said ``tp`` holds."""
+        k = TopicPartition(*tp)
+        lo, hi = self.consumer.get_watermark_offsets(k, cached=True)
+        if hi < 0:
+            return False
+        pos = self.consumer.position([k])[0].offset
+        if pos < 0:  # nothing consumed since the assignment: reading starts at the committed offset or the start
+            pos = self.committed_offsets.get(tp, -1)
+            if pos < 0:
+                pos = lo
+        return pos >= hi
+
+    def _flow_control(self) -> None:
+        merge = self.merge
+        full = [tp for tp in merge.buf if tp not in self.paused and merge.buffered(tp) >= MAX_BUFFERED]
+        if full:
+            self.consumer.pause([TopicPartition(*tp) for tp in full])
+            self.paused.update(full)
+        low = [tp for tp in self.paused if merge.buffered(tp) < MAX_BUFFERED // 2]
+        if low:
+            self.consumer.resume([TopicPartition(*tp) for tp in low if tp in merge.buf])
+            self.paused.difference_update(low)
+
+    def _observe(self, recs: list[Any]) -> None:
+        now = time.time()
+        contract = self.proc.contract
+        last: dict[str, float] = {}
+        for r in recs:
+            if r.kafka_ts is not None:
+                last[r.topic] = r.kafka_ts
+        for topic, kts in last.items():
+            metrics.INGEST_TO_PROCESSED.labels(contract[topic]).observe(max(0.0, now - kts))
+            metrics.LAST_PROCESSED.labels(contract[topic]).set(now)
+
+    # ------------------------------------------------------------------ the transaction
+    def commit(self) -> None:
+        """Changed states to the changelog, offsets with the group metadata, commit."""
+        changes = self.store.changes()
+        for emp, part, raw in changes:
+            self.tx.send(self.changelog, raw, emp.encode(), partition=part)
+        held = {}
+        for topic, part, off in self.hr.pending_tokens():  # not in Redis yet: read again after a restart
+            held[(topic, part)] = min(off, held.get((topic, part), off))
+        offsets = {tp: min(off, held.get(tp, off)) for tp, off in self.next_offsets.items()}
+        self.tx.commit([TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                       self.consumer.consumer_group_metadata())
+        self.store.committed_changes(changes)
+        self.proc.committed()
+        self.committed_offsets.update(offsets)
+        self.next_offsets.clear()
+
+    def rollback(self) -> None:
+        self.store.rollback()
+        self.proc.aborted()
+        self.next_offsets.clear()
+
+    def abort_quietly(self) -> None:
+        try:
+            self.tx.abort()
+        except Exception as exc:  # noqa: BLE001 - the transaction times out on the broker anyway
+            log.warning("abort failed: %s", exc)
+        self.rollback()
+
+    def abort_and_rewind(self) -> None:
+        """Abort, drop what the transaction changed, and read again from the committed offsets."""
+        self.abort_quietly()
+        self.merge.clear()
+        tps = self.consumer.assignment()
+        if not tps:
+            return
+        for tp in self.consumer.committed(tps, timeout=60):
+            tp.offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
+            try:
+                self.consumer.seek(tp)
+            except KafkaException as exc:  # not fetching yet: it starts from the committed offset anyway
+                log.debug("seek %s[%d] skipped: %s", tp.topic, tp.partition, exc)
+
+    def stop(self, *_: Any) -> None:
+        self._stop = True
+
+    def close(self) -> None:
+        try:
+            if self.tx.open:
+                self.commit()
+        except Exception as exc:  # noqa: BLE001 - aborted: a restart reads from the committed offsets
+            log.warning("final commit failed (%s); aborted", exc)
+            self.abort_quietly()
+        try:
+            self.consumer.close()  # leaves the group (on_revoke: nothing open any more)
+        finally:
+            self.tx.close()
+            self.hr.close()
