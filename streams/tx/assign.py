@@ -13,9 +13,6 @@ again (back to the committed bytes) when the transaction aborts.
 
 >>> s = StateStore(lambda emp: 0)
 >>> from detectors.state import EmployeeState
-from schemas.settings import Settings
-from schemas.topics import topic_names
-from schemas.transport import kafka_config
 >>> s.put("E1", EmployeeState()); [emp for emp, _, _ in s.changes()]
 ['E1']
 >>> s.rollback(); s.get("E1") is None
@@ -24,7 +21,9 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -39,6 +38,17 @@ log = logging.getLogger("exitwatch.tx.assign")
 
 #: Decoded states kept between transactions (decoding is a large share of an event's cost).
 CACHE_SIZE = 20000
+
+
+def instance_id(app_id: str, data_dir: str) -> str:
+    """Stable per worker instance (host and state folder): the group instance id and the transactional id,
+    so that a restarted instance takes its partitions back at once and fences the process it replaces.
+
+    >>> instance_id("exitwatch", "/srv/a") == instance_id("exitwatch", "/srv/a/")
+    True
+    """
+    key = f"{os.uname().nodename}:{os.path.realpath(data_dir)}"
+    return f"{app_id}-tx-{hashlib.blake2s(key.encode(), digest_size=6).hexdigest()}"
 
 
 def changelog_topic(prefix: str, app_id: str) -> str:

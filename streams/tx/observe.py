@@ -53,6 +53,18 @@ class TxObservability:
         except Exception as exc:  # never let a metric stop the worker
             log.debug("%s skipped: %r", fn.__name__, exc)
 
+    def processed(self, recs: list[Any]) -> None:
+        """Ingest (Kafka timestamp) to processed, and last-processed time, per topic, once per batch."""
+        now = time.time()
+        contract = self.worker.proc.contract
+        last: dict[str, float] = {}
+        for r in recs:
+            if r.kafka_ts is not None:
+                last[r.topic] = r.kafka_ts
+        for topic, kts in last.items():
+            metrics.INGEST_TO_PROCESSED.labels(contract[topic]).observe(max(0.0, now - kts))
+            metrics.LAST_PROCESSED.labels(contract[topic]).set(now)
+
     def alive(self) -> tuple[bool, dict[str, Any]]:
         now = time.monotonic()
         if self.heartbeat is None:

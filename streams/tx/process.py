@@ -26,14 +26,16 @@ from schemas import ActivityEvent, Alert, DeadLetter, EnrichedEvent, HRRecord, H
 from schemas.models import utcnow
 from schemas.topics import ACTIVITY_KINDS, topic_names
 from streams import metrics
+from streams.app import REKEY_TOPIC as FAUST_REKEY_TOPIC
 from streams.app import SRC_HEADER, check_record, count_errors, secops_view, src_header
 from streams.observability import count_alert
 from streams.tx.merge import KIND_EVENT, KIND_HR, KIND_SIGNAL, Rec
 
 log = logging.getLogger("exitwatch.tx.process")
 
-#: Internal topic (after the prefix) of records forwarded to the worker that owns their employee's state.
-REKEY_TOPIC = "exitwatch.tx.rekeyed"
+#: Internal topic (after the prefix) of records forwarded to the worker that owns their employee's state; the
+#: Faust worker's name for it, so that either engine reads what the other left there.
+REKEY_TOPIC = FAUST_REKEY_TOPIC
 KIND_HEADER = "x-exitwatch-kind"
 _BAD_TS = float("-inf")  # a record that cannot be read is taken as soon as it is at its partition's head
 _ROLE_MODEL = {"activity": (ActivityEvent, KIND_EVENT, "enrich"), "hr": (HRRecord, KIND_HR, "hr"),

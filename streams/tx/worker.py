@@ -9,9 +9,7 @@ changelog; on a lost assignment the open transaction is aborted and all state dr
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import time
 from typing import Any
 
@@ -24,7 +22,7 @@ from schemas.topics import topic_names
 from schemas.transport import kafka_config
 from streams import metrics
 from streams.app import MAX_MESSAGE_BYTES, partition_of
-from streams.tx.assign import StateStore, changelog_topic, ensure_topics, restore
+from streams.tx.assign import StateStore, changelog_topic, ensure_topics, instance_id, restore
 from streams.tx.hr import SyncHRStore
 from streams.tx.merge import TimeMerge
 from streams.tx.process import Processor
@@ -34,17 +32,6 @@ log = logging.getLogger("exitwatch.tx")
 
 #: Records buffered per input partition before fetching from it pauses (bounded memory on a backlog).
 MAX_BUFFERED = 10000
-
-
-def instance_id(app_id: str, data_dir: str) -> str:
-    """Stable per worker instance (host and state folder): the group instance id and the transactional id,
-    so that a restarted instance takes its partitions back at once and fences the process it replaces.
-
-    >>> instance_id("exitwatch", "/srv/a") == instance_id("exitwatch", "/srv/a/")
-    True
-    """
-    key = f"{os.uname().nodename}:{os.path.realpath(data_dir)}"
-    return f"{app_id}-tx-{hashlib.blake2s(key.encode(), digest_size=6).hexdigest()}"
 
 
 class TxWorker:
@@ -182,7 +169,8 @@ class TxWorker:
                 self.proc.process(recs)
                 for r in recs:
                     self.next_offsets[r.tp] = r.offset + 1
-                self._observe(recs)
+                if self.observability is not None:
+                    self.observability.processed(recs)
             if self.tx.open and (not recs or time.monotonic() - self.tx.started >= self.interval):
                 self.commit()
             if self.hr.pending:
@@ -229,17 +217,6 @@ class TxWorker:
             self.consumer.resume([TopicPartition(*tp) for tp in low if tp in merge.buf])
             self.paused.difference_update(low)
 
-    def _observe(self, recs: list[Any]) -> None:
-        now = time.time()
-        contract = self.proc.contract
-        last: dict[str, float] = {}
-        for r in recs:
-            if r.kafka_ts is not None:
-                last[r.topic] = r.kafka_ts
-        for topic, kts in last.items():
-            metrics.INGEST_TO_PROCESSED.labels(contract[topic]).observe(max(0.0, now - kts))
-            metrics.LAST_PROCESSED.labels(contract[topic]).set(now)
-
     # ------------------------------------------------------------------ the transaction
     def commit(self) -> None:
         """Changed states to the changelog, offsets with the group metadata, commit."""
@@ -249,13 +226,24 @@ class TxWorker:
         held = {}
         for topic, part, off in self.hr.pending_tokens():  # not in Redis yet: read again after a restart
             held[(topic, part)] = min(off, held.get((topic, part), off))
-        offsets = {tp: min(off, held.get(tp, off)) for tp, off in self.next_offsets.items()}
+        offsets = {tp: min(off, held.get(tp, off)) for tp, off in self._offsets().items()}
         self.tx.commit([TopicPartition(t, p, o) for (t, p), o in offsets.items()],
                        self.consumer.consumer_group_metadata())
         self.store.committed_changes(changes)
         self.proc.committed()
         self.committed_offsets.update(offsets)
         self.next_offsets.clear()
+
+    def _offsets(self) -> dict[tuple[str, int], int]:
+        """The offsets to commit: after the last record processed, or the consumer's position when everything
+        consumed from the partition is processed (past transaction markers, which are never delivered)."""
+        out = dict(self.next_offsets)
+        empty = [TopicPartition(*tp) for tp, q in self.merge.buf.items() if not q]
+        for tp in self.consumer.position(empty) if empty else ():
+            key = (tp.topic, tp.partition)
+            if tp.offset >= 0 and tp.offset > max(out.get(key, -1), self.committed_offsets.get(key, -1)):
+                out[key] = tp.offset
+        return out
 
     def rollback(self) -> None:
         self.store.rollback()
