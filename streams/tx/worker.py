@@ -165,6 +165,7 @@ class TxWorker:
             self._flow_control()
             recs = self.merge.drain(self.caught_up, self.batch)
             if recs:
+                self.tx.begin()  # also when the records write nothing but state: their offsets must be committed
                 self.proc.send = self.tx.send
                 self.proc.process(recs)
                 for r in recs:

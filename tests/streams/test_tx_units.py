@@ -1,0 +1,246 @@
+"""Unit tests of the transactional engine's parts (streams/tx): the time-ordered merge, the state store with
+transactional changes, and processing (routing, enrichment, forwarding, dead letters, alert counting) with an
+in-memory HR store and a recording ``send``. The broker parts are in tests/integration/test_tx_worker.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from detectors.factory import build_engine
+from detectors.state import EmployeeState
+from schemas import HRRecord
+from streams.tx.assign import StateStore
+from streams.tx.merge import KIND_EVENT, KIND_HR, Rec, TimeMerge
+from streams.tx.process import KIND_HEADER, REKEY_TOPIC, Processor
+from streams.tx.txn import is_fatal
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def rec(topic: str, part: int, off: int, ts: float, rank: int = KIND_EVENT) -> Rec:
+    return Rec(topic, part, off, ts, rank)
+
+
+# ------------------------------------------------------------------------------------------------ merge
+def test_merge_takes_records_in_event_time_across_partitions_and_ranks_hr_first() -> None:
+    clock = Clock()
+    m = TimeMerge(idle=0.05, clock=clock)
+    for tp in (("a", 0), ("b", 0), ("hr", 0)):
+        m.add(tp)
+    for r in [rec("a", 0, 0, 5), rec("a", 0, 1, 7), rec("a", 0, 2, 9), rec("b", 0, 0, 6), rec("b", 0, 1, 10),
+              rec("hr", 0, 0, 7, KIND_HR), rec("hr", 0, 1, 11, KIND_HR)]:
+        m.push(r)
+    clock.t = 1.0
+    got = []
+    while True:
+        out = m.drain(lambda tp: True)
+        if not out:
+            if m.buffered() == 0:
+                break
+            clock.t += 1.0
+            continue
+        got += out
+    assert [(r.topic, r.ts) for r in got] == [("a", 5), ("b", 6), ("hr", 7), ("a", 7), ("a", 9), ("b", 10),
+                                              ("hr", 11)]
+
+
+def test_merge_waits_for_a_lagging_partition_and_for_an_idle_one_only_the_idle_time() -> None:
+    clock = Clock()
+    m = TimeMerge(idle=0.05, lag_wait=30.0, clock=clock)
+    m.add(("a", 0))
+    m.add(("b", 0))
+    m.push(rec("a", 0, 0, 100))
+    lagging = {("b", 0)}
+    assert m.drain(lambda tp: tp not in lagging) == [] and m.blocked == [("b", 0)]
+    clock.t = 10.0  # far beyond the idle time, but the broker has records of b not fetched yet
+    assert m.drain(lambda tp: tp not in lagging) == []
+    m.push(rec("b", 0, 0, 50))  # the older record arrives: it goes first
+    assert [r.ts for r in m.drain(lambda tp: tp not in lagging)] == [50]
+    lagging.clear()  # b caught up and empty: waited for the idle time only
+    assert m.drain(lambda tp: True) == []
+    clock.t += 0.06
+    assert [r.ts for r in m.drain(lambda tp: True)] == [100]
+
+
+def test_merge_gives_up_on_a_lagging_partition_after_lag_wait() -> None:
+    clock = Clock()
+    m = TimeMerge(idle=0.05, lag_wait=5.0, clock=clock)
+    m.add(("a", 0))
+    m.add(("b", 0))
+    m.push(rec("a", 0, 0, 1))
+    assert m.drain(lambda tp: False) == []
+    clock.t = 5.1
+    assert [r.ts for r in m.drain(lambda tp: tp == ("a", 0))] == [1]
+
+
+def test_merge_unreadable_record_at_the_head_goes_first_and_revoked_partitions_are_ignored() -> None:
+    m = TimeMerge(idle=0.0)
+    m.add(("a", 0))
+    m.push(rec("a", 0, 0, 10))
+    m.push(rec("a", 0, 1, float("-inf")))  # behind a good record: keeps its partition's order
+    m.push(rec("zz", 3, 0, 1))  # not assigned
+    assert [r.offset for r in m.drain(lambda tp: True)] == [0, 1]
+    assert m.buffered() == 0
+
+
+# ------------------------------------------------------------------------------------------------ store
+def test_store_changes_commit_and_rollback() -> None:
+    s = StateStore(lambda emp: int(emp[-1]) % 2)
+    a = EmployeeState()
+    a.extra["x"] = 1
+    s.put("E1", a)
+    ch = s.changes()
+    assert [(e, p) for e, p, _ in ch] == [("E1", 1)]
+    s.committed_changes(ch)
+    assert s.committed["E1"] == a.to_bytes() and len(s) == 1
+    st = s.get("E1")
+    assert st is not None
+    st.extra["x"] = 2
+    s.put("E1", st)
+    s.put("E2", EmployeeState())
+    s.rollback()  # the transaction aborted: back to the committed bytes
+    again = s.get("E1")
+    assert again is not None and again.extra["x"] == 1 and s.get("E2") is None
+    assert s.changes() == []
+
+
+def test_store_load_tombstone_and_drop_partitions() -> None:
+    s = StateStore(lambda emp: 0)
+    s.load("E1", 0, EmployeeState().to_bytes())
+    s.load("E2", 1, EmployeeState().to_bytes())
+    s.load("E3", 1, EmployeeState().to_bytes())
+    s.load("E3", 1, None)
+    assert s.get("E3") is None and len(s) == 2
+    assert s.drop_partitions({1}) == 1 and s.get("E2") is None and s.get("E1") is not None
+
+
+# ------------------------------------------------------------------------------------------------ processing
+class FakeHR:
+    def __init__(self, aliases: dict[str, str] | None = None) -> None:
+        self.aliases = aliases or {}
+        self.put_records: list[HRRecord] = []
+        self.pending: list[Any] = []
+
+    def put(self, record: HRRecord, token: Any = None) -> bool:
+        self.put_records.append(record)
+        return True
+
+    def resolve_many(self, accounts: set[str]) -> dict[str, str | None]:
+        return {a: self.aliases.get(a.lower()) for a in accounts}
+
+    def snapshots(self, emps: set[str]) -> dict[str, tuple[dict[str, Any] | None, bool]]:
+        return {e: ({"employee_id": e, "status": "notice", "department": "R&D"}, False) for e in emps}
+
+
+class Msg:
+    def __init__(self, topic: str, value: bytes | None, partition: int = 0, offset: int = 0,
+                 headers: list[Any] | None = None) -> None:
+        self._t, self._v, self._p, self._o, self._h = topic, value, partition, offset, headers
+
+    def topic(self) -> str:
+        return self._t
+
+    def value(self) -> bytes | None:
+        return self._v
+
+    def partition(self) -> int:
+        return self._p
+
+    def offset(self) -> int:
+        return self._o
+
+    def headers(self) -> list[Any] | None:
+        return self._h
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, 1_700_000_000_000)
+
+
+@pytest.fixture
+def proc() -> tuple[Processor, list[tuple[str, Any, bytes | None, dict[str, Any]]]]:
+    engine = build_engine(models=False)
+    owned = {0}
+    p = Processor(engine, FakeHR({"ann@corp.example": "E1"}), "t.", b"k", lambda emp: 0 if emp == "E1" else 1, owned)
+    sent: list[tuple[str, Any, bytes | None, dict[str, Any]]] = []
+    p.send = lambda topic, value, key=None, **kw: sent.append((topic, orjson.loads(value), key, kw))
+    return p, sent
+
+
+def hr_msg(emp: str, accounts: list[str]) -> Msg:
+    return Msg("t.hr.status", orjson.dumps({"employee_id": emp, "ts": "2026-03-01T09:00:00Z", "status": "notice",
+                                            "last_day": "2026-03-31", "accounts": accounts}))
+
+
+def event_msg(i: int, actor: str, off: int = 0) -> Msg:
+    return Msg("t.activity.file", orjson.dumps({"event_id": f"e{i}", "ts": f"2026-03-{10 + i:02d}T10:00:00Z",
+                                                "kind": "file", "action": "download", "actor": actor,
+                                                "source": "m365", "sensitivity": "restricted"}), offset=off)
+
+
+def test_processing_enriches_detects_owned_and_counts_alerts_only_once_committed(proc: Any) -> None:
+    p, sent = proc
+    recs = [p.decode(hr_msg("E1", ["ann@corp.example"]))] + [p.decode(event_msg(i, "ANN@corp.example", i))
+                                                             for i in range(11)]
+    p.process(recs)
+    enriched = [v for t, v, _, _ in sent if t == "t.activity.enriched"]
+    assert len(enriched) == 11 and all(v["employee_id"] == "E1" and v["employee"]["resolved"] for v in enriched)
+    hr_alerts = [v for t, v, _, _ in sent if t == "t.alerts.hr"]
+    sec = [v for t, v, _, _ in sent if t == "t.alerts.secops"]
+    assert [a["rule_id"] for a in hr_alerts].count("file.sensitive_downloads_before_departure") == 1
+    assert len(sec) == len(hr_alerts) and all(a["employee_id"] != "E1" for a in sec)
+    assert p.counters["alerts"] == 0 and len(p.alerts) == len(hr_alerts)
+    p.committed()
+    assert p.counters["alerts"] == len(hr_alerts) and p.alerts == []
+
+
+def test_processing_forwards_events_of_employees_owned_elsewhere(proc: Any) -> None:
+    p, sent = proc
+    p.hr.aliases["bob@corp.example"] = "E2"  # E2's state is on partition 1, not owned here
+    p.process([p.decode(event_msg(1, "bob@corp.example"))])
+    topics = [t for t, _, _, _ in sent]
+    assert topics == ["t.activity.enriched", "t." + REKEY_TOPIC]
+    _, value, key, kw = sent[1]
+    assert key == b"E2" and kw["partition"] == 1 and (KIND_HEADER, b"event") in kw["headers"]
+    # the owner reads it from the rekey topic as an enriched event and detects it, without re-enriching
+    p.owned.add(1)
+    sent.clear()
+    r = p.decode(Msg("t." + REKEY_TOPIC, orjson.dumps(value), partition=1, headers=kw["headers"]))
+    assert r.reason is None and r.obj.employee_id == "E2"
+    p.process([r])
+    assert not [t for t, _, _, _ in sent if t == "t.activity.enriched"]
+    assert p.engine.store.get("E2") is not None
+
+
+def test_processing_dead_letters_bad_records_once_with_their_stage(proc: Any) -> None:
+    p, sent = proc
+    recs = [p.decode(Msg("t.activity.file", b'{"event_id": "x"')), p.decode(Msg("t.hr.status", b"[]")),
+            p.decode(Msg("t.hr.status", None))]  # a tombstone is not a bad record
+    assert recs[0].ts == float("-inf")
+    p.process(recs)
+    dead = [v for t, v, _, _ in sent if t == "t.deadletter"]
+    assert [d["source"] for d in dead] == ["enrich", "hr"] and all(d["reason"] for d in dead)
+    assert dead[1]["reason"].startswith("t.hr.status: ")
+
+
+def test_unresolved_actor_is_enriched_under_its_account_and_not_detected(proc: Any) -> None:
+    p, sent = proc
+    p.process([p.decode(event_msg(1, "nobody@corp.example"))])
+    assert len(sent) == 1 and sent[0][0] == "t.activity.enriched" and sent[0][2] == b"nobody@corp.example"
+    assert sent[0][1]["employee"]["resolved"] is False
+
+
+def test_fatal_errors_are_recognised() -> None:
+    from confluent_kafka import KafkaError, KafkaException
+
+    assert is_fatal(KafkaException(KafkaError(KafkaError._FENCED)))
+    assert not is_fatal(KafkaException(KafkaError(KafkaError._TIMED_OUT)))
+    assert not is_fatal(ValueError("x"))
