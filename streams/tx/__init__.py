@@ -7,6 +7,7 @@ Read top-down, one module per concern::
     merge.py     the time-ordered merge of the input partitions (Kafka Streams' timestamp synchronisation)
     process.py   one record at a time: validate, enrich, detect, and what it writes
     txn.py       the transaction: outputs, state changes and consumer offsets committed together
+    topics.py    topic names, the worker instance id, creating missing topics
     hr.py        HR records and account aliases in Redis with an in-process cache (synchronous)
     observe.py   metrics, /healthz and /readyz, as the Faust worker exposes them
 

@@ -21,43 +21,23 @@ True
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from confluent_kafka import Consumer
+
 from detectors.state import EmployeeState
-from schemas.settings import Settings
-from schemas.topics import topic_names
 from schemas.transport import kafka_config
+from streams import metrics
+from streams.tx.txn import Fenced, Transaction
 
 log = logging.getLogger("exitwatch.tx.assign")
 
 #: Decoded states kept between transactions (decoding is a large share of an event's cost).
 CACHE_SIZE = 20000
-
-
-def instance_id(app_id: str, data_dir: str) -> str:
-    """Stable per worker instance (host and state folder): the group instance id and the transactional id,
-    so that a restarted instance takes its partitions back at once and fences the process it replaces.
-
-    >>> instance_id("exitwatch", "/srv/a") == instance_id("exitwatch", "/srv/a/")
-    True
-    """
-    key = f"{os.uname().nodename}:{os.path.realpath(data_dir)}"
-    return f"{app_id}-tx-{hashlib.blake2s(key.encode(), digest_size=6).hexdigest()}"
-
-
-def changelog_topic(prefix: str, app_id: str) -> str:
-    """The compacted topic of the per-employee states.
-
-    >>> changelog_topic("acme.", "exitwatch")
-    'acme.exitwatch.tx.state-changelog'
-    """
-    return f"{prefix}{app_id}.tx.state-changelog"
 
 
 class StateStore:
@@ -183,27 +163,100 @@ def restore(consumer_factory: Callable[[], Any], topic: str, partitions: Iterabl
         c.close()
 
 
-def ensure_topics(s: Settings, timeout: float = 30.0) -> int:
-    """Create the topics the worker reads and writes that are missing; returns the partition count of the
-    state (``hr.status``'s, ``s.partitions`` when it is new): the rekey and changelog topics get the same."""
-    from confluent_kafka.admin import AdminClient, NewTopic
+class ClientFailed(Exception):
+    """The consumer reported a fatal error: it must be made anew."""
 
-    from streams.tx.process import REKEY_TOPIC
 
-    names = topic_names(s.topic_prefix)
-    admin = AdminClient(kafka_config(s))
-    existing = admin.list_topics(timeout=timeout).topics
-    hr = existing.get(names["hr_status"])
-    nparts = len(hr.partitions) if hr is not None and hr.partitions else s.partitions
-    compact = {"cleanup.policy": "compact"}
-    wanted = {t: (nparts, compact if k == "hr_status" else {}) for k, t in names.items()}
-    wanted[s.topic_prefix + REKEY_TOPIC] = (nparts, {})
-    wanted[changelog_topic(s.topic_prefix, s.app_id)] = (nparts, compact)
-    new = [NewTopic(t, n, 1, config=c) for t, (n, c) in wanted.items() if t not in existing]
-    for t, fut in (admin.create_topics(new, request_timeout=timeout).items() if new else ()):
+class Rebalancing:
+    """The worker's side of the group protocol (mixed into :class:`streams.tx.worker.TxWorker`)."""
+
+    _renew_due: str | None = None
+
+    def on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         try:
-            fut.result(timeout)
-        except Exception as exc:  # noqa: BLE001 - created meanwhile by another worker
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise
-    return nparts
+            self._assign(partitions)
+        except Exception:  # an exception here would be swallowed by the client: stop instead
+            log.exception("partition assignment failed; stopping the worker")
+            self._stop = True
+            raise
+
+    def _assign(self, partitions: list[Any]) -> None:
+        t0 = time.monotonic()
+        new_owned = {tp.partition for tp in partitions if tp.topic == self.names["hr_status"]}
+        dropped = self.store.drop_partitions(self.owned - new_owned)
+        # Fetching the committed offsets waits for a transaction the previous owner left open (KIP-447), so the
+        # changelog read next has every state committed with those offsets.
+        committed = self.consumer.committed(partitions, timeout=60) if partitions else []
+        self.committed_offsets = {(tp.topic, tp.partition): tp.offset for tp in committed}
+        fresh = new_owned - self.owned
+        n = restore(self._restore_consumer, self.changelog, fresh, self.store)
+        self.owned.clear()
+        self.owned.update(new_owned)
+        self.paused.clear()
+        for tp in partitions:
+            self.merge.add((tp.topic, tp.partition))
+        self.ready, self.rebalancing = True, False
+        metrics.REBALANCES.inc()
+        log.warning("assigned %d partitions (state partitions %s): %d states restored from %s, %d dropped, in "
+                    "%.1f s", len(partitions), sorted(new_owned), n, self.changelog, dropped, time.monotonic() - t0)
+
+    def _restore_consumer(self) -> Consumer:
+        return Consumer(kafka_config(self.settings, **{
+            "group.id": f"{self.settings.app_id}.tx-restore", "isolation.level": "read_committed",
+            "enable.auto.commit": False, "enable.partition.eof": False}))
+
+    def on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+        self.rebalancing, self.ready = True, False
+        if self.tx.open:
+            try:
+                self.commit()
+            except Fenced as exc:
+                self.rollback()
+                self._renew_due = str(exc)
+            except Exception as exc:  # noqa: BLE001 - the new owner reads from the committed offsets
+                log.warning("commit at revoke failed (%s): aborted, the new owner starts from the last commit", exc)
+                self.abort_quietly()
+        for tp in partitions:
+            self.merge.remove((tp.topic, tp.partition))
+
+    def on_lost(self, consumer: Any, partitions: list[Any]) -> None:
+        log.warning("partitions lost (session expired): aborting the open transaction, dropping all state")
+        self.abort_quietly()
+        for tp in partitions:
+            self.merge.remove((tp.topic, tp.partition))
+        self.store.drop_all()
+        self.owned.clear()
+        self.ready = False
+
+    def renew(self, why: BaseException | str) -> None:
+        """Make the consumer and the transactional producer anew after a fatal error (fenced, a static member
+        fenced after a broker restart), dropping all state: the assignment restores it. More than three
+        renewals in two minutes mean another live process has this worker's identity: stop."""
+        now = time.monotonic()
+        self._renewals = [t for t in self._renewals if now - t < 120] + [now]
+        if len(self._renewals) > 3:
+            log.error("fatal client errors keep coming (%s); is another worker running with the same --data-dir "
+                      "and app id? Stopping", why)
+            self._stop = True
+            return
+        log.warning("renewing the Kafka clients after a fatal error: %s", why)
+        self._renew_due = None
+        for close in (self.tx.close, self.consumer.close):
+            try:
+                close()
+            except Exception as exc:  # noqa: BLE001 - replaced anyway
+                log.debug("closing a failed client: %r", exc)
+        self.rollback()
+        for tp in list(self.merge.buf):
+            self.merge.remove(tp)
+        self.store.drop_all()
+        self.owned.clear()
+        self.ready = False
+        self.consumer = self.new_consumer()
+        try:
+            self.tx = Transaction(kafka_config(self.settings), self.instance)
+        except Exception as exc:  # noqa: BLE001 - broker not back yet: try again on the next step
+            log.warning("transactional producer not ready (%s); retrying", exc)
+            self._renew_due = str(exc)
+            time.sleep(1.0)
+        self.start()

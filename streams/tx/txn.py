@@ -28,7 +28,7 @@ def is_fatal(exc: BaseException) -> bool:
     err = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
     if not isinstance(err, KafkaError):
         return False
-    return bool(err.fatal()) or err.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED,
+    return bool(err.fatal()) or err.code() in (KafkaError._FATAL, KafkaError._FENCED, KafkaError.PRODUCER_FENCED,
                                                KafkaError.INVALID_PRODUCER_EPOCH)
 
 
@@ -69,6 +69,10 @@ class Transaction:
                 break
             except BufferError:  # local queue full: let it drain
                 self.producer.poll(0.1)
+            except KafkaException as exc:
+                if is_fatal(exc):
+                    raise Fenced(f"transactional id {self.transactional_id} fenced: {exc}") from exc
+                raise
         self.records += 1
         if self.records % 1000 == 0:
             self.producer.poll(0)

@@ -22,7 +22,8 @@ from schemas.topics import topic_names
 from schemas.transport import kafka_config
 from streams import metrics
 from streams.app import MAX_MESSAGE_BYTES, partition_of
-from streams.tx.assign import StateStore, changelog_topic, ensure_topics, instance_id, restore
+from streams.tx.assign import ClientFailed, Rebalancing, StateStore
+from streams.tx.topics import changelog_topic, ensure_topics, instance_id
 from streams.tx.hr import SyncHRStore
 from streams.tx.merge import TimeMerge
 from streams.tx.process import Processor
@@ -34,7 +35,7 @@ log = logging.getLogger("exitwatch.tx")
 MAX_BUFFERED = 10000
 
 
-class TxWorker:
+class TxWorker(Rebalancing):
     """One worker process of the transactional engine."""
 
     def __init__(self, settings: Settings | None = None, engine: Engine | None = None,
@@ -55,13 +56,9 @@ class TxWorker:
                               self.partition_of, self.owned)
         self.merge = TimeMerge(idle=s.tx_idle_ms / 1000.0)
         self.batch, self.interval = s.tx_batch, s.tx_interval_ms / 1000.0
-        self.consumer = Consumer(kafka_config(s, **{
-            "group.id": s.app_id, "group.instance.id": self.instance, "isolation.level": "read_committed",
-            "enable.auto.commit": False, "auto.offset.reset": "earliest", "enable.partition.eof": False,
-            "partition.assignment.strategy": "range", "session.timeout.ms": 15000,
-            "fetch.wait.max.ms": 20, "queued.min.messages": 20000, "fetch.max.bytes": 16 * MAX_MESSAGE_BYTES,
-        }))
+        self.consumer = self.new_consumer()
         self.tx = Transaction(kafka_config(s), self.instance)
+        self._renewals: list[float] = []
         self.next_offsets: dict[tuple[str, int], int] = {}  # processed in the open transaction
         self.committed_offsets: dict[tuple[str, int], int] = {}  # as last committed (lag, caught_up)
         self.paused: set[tuple[str, int]] = set()
@@ -69,6 +66,14 @@ class TxWorker:
         self.rebalancing = False
         self._stop = False
         self.observability: Any = None
+
+    def new_consumer(self) -> Consumer:
+        return Consumer(kafka_config(self.settings, **{
+            "group.id": self.settings.app_id, "group.instance.id": self.instance, "isolation.level": "read_committed",
+            "enable.auto.commit": False, "auto.offset.reset": "earliest", "enable.partition.eof": False,
+            "partition.assignment.strategy": "range", "session.timeout.ms": 15000,
+            "fetch.wait.max.ms": 20, "queued.min.messages": 20000, "fetch.max.bytes": 16 * MAX_MESSAGE_BYTES,
+        }))
 
     def partition_of(self, emp: str) -> int:
         p = self._part.get(emp)
@@ -80,62 +85,6 @@ class TxWorker:
     def start(self) -> None:
         self.consumer.subscribe(self.proc.input_topics, on_assign=self.on_assign, on_revoke=self.on_revoke,
                                 on_lost=self.on_lost)
-
-    def on_assign(self, consumer: Any, partitions: list[Any]) -> None:
-        try:
-            self._assign(partitions)
-        except Exception:  # an exception here would be swallowed by the client: stop instead
-            log.exception("partition assignment failed; stopping the worker")
-            self._stop = True
-            raise
-
-    def _assign(self, partitions: list[Any]) -> None:
-        t0 = time.monotonic()
-        new_owned = {tp.partition for tp in partitions if tp.topic == self.names["hr_status"]}
-        dropped = self.store.drop_partitions(self.owned - new_owned)
-        # Fetching the committed offsets waits for a transaction the previous owner left open (KIP-447), so the
-        # changelog read next has every state committed with those offsets.
-        committed = self.consumer.committed(partitions, timeout=60) if partitions else []
-        self.committed_offsets = {(tp.topic, tp.partition): tp.offset for tp in committed}
-        fresh = new_owned - self.owned
-        n = restore(self._restore_consumer, self.changelog, fresh, self.store)
-        self.owned.clear()
-        self.owned.update(new_owned)
-        self.paused.clear()
-        for tp in partitions:
-            self.merge.add((tp.topic, tp.partition))
-        self.ready, self.rebalancing = True, False
-        metrics.REBALANCES.inc()
-        log.warning("assigned %d partitions (state partitions %s): %d states restored from %s, %d dropped, in "
-                    "%.1f s", len(partitions), sorted(new_owned), n, self.changelog, dropped, time.monotonic() - t0)
-
-    def _restore_consumer(self) -> Consumer:
-        return Consumer(kafka_config(self.settings, **{
-            "group.id": f"{self.settings.app_id}.tx-restore", "isolation.level": "read_committed",
-            "enable.auto.commit": False, "enable.partition.eof": False}))
-
-    def on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
-        self.rebalancing, self.ready = True, False
-        if self.tx.open:
-            try:
-                self.commit()
-            except Fenced:
-                self._stop = True
-                self.rollback()
-            except Exception as exc:  # noqa: BLE001 - the new owner reads from the committed offsets
-                log.warning("commit at revoke failed (%s): aborted, the new owner starts from the last commit", exc)
-                self.abort_quietly()
-        for tp in partitions:
-            self.merge.remove((tp.topic, tp.partition))
-
-    def on_lost(self, consumer: Any, partitions: list[Any]) -> None:
-        log.warning("partitions lost (session expired): aborting the open transaction, dropping all state")
-        self.abort_quietly()
-        for tp in partitions:
-            self.merge.remove((tp.topic, tp.partition))
-        self.store.drop_all()
-        self.owned.clear()
-        self.ready = False
 
     # ------------------------------------------------------------------ the loop
     def run(self, idle_exit: float | None = None) -> None:
@@ -155,6 +104,8 @@ class TxWorker:
         """One iteration: consume, merge, process, and commit when due. Returns the records processed."""
         if self.observability is not None:
             self.observability.heartbeat_now()
+        if self._renew_due:
+            self.renew(self._renew_due)
         try:
             timeout = 0.005 if self.merge.buffered() else min(0.05, max(self.merge.idle, 0.005))
             for m in self.consumer.consume(self.batch, timeout):
@@ -177,10 +128,8 @@ class TxWorker:
             if self.hr.pending:
                 self.hr.flush_pending()
             return len(recs)
-        except Fenced:
-            log.error("this worker was fenced (another instance took over its transactional id); stopping")
-            self._stop = True
-            self.rollback()
+        except (Fenced, ClientFailed) as exc:
+            self.renew(exc)
             return 0
         except KafkaException as exc:
             log.warning("transaction failed (%s): aborting and reading again from the committed offsets", exc)
@@ -191,16 +140,19 @@ class TxWorker:
         if err.code() == KafkaError._PARTITION_EOF:
             return
         if err.fatal():
-            raise KafkaException(err)
+            raise ClientFailed(str(err))
         log.warning("consumer: %s", err)
 
     def caught_up(self, tp: tuple[str, int]) -> bool:
         """Whether the consumer has read everything the broker last said ``tp`` holds."""
         k = TopicPartition(*tp)
-        lo, hi = self.consumer.get_watermark_offsets(k, cached=True)
+        try:
+            lo, hi = self.consumer.get_watermark_offsets(k, cached=True)
+            pos = self.consumer.position([k])[0].offset
+        except KafkaException:  # not (or no longer) assigned: nothing to wait for
+            return True
         if hi < 0:
             return False
-        pos = self.consumer.position([k])[0].offset
         if pos < 0:  # nothing consumed since the assignment: reading starts at the committed offset or the start
             pos = self.committed_offsets.get(tp, -1)
             if pos < 0:

@@ -220,6 +220,8 @@ def test_zombie_with_the_same_transactional_id_is_fenced(kafka_bootstrap: str, r
     fresh = TxWorker(s)  # same instance: same transactional id; init_transactions fences the zombie
     with pytest.raises(Fenced):
         zombie.commit()
+    zombie.rollback()  # what the worker does when fenced: drop the transaction's state, stop
+    zombie.consumer.close()
     fresh.settings = s
     fresh.interval = 0.1
     fresh.start()
