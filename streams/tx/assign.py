@@ -216,6 +216,7 @@ class Rebalancing:
             except Exception as exc:  # noqa: BLE001 - the new owner reads from the committed offsets
                 log.warning("commit at revoke failed (%s): aborted, the new owner starts from the last commit", exc)
                 self.abort_quietly()
+                self.renew_producer()
         for tp in partitions:
             self.merge.remove((tp.topic, tp.partition))
 
@@ -227,6 +228,18 @@ class Rebalancing:
         self.store.drop_all()
         self.owned.clear()
         self.ready = False
+
+    def renew_producer(self) -> None:
+        """A new transactional producer under the same id (fences and aborts what the old one left open)."""
+        try:
+            self.tx.close()
+        except Exception as exc:  # noqa: BLE001 - replaced anyway
+            log.debug("closing the failed producer: %r", exc)
+        try:
+            self.tx = Transaction(kafka_config(self.settings), self.instance)
+        except Exception as exc:  # noqa: BLE001 - broker not back yet: renew everything on the next step
+            log.warning("transactional producer not ready (%s); retrying", exc)
+            self._renew_due = str(exc)
 
     def renew(self, why: BaseException | str) -> None:
         """Make the consumer and the transactional producer anew after a fatal error (fenced, a static member

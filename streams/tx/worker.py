@@ -10,6 +10,8 @@ changelog; on a lost assignment the open transaction is aborted and all state dr
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from typing import Any
 
@@ -30,6 +32,11 @@ from streams.tx.process import Processor
 from streams.tx.txn import Fenced, Transaction
 
 log = logging.getLogger("exitwatch.tx")
+
+#: Seconds one loop iteration may take before the watchdog exits the process (``EXITWATCH_WATCHDOG_S``, as the
+#: Faust worker's stall watchdog; 0 turns it off) and the exit code it uses.
+STALL_S = float(os.environ.get("EXITWATCH_WATCHDOG_S", "120"))
+STALL_EXIT_CODE = 3
 
 #: Records buffered per input partition before fetching from it pauses (bounded memory on a backlog).
 MAX_BUFFERED = 10000
@@ -59,6 +66,7 @@ class TxWorker(Rebalancing):
         self.consumer = self.new_consumer()
         self.tx = Transaction(kafka_config(s), self.instance)
         self._renewals: list[float] = []
+        self.loop_at = time.monotonic()
         self.next_offsets: dict[tuple[str, int], int] = {}  # processed in the open transaction
         self.committed_offsets: dict[tuple[str, int], int] = {}  # as last committed (lag, caught_up)
         self.paused: set[tuple[str, int]] = set()
@@ -90,6 +98,8 @@ class TxWorker(Rebalancing):
     def run(self, idle_exit: float | None = None) -> None:
         """Loop until :meth:`stop` (or ``idle_exit`` seconds with nothing to do, for tests and benchmarks)."""
         self.start()
+        if STALL_S > 0:
+            self.start_watchdog()
         last_work = time.monotonic()
         try:
             while not self._stop:
@@ -100,8 +110,24 @@ class TxWorker(Rebalancing):
         finally:
             self.close()
 
+    def start_watchdog(self, limit: float = STALL_S) -> None:
+        """Last resort: exit with :data:`STALL_EXIT_CODE` (the supervisor restarts the worker, which resumes
+        from the committed offsets) when one loop iteration has taken ``limit`` seconds: a client call that
+        never returns cannot be interrupted from Python."""
+        def watch() -> None:
+            while not self._stop:
+                time.sleep(min(5.0, limit / 4))
+                if time.monotonic() - self.loop_at > limit:
+                    log.error("the worker loop has not come round for %.0f s (a Kafka client call hangs); exiting "
+                              "with code %d so that the supervisor restarts it", limit, STALL_EXIT_CODE)
+                    logging.shutdown()
+                    os._exit(STALL_EXIT_CODE)
+
+        threading.Thread(target=watch, name="tx-watchdog", daemon=True).start()
+
     def step(self) -> int:
         """One iteration: consume, merge, process, and commit when due. Returns the records processed."""
+        self.loop_at = time.monotonic()
         if self.observability is not None:
             self.observability.heartbeat_now()
         if self._renew_due:
@@ -132,8 +158,13 @@ class TxWorker(Rebalancing):
             self.renew(exc)
             return 0
         except KafkaException as exc:
-            log.warning("transaction failed (%s): aborting and reading again from the committed offsets", exc)
+            # Kafka Streams' answer too: a failed transaction ends with a new producer (init_transactions
+            # aborts whatever this id left open); seen here: after a broker restart, a producer whose
+            # transaction had timed out blocked for ever in its next send_offsets_to_transaction.
+            log.warning("transaction failed (%s): aborting, renewing the producer, reading again from the "
+                        "committed offsets", exc)
             self.abort_and_rewind()
+            self.renew_producer()
             return 0
 
     def _consume_error(self, err: Any) -> None:

@@ -48,12 +48,12 @@ def test_bench_quick(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> No
         assert {"events_per_s", "events_per_cpu_s", "memory"} <= set(r)
         assert {"rss_bytes_per_employee", "state_bytes_mean"} <= set(r["memory"])
     drivers = res["pipeline"]["drivers"]
-    assert {"faust_worker", "batch_driver", "passthrough", "faust_noop"} <= set(drivers)
-    assert {"faust_worker_vs_passthrough", "faust_worker_vs_batch_driver",
+    assert {"tx_worker", "faust_worker", "batch_driver", "passthrough", "faust_noop"} <= set(drivers)
+    assert {"tx_worker_vs_passthrough", "faust_worker_vs_passthrough", "faust_worker_vs_batch_driver",
             "enrich_detect_overhead_vs_noop_agent"} <= set(res["pipeline"]["ratios"])
     assert res["pipeline"]["alerts"]["faust_worker"] > 0
     assert {"p50_ms", "p95_ms", "p99_ms"} <= set(res["latency"]) and res["latency"]["missing"] == 0
-    assert "batch_two_vs_one" in res["scaleout"]  # the Faust pair runs in the full benchmark only
+    assert {"batch_two_vs_one", "tx_two_vs_one_per_cpu_s"} <= set(res["scaleout"])  # the Faust pair runs in the full benchmark only
     assert res["connectors"] and all("lines_per_s" in c for c in res["connectors"].values())
 
     # Every figure is a positive number, except those that count what went wrong or may be zero by nature.
