@@ -26,6 +26,10 @@ log = logging.getLogger("exitwatch.tx.hr")
 RETRY_S = 1.0
 
 
+class Resting(RedisError):
+    """Redis failed less than :data:`RETRY_S` ago: not tried now."""
+
+
 class SyncHRStore:
     """Redis-backed HR records and aliases, cached in process for ``ttl`` seconds."""
 
@@ -44,10 +48,11 @@ class SyncHRStore:
 
     def _check(self) -> None:
         if time.monotonic() < self._down_until:
-            raise redis.ConnectionError("HR store marked unreachable; retrying shortly")
+            raise Resting("HR store marked unreachable; retrying shortly")
 
-    def _failed(self) -> None:
-        self._down_until = time.monotonic() + RETRY_S
+    def _failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, Resting):  # a real failure (not the pause itself) starts a new pause
+            self._down_until = time.monotonic() + RETRY_S
 
     def _hr_key(self, emp: str) -> str:
         return f"{self.prefix}hr:{emp}"
@@ -77,7 +82,7 @@ class SyncHRStore:
                 self._put(record)
                 return True
             except (RedisError, OSError) as exc:
-                self._failed()
+                self._failed(exc)
                 metrics.HR_STORE_ERRORS.labels("put").inc()
                 log.warning("HR store unreachable, keeping the record of %s to write later: %s",
                             record.employee_id, exc)
@@ -97,9 +102,10 @@ class SyncHRStore:
         while self.pending:
             try:
                 self._put(self.pending[0][0])
-            except (RedisError, OSError):
-                self._failed()
-                metrics.HR_STORE_ERRORS.labels("retry").inc()
+            except (RedisError, OSError) as exc:
+                self._failed(exc)
+                if not isinstance(exc, Resting):
+                    metrics.HR_STORE_ERRORS.labels("retry").inc()
                 break
             self.pending.pop(0)
             n += 1
@@ -134,9 +140,9 @@ class SyncHRStore:
                 self._alias[normalize_account(acc)] = (emp, now + self.ttl)
                 out[acc] = emp
         except (RedisError, OSError) as exc:
-            self._failed()
+            self._failed(exc)
             metrics.HR_STORE_ERRORS.labels("resolve").inc()
-            log.warning("HR store unreachable, resolving %d accounts from the stale cache: %s", len(misses), exc)
+            (log.debug if isinstance(exc, Resting) else log.warning)("HR store unreachable, resolving %d accounts from the stale cache: %s", len(misses), exc)
             for acc in misses:
                 stale = self._alias.get(normalize_account(acc))
                 out[acc] = stale[0] if stale else None
@@ -169,9 +175,9 @@ class SyncHRStore:
                 self._hr[emp] = (rec, now + self.ttl)
                 out[emp] = (rec, False)
         except (RedisError, OSError) as exc:
-            self._failed()
+            self._failed(exc)
             metrics.HR_STORE_ERRORS.labels("snapshot").inc()
-            log.warning("HR store unreachable, %d snapshots from the stale cache: %s", len(misses), exc)
+            (log.debug if isinstance(exc, Resting) else log.warning)("HR store unreachable, %d snapshots from the stale cache: %s", len(misses), exc)
             for emp in misses:
                 stale = self._hr.get(emp)
                 out[emp] = (stale[0] if stale else None, True)

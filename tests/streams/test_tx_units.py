@@ -244,3 +244,38 @@ def test_fatal_errors_are_recognised() -> None:
     assert is_fatal(KafkaException(KafkaError(KafkaError._FENCED)))
     assert not is_fatal(KafkaException(KafkaError(KafkaError._TIMED_OUT)))
     assert not is_fatal(ValueError("x"))
+
+
+def test_hr_store_rests_after_a_failure_and_writes_pending_records_once_redis_is_back(monkeypatch: Any) -> None:
+    """While Redis is down a record waits; retries within the pause do not extend it; once Redis answers
+    again the pending record is written (a pause renewed by every retry kept it pending for ever)."""
+    import redis as redis_lib
+
+    from streams.tx import hr as hrmod
+
+    class Flaky:
+        def __init__(self) -> None:
+            self.up = False
+            self.calls = 0
+
+        def register_script(self, _: str) -> Any:
+            def script(keys: list[str], args: list[Any]) -> int:
+                self.calls += 1
+                if not self.up:
+                    raise redis_lib.ConnectionError("down")
+                return 1
+            return script
+
+    clock = [0.0]
+    monkeypatch.setattr(hrmod.time, "monotonic", lambda: clock[0])
+    client = Flaky()
+    store = hrmod.SyncHRStore("redis://unused", client=client)
+    rec = HRRecord.model_validate({"employee_id": "E1", "ts": "2026-03-01T09:00:00Z", "status": "notice"})
+    assert store.put(rec, token=("t", 0, 5)) is False and store.pending_tokens() == [("t", 0, 5)]
+    for t in (0.1, 0.5, 0.9):  # retries within the pause: Redis is not even tried
+        clock[0] = t
+        assert store.flush_pending() == 0
+    assert client.calls == 1
+    client.up = True
+    clock[0] = 1.05
+    assert store.flush_pending() == 1 and store.pending == []
