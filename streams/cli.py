@@ -104,7 +104,12 @@ def run_tx(args: argparse.Namespace) -> int:
     from streams.tx.observe import TxObservability
     from streams.tx.worker import TxWorker
 
+    from schemas.secrets import cli_guard
+
     settings = settings_from(args)
+    refused = cli_guard(settings, "exitwatch worker")
+    if refused is not None:
+        return int(refused)
     logging.getLogger().setLevel(args.loglevel.upper())
     if args.log_format == "json":
         for h in logging.getLogger().handlers:
@@ -112,7 +117,8 @@ def run_tx(args: argparse.Namespace) -> int:
     w = TxWorker(settings)
     w.observability = TxObservability(w)
     if settings.metrics_port:
-        start_health_server(w, settings.metrics_port)
+        token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        start_health_server(w, settings.metrics_port, settings.metrics_host, token=token)
     signal.signal(signal.SIGTERM, w.stop)
     signal.signal(signal.SIGINT, w.stop)
     w.run()

@@ -126,9 +126,10 @@ class StateStore:
 
 
 def restore(consumer_factory: Callable[[], Any], topic: str, partitions: Iterable[int], store: StateStore,
-            timeout: float = 120.0) -> int:
+            unseal: Callable[[bytes, bytes], bytes] = lambda v, _: v, timeout: float = 120.0) -> int:
     """Read ``partitions`` of the changelog ``topic`` from the start to their end into ``store``; returns
-    the records read. ``consumer_factory`` makes a read_committed consumer that never joins a group."""
+    the records read. ``consumer_factory`` makes a read_committed consumer that never joins a group;
+    ``unseal(value, employee id)`` opens a sealed value (:class:`schemas.secrets.Sealer`)."""
     from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
     parts = sorted(set(partitions))
@@ -152,7 +153,8 @@ def restore(consumer_factory: Callable[[], Any], topic: str, partitions: Iterabl
             for m in c.consume(5000, 0.5):
                 if m.error():
                     continue
-                store.load(m.key().decode(), m.partition(), m.value())
+                emp, value = m.key().decode(), m.value()
+                store.load(emp, m.partition(), None if value is None else unseal(value, emp.encode()))
                 n += 1
             for p in list(ends):  # transaction markers are never delivered: compare positions, not offsets
                 pos = c.position([TopicPartition(topic, p)])[0].offset
@@ -189,7 +191,7 @@ class Rebalancing:
         committed = self.consumer.committed(partitions, timeout=60) if partitions else []
         self.committed_offsets = {(tp.topic, tp.partition): tp.offset for tp in committed}
         fresh = new_owned - self.owned
-        n = restore(self._restore_consumer, self.changelog, fresh, self.store)
+        n = restore(self._restore_consumer, self.changelog, fresh, self.store, self.sealer.open)
         self.owned.clear()
         self.owned.update(new_owned)
         self.paused.clear()

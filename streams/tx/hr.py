@@ -33,8 +33,11 @@ class Resting(RedisError):
 class SyncHRStore:
     """Redis-backed HR records and aliases, cached in process for ``ttl`` seconds."""
 
-    def __init__(self, url: str, prefix: str = "", ttl: float = 30.0, client: Any = None) -> None:
-        self.redis = client or redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+    def __init__(self, url: str, prefix: str = "", ttl: float = 30.0, client: Any = None,
+                 redis_options: dict[str, Any] | None = None) -> None:
+        """``redis_options``: :func:`schemas.transport.redis_kwargs` (TLS, AUTH)."""
+        self.redis = client or redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
+                                                    **(redis_options or {}))
         self.prefix = prefix
         self.ttl = ttl
         self._alias: dict[str, tuple[str | None, float]] = {}

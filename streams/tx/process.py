@@ -23,11 +23,12 @@ import orjson
 
 from detectors.engine import Engine
 from schemas import ActivityEvent, Alert, DeadLetter, EnrichedEvent, HRRecord, HRSignal
+from schemas import guard
 from schemas.models import utcnow
 from schemas.topics import ACTIVITY_KINDS, topic_names
 from streams import metrics
 from streams.app import REKEY_TOPIC as FAUST_REKEY_TOPIC
-from streams.app import SRC_HEADER, check_record, count_errors, secops_view, src_header
+from streams.app import SRC_HEADER, count_errors, secops_view, src_header
 from streams.observability import count_alert
 from streams.tx.merge import KIND_EVENT, KIND_HR, KIND_SIGNAL, Rec
 
@@ -63,7 +64,12 @@ class Processor:
     """Decodes consumed messages into :class:`Rec` and applies them, writing through ``send``."""
 
     def __init__(self, engine: Engine, hr: Any, prefix: str, pseudonym_key: bytes,
-                 partition_of: Callable[[str], int], owned: set[int]) -> None:
+                 partition_of: Callable[[str], int], owned: set[int], limits: tuple[int, int, float] | None = None
+                 ) -> None:
+        """``limits``: the input guard's (largest record, deepest JSON, seconds a ``ts`` may lie ahead of the
+        clock), the ``max_record_bytes``, ``max_json_depth`` and ``max_future_skew_s`` settings."""
+        self.limits = limits or (guard.MAX_RECORD_BYTES, guard.MAX_JSON_DEPTH, guard.MAX_FUTURE_SKEW_S)
+        self._window: tuple[float, Any] = (0.0, None)
         self.engine, self.hr, self.key = engine, hr, pseudonym_key
         self.names = topic_names(prefix)
         self.rekey_topic = prefix + REKEY_TOPIC
@@ -92,13 +98,21 @@ class Processor:
         if raw is None:  # a tombstone (hr.status is compacted): nothing to apply
             rec.reason = ""
             return rec
-        obj, reason = check_record(raw, model)
+        obj, reason = guard.decode_record(raw, model, window=self.window(), max_bytes=self.limits[0],
+                                          max_depth=self.limits[1])
         if obj is None:
             rec.reason = f"{topic}: {reason}" if stage in ("hr", "signals") else (reason or "invalid")
             rec.obj = stage
             return rec
         rec.obj, rec.ts = obj, obj.ts.timestamp()
         return rec
+
+    def window(self) -> Any:
+        """The guard's clock window (records stamped before 2000 or too far ahead), renewed every second."""
+        now = time.time()
+        if now - self._window[0] >= 1.0:
+            self._window = (now, guard.clock_window(now, self.limits[2]))
+        return self._window[1]
 
     # ------------------------------------------------------------------ processing
     def process(self, recs: list[Rec]) -> None:

@@ -21,7 +21,8 @@ from detectors.engine import Engine, EngineConfig
 from detectors.factory import build_engine
 from schemas.settings import Settings
 from schemas.topics import topic_names
-from schemas.transport import kafka_config
+from schemas.secrets import require_keys, sealer
+from schemas.transport import kafka_config, redis_kwargs
 from streams import metrics
 from streams.app import MAX_MESSAGE_BYTES, partition_of
 from streams.tx.assign import ClientFailed, Rebalancing, StateStore
@@ -48,6 +49,8 @@ class TxWorker(Rebalancing):
     def __init__(self, settings: Settings | None = None, engine: Engine | None = None,
                  instance: str | None = None) -> None:
         s = self.settings = settings or Settings()
+        require_keys(s, "exitwatch worker")
+        self.sealer = sealer(s)  # the changelog's values are sealed (AES-256-GCM, bound to the employee id)
         self.names = topic_names(s.topic_prefix)
         self.nparts = ensure_topics(s)
         self.changelog = changelog_topic(s.topic_prefix, s.app_id)
@@ -57,10 +60,11 @@ class TxWorker(Rebalancing):
         self.engine = engine or build_engine(rules_config=s.rules_config, models=s.models,
                                              config=EngineConfig(lookback_days=s.lookback_days))
         self.engine.store = self.store
-        self.hr = SyncHRStore(s.redis_url, prefix=s.topic_prefix, ttl=s.hr_cache_ttl_s)
+        self.hr = SyncHRStore(s.redis_url, prefix=s.topic_prefix, ttl=s.hr_cache_ttl_s, redis_options=redis_kwargs(s))
         self.owned: set[int] = set()
         self.proc = Processor(self.engine, self.hr, s.topic_prefix, s.pseudonym_key.get_secret_value().encode(),
-                              self.partition_of, self.owned)
+                              self.partition_of, self.owned,
+                              limits=(s.max_record_bytes, s.max_json_depth, s.max_future_skew_s))
         self.merge = TimeMerge(idle=s.tx_idle_ms / 1000.0)
         self.batch, self.interval = s.tx_batch, s.tx_interval_ms / 1000.0
         self.consumer = self.new_consumer()
@@ -206,7 +210,7 @@ class TxWorker(Rebalancing):
         """Changed states to the changelog, offsets with the group metadata, commit."""
         changes = self.store.changes()
         for emp, part, raw in changes:
-            self.tx.send(self.changelog, raw, emp.encode(), partition=part)
+            self.tx.send(self.changelog, self.sealer.seal(raw, emp.encode()), emp.encode(), partition=part)
         held = {}
         for topic, part, off in self.hr.pending_tokens():  # not in Redis yet: read again after a restart
             held[(topic, part)] = min(off, held.get((topic, part), off))
