@@ -84,10 +84,12 @@ def publish(company: dict[str, Any], prefix: str, kafka_admin: Any, env: dict[st
 
 
 def read_outputs(bootstrap: str, prefix: str, n_events: int, timeout: float = 30.0) -> dict[str, list[Any]]:
+    """The alert topics and activity.enriched, committed records only, once ``n_events`` enriched events are
+    there: waits for that, then reads every partition of the three topics to its end."""
+    wait_enriched(bootstrap, prefix, n_events, timeout)
     names = topic_names(prefix)
     return read_topics(bootstrap, [names["alerts_hr"], names["alerts_secops"], names["activity_enriched"]],
-                       until=lambda g: len(g[names["activity_enriched"]]) >= n_events, timeout=timeout,
-                       isolation="read_committed")
+                       timeout=60, isolation="read_committed", to_end=True)
 
 
 def wait_enriched(bootstrap: str, prefix: str, n: int, timeout: float) -> int:
