@@ -1131,10 +1131,11 @@ class Bench:
             if cfg["scaleout_faust"]:
                 say(f"scale-out: {n} Faust worker(s) in one group ...")
                 w = self.start_faust_worker(prep, gid, n=n)
-                out[f"faust_{n}"] = self.drain(w, gid, prep.activity, m, f"faust x{n}")
+                out[f"faust_{n}"] = self.drain(w, gid, prep.activity, m, f"faust x{n}",
+                                               enough_s=cfg["min_measure_s"] or None)
                 stop(w)
             say(f"scale-out: {n} batch driver(s) in one group ...")
-            out[f"batch_{n}"] = self.batch(prep, f"{prep.prefix}batch{n}", n)
+            out[f"batch_{n}"] = self.batch(prep, f"{prep.prefix}batch{n}", n, enough_s=cfg["min_measure_s"] or None)
         if cfg["scaleout_faust"]:
             out["faust_two_vs_one"] = round(out["faust_2"]["events_per_s"] / out["faust_1"]["events_per_s"], 3)
         out["batch_two_vs_one"] = round(out["batch_2"]["events_per_s"] / out["batch_1"]["events_per_s"], 3)

@@ -71,6 +71,7 @@ class TxWorker(Rebalancing):
         self.tx = Transaction(kafka_config(s), self.instance)
         self._renewals: list[float] = []
         self.loop_at = time.monotonic()
+        self._idle_check_at = 0.0
         self.next_offsets: dict[tuple[str, int], int] = {}  # processed in the open transaction
         self.committed_offsets: dict[tuple[str, int], int] = {}  # as last committed (lag, caught_up)
         self.paused: set[tuple[str, int]] = set()
@@ -157,6 +158,8 @@ class TxWorker(Rebalancing):
                 self.commit()
             if self.hr.pending:
                 self.hr.flush_pending()
+            if not recs and not self.tx.open:
+                self._commit_idle_positions()
             return len(recs)
         except (Fenced, ClientFailed) as exc:
             self.renew(exc)
@@ -232,6 +235,18 @@ class TxWorker(Rebalancing):
             if tp.offset >= 0 and tp.offset > max(out.get(key, -1), self.committed_offsets.get(key, -1)):
                 out[key] = tp.offset
         return out
+
+    def _commit_idle_positions(self) -> None:
+        """Once a second while idle: commit positions that moved with no record to process (past transaction
+        markers, or past HR records held back until Redis had them), so the group's lag reaches zero."""
+        now = time.monotonic()
+        if now < self._idle_check_at:
+            return
+        self._idle_check_at = now + 1.0
+        held = {(t, p) for t, p, _ in self.hr.pending_tokens()}
+        if any(tp not in held for tp in self._offsets()):
+            self.tx.begin()
+            self.commit()
 
     def rollback(self) -> None:
         self.store.rollback()
