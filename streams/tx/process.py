@@ -38,6 +38,8 @@ log = logging.getLogger("exitwatch.tx.process")
 #: Faust worker's name for it, so that either engine reads what the other left there.
 REKEY_TOPIC = FAUST_REKEY_TOPIC
 KIND_HEADER = "x-exitwatch-kind"
+#: Largest record the worker writes (the broker's default message.max.bytes is 1 MiB + 12 bytes).
+MAX_OUTPUT_BYTES = 1_000_000
 _BAD_TS = float("-inf")  # a record that cannot be read is taken as soon as it is at its partition's head
 _ROLE_MODEL = {"activity": (ActivityEvent, KIND_EVENT, "enrich"), "hr": (HRRecord, KIND_HR, "hr"),
                "signal": (HRSignal, KIND_SIGNAL, "signals")}
@@ -157,6 +159,10 @@ class Processor:
         data["employee"] = snapshot(rec, emp, stale)
         key = (emp or ev.actor).encode()
         value = orjson.dumps(data)
+        if len(value) > MAX_OUTPUT_BYTES:  # the broker would refuse it, and the transaction with it, for ever
+            self.deadletter("enrich", f"record too large: {len(value)} bytes once enriched (limit "
+                            f"{MAX_OUTPUT_BYTES})", r.raw or b"")
+            return
         src = [(SRC_HEADER, src_header(r.topic, r.partition, r.offset).encode())]
         self.send(self.names["activity_enriched"], value, key, headers=src)
         self.counters["enriched"] += 1
