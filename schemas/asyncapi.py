@@ -35,6 +35,9 @@ MESSAGES: dict[str, tuple[type[BaseModel] | None, str]] = {
     "AlertSecops": (Alert, "An alert with employee_id replaced by its keyed pseudonym and identity fields "
                            "(employee_id, manager_id, accounts, name, email) removed from employee"),
     "DeadLetter": (DeadLetter, "A record a stage could not read or process, with the reason"),
+    "LedgerEntry": (None, "A signed, hash-chained evidence ledger entry of one alert: the alert, the evidence "
+                          "records it cites, the previous entry's hash, an Ed25519 signature (evidence/)"),
+    "AuditRecord": (None, "One audit trail record: re-identification, case export, rule change (evidence/audit.py)"),
     "EmployeeState": (None, "Internal: one employee's detection state, sealed (AES-256-GCM bound to the "
                             "employee id); a tombstone removes it"),
     "ConnectorCheckpoint": (None, "Internal: a follow-mode connector's read positions, committed in the same "
@@ -57,6 +60,10 @@ def _channels() -> dict[str, tuple[str, str, str, bool, str, str]]:
         "alertsHr": (BASE_NAMES["alerts_hr"], "AlertHr", "employee_id", False, "worker", "HR systems"),
         "deadletter": (BASE_NAMES["deadletter"], "DeadLetter", "stage or source name", False, "every stage",
                        "operators"),
+        "evidenceLedger": (BASE_NAMES["evidence_ledger"], "LedgerEntry", "employee_id", False, "worker",
+                           "HR, legal (exitwatch evidence export)"),
+        "audit": (BASE_NAMES["audit"], "AuditRecord", "the action audited", False, "CLI commands (audit_kafka on)",
+                  "auditors"),
         "rekeyed": ("exitwatch.activity.rekeyed", "EnrichedEvent", "employee_id (header x-exitwatch-kind: event, "
                     "hr or signal; hr and signal carry an HRRecord or HRSignal)", False, "worker", "worker"),
         "stateChangelog": ("{app_id}.tx.state-changelog", "EmployeeState", "employee_id", True, "worker", "worker"),

@@ -114,7 +114,10 @@ def run_tx(args: argparse.Namespace) -> int:
     if args.log_format == "json":
         for h in logging.getLogger().handlers:
             h.setFormatter(JsonFormatter())
+    from evidence.audit import rules_in_force
+
     w = TxWorker(settings)
+    rules_in_force(settings)  # a changed rule setting goes into the audit trail (issue 17)
     w.observability = TxObservability(w)
     if settings.metrics_port:
         token = settings.metrics_token.get_secret_value() if settings.metrics_token else None

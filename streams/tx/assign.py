@@ -30,6 +30,7 @@ from typing import Any
 from confluent_kafka import Consumer
 
 from detectors.state import EmployeeState
+from evidence.recorder import settle as settle_evidence
 from schemas.transport import kafka_config
 from streams import metrics
 from streams.tx.txn import Fenced, Transaction
@@ -73,7 +74,9 @@ class StateStore:
         """``(employee, partition, state bytes)`` of every state changed since the last commit."""
         out = []
         for emp in self._dirty:
-            out.append((emp, self.partition_of(emp), self._live[emp].to_bytes()))
+            st = self._live[emp]
+            settle_evidence(st)  # the evidence kept for the ledger, in its stored form (evidence.recorder)
+            out.append((emp, self.partition_of(emp), st.to_bytes()))
         return out
 
     def committed_changes(self, changes: Iterable[tuple[str, int, bytes]]) -> None:

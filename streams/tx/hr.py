@@ -186,5 +186,18 @@ class SyncHRStore:
                 out[emp] = (stale[0] if stale else None, True)
         return out
 
+    def all_records(self, batch: int = 1000) -> list[dict[str, Any]]:
+        """Every HR record in the store (the latest per employee): the population the k-anonymity of
+        ``alerts.secops`` is computed over (:class:`evidence.privacy.Population`)."""
+        self._check()
+        keys = list(self.redis.scan_iter(match=f"{self.prefix}hr:*", count=batch))
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(keys), batch):
+            pipe = self.redis.pipeline(transaction=False)
+            for k in keys[i:i + batch]:
+                pipe.hget(k, "r")
+            out += [orjson.loads(v) for v in pipe.execute() if v is not None]
+        return out
+
     def close(self) -> None:
         self.redis.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -120,3 +121,19 @@ class TxObservability:
                     except orjson.JSONDecodeError:
                         pass
         set_hr_gauges(records, dt.datetime.now(dt.timezone.utc).date())
+
+
+def start_watchdog(worker: Any, limit: float, exit_code: int) -> None:
+    """Last resort: exit with ``exit_code`` (the supervisor restarts the worker, which resumes from the
+    committed offsets) when one loop iteration has taken ``limit`` seconds (``worker.loop_at``): a client call
+    that never returns cannot be interrupted from Python."""
+    def watch() -> None:
+        while not worker._stop:
+            time.sleep(min(5.0, limit / 4))
+            if time.monotonic() - worker.loop_at > limit:
+                log.error("the worker loop has not come round for %.0f s (a Kafka client call hangs); exiting "
+                          "with code %d so that the supervisor restarts it", limit, exit_code)
+                logging.shutdown()
+                os._exit(exit_code)
+
+    threading.Thread(target=watch, name="tx-watchdog", daemon=True).start()

@@ -27,6 +27,7 @@ from schemas import guard
 from schemas.models import utcnow
 from schemas.topics import ACTIVITY_KINDS, topic_names
 from streams import metrics
+from detectors.routing import for_secops
 from streams.app import REKEY_TOPIC as FAUST_REKEY_TOPIC
 from streams.app import SRC_HEADER, count_errors, secops_view, src_header
 from streams.observability import count_alert
@@ -80,6 +81,8 @@ class Processor:
         self.contract = {t: t[len(prefix):] for t in self.role}
         self.partition_of, self.owned = partition_of, owned
         self.send: Callable[..., None] = lambda *a, **k: None
+        #: The evidence ledger and the alerts.secops form (None: secops form without HR fields, no ledger)
+        self.outputs: Any = None
         self.alerts: list[Alert] = []  # made in the open transaction; counted once it commits
         self.counters = {"alerts": 0, "deadletter": 0, "enriched": 0, "forwarded": 0}
 
@@ -190,8 +193,7 @@ class Processor:
         if engine.stats.errors:
             count_errors(engine, errors_before)
         metrics.DETECTED.labels(self.contract[r.topic]).inc()
-        if alerts:
-            self.emit(alerts)
+        self.emit(ev, alerts, emp)
 
     def on_hr(self, r: Rec, rec: HRRecord) -> None:
         self.hr.put(rec, token=(r.topic, r.partition, r.offset))
@@ -205,7 +207,7 @@ class Processor:
         count_errors(self.engine, errors_before)
         metrics.HR_RECORDS.labels("detect").inc()
         metrics.DETECTED.labels(self.contract[r.topic]).inc()
-        self.emit(alerts)
+        self.emit(rec, alerts, rec.employee_id)
 
     def on_signal(self, r: Rec, sig: HRSignal) -> None:
         part = self.partition_of(sig.employee_id)
@@ -216,18 +218,29 @@ class Processor:
         alerts = self.engine.on_signal(sig)
         count_errors(self.engine, errors_before)
         metrics.DETECTED.labels(self.contract[r.topic]).inc()
-        self.emit(alerts)
+        self.emit(sig, alerts, sig.employee_id)
 
     def contract_kind(self, kind: str) -> str:
         return "activity." + ("file" if kind == "print" else kind)
 
     # ------------------------------------------------------------------ outputs
-    def emit(self, alerts: list[Alert]) -> None:
-        for a in alerts:
-            sec = secops_view(a, self.key)
+    def emit(self, record: Any, alerts: list[Alert], emp: str) -> None:
+        """After ``record`` was applied to ``emp``'s state: the evidence it leaves (:class:`evidence.outputs.
+        Outputs`, kept in the state) and its alerts to ``alerts.hr``, ``alerts.secops`` (keyed alert id,
+        k-anonymous HR fields; none for departure propensity) and their signed entries to ``evidence.ledger``."""
+        if self.outputs is not None:
+            entries, secs = self.outputs.process(record, alerts, emp)
+        elif not alerts:
+            return
+        else:
+            entries, secs = [], [secops_view(a, self.key) if for_secops(a) else None for a in alerts]
+        for a, sec in zip(alerts, secs):
             self.send(self.names["alerts_hr"], orjson.dumps(a.model_dump(mode="json")), a.employee_id.encode())
-            self.send(self.names["alerts_secops"], orjson.dumps(sec), sec["employee_id"].encode())
+            if sec is not None:
+                self.send(self.names["alerts_secops"], orjson.dumps(sec), sec["employee_id"].encode())
             self.alerts.append(a)
+        for e in entries:  # keyed by the employee, as alerts.hr
+            self.send(self.names["evidence_ledger"], orjson.dumps(e), emp.encode())
 
     def deadletter(self, stage: str, reason: str, raw: bytes | str) -> None:
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw

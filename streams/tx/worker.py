@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from typing import Any
 
@@ -21,14 +20,17 @@ from detectors.engine import Engine, EngineConfig
 from detectors.factory import build_engine
 from schemas.settings import Settings
 from schemas.topics import topic_names
+from evidence.keys import require_signing_key
+from evidence.outputs import Outputs
 from schemas.secrets import require_keys, sealer
 from schemas.transport import kafka_config, redis_kwargs
 from streams import metrics
-from streams.app import MAX_MESSAGE_BYTES, partition_of
+from streams.app import MAX_MESSAGE_BYTES, POPULATION_REFRESH_S, partition_of
 from streams.tx.assign import ClientFailed, Rebalancing, StateStore
 from streams.tx.topics import changelog_topic, ensure_topics, instance_id
 from streams.tx.hr import SyncHRStore
 from streams.tx.merge import TimeMerge
+from streams.tx.observe import start_watchdog
 from streams.tx.process import Processor
 from streams.tx.txn import Fenced, Transaction
 
@@ -50,6 +52,7 @@ class TxWorker(Rebalancing):
                  instance: str | None = None) -> None:
         s = self.settings = settings or Settings()
         require_keys(s, "exitwatch worker")
+        require_signing_key(s, "exitwatch worker")
         self.sealer = sealer(s)  # the changelog's values are sealed (AES-256-GCM, bound to the employee id)
         self.names = topic_names(s.topic_prefix)
         self.nparts = ensure_topics(s)
@@ -65,6 +68,7 @@ class TxWorker(Rebalancing):
         self.proc = Processor(self.engine, self.hr, s.topic_prefix, s.pseudonym_key.get_secret_value().encode(),
                               self.partition_of, self.owned,
                               limits=(s.max_record_bytes, s.max_json_depth, s.max_future_skew_s))
+        self.proc.outputs = Outputs(self.engine, s)  # evidence ledger, alerts.secops form (k-anonymous)
         self.merge = TimeMerge(idle=s.tx_idle_ms / 1000.0)
         self.batch, self.interval = s.tx_batch, s.tx_interval_ms / 1000.0
         self.consumer = self.new_consumer()
@@ -72,6 +76,7 @@ class TxWorker(Rebalancing):
         self._renewals: list[float] = []
         self.loop_at = time.monotonic()
         self._idle_check_at = 0.0
+        self._population_at = 0.0
         self.next_offsets: dict[tuple[str, int], int] = {}  # processed in the open transaction
         self.committed_offsets: dict[tuple[str, int], int] = {}  # as last committed (lag, caught_up)
         self.paused: set[tuple[str, int]] = set()
@@ -104,7 +109,7 @@ class TxWorker(Rebalancing):
         """Loop until :meth:`stop` (or ``idle_exit`` seconds with nothing to do, for tests and benchmarks)."""
         self.start()
         if STALL_S > 0:
-            self.start_watchdog()
+            start_watchdog(self, STALL_S, STALL_EXIT_CODE)
         last_work = time.monotonic()
         try:
             while not self._stop:
@@ -114,21 +119,6 @@ class TxWorker(Rebalancing):
                     break
         finally:
             self.close()
-
-    def start_watchdog(self, limit: float = STALL_S) -> None:
-        """Last resort: exit with :data:`STALL_EXIT_CODE` (the supervisor restarts the worker, which resumes
-        from the committed offsets) when one loop iteration has taken ``limit`` seconds: a client call that
-        never returns cannot be interrupted from Python."""
-        def watch() -> None:
-            while not self._stop:
-                time.sleep(min(5.0, limit / 4))
-                if time.monotonic() - self.loop_at > limit:
-                    log.error("the worker loop has not come round for %.0f s (a Kafka client call hangs); exiting "
-                              "with code %d so that the supervisor restarts it", limit, STALL_EXIT_CODE)
-                    logging.shutdown()
-                    os._exit(STALL_EXIT_CODE)
-
-        threading.Thread(target=watch, name="tx-watchdog", daemon=True).start()
 
     def step(self) -> int:
         """One iteration: consume, merge, process, and commit when due. Returns the records processed."""
@@ -160,6 +150,7 @@ class TxWorker(Rebalancing):
                 self.hr.flush_pending()
             if not recs and not self.tx.open:
                 self._commit_idle_positions()
+                self._refresh_population()
             return len(recs)
         except (Fenced, ClientFailed) as exc:
             self.renew(exc)
@@ -247,6 +238,19 @@ class TxWorker(Rebalancing):
         if any(tp not in held for tp in self._offsets()):
             self.tx.begin()
             self.commit()
+
+    def _refresh_population(self) -> None:
+        """The whole company's HR records from Redis (every worker writes its HR records there), for the
+        k-anonymity of alerts.secops: at start and every :data:`POPULATION_REFRESH_S`, while idle."""
+        now = time.monotonic()
+        if now < self._population_at or self.proc.outputs is None:
+            return
+        self._population_at = now + POPULATION_REFRESH_S
+        try:
+            for rec in self.hr.all_records():
+                self.proc.outputs.on_hr_population(rec)
+        except Exception as exc:  # noqa: BLE001 - Redis down: keep the population known so far
+            log.warning("HR population not refreshed from the HR store: %s", exc)
 
     def rollback(self) -> None:
         self.store.rollback()
