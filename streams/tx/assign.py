@@ -226,8 +226,10 @@ class Rebalancing:
             self.merge.remove((tp.topic, tp.partition))
 
     def on_lost(self, consumer: Any, partitions: list[Any]) -> None:
-        log.warning("partitions lost (session expired): aborting the open transaction, dropping all state")
+        log.warning("partitions lost (session expired): aborting the open transaction, dropping all state, "
+                    "renewing the producer")
         self.abort_quietly()
+        self.renew_producer()  # seen after a broker restart: the old producer's next transaction hung
         for tp in partitions:
             self.merge.remove((tp.topic, tp.partition))
         self.store.drop_all()

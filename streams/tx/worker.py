@@ -38,7 +38,7 @@ log = logging.getLogger("exitwatch.tx")
 
 #: Seconds one loop iteration may take before the watchdog exits the process (``EXITWATCH_WATCHDOG_S``, as the
 #: Faust worker's stall watchdog; 0 turns it off) and the exit code it uses.
-STALL_S = float(os.environ.get("EXITWATCH_WATCHDOG_S", "120"))
+STALL_S = float(os.environ.get("EXITWATCH_WATCHDOG_S", "60"))
 STALL_EXIT_CODE = 3
 
 #: Records buffered per input partition before fetching from it pauses (bounded memory on a backlog).

@@ -123,12 +123,17 @@ def test_exactly_once_across_kills(kafka_bootstrap: str, redis_url: str, unique_
     ids = [e["event_id"] for e in got[names["activity_enriched"]]]
     dup = [k for k, c in Counter(ids).items() if c > 1]
     assert len(ids) == n and not dup, f"{len(ids)} enriched of {n}, repeats {dup[:5]}\n{logs[-1][-3000:]}"
-    expected = company["rules"]
-    for t in (names["alerts_hr"], names["alerts_secops"]):
+    from detectors.routing import for_secops
+    from evidence.privacy import secops_alert_id
+    from schemas.settings import Settings
+
+    pkey = Settings().pseudonym_key.get_secret_value().encode()
+    expected = {names["alerts_hr"]: set(company["rules"]),  # alerts.secops: keyed ids, no propensity alerts
+                names["alerts_secops"]: {secops_alert_id(i, pkey) for i, a in company["rules"].items() if for_secops(a)}}
+    for t, want in expected.items():
         alert_ids = [a["alert_id"] for a in got[t]]
         assert len(alert_ids) == len(set(alert_ids)), f"{t}: an alert sent twice"
-        assert set(alert_ids) == set(expected), (f"{t}: missing {len(set(expected) - set(alert_ids))}, "
-                                                 f"extra {len(set(alert_ids) - set(expected))}")
+        assert set(alert_ids) == want, f"{t}: missing {len(want - set(alert_ids))}, extra {len(set(alert_ids) - want)}"
 
 
 def test_backlog_gives_replays_alerts_exactly(kafka_bootstrap: str, redis_url: str, unique_prefix: str,
