@@ -157,7 +157,8 @@ def evaluate_propensity(data: str | Path, level: float | None = None, weights: d
                          "observed": round(sum(y for _, y in sel) / len(sel), 3)})
     river = _river_online(snaps, notice, end)
     return {
-        "data": str(data), "profile": meta.get("profile", "default"), "seed": meta.get("seed"),
+        "data": str(data), "profile": meta.get("profile", "baseline"), "seed": meta.get("seed"),
+        "signal_drift": meta.get("signal_drift", "default"),
         "employees": len(everyone), "leavers": len(leavers), "stayers": len(stayers), "level": level,
         "period": [dt.date.fromordinal(dt.date(1970, 1, 1).toordinal() + start).isoformat(),
                    dt.date.fromordinal(dt.date(1970, 1, 1).toordinal() + end).isoformat()],
@@ -254,13 +255,13 @@ def render(reps: list[dict[str, Any]], cmd: str) -> str:
         "the activity period. AUC over weekly snapshots (leavers 14-90 days before notice against stayers). "
         "Brier over snapshots whose 90 days are observed, against \"notice within 90 days\".",
         "",
-        "| profile | seed | employees | leavers flagged >= 14 d before notice | stayers flagged | AUC (scorecard) "
-        "| AUC (River online) | Brier | alerts |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| profile | signal drift | seed | employees | leavers flagged >= 14 d before notice | stayers flagged "
+        "| AUC (scorecard) | AUC (River online) | Brier | alerts |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in reps:
         lines.append(
-            f"| {r['profile']} | {r['seed']} | {r['employees']} | **{_pct(r['leaver_recall_14d'])}** "
+            f"| {r['profile']} | {r['signal_drift']} | {r['seed']} | {r['employees']} | **{_pct(r['leaver_recall_14d'])}** "
             f"({r['leavers_flagged_14d_before_notice']}/{r['leavers']}) | **{_pct(r['stayer_flag_rate'])}** "
             f"({r['stayers_flagged']}/{r['stayers']}) | {r['auc_weekly']} | {r['river_online_auc_weekly']} "
             f"| {r['brier']} | {r['alerts']} |")
@@ -289,12 +290,34 @@ def write_report(reps: list[dict[str, Any]], out: Path, cmd: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m exitwatch.evaluate_propensity", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", action="append", required=True, metavar="DIR", help="a generated company (repeat)")
+    ap.add_argument("--data", action="append", default=[], metavar="DIR", help="a generated company (repeat)")
+    ap.add_argument("--company", action="append", default=[], metavar="PROFILE:SEED[:DRIFT]",
+                    help="generate the HR side of this company first (exitwatch.generate profiles; drift default "
+                    "or subtle) into --work and evaluate it (repeat)")
+    ap.add_argument("--employees", type=int, default=1000)
+    ap.add_argument("--days", type=int, default=120)
+    ap.add_argument("--work", default=None, metavar="DIR", help="where --company data go (default: a temp dir)")
     ap.add_argument("--out", default="reports/propensity", metavar="DIR")
     ap.add_argument("--level", type=float, default=None)
     ap.add_argument("--fit", action="store_true", help="fit the scorecard's weights on --data and print them")
     a = ap.parse_args(argv)
     dirs = [Path(d) for d in a.data]
+    if a.company:
+        import tempfile
+
+        from exitwatch.generate_signals import write_hr_only
+
+        work = Path(a.work or tempfile.mkdtemp(prefix="exitwatch-propensity-"))
+        for spec in a.company:
+            parts = spec.split(":")
+            if len(parts) not in (2, 3) or not parts[1].isdigit():
+                ap.error(f"--company {spec!r}: expected PROFILE:SEED[:DRIFT], e.g. sales_org:11 or baseline:23:subtle")
+            prof, seed, drift = parts[0], int(parts[1]), parts[2] if len(parts) == 3 else "default"
+            d = work / f"{prof}-{seed}-{drift}"
+            write_hr_only(d, a.employees, a.days, seed, profile=prof, signal_drift=drift)
+            dirs.append(d)
+    if not dirs:
+        ap.error("give --data DIR or --company PROFILE:SEED")
     if a.fit:
         print(orjson.dumps(fit_weights(dirs)).decode())
         return 0
@@ -306,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
               f"({r['leavers_flagged_14d_before_notice']}/{r['leavers']}), stayers flagged "
               f"{_pct(r['stayer_flag_rate'])} ({r['stayers_flagged']}/{r['stayers']}), AUC {r['auc_weekly']}, "
               f"River online AUC {r['river_online_auc_weekly']}, Brier {r['brier']}", file=sys.stderr)
-    cmd = "python -m exitwatch.evaluate_propensity " + " ".join(f"--data {d}" for d in a.data) + f" --out {a.out}"
+    cmd = ("python -m exitwatch.evaluate_propensity " + " ".join(f"--data {d}" for d in a.data)
+           + "".join(f" --company {c}" for c in a.company) + f" --out {a.out}")
     write_report(reps, Path(a.out), cmd)
     return 0
 

@@ -145,21 +145,22 @@ def _customer_handover(c: Any, e: Any, rng: random.Random) -> None:
 
 
 def write_hr_only(out: str | Path, employees: int = 1000, days: int = 120, seed: int = 7,
-                  start: str = "2026-01-05", **company_kw: Any) -> dict[str, Any]:
+                  start: str = "2026-01-05", profile: str = "baseline", signal_drift: str = "default") -> dict[str, Any]:
     """The HR side of a generated company only (``hr.jsonl``, ``signals.jsonl``, ``meta.json``): the same
-    people, leavers and signals as ``exitwatch generate`` with the same arguments, without the activity (what
-    the propensity's evaluation and tests need, in seconds)."""
+    people, leavers and signals as ``exitwatch generate`` with the same arguments (``profile``: one of
+    ``exitwatch.generate.PROFILES``), without the activity (what the propensity's evaluation and tests need, in
+    seconds). ``signal_drift``: how future leavers drift (:data:`DRIFT`)."""
     import datetime as dt
 
     import orjson
 
-    from exitwatch.generate import Company
+    from exitwatch.generate import Company, profile_of
 
-    drift = company_kw.pop("signal_drift", "default")
-    if drift not in DRIFT:
-        raise ValueError(f"unknown signal drift {drift!r}; known: {sorted(DRIFT)}")
-    c = Company(employees, days, seed, dt.date.fromisoformat(start), **company_kw)
-    c.signal_drift = drift  # type: ignore[attr-defined]
+    if signal_drift not in DRIFT:
+        raise ValueError(f"unknown signal drift {signal_drift!r}; known: {sorted(DRIFT)}")
+    prof = profile_of(profile)
+    c = Company(employees, days, seed, dt.date.fromisoformat(start), profile=prof)
+    c.signal_drift = signal_drift  # type: ignore[attr-defined]
     c.build()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -168,7 +169,6 @@ def write_hr_only(out: str | Path, employees: int = 1000, days: int = 120, seed:
         rows.sort(key=lambda r: r[0])
         (out / name).write_bytes(b"".join(orjson.dumps(r) + b"\n" for _, r in rows))
     meta = {"employees": c.n, "days": c.days, "seed": seed, "start": c.start.isoformat(), "end": c.date(c.days - 1),
-            "profile": company_kw.get("profile", "default"), "signal_drift": drift, "leavers": len(c.labels),
-            "hr_only": True}
+            "profile": prof.name, "signal_drift": signal_drift, "leavers": len(c.labels), "hr_only": True}
     (out / "meta.json").write_bytes(orjson.dumps(meta, option=orjson.OPT_INDENT_2))
     return meta

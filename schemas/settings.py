@@ -101,7 +101,7 @@ class Settings(BaseSettings):
                                            "whose records carry local times without an offset")
 
     # -- departure propensity, offboarding and presets (issue 18)
-    propensity_level: float = Field(0.2, description="probability of a notice within 90 days at which "
+    propensity_level: float = Field(0.25, description="probability of a notice within 90 days at which "
                                     "hr.departure_propensity alerts (alerts.hr only)")
     preset: str | None = Field(None, description="industry pack of rule settings and classification: "
                                "manufacturing, sales, tech or finance (detectors/presets/)")

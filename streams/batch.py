@@ -125,6 +125,7 @@ class BatchDriver:
         self._kind_topics = [self.inp[f"activity_{k}"] for k in ACTIVITY_KINDS]
         self._signals_topic = self.inp["hr_signals"]
         self._failed: list[str] = []
+        self._pending: list[Alert] = []  # alerts of the HR records applied at start, sent with the first batch
 
     # ------------------------------------------------------------------ start
     def _assign_all(self, consumer: Any, topic: str) -> list[Any]:
@@ -171,8 +172,12 @@ class BatchDriver:
                     log.info("restored %d state records from %s", n, self.changelog_topic)
             finally:
                 c.close()
-        self._read_to_end(self._hr_consumer, self.inp["hr_status"], self._apply_hr)
-        self.store.take_dirty()  # HR applied at start is in hr.status already; nothing to write back
+        made: list[Alert] = []
+        self._read_to_end(self._hr_consumer, self.inp["hr_status"], lambda m: made.extend(self._apply_hr(m)))
+        self.store.take_dirty()  # HR applied at start is in hr.status already; nothing to write back ...
+        for a in made:  # ... except where it made alerts (a departure known at start: the last-day summary),
+            self.store.put(a.employee_id, self.store.data[a.employee_id])  # sent with the first batch
+        self._pending = made
         self.consumer.subscribe([*self._kind_topics, self._signals_topic])
 
     def _ensure_topic(self, topic: str, config: dict[str, str]) -> None:
@@ -274,7 +279,7 @@ class BatchDriver:
 
     def step(self, timeout: float = 0.5) -> int:
         """One batch: consume, detect, produce alerts and state, wait for acks, commit. Returns messages read."""
-        alerts = self._follow_hr()
+        alerts, self._pending = self._pending + self._follow_hr(), []
         msgs = self.consumer.consume(self.batch, timeout)
         if not msgs and not alerts:
             return 0

@@ -3,14 +3,16 @@
 Learned online per employee from ``hr.signals`` (CONTRACT.md 4) and HR records, and explained in HR's terms:
 
 - **attendance**: late arrivals, early leaves and absences per week against the person's own usual week
-  (exponentially weighted, the last three weeks kept apart so they do not teach it) and their department's;
+  (exponentially weighted, the last three weeks kept apart so they do not teach it, an anomalous week
+  teaching it a quarter as much) and their department's;
   a week counts as anomalous at ``max(2, own + 2 sd, peers + 1)``; the factor is the run of anomalous weeks
   ("3 weeks running");
-- **performance**: the latest review score against the one about two months (35-100 days) earlier
-  ("down 25% over two months"; a drop of 20% is one unit);
+- **performance**: the latest review score against the best of the reviews five weeks to six months
+  earlier ("down 25%"; a drop of 20% is one unit);
 - **leave**: leave requests in the last 60 days against the person's own rate before
   (one unit: up by half, and by at least two requests);
-- **satisfaction**: the mean of the last two pulse surveys against the person's own earlier mean, beyond
+- **satisfaction**: the mean of the last two pulse surveys against the person's own mean at least ten weeks
+  earlier, beyond
   what the scatter of their own answers explains (1.5 points beyond it is one unit), and the department's
   mean.
 
@@ -61,12 +63,12 @@ FACTORS = ("attendance", "performance", "leave", "satisfaction", "breadth")
 #: The scorecard (fitted on generated company seed 7, profile "default", with River LogisticRegression;
 #: see reports/propensity/NOTES.md). Order: intercept, attendance, performance, leave, satisfaction, peers.
 WEIGHTS: dict[str, float] = {
-    "intercept": -4.585,
-    "attendance": 0.722,
-    "performance": 2.424,
-    "leave": 0.982,
-    "satisfaction": 1.862,
-    "breadth": 0.361,
+    "intercept": -4.837,
+    "attendance": 1.006,
+    "performance": 2.52,
+    "leave": 1.065,
+    "satisfaction": 1.981,
+    "breadth": -0.014,
 }
 
 
@@ -102,12 +104,12 @@ class PropensityModel:
     """Per-employee HR-signal features, a fitted scorecard, and the department means they are compared with.
 
     >>> m = PropensityModel(); m.id, m.level
-    ('hr.departure_propensity', 0.2)
+    ('hr.departure_propensity', 0.25)
     """
 
     id = ID
 
-    def __init__(self, level: float = 0.2, weights: dict[str, float] | None = None) -> None:
+    def __init__(self, level: float = 0.25, weights: dict[str, float] | None = None) -> None:
         if not 0 < level < 1:
             raise ValueError(f"propensity level {level} must be between 0 and 1 (a probability)")
         self.level = level
@@ -185,7 +187,14 @@ class PropensityModel:
             pa[1] += (c - pa[1]) / min(pa[0], 2000)
             if len(s["r"]) > 3:
                 old = s["r"].pop(0)
-                s["n"], s["m"], s["v"] = _ewm(s["n"], s["m"], s["v"], old)
+                # an anomalous week teaches the usual week only a quarter as much (a long drift must not
+                # become the new normal within weeks; a lasting change still does, slowly)
+                if s["n"] >= 4 and self._anomalous(s, old, dept):
+                    mean, var = s["m"], s["v"]
+                    _, m2, v2 = _ewm(s["n"], mean, var, old)
+                    s["m"], s["v"] = mean + (m2 - mean) / 4, var + (v2 - var) / 4
+                else:
+                    s["n"], s["m"], s["v"] = _ewm(s["n"], s["m"], s["v"], old)
         s["w"], s["c"] = w, 0
 
     def _anomalous(self, s: dict[str, Any], c: float, dept: str) -> bool:
@@ -212,9 +221,9 @@ class PropensityModel:
         perf_x, perf_drop, perf_then, perf_now = 0.0, 0.0, None, None
         if s["pf"]:
             d_now, perf_now = s["pf"][-1]
-            before = [v for d, v in s["pf"] if d_now - 100 <= d <= d_now - 35]
-            if before and before[0] > 0:
-                perf_then = before[0]
+            before = [v for d, v in s["pf"] if d_now - 200 <= d <= d_now - 35]
+            if before and max(before) > 0:
+                perf_then = max(before)  # the level of the last six months, at least five weeks back
                 perf_drop = (perf_then - perf_now) / perf_then
                 perf_x = min(max(0.0, perf_drop) / 0.2, 3.0)
         # leave: requests in the last 60 days against the own rate before (per 60 days)
@@ -231,7 +240,8 @@ class PropensityModel:
         sat_x, sat_now, sat_before = 0.0, None, None
         if len(sv) >= 3:
             sat_now = (sv[-1][1] + sv[-2][1]) / 2
-            before_v = [v for _, v in sv[:-2]]
+            # against the answers at least ten weeks older (a slow fall must not hide in its own baseline)
+            before_v = [v for d, v in sv[:-2] if d <= sv[-1][0] - 70] or [v for _, v in sv[:-2]]
             sat_before = sum(before_v) / len(before_v)
             # survey answers scatter by about a point: the part of the fall that the scatter of the own earlier
             # answers (at least 0.8) does not explain counts, 1.5 points of it as one unit
@@ -271,8 +281,8 @@ class PropensityModel:
                                  f"{f['_att_usual']:g} a week, department {f['_att_peers']:g})")})
         if f["performance"] > 0:
             out.append({"factor": "performance", "contribution": round(w["performance"] * f["performance"], 2),
-                        "text": (f"performance down {f['_perf_drop']:.0%} over two months "
-                                 f"({f['_perf_then']:g} to {f['_perf_now']:g})")})
+                        "text": (f"performance down {f['_perf_drop']:.0%} ({f['_perf_then']:g} in the last six "
+                                 f"months to {f['_perf_now']:g} now)")})
         if f["leave"] > 0:
             usual = "not known" if f["_leave_usual"] is None else f"{f['_leave_usual']:g}"
             out.append({"factor": "leave", "contribution": round(w["leave"] * f["leave"], 2),

@@ -38,7 +38,7 @@ def test_report_files(tmp_path: Path) -> None:
     write_hr_only(data, employees=200, days=90, seed=9)
     assert main(["--data", str(data), "--out", str(tmp_path / "rep")]) == 0
     md = (tmp_path / "rep" / "propensity.md").read_text()
-    assert "AUC" in md and "| default | 9 |" in md
+    assert "AUC" in md and "| baseline | default | 9 |" in md
     assert orjson.loads((tmp_path / "rep" / "propensity.json").read_bytes())[0]["seed"] == 9
 
 
