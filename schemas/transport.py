@@ -84,7 +84,7 @@ def _secret(v: Any) -> str | None:
     return v if v is None or isinstance(v, str) else v.get_secret_value()
 
 
-def kafka_config(settings: Settings | None = None, bootstrap: str | None = None, **overrides: Any) -> dict[str, Any]:
+def kafka_config(settings: Settings | None = None, bootstrap: Any = None, **overrides: Any) -> dict[str, Any]:
     """Base confluent-kafka configuration (bootstrap servers and transport security), plus ``overrides``.
 
     ``bootstrap`` (a ``--bootstrap`` argument) replaces the settings' servers; the security settings stay."""

@@ -35,9 +35,14 @@ class SyncHRStore:
 
     def __init__(self, url: str, prefix: str = "", ttl: float = 30.0, client: Any = None,
                  redis_options: dict[str, Any] | None = None) -> None:
-        """``redis_options``: :func:`schemas.transport.redis_kwargs` (TLS, AUTH)."""
-        self.redis = client or redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0,
-                                                    **(redis_options or {}))
+        """``redis_options``: :func:`schemas.transport.redis_kwargs` (TLS, AUTH; default: from the settings in
+        the environment, for ``url``)."""
+        if client is None:
+            from schemas.transport import redis_kwargs
+
+            opts = redis_kwargs(url=url) if redis_options is None else redis_options
+            client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, **opts)
+        self.redis = client
         self.prefix = prefix
         self.ttl = ttl
         self._alias: dict[str, tuple[str | None, float]] = {}
@@ -198,6 +203,23 @@ class SyncHRStore:
                 pipe.hget(k, "r")
             out += [orjson.loads(v) for v in pipe.execute() if v is not None]
         return out
+
+    def purge(self, employee_id: str, accounts: list[str] | None = None) -> int:
+        """Delete the employee's HR record and the aliases that still point at them (retention, as
+        :meth:`streams.hrstore.HRStore.purge`); keys deleted."""
+        raw = self.redis.hget(self._hr_key(employee_id), "r")
+        names = set(accounts or [])
+        if raw is not None:
+            names.update(orjson.loads(raw).get("accounts") or [])
+        aliases = sorted({normalize_account(a) for a in (employee_id, *names)})
+        keys = [self._alias_key(a) for a in aliases]
+        vals = self.redis.mget(keys) if keys else []
+        doomed = [k for k, v in zip(keys, vals) if v is not None and v.decode() == employee_id]
+        n = int(self.redis.delete(self._hr_key(employee_id), *doomed))
+        self._hr.pop(employee_id, None)
+        for a in aliases:
+            self._alias.pop(a, None)
+        return n
 
     def close(self) -> None:
         self.redis.close()

@@ -9,10 +9,13 @@ changelog; on a lost assignment the open transaction is aborted and all state dr
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import time
 from typing import Any
+
+from redis.exceptions import RedisError
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -33,6 +36,8 @@ from streams.tx.merge import TimeMerge
 from streams.tx.observe import start_watchdog
 from streams.tx.process import Processor
 from streams.tx.txn import Fenced, Transaction
+from streams.retention import CHECK_S as RETENTION_CHECK_S
+from streams.retention import PURGED, RETENTION_FAILURES, expired
 
 log = logging.getLogger("exitwatch.tx")
 
@@ -77,6 +82,7 @@ class TxWorker(Rebalancing):
         self.loop_at = time.monotonic()
         self._idle_check_at = 0.0
         self._population_at = 0.0
+        self._retention_at = 0.0
         self.next_offsets: dict[tuple[str, int], int] = {}  # processed in the open transaction
         self.committed_offsets: dict[tuple[str, int], int] = {}  # as last committed (lag, caught_up)
         self.paused: set[tuple[str, int]] = set()
@@ -151,6 +157,7 @@ class TxWorker(Rebalancing):
             if not recs and not self.tx.open:
                 self._commit_idle_positions()
                 self._refresh_population()
+                self.retention()
             return len(recs)
         except (Fenced, ClientFailed) as exc:
             self.renew(exc)
@@ -198,6 +205,43 @@ class TxWorker(Rebalancing):
         if low:
             self.consumer.resume([TopicPartition(*tp) for tp in low if tp in merge.buf])
             self.paused.difference_update(low)
+
+    # ------------------------------------------------------------------ retention
+    def retention(self, today: dt.date | None = None) -> list[str]:
+        """Purge the employees of the owned partitions whose last day is more than ``EXITWATCH_RETENTION_DAYS``
+        ago (:mod:`streams.retention`): a tombstone for each state, committed in one transaction, then their HR
+        record and aliases in Redis. Runs while idle, at most every ``EXITWATCH_RETENTION_CHECK_S`` (``today``
+        given: now). The purged ids."""
+        days = self.settings.retention_days
+        now = time.monotonic()
+        if days <= 0 or self.tx.open or (today is None and now < self._retention_at):
+            return []
+        self._retention_at = now + RETENTION_CHECK_S
+        today = today or dt.datetime.now(dt.timezone.utc).date()
+        doomed = []
+        for emp, part in list(self.store.owner.items()):
+            if part not in self.owned:
+                continue
+            st = self.store.get(emp)
+            if st is not None and expired(st.hr, today, days):
+                doomed.append((emp, part, list((st.hr or {}).get("accounts") or [])))
+        if not doomed:
+            return []
+        self.tx.begin()
+        for emp, part, _ in doomed:
+            self.tx.send(self.changelog, None, emp.encode(), partition=part)
+        self.commit()
+        for emp, part, accounts in doomed:
+            self.store.load(emp, part, None)
+            try:
+                self.hr.purge(emp, accounts)
+            except (RedisError, OSError) as exc:  # the state is gone; the Redis keys go at the next check
+                RETENTION_FAILURES.inc()
+                log.warning("retention: HR record and aliases of one employee not purged from Redis: %s", exc)
+        PURGED.inc(len(doomed))
+        log.info("retention: purged the state and HR mapping of %d employees (last day more than %d days ago)",
+                 len(doomed), days)
+        return sorted(emp for emp, _, _ in doomed)
 
     # ------------------------------------------------------------------ the transaction
     def commit(self) -> None:

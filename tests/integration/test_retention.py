@@ -1,6 +1,6 @@
 """The worker's state at rest and its retention, on the real broker and Redis (issue 17).
 
-A worker reads a leaver (last day 2026-01-31) and a colleague who stays, and writes their states to its
+For each engine (the transactional default and the Faust worker), a worker reads a leaver (last day 2026-01-31) and a colleague who stays, and writes their states to its
 table's changelog: every value there is sealed (AES-256-GCM), with no HR field, account or file name in clear.
 The worker stops; one started again with ``EXITWATCH_RETENTION_DAYS=30`` restores the table from the changelog
 and purges the leaver (more than 30 days past the last day by the wall clock): the last changelog record of
@@ -64,10 +64,12 @@ def last_values(records: list[tuple[str, bytes | None]]) -> dict[str, bytes | No
     return out
 
 
-def test_state_sealed_in_changelog_and_purged_after_retention(kafka_bootstrap: str, redis_url: str,
+@pytest.mark.parametrize("engine", ["tx", "faust"])
+def test_state_sealed_in_changelog_and_purged_after_retention(engine: str, kafka_bootstrap: str, redis_url: str,
                                                               unique_prefix: str, kafka_admin: Any,
                                                               tmp_path: Path) -> None:
     from schemas.topics import topic_names
+    from streams.tx.topics import changelog_topic
 
     kafka_admin.create_topics(list(topic_names(unique_prefix).values()), partitions=4)
     app_id = f"{unique_prefix}ret"
@@ -85,11 +87,11 @@ def test_state_sealed_in_changelog_and_purged_after_retention(kafka_bootstrap: s
         "sensitivity": "restricted", "bytes": 1000}) for who in ("ann.leaver", "bob.stays") for i in range(6)) + "\n")
     env = {**os.environ, "KAFKA_BOOTSTRAP": kafka_bootstrap, "REDIS_URL": redis_url,
            "EXITWATCH_DATA_KEY": "a data key of this test, 32+ characters", "EXITWATCH_RETENTION_CHECK_S": "1"}
-    topic = f"{app_id}-employee-state-changelog"
+    topic = changelog_topic(unique_prefix, app_id) if engine == "tx" else f"{app_id}-employee-state-changelog"
 
     def run_worker(extra: dict[str, str], until: Any, what: str, timeout: float = 150) -> None:
         log = tmp_path / f"worker-{len(list(tmp_path.glob('worker-*')))}.log"
-        w = subprocess.Popen([*EXITWATCH, "worker", "--topic-prefix", unique_prefix, "--app-id", app_id,
+        w = subprocess.Popen([*EXITWATCH, "worker", "--engine", engine, "--topic-prefix", unique_prefix, "--app-id", app_id,
                               "--data-dir", str(tmp_path / "state"), "--store", "memory://", "--metrics-port", "0",
                               "--loglevel", "info"], cwd=ROOT, env={**env, **extra}, stdout=log.open("wb"),
                              stderr=subprocess.STDOUT)
