@@ -32,6 +32,7 @@ from detectors.context import HRView, day_date, day_number
 from detectors.dedupe import Floor, seen_or_add
 from detectors.offboarding import HANDOVER_SIGNALS
 from detectors.hosts import HostUsers
+from detectors.peers import PeerFirsts
 from detectors.risk import RISK_RULE, rule_code, update_risk
 from detectors.rule import Finding, Rule
 from detectors.state import LATE_DAYS, EmployeeState, Series, day_of
@@ -238,7 +239,7 @@ class Engine:
             from detectors.catalogue import load_rules
 
             rules = load_rules()
-        self.rules = [r for r in rules if r.enabled]
+        self.rules = self._share_first_marks([r for r in rules if r.enabled])
         self.models = list(models)
         self.store: StateStore = store if store is not None else DictStore()
         self.config = config or EngineConfig()
@@ -251,11 +252,30 @@ class Engine:
         self._horizon = {self._skey[r.id]: r.window.horizon(self.config.lookback_days) for r in self.rules}
         self._windows = {self._skey[r.id]: r.window for r in self.rules}
         self.hosts = HostUsers()  # a machine's usual users, from logon history (detectors.hosts)
+        self.peer_firsts = PeerFirsts()  # how many of a department did a thing (detectors.peers)
         self._seq_keep = {
             r.id: r.window.within_hours * 3600 for r in self.rules if isinstance(r.window, Sequence)
         }
         #: Rules asked after every input of a leaver, not only on matching events (detectors/offboarding.py).
         self._clocked = [r for r in self.rules if hasattr(r.window, "on_clock")]
+
+    @staticmethod
+    def _share_first_marks(rules: list[Rule]) -> list[Rule]:
+        """Sequence rules with the same first step (the same function) and span share its marks: the first
+        such rule keeps them, the others read them (``Sequence._marks_key``)."""
+        import dataclasses
+
+        owners: dict[Any, tuple[str, float]] = {}
+        out = []
+        for r in rules:
+            if r.first is not None and isinstance(r.window, Sequence):
+                key = (r.first, r.window.within_hours)
+                if key in owners:
+                    r = dataclasses.replace(r, window=dataclasses.replace(r.window, _marks_key=owners[key][0]))
+                else:
+                    owners[key] = (series_key(r.id), r.window.within_hours)
+            out.append(r)
+        return out
 
     # ------------------------------------------------------------------ state
     def _state(self, emp: str) -> EmployeeState:
@@ -305,6 +325,9 @@ class Engine:
             if pv is not None:
                 views = (*views, pv)
         flagged = self._flagged(st)
+        group = str((st.hr or {}).get("department") or "")
+        if "fs" not in st.extra:
+            self.peer_firsts.joined(group)
         first_seen = st.extra.setdefault("fs", day)  # every rule's baseline starts when the employee is first seen
 
         def learn(d: int) -> bool:
@@ -319,7 +342,8 @@ class Engine:
                 sk = self._skey[rule.id]
                 if rule.first is not None and rule.first(event):
                     keep = self._seq_keep.get(rule.id, 30 * 86400)
-                    add_mark(st, sk, t, event.event_id, keep)
+                    if not getattr(rule.window, "_marks_key", ""):  # else an earlier rule keeps them
+                        add_mark(st, sk, t, event.event_id, keep)
                     for view in views:
                         f = rule.window.on_late_first(st.series.get(sk), view, t, st, sk)
                         if f is not None:
@@ -329,7 +353,8 @@ class Engine:
                     continue
                 nk = None
                 if rule.novelty is not None:  # counts only the first time this employee does the thing
-                    nk = first_time(st, rule.novelty(event), day, first_seen, rule.window, novel)
+                    nk = first_time(st, rule.novelty(event), day, first_seen, rule.window, novel,
+                                    self.peer_firsts, group)
                     if nk is None:
                         continue
                     v = 1
@@ -347,7 +372,7 @@ class Engine:
                 # judged under the one at the event's time (the grade of the alert is that day's).
                 for view in (views if rule.window.when != "always" else views[:1]):
                     f = (rule.window.on_event(s, view, day, t, st, sk) if nk is None
-                         else rule.window.on_new(s, view, day, st, sk, nk))
+                         else rule.window.on_new(s, view, day, st, sk, nk[0], nk[1:]))
                     if f is not None:
                         alerts += self._emit(rule, emp, f, st, view, event.ts)
             except Exception:  # one bad rule never stops the stream

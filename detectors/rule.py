@@ -88,13 +88,13 @@ class Rule:
         """The tunable settings: the window's parameters plus severity, score and enabled."""
         p = {"enabled": self.enabled, "severity": self.severity, "score": self.score,
              "staying_cap": self.staying_cap}
-        p.update(dataclasses.asdict(self.window))
+        p.update({k: v for k, v in dataclasses.asdict(self.window).items() if not k.startswith("_")})
         return p
 
     def configured(self, overrides: dict[str, Any]) -> "Rule":
         """A copy with ``overrides`` applied; an unknown key is an error naming the rule and the key."""
         own = {k: overrides[k] for k in ("enabled", "severity", "score", "staying_cap") if k in overrides}
-        win_fields = {f.name for f in dataclasses.fields(self.window)}
+        win_fields = {f.name for f in dataclasses.fields(self.window) if not f.name.startswith("_")}
         unknown = set(overrides) - set(own) - win_fields
         if unknown:
             raise ValueError(

@@ -255,6 +255,9 @@ class Sequence(Window):
     then_min: float = 1.0  # the last step's total that day must reach this
     then_factor: float = 0.0  # ... and be this many times the employee's usual (0 = no baseline check)
     min_history_days: int = MIN_HISTORY_DAYS
+    #: Set by the engine (not a setting): the marks key of an earlier rule with the same first step, whose
+    #: first-step marks this rule reads instead of keeping a copy (state size).
+    _marks_key: str = ""
 
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if not self.ok(hr, day):
@@ -274,7 +277,7 @@ class Sequence(Window):
         return None
 
     def _check_at(self, s: Series, t: float, day: int, st: EmployeeState, rid: str) -> Finding | None:
-        marks = [m for m in st.marks.get(rid, []) if t - self.within_hours * 3600 <= m[0] <= t]
+        marks = [m for m in st.marks.get(self._marks_key or rid, []) if t - self.within_hours * 3600 <= m[0] <= t]
         if len(marks) < self.min_first:
             return None
         v = s.days.get(day, 0.0)
@@ -425,18 +428,26 @@ def seen_before(st: EmployeeState, key: str) -> bool:
 
 
 def first_time(st: EmployeeState, key: str | None, day: int, first_seen: int, window: Any,
-               cache: dict[str, bool]) -> str | None:
-    """``key`` when the employee never produced it before and has at least the window's ``min_history_days``
-    of history (else None: known, or too early to call anything new). ``cache`` holds this event's answers,
-    so that every first-time rule of one event sees the same novelty."""
+               cache: dict[str, Any], peers: Any = None, group: str = "") -> tuple[str, int, int] | None:
+    """``(key, peers who did it before, peers seen)`` when the employee never produced ``key`` before, has at
+    least the window's ``min_history_days`` of history, and it is not common among their peers (``peers``: a
+    :class:`detectors.peers.PeerFirsts`); else None. ``cache`` holds this event's answers, so that every
+    first-time rule of one event sees the same novelty."""
     if not key:
         return None
-    new = cache.get(key)
-    if new is None:
-        new = cache[key] = not seen_before(st, key)
-    if not new or day - first_seen < getattr(window, "min_history_days", MIN_HISTORY_DAYS):
+    got = cache.get(key)
+    if got is None:
+        new = not seen_before(st, key)
+        did, n, common = 0, 0, False
+        if new and peers is not None:
+            did, n = peers.share(group, key)
+            common = peers.common(group, key)
+            peers.did(group, key)
+        got = cache[key] = (new, did, n, common)
+    new, did, n, common = got
+    if not new or common or day - first_seen < getattr(window, "min_history_days", MIN_HISTORY_DAYS):
         return None
-    return key
+    return key, did, n
 
 
 @dataclass(frozen=True)
@@ -444,7 +455,9 @@ class FirstTime(Window):
     """Fires the first time an employee does something they never did before, once they have
     ``min_history_days`` of history: the rule's ``novelty`` key (a device, a site category, work after hours)
     is remembered per employee (NOVELTY_MEMORY keys, most recently seen kept). With ``min_new`` above 1 it takes
-    that many different new things within ``span_days`` (a cluster of firsts)."""
+    that many different new things within ``span_days`` (a cluster of firsts). A first that most of the
+    employee's peers (department) did before does not count (:mod:`detectors.peers`); the explanation says
+    how many had (``peers_before``)."""
 
     min_history_days: int = 28
     min_new: int = 1
@@ -457,7 +470,8 @@ class FirstTime(Window):
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         return None  # only what is new counts (the engine calls on_new)
 
-    def on_new(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str, key: str) -> Finding | None:
+    def on_new(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str, key: str,
+               peers: tuple[int, int] = (0, 0)) -> Finding | None:
         names: list[Any] = []
         if self.min_new > 1:
             names = st.extra.setdefault(NOVELTY_NAMES, {}).setdefault(rid, [])
@@ -485,7 +499,8 @@ class FirstTime(Window):
             baseline={"history_days": day - fs, "times_before": 0},
             ratio=None,
             day=day,
-            extra={"new": ", ".join(recent), "history_days": day - fs},
+            extra={"new": ", ".join(recent), "history_days": day - fs,
+                   "peers_before": f"{peers[0]} of {peers[1]}" if peers[1] else "no peers seen"},
         )
 
 

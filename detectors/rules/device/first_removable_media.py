@@ -4,7 +4,8 @@ least 28 days of history without it.
 Detection without labels: the novelty is the signal, whatever the files are. Someone who connected a drive
 once, anywhere in the remembered history, is not new to it; the amount is judged by
 ``device.connect_spike`` and ``device.removable_copy_spike``. Alone it is ``low``, in notice too
-(a handover on a stick is ordinary); it feeds ``activity.firsts_together``.
+(a handover on a stick is ordinary); it feeds ``activity.firsts_together``. A first that most of the
+employee's department did before (a field team where everyone carries drives) does not count.
 """
 
 from detectors.examples import daily, ev, hr
@@ -20,6 +21,12 @@ def first_removable_media(e: ActivityEvent) -> bool:
 
 _HR = [hr("2026-01-01T09:00:00Z")]
 _WORK = daily("2026-01-05", 30, per_day=3, hour=10, action="open")
+# A field team of six where the five others all use thumb drives.
+_TEAM = [hr("2026-01-01T09:00:00Z", department="Field")] + [
+    hr("2026-01-01T09:00:00Z", employee_id=f"E{i}", accounts=[f"p{i}@corp.example"], department="Field")
+    for i in range(2, 7)]
+_TEAM_USB = [ev(f"2026-01-0{5 + i % 4}T11:00:00Z", actor=f"p{i}@corp.example", action="connect")
+             for i in range(2, 7)]
 
 RULE = Rule(
     id="device.first_removable_media",
@@ -44,6 +51,10 @@ RULE = Rule(
         Example("someone who connects a drive now and then", False,
                 _WORK + [ev("2026-01-12T11:00:00Z", action="connect"), ev("2026-02-10T11:00:00Z", action="connect")],
                 _HR),
+        Example("a first that most of the team did before is not unusual", False,
+                _WORK + _TEAM_USB + [ev("2026-02-10T11:00:00Z", action="connect")], _TEAM),
+        Example("the same first in a team where one other uses drives", True,
+                _WORK + _TEAM_USB[:1] + [ev("2026-02-10T11:00:00Z", action="connect")], _TEAM),
         Example("in the first weeks nothing is new yet", False,
                 _WORK[:30] + [ev("2026-01-12T11:00:00Z", action="connect")], _HR),
     ),

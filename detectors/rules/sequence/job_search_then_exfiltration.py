@@ -3,9 +3,9 @@
 First step (``job_site_visit``): a ``web`` ``visit`` to a job board or recruiting site: the connectors'
 ``attrs.category`` ``job_search`` (``connectors/classification.toml``), or the list in ``sequence/_lists.py``
 matched on the URL in ``object`` or the ``destination`` domain. Last step: files copied to removable media,
-removable devices connected (logs that record the device but not the files: a thumb drive used far more
-than before), mail sent or forwarded to a personal address, or an upload to personal cloud storage, each
-worth its ``count`` or 1. Benign people glance at a job site and copy a file now and then,
+mail sent or forwarded to a personal address, or an upload to personal cloud storage, each worth its
+``count`` or 1 (device connects are ``sequence.job_search_then_device_use``: counted here they would add
+to the copies of the same session). Benign people glance at a job site and copy a file now and then,
 so it takes at least 3 job-site visits in the 30 days before, at least 5 files or messages out on one day,
 and, once the employee has 14 days of history for these channels, at least 3 times their usual daily amount.
 Fires for anyone (many leavers search before they resign, so HR news is not needed); one alert per day.
@@ -30,8 +30,6 @@ def job_search_then_exfiltration(e: ActivityEvent) -> int:
     a = e.action
     if a == "copy_to_removable":
         return e.count or 1
-    if e.kind == "device" and a == "connect":
-        return 1
     if e.personal is not True:
         return 0
     if (a == "upload" and e.kind in UPLOAD_KINDS) or (e.kind == "email" and a in SENDS):
@@ -87,7 +85,7 @@ RULE = Rule(
         Example("someone who copies about 10 files to USB every day", False,
                 daily("2026-01-10", 30, per_day=10, action="copy_to_removable") + _SEARCH
                 + daily("2026-02-12", 1, per_day=12, action="copy_to_removable"), _HR),
-        Example("visits, then a thumb drive connected 6 times in a day by someone who used it once a day", True,
+        Example("device connects alone are not files moved", False,
                 daily("2026-01-05", 30, per_day=1, action="connect") + _SEARCH
                 + daily("2026-02-12", 1, per_day=6, action="connect"), _HR),
         Example("a site the classification puts in job_search", True,
