@@ -455,7 +455,8 @@ class FirstTime(Window):
     """Fires the first time an employee does something they never did before, once they have
     ``min_history_days`` of history: the rule's ``novelty`` key (a device, a site category, work after hours)
     is remembered per employee (NOVELTY_MEMORY keys, most recently seen kept). With ``min_new`` above 1 it takes
-    that many different new things within ``span_days`` (a cluster of firsts). A first that most of the
+    that many different kinds of new things within ``span_days`` (a cluster of firsts; the kind is the key's
+    part before ``:``). A first that most of the
     employee's peers (department) did before does not count (:mod:`detectors.peers`); the explanation says
     how many had (``peers_before``)."""
 
@@ -481,10 +482,11 @@ class FirstTime(Window):
         if not self.ok(hr, day):
             return None
         lo = day - self.span_days + 1
-        n = s.total(lo, day)
+        recent = [k for d, k in names if lo <= d <= day] if names else [key]
+        # A cluster counts kinds of behaviour: two new machines ("host:a", "host:b") are one kind.
+        n = len({k.split(":", 1)[0] for k in recent}) if self.min_new > 1 else s.total(lo, day)
         if n < self.min_new:
             return None
-        recent = [k for d, k in names if lo <= d <= day] if names else [key]
         first_day = min((d for d in s.days if lo <= d <= day), default=day)
         fs = st.extra.get("fs", day)
         # One alert per new thing (its key, not the day: the same whichever event of it is read first), or

@@ -1,7 +1,8 @@
 """What counts as a *first time*: the novelty keys shared by the first-time rules.
 
-A key names a behaviour (``after_hours``, ``removable``), or a behaviour and its object (``web:leak_site``, a
-site category from the connectors' classification, ``attrs.category``). The first-time rules remember the keys
+A key names a behaviour (``after_hours``, ``removable``, a site category from the connectors'
+classification such as ``leak_site``, ``mail_to_competitor``), or a behaviour and its object (``host:PC-1``:
+the part before ``:`` is the kind of behaviour, which ``activity.firsts_together`` counts once). The first-time rules remember the keys
 an employee produced and count only a key never seen before (``detectors.windows.FirstTime``).
 
 >>> from schemas import ActivityEvent
@@ -46,18 +47,18 @@ def removable(e: ActivityEvent) -> str | None:
 
 def web_category(e: ActivityEvent) -> str | None:
     cat = e.attrs.get("category") if e.kind == "web" else None
-    return f"web:{cat}" if cat in FLAGGED_CATEGORIES else None
+    return str(cat) if cat in FLAGGED_CATEGORIES else None
 
 
 def competitor_mail(e: ActivityEvent) -> str | None:
     if e.kind == "email" and e.action in SENDS and "competitor" in (e.attrs.get("recipient_categories") or ()):
-        return "mail:competitor"
+        return "mail_to_competitor"
     return None
 
 
 def other_users_machine(e: ActivityEvent) -> str | None:
-    """A logon on a machine whose usual user is someone else (``attrs.host_usual_user``, set by the engine
-    from logon history)."""
+    """The first logon on a machine whose usual user is someone else (``attrs.host_usual_user``, set by the
+    engine from logon history on the first logon there only)."""
     if e.kind == "logon" and e.action == "logon" and e.host and e.attrs.get("host_usual_user"):
         return f"host:{e.host.lower()}"
     return None
