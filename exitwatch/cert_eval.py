@@ -28,7 +28,8 @@ Then ``exitwatch connect cert`` (LDAP read by the connector: departures and mana
 ``exitwatch replay`` (rules and models). An insider is *caught* by an alert of severity medium or higher
 naming them between the start of their scenario and the day after their last day; *early* when the first
 such alert came before the last day. The other users are everyone else in LDAP; their figure is the share
-with any medium+ alert over the whole period.
+with any medium+ alert over the whole period. Offboarding checks (rules with ``security=False``, such as
+assets not returned) are process reminders every leaver gets here, not detection: they count for nobody.
 """
 
 from __future__ import annotations
@@ -208,6 +209,11 @@ def score(alerts_path: Path, hr_path: Path, answers: dict[str, dict[str, Any]], 
             r = json.loads(line)
             if r.get("status") == "departed" and r.get("last_day"):
                 departed[r["employee_id"]] = dt.date.fromisoformat(r["last_day"])
+    from detectors.catalogue import load_rules
+
+    # Offboarding checks (assets not returned, a last-day summary) are process, not detection: every leaver
+    # without an asset register gets one. They are counted apart and catch nobody.
+    process = {r.id for r in load_rules(include_disabled=True) if not getattr(r, "security", True)}
     med: dict[str, list[dict[str, Any]]] = defaultdict(list)
     by_rule_all: Counter[str] = Counter()
     n_alerts = 0
@@ -216,7 +222,7 @@ def score(alerts_path: Path, hr_path: Path, answers: dict[str, dict[str, Any]], 
             a = json.loads(line)
             n_alerts += 1
             by_rule_all[a["rule_id"]] += 1
-            if LEVELS.index(a["severity"]) >= 1:
+            if LEVELS.index(a["severity"]) >= 1 and a["rule_id"] not in process:
                 med[a["employee_id"]].append(a)
     per: dict[int, dict[str, Any]] = {}
     rules_catching: Counter[str] = Counter()
@@ -264,6 +270,7 @@ def score(alerts_path: Path, hr_path: Path, answers: dict[str, dict[str, Any]], 
         "rules_catching": dict(sorted(rules_catching.items())),
         "alerts": n_alerts,
         "alerts_by_rule": dict(by_rule_all.most_common()),
+        "process_rules_not_counted": sorted(process),
     }
 
 
@@ -344,7 +351,9 @@ def write_report(res: dict[str, Any], out: Path) -> None:
     lines += [f"| `{r}` | {n} |" for r, n in o["by_rule"].items()]
     lines += ["", "Rules behind the catches (scenario: rule, insiders):", ""]
     lines += [f"- {k}: {v}" for k, v in res["rules_catching"].items()]
-    lines += ["", f"Alerts of any severity: {res['alerts']:,}; run time {res['runtime_s']} s.", ""]
+    lines += ["", f"Alerts of any severity: {res['alerts']:,}; run time {res['runtime_s']} s. Offboarding checks "
+              f"(not detection, counted for nobody): {', '.join(f'`{r}`' for r in res['process_rules_not_counted'])}"
+              ".", ""]
     (out / "cert.md").write_text("\n".join(lines))
 
 
