@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import ipaddress
+import json
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -133,7 +135,7 @@ def tls_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             time.sleep(0.1)
         else:
             _unavailable(f"redis-server with TLS did not listen: {(redis_dir / 'log').read_text()[-2000:]}")
-        yield {"ssl": f"127.0.0.1:{ssl_port}", "sasl": f"127.0.0.1:{sasl_port}", "plain": f"127.0.0.1:{port}",
+        yield {"dir": d, "ssl": f"127.0.0.1:{ssl_port}", "sasl": f"127.0.0.1:{sasl_port}", "plain": f"127.0.0.1:{port}",
                "redis": f"rediss://127.0.0.1:{redis_port}/0", "redis_port": redis_port, "certs": certs,
                "other_ca": other["ca"]}
     finally:
@@ -267,3 +269,59 @@ def test_kafka_and_redis_over_tls(tls_services: dict[str, Any]) -> None:
                         socket_timeout=3, socket_connect_timeout=3).ping()
     with pytest.raises(redis_lib.AuthenticationError):  # TLS, but the wrong password
         redis_client(rs.model_copy(update={"redis_password": "wrong"})).ping()
+
+    # End to end with nothing but the environment: the connectors and the default worker over SCRAM-SHA-256 and
+    # TLS, the worker's HR store over TLS with AUTH. The enriched events carry the HR status the worker stored
+    # in Redis and read back, so every hop went through the secured transports.
+    prefix = f"tls{uuid.uuid4().hex[:6]}."
+    sec = {"EXITWATCH_KAFKA_BOOTSTRAP": tls_services["sasl"], "KAFKA_BOOTSTRAP": tls_services["sasl"],
+           "EXITWATCH_KAFKA_SSL_CAFILE": str(certs["ca"]), "EXITWATCH_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256",
+           "EXITWATCH_KAFKA_SASL_USERNAME": USER, "EXITWATCH_KAFKA_SASL_PASSWORD": PASSWORD,
+           "EXITWATCH_REDIS_URL": tls_services["redis"], "REDIS_URL": tls_services["redis"],
+           "EXITWATCH_REDIS_PASSWORD": REDIS_PASSWORD, "EXITWATCH_REDIS_SSL_CAFILE": str(certs["ca"])}
+    env = {**os.environ, **sec, "PYTHONPATH": str(ROOT)}
+    work = tls_services["dir"] / prefix
+    work.mkdir()
+    hr = work / "hr.jsonl"
+    hr.write_text(json.dumps({"employee_id": "E4242", "ts": "2026-03-01T09:00:00Z", "status": "notice",
+                              "last_day": "2026-03-31", "accounts": ["tls.user@corp.example"]}) + "\n")
+    events = work / "events.jsonl"
+    events.write_text("".join(json.dumps({
+        "event_id": f"tls-{i}", "ts": f"2026-03-{10 + i:02d}T10:00:00Z", "kind": "file", "action": "download",
+        "actor": "tls.user@corp.example", "source": "synthetic", "object": f"/x/{i}.pdf"}) + "\n" for i in range(5)))
+    cli = [sys.executable, "-m", "exitwatch.cli"]
+    log = work / "worker.log"
+    worker = subprocess.Popen([*cli, "worker", "--topic-prefix", prefix, "--app-id", f"{prefix}w", "--data-dir",
+                               str(work / "state"), "--metrics-port", "0"], cwd=ROOT, env=env,
+                              stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    try:
+        for args in (["hr", str(hr)], ["synthetic", str(events), "--hr", str(hr)]):
+            p = subprocess.run([*cli, "connect", *args, "--topic-prefix", prefix], cwd=ROOT, env=env,
+                               capture_output=True, text=True, timeout=120)
+            assert p.returncode == 0, p.stderr
+        from confluent_kafka import Consumer
+
+        scram256 = Settings(**{k.removeprefix("EXITWATCH_").lower(): v for k, v in sec.items()
+                               if k.startswith("EXITWATCH_KAFKA")})
+        c = Consumer(kafka_config(scram256, **{"group.id": f"g-{uuid.uuid4().hex[:8]}",
+                                               "auto.offset.reset": "earliest"}))
+        c.subscribe([f"{prefix}activity.enriched"])
+        got: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 120
+        while len(got) < 5 and time.monotonic() < deadline and worker.poll() is None:
+            m = c.poll(1.0)
+            if m is not None and not m.error():
+                got.append(json.loads(m.value()))
+        c.close()
+        assert len(got) == 5, log.read_text()[-3000:]
+        assert {(e["employee_id"], (e.get("employee") or {}).get("status")) for e in got} == {("E4242", "notice")}
+        r = redis_client(rs)  # the worker wrote the HR record and alias to Redis over TLS with the password
+        assert r.get(f"{prefix}alias:tls.user@corp.example") == b"E4242" and r.exists(f"{prefix}hr:E4242")
+        r.close()
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
