@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
             n, bad = check_ledger(read_ledger(args.path), key)
             info = {"entries": n}
         if bad:
-            print(f"exitwatch evidence {cmd}: BROKEN: first broken link: {bad}", file=sys.stderr)
+            msg = f"exitwatch evidence {cmd}: BROKEN: first broken link: {bad}"
+            print(msg)  # the answer of the command, on stdout like "intact" ...
+            print(msg, file=sys.stderr)  # ... and on stderr, where a failing command's reason is looked for
             return 1
         dev = "; the pinned key is the DEVELOPMENT key anyone can compute" if key.hex == signing_key(
             Settings(evidence_signing_key="")).public.hex else ""  # type: ignore[arg-type]
