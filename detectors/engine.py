@@ -320,10 +320,9 @@ class Engine:
         hr = HRView.of(st.hr)
         hr_then = hr if hr_then_d is st.hr else HRView.of(hr_then_d)
         views = (hr,) if hr_then == hr else (hr_then, hr)
-        if not hr.leaving and "pl" in st.extra:
-            pv = possibly_leaving_view(st, hr, day)
-            if pv is not None:
-                views = (*views, pv)
+        # possibly leaving (departure propensity): one more picture, with a provisional departure window
+        pv = possibly_leaving_view(st, hr, day) if not hr.leaving and "pl" in st.extra else None
+        extra_views: tuple[HRView, ...] = () if pv is None else (pv,)
         flagged = self._flagged(st)
         group = str((st.hr or {}).get("department") or "")
         if "fs" not in st.extra:
@@ -370,7 +369,7 @@ class Engine:
                              cap=THEN_MARKS_CAP)
                 # A window that fires whatever HR says ("always") finds the same under both pictures: it is
                 # judged under the one at the event's time (the grade of the alert is that day's).
-                for view in (views if rule.window.when != "always" else views[:1]):
+                for view in (views if rule.window.when != "always" else views[:1]) + extra_views:
                     f = (rule.window.on_event(s, view, day, t, st, sk) if nk is None
                          else rule.window.on_new(s, view, day, st, sk, nk[0], nk[1:]))
                     if f is not None:

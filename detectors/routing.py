@@ -24,3 +24,19 @@ def for_secops(alert: Any) -> bool:
     """Whether ``alert`` (an Alert or its dict form) may be written to ``alerts.secops``."""
     rule_id = alert["rule_id"] if isinstance(alert, dict) else alert.rule_id
     return HR_ONLY_MARK not in str(rule_id)
+
+
+#: Rule ids of HR-side alerts (offboarding process, departure propensity): not security findings.
+HR_SIDE_PREFIXES = ("offboarding.", "hr.")
+
+
+def security_finding(alert: Any) -> bool:
+    """Whether ``alert`` is a security finding (what the security evaluation counts): not an offboarding
+    reminder or summary, not the departure propensity.
+
+    >>> class C: rule_id = "offboarding.last_day_summary"
+    >>> security_finding(C()), security_finding({"rule_id": "crm.bulk_export_before_departure"})
+    (False, True)
+    """
+    rule_id = str(alert["rule_id"] if isinstance(alert, dict) else alert.rule_id)
+    return not rule_id.startswith(HR_SIDE_PREFIXES) and HR_ONLY_MARK not in rule_id

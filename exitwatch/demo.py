@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from detectors.routing import security_finding
 from schemas.transport import kafka_config
 
 SEVERITY_COLOUR = {"low": "", "medium": "\033[33m", "high": "\033[31m", "critical": "\033[1;31m"}
@@ -156,7 +157,8 @@ def run(args: argparse.Namespace) -> int:
         except subprocess.TimeoutExpired:
             worker.kill()
     elapsed = time.monotonic() - t0
-    caught = {a["employee_id"] for a in seen.values() if a["severity"] in ("medium", "high", "critical")}
+    caught = {a["employee_id"] for a in seen.values() if a["severity"] in ("medium", "high", "critical")
+              and security_finding(a)}  # offboarding reminders are not findings
     if args.view == "hr":
         hit = [x["employee_id"] for x in bad if x["employee_id"] in caught]
         say(f"malicious leavers with a medium+ alert: {len(hit)}/{len(bad)}")
@@ -174,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
         say("not arrived, by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))
     others = sum(1 for a in seen.values() if _order_dependent(a["rule_id"]))
     say(f"{len(seen)} alerts in {elapsed:.0f} s. Rule alerts: {len(expected) - len(missing)} of the {len(expected)} "
-        f"replay finds{'' if not missing else f' ({len(missing)} not arrived)'}; model and risk alerts: {others} "
+        f"replay finds{'' if not missing else f' ({len(missing)} not arrived)'}; model, risk and HR-side alerts: {others} "
         f"streamed, {others_expected} in replay. Files and worker log in {out}")
     if missing:
         say("the whole backlog was published before the worker started, so its topics and partitions drain at "
@@ -186,7 +188,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _order_dependent(rule_id: str) -> bool:
-    return rule_id.startswith("model.") or rule_id == "risk.employee"
+    # HR-side alerts (offboarding reminders, the propensity with its shared department means) depend on the
+    # order in which signals and events meet, like the model's, so they are counted with those.
+    return rule_id.startswith(("model.", "offboarding.", "hr.")) or rule_id == "risk.employee"
 
 
 def _ensure_topics(bootstrap: str, names: dict[str, str], partitions: int) -> None:

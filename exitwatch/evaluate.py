@@ -58,6 +58,7 @@ import numpy as np
 import orjson
 
 from detectors.context import day_date, day_number
+from detectors.routing import security_finding
 from detectors.state import day_of
 from exitwatch.generate import BENIGN, SCENARIOS
 from exitwatch.naive import RULES as NAIVE_RULES
@@ -346,7 +347,9 @@ class Fanout:
             alerts = getattr(m, method)(obj)
             self.seconds[name] += time.perf_counter() - t0
             for a in alerts:
-                self.hits[name].append(Hit(a.employee_id, day_of(a.ts.timestamp()), a.rule_id, a.severity, a.score))
+                if security_finding(a):  # offboarding reminders and the propensity are HR's, not findings
+                    self.hits[name].append(Hit(a.employee_id, day_of(a.ts.timestamp()), a.rule_id, a.severity,
+                                               a.score))
                 fh = self.files.get(name)
                 if fh is not None:
                     fh.write(orjson.dumps(a.model_dump(mode="json")) + b"\n")
