@@ -49,7 +49,6 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-
 KINDS = ("logon", "device", "file", "email", "http")
 TIME = "%m/%d/%Y %H:%M:%S"
 _TIME_RX = re.compile(r"^\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2}$")
