@@ -1086,10 +1086,11 @@ class Bench:
             while n < due:
                 if n % probe_every == 0 and probes < len(probe_hr):
                     eid = f"probe-{first_probe + probes}"
-                    ev = {"event_id": eid, "ts": "2026-01-20T10:00:00Z", "kind": "logon", "action": "logon",
-                          "actor": probe_hr[probes]["accounts"][0], "source": "synthetic"}
+                    # a file opened after the last day (a lone logon no longer fires activity.after_departure v2)
+                    ev = {"event_id": eid, "ts": "2026-01-20T10:00:00Z", "kind": "file", "action": "open",
+                          "actor": probe_hr[probes]["accounts"][0], "source": "synthetic", "object": "/probe"}
                     sent[eid] = time.time()
-                    Kafka.produce(p, prep.names["activity_logon"], ev["actor"].encode(), orjson.dumps(ev))
+                    Kafka.produce(p, prep.names["activity_file"], ev["actor"].encode(), orjson.dumps(ev))
                     probes += 1
                 else:
                     d = next(stream)
