@@ -121,6 +121,8 @@ class Truth:
     population: set[str]
     day0: int
     days: int
+    #: Alerts of HR-side rules and models (not detections), by rule: left out of the metrics.
+    hr_side: Counter[str] = field(default_factory=Counter)
 
     @property
     def malicious(self) -> dict[str, Label]:
@@ -330,6 +332,18 @@ def at_recall(curve: list[dict[str, Any]], recall: float) -> dict[str, Any] | No
 
 
 # ---------------------------------------------------------------------------------------------- running
+def hr_side_ids(engine: Any) -> set[str]:
+    """Rules and models whose alerts are HR workflow, not security findings (``security = False``: offboarding
+    notices, departure propensity). They are not detections: the metrics leave them out and count them apart.
+    """
+    out = {r.id for r in getattr(engine, "rules", []) if not getattr(r, "security", True)}
+    for m in getattr(engine, "models", []):
+        meta = getattr(__import__(type(m).__module__, fromlist=["META"]), "META", None)
+        if getattr(m, "security", True) is False or getattr(meta, "security", True) is False:
+            out.add(m.id)
+    return out
+
+
 class Fanout:
     """Hands every validated record to each detector once; collects their alerts as :class:`Hit`."""
 
@@ -429,13 +443,15 @@ def run_detectors(data: Path, rules_config: str | None = None, alerts_dir: Path 
             fh.close()
     if progress:
         sys.stderr.write("\n")
-    hits = dict(fan.hits)
+    hr_side = hr_side_ids(rules_engine) | (hr_side_ids(members["both"]) if have_models else set())
+    hits = {k: [h for h in v if h.rule_id not in hr_side] for k, v in fan.hits.items()}
     hits["naive"] = [Hit(a.employee_id, a.day, a.rule_id, a.severity, a.score) for a in naive.alerts()]
     if not have_models:
         hits["both"] = hits["rules"]
     first = fan.first_day if fan.first_day is not None else 0
     last = fan.last_day if fan.last_day is not None else first
     truth = Truth(labels, load_population(hr), first, last - first + 1)
+    truth.hr_side = Counter(h.rule_id for h in fan.hits.get("both", fan.hits["rules"]) if h.rule_id in hr_side)
     return Run(
         truth=truth, hits=hits, naive=naive,
         available={"rules": True, "models": have_models, "both": True, "naive": True},
@@ -1035,7 +1051,7 @@ def measure_model_synthetic(employees: int = 80, days: int = 90, seed: int = 7,
 TARGETS = {"recall": 0.97, "honest_flagged_per_1000_per_30d": 1.0, "lead_days_median": 7,
            "max_rule_alerts_honest_30d": 2}
 #: Sizes of the profile sweep: ``ci`` for a test, ``full`` for the committed report.
-SIZES = {"ci": dict(employees=120, days=60, seeds=(1,)), "full": dict(employees=500, days=110, seeds=(1, 2))}
+SIZES = {"ci": dict(employees=120, days=60, seeds=(1,)), "full": dict(employees=400, days=100, seeds=(1, 2))}
 
 
 def run_product(data: Path, rules_config: str | None = None, alerts_dir: Path | None = None,
@@ -1049,6 +1065,7 @@ def run_product(data: Path, rules_config: str | None = None, alerts_dir: Path | 
     signals = _find(data, "signals", required=False)
     assert hr is not None and events is not None
     engine = build_engine(rules_config=rules_config, models=True, rules=True)
+    hr_side = hr_side_ids(engine)
     files: dict[str, IO[bytes]] = {}
     if alerts_dir is not None:
         alerts_dir.mkdir(parents=True, exist_ok=True)
@@ -1071,7 +1088,9 @@ def run_product(data: Path, rules_config: str | None = None, alerts_dir: Path | 
     first = fan.first_day if fan.first_day is not None else 0
     last = fan.last_day if fan.last_day is not None else first
     truth = Truth(load_labels(data / "labels.jsonl"), load_population(hr), first, last - first + 1)
-    return truth, fan.hits["product"], time.perf_counter() - t0
+    hits = fan.hits["product"]
+    truth.hr_side = Counter(h.rule_id for h in hits if h.rule_id in hr_side)
+    return truth, [h for h in hits if h.rule_id not in hr_side], time.perf_counter() - t0
 
 
 def pool(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -1097,6 +1116,7 @@ def pool(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "max_rule_alerts_honest_30d": burst,
         "honest_flagged_by_rule": dict(flagged_by.most_common()),
         "alerts_per_day": round(statistics.fmean(r["alerts_per_day"] for r in runs), 2),
+        "hr_side_alerts": dict(sum((Counter(r.get("hr_side_alerts", {})) for r in runs), Counter())),
         "missed": missed,
     }
 
@@ -1172,6 +1192,7 @@ def evaluate_profiles(out: str | Path | None, profiles: Iterable[str] | None = N
             truth, hits, det_s = run_product(data, rules_config, data, tag if progress else None)
             sc = score_detector(hits, truth, grace)
             sc["seed"] = seed
+            sc["hr_side_alerts"] = dict(truth.hr_side)
             per[name].append(sc)
             runs_meta.append({"profile": name, "seed": seed, "events": meta["events"], "generate_s": round(gen_s, 1),
                               "detect_s": round(det_s, 1), "recall": sc["recall"],
@@ -1215,7 +1236,9 @@ def render_profiles(rep: dict[str, Any], cmd: str) -> str:
          f"{sw['employees']:,} employees x {sw['days']} days per company, seeds {', '.join(map(str, sw['seeds']))}; "
          f"the product (every rule, the learned model and the risk score in one engine). An alert counts at medium "
          f"or above; a malicious leaver is caught from the scenario's start to {sw['grace_days']} days after the "
-         f"last day. {sw['seconds']:.0f} s on this machine.", "", f"Regenerate: `{cmd}`", "",
+         f"last day. HR-side alerts (offboarding notices, departure propensity: rules and models with "
+         f"`security = False`) are workflow, not detections: they are left out and counted under each profile. "
+         f"{sw['seconds']:.0f} s on this machine.", "", f"Regenerate: `{cmd}`", "",
          "## Headline: the worst profile", ""]
     L.append(f"Worst profile overall: **{h['profile']}** (targets missed: {', '.join(h['misses']) or 'none'}).")
     L.append("")
@@ -1244,7 +1267,8 @@ def render_profiles(rep: dict[str, Any], cmd: str) -> str:
     L += ["", "## What flags honest people, and what is missed", ""]
     for n, p in rep["profiles"].items():
         fl = ", ".join(f"`{k}` {v}" for k, v in p["honest_flagged_by_rule"].items()) or "nobody"
-        L.append(f"- **{n}**: honest flagged by {fl}.")
+        hs = ", ".join(f"`{k}` {v}" for k, v in p.get("hr_side_alerts", {}).items()) or "none"
+        L.append(f"- **{n}**: honest flagged by {fl}. HR-side alerts (not counted): {hs}.")
         for m in p["missed"]:
             fired = ", ".join(f"{k} x{v}" for k, v in m["fired_in_window_any_severity"].items()) or "nothing"
             L.append(f"  - missed {m['employee_id']} ({m['scenario']}, seed {m['seed']}): in the window {fired}")
@@ -1261,7 +1285,7 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--profiles", help="profiles to sweep, comma-separated (default: all)")
     p.add_argument("--seeds", help="seeds per profile, comma-separated (default: from --size)")
     p.add_argument("--size", choices=list(SIZES), default="full",
-                   help="companies of the sweep: ci (120 x 60 days, one seed) or full (500 x 110 days, two seeds)")
+                   help="companies of the sweep: ci (120 x 60 days, one seed) or full (400 x 100 days, two seeds)")
     p.add_argument("--employees", type=int, help="employees per company (overrides --size)")
     p.add_argument("--days", type=int, help="days per company (overrides --size)")
     p.add_argument("--work", metavar="DIR", help="where the sweep's companies go, reused when already there "

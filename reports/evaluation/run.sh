@@ -1,9 +1,13 @@
 #!/bin/sh
-# Regenerates reports/evaluation/ (report.md, report.json, risk.png) from a 1,000-employee, 120-day synthetic
-# company. The company itself goes to var/company (gitignored, ~520 MB); each detector's alerts land there too.
-# About 3 minutes on a 2-core machine.
+# Regenerates reports/evaluation/:
+#  - profiles.md / profiles.json: the product over every company profile of `exitwatch generate` (400 employees x
+#    100 days, seeds 1 and 2); the headline is the worst profile. Companies go to var/evaluation (gitignored) and
+#    are reused when already there. About 30 minutes on a busy 2-core machine.
+#  - report.md / report.json / risk.png: one 1,000-employee, 120-day baseline company through every detector
+#    (rules, model, both, naive reference). The company goes to var/company (~520 MB). About 5 minutes.
 set -eu
 cd "$(dirname "$0")/../.."
 EW="${EXITWATCH:-.venv/bin/exitwatch}"
+"$EW" evaluate --size full --work var/evaluation --out reports/evaluation --progress
 "$EW" generate --employees 1000 --days 120 --seed 7 --out var/company
 "$EW" evaluate --data var/company --out reports/evaluation
