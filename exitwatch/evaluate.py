@@ -332,18 +332,6 @@ def at_recall(curve: list[dict[str, Any]], recall: float) -> dict[str, Any] | No
 
 
 # ---------------------------------------------------------------------------------------------- running
-def hr_side_ids(engine: Any) -> set[str]:
-    """Rules and models whose alerts are HR workflow, not security findings (``security = False``: offboarding
-    notices, departure propensity). They are not detections: the metrics leave them out and count them apart.
-    """
-    out = {r.id for r in getattr(engine, "rules", []) if not getattr(r, "security", True)}
-    for m in getattr(engine, "models", []):
-        meta = getattr(__import__(type(m).__module__, fromlist=["META"]), "META", None)
-        if getattr(m, "security", True) is False or getattr(meta, "security", True) is False:
-            out.add(m.id)
-    return out
-
-
 class Fanout:
     """Hands every validated record to each detector once; collects their alerts as :class:`Hit`."""
 
@@ -354,6 +342,8 @@ class Fanout:
         self.files = alert_files or {}
         self.first_day: int | None = None
         self.last_day: int | None = None
+        #: HR-side alerts (not security findings) per detector, by rule: counted, left out of the hits.
+        self.hr_side: dict[str, Counter[str]] = {k: Counter() for k in members}
 
     def _call(self, method: str, obj: Any) -> list[Any]:
         for name, m in self.members.items():
@@ -364,6 +354,8 @@ class Fanout:
                 if security_finding(a):  # offboarding reminders and the propensity are HR's, not findings
                     self.hits[name].append(Hit(a.employee_id, day_of(a.ts.timestamp()), a.rule_id, a.severity,
                                                a.score))
+                else:
+                    self.hr_side[name][a.rule_id] += 1
                 fh = self.files.get(name)
                 if fh is not None:
                     fh.write(orjson.dumps(a.model_dump(mode="json")) + b"\n")
@@ -443,15 +435,14 @@ def run_detectors(data: Path, rules_config: str | None = None, alerts_dir: Path 
             fh.close()
     if progress:
         sys.stderr.write("\n")
-    hr_side = hr_side_ids(rules_engine) | (hr_side_ids(members["both"]) if have_models else set())
-    hits = {k: [h for h in v if h.rule_id not in hr_side] for k, v in fan.hits.items()}
+    hits = dict(fan.hits)
     hits["naive"] = [Hit(a.employee_id, a.day, a.rule_id, a.severity, a.score) for a in naive.alerts()]
     if not have_models:
         hits["both"] = hits["rules"]
     first = fan.first_day if fan.first_day is not None else 0
     last = fan.last_day if fan.last_day is not None else first
     truth = Truth(labels, load_population(hr), first, last - first + 1)
-    truth.hr_side = Counter(h.rule_id for h in fan.hits.get("both", fan.hits["rules"]) if h.rule_id in hr_side)
+    truth.hr_side = fan.hr_side.get("both", fan.hr_side["rules"])
     return Run(
         truth=truth, hits=hits, naive=naive,
         available={"rules": True, "models": have_models, "both": True, "naive": True},
@@ -1065,7 +1056,6 @@ def run_product(data: Path, rules_config: str | None = None, alerts_dir: Path | 
     signals = _find(data, "signals", required=False)
     assert hr is not None and events is not None
     engine = build_engine(rules_config=rules_config, models=True, rules=True)
-    hr_side = hr_side_ids(engine)
     files: dict[str, IO[bytes]] = {}
     if alerts_dir is not None:
         alerts_dir.mkdir(parents=True, exist_ok=True)
@@ -1089,8 +1079,8 @@ def run_product(data: Path, rules_config: str | None = None, alerts_dir: Path | 
     last = fan.last_day if fan.last_day is not None else first
     truth = Truth(load_labels(data / "labels.jsonl"), load_population(hr), first, last - first + 1)
     hits = fan.hits["product"]
-    truth.hr_side = Counter(h.rule_id for h in hits if h.rule_id in hr_side)
-    return truth, [h for h in hits if h.rule_id not in hr_side], time.perf_counter() - t0
+    truth.hr_side = fan.hr_side["product"]
+    return truth, hits, time.perf_counter() - t0
 
 
 def pool(runs: list[dict[str, Any]]) -> dict[str, Any]:
