@@ -3,7 +3,9 @@
 Read top-down, one module per concern::
 
     worker.py    the loop: consume -> time-ordered merge -> process -> one transaction; rebalances
-    assign.py    partition assignment and state: per-employee state, its changelog, restore on assign
+    assign.py    partition assignment: restore from the changelog on assign, rebalances, client renewal
+    store.py     the per-employee state store, with transactional changes
+    upkeep.py    work while idle: positions to commit, the HR population, retention
     merge.py     the time-ordered merge of the input partitions (Kafka Streams' timestamp synchronisation)
     process.py   one record at a time: validate, enrich, detect, and what it writes
     txn.py       the transaction: outputs, state changes and consumer offsets committed together

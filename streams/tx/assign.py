@@ -7,126 +7,24 @@ numbers of ``hr.status`` assigned to it (the range assignor gives co-partitioned
 one member). When a partition is assigned, its states are read back from the changelog up to its end
 (read_committed: only states committed together with their offsets); when it is revoked they are dropped.
 
-The store keeps each employee's committed state as bytes (what the changelog holds) and a bounded cache of
-decoded states; what a transaction changed is written to the changelog with the transaction, and dropped
-again (back to the committed bytes) when the transaction aborts.
-
->>> s = StateStore(lambda emp: 0)
->>> from detectors.state import EmployeeState
->>> s.put("E1", EmployeeState()); [emp for emp, _, _ in s.changes()]
-['E1']
->>> s.rollback(); s.get("E1") is None
-True
+The states themselves are in :class:`streams.tx.store.StateStore`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import Consumer
 
-from detectors.state import EmployeeState
-from evidence.recorder import settle as settle_evidence
 from schemas.transport import kafka_config
 from streams import metrics
+from streams.tx.store import StateStore
 from streams.tx.txn import Fenced, Transaction
 
 log = logging.getLogger("exitwatch.tx.assign")
-
-#: Decoded states kept between transactions (decoding is a large share of an event's cost).
-CACHE_SIZE = 20000
-
-
-class StateStore:
-    """The engine's state store (``get``/``put``), by partition, with transactional changes."""
-
-    def __init__(self, partition_of: Callable[[str], int], cache_size: int = CACHE_SIZE) -> None:
-        self.partition_of = partition_of
-        self.committed: dict[str, bytes] = {}
-        self.owner: dict[str, int] = {}
-        self._live: OrderedDict[str, EmployeeState] = OrderedDict()
-        self._dirty: set[str] = set()
-        self.cache_size = cache_size
-
-    def __len__(self) -> int:
-        return len(self.committed)
-
-    def get(self, employee_id: str) -> EmployeeState | None:
-        st = self._live.get(employee_id)
-        if st is not None:
-            return st
-        raw = self.committed.get(employee_id)
-        if raw is None:
-            return None
-        st = self._live[employee_id] = EmployeeState.from_bytes(raw)
-        return st
-
-    def put(self, employee_id: str, state: EmployeeState) -> None:
-        self._live[employee_id] = state
-        self._dirty.add(employee_id)
-
-    # ------------------------------------------------------------------ transactions
-    def changes(self) -> list[tuple[str, int, bytes]]:
-        """``(employee, partition, state bytes)`` of every state changed since the last commit."""
-        out = []
-        for emp in self._dirty:
-            st = self._live[emp]
-            settle_evidence(st)  # the evidence kept for the ledger, in its stored form (evidence.recorder)
-            out.append((emp, self.partition_of(emp), st.to_bytes()))
-        return out
-
-    def committed_changes(self, changes: Iterable[tuple[str, int, bytes]]) -> None:
-        """The transaction holding ``changes`` committed: they are the committed states now."""
-        for emp, part, raw in changes:
-            self.committed[emp] = raw
-            self.owner[emp] = part
-        self._dirty.clear()
-        self._trim()
-
-    def rollback(self) -> None:
-        """The transaction aborted: forget what it changed (the committed bytes are the truth)."""
-        for emp in self._dirty:
-            self._live.pop(emp, None)
-        self._dirty.clear()
-
-    def _trim(self) -> None:
-        live = self._live
-        while len(live) > self.cache_size:
-            emp = next(iter(live))
-            if emp in self._dirty:
-                break
-            live.popitem(last=False)
-
-    # ------------------------------------------------------------------ partitions
-    def load(self, employee_id: str, partition: int, raw: bytes | None) -> None:
-        """One changelog record (None: a tombstone)."""
-        self._live.pop(employee_id, None)
-        if raw is None:
-            self.committed.pop(employee_id, None)
-            self.owner.pop(employee_id, None)
-        else:
-            self.committed[employee_id] = raw
-            self.owner[employee_id] = partition
-
-    def drop_partitions(self, partitions: set[int]) -> int:
-        """Forget the states of ``partitions`` (revoked); returns how many."""
-        gone = [emp for emp, p in self.owner.items() if p in partitions]
-        for emp in gone:
-            self.committed.pop(emp, None)
-            self.owner.pop(emp, None)
-            self._live.pop(emp, None)
-        return len(gone)
-
-    def drop_all(self) -> None:
-        self.committed.clear()
-        self.owner.clear()
-        self._live.clear()
-        self._dirty.clear()
-
 
 def restore(consumer_factory: Callable[[], Any], topic: str, partitions: Iterable[int], store: StateStore,
             unseal: Callable[[bytes, bytes], bytes] = lambda v, _: v, timeout: float = 120.0) -> int:
@@ -176,6 +74,28 @@ class Rebalancing:
     """The worker's side of the group protocol (mixed into :class:`streams.tx.worker.TxWorker`)."""
 
     _renew_due: str | None = None
+    if TYPE_CHECKING:  # provided by TxWorker
+        settings: Any
+        instance: str
+        changelog: str
+        names: dict[str, str]
+        consumer: Any
+        tx: Transaction
+        merge: Any
+        store: StateStore
+        owned: set[int]
+        paused: set[tuple[str, int]]
+        sealer: Any
+        committed_offsets: dict[tuple[str, int], int]
+        ready: bool  # readiness (observe.py)
+        rebalancing: bool
+        _stop: bool
+        _renewals: list[float]
+        abort_quietly: Any
+        commit: Any
+        rollback: Any
+        new_consumer: Any
+        start: Any
 
     def on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         try:

@@ -15,8 +15,6 @@ import os
 import time
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from detectors.engine import Engine, EngineConfig
@@ -27,17 +25,16 @@ from evidence.keys import require_signing_key
 from evidence.outputs import Outputs
 from schemas.secrets import require_keys, sealer
 from schemas.transport import kafka_config, redis_kwargs
-from streams import metrics
-from streams.app import MAX_MESSAGE_BYTES, POPULATION_REFRESH_S, partition_of
-from streams.tx.assign import ClientFailed, Rebalancing, StateStore
+from streams.app import MAX_MESSAGE_BYTES, partition_of
+from streams.tx.assign import ClientFailed, Rebalancing
+from streams.tx.store import StateStore
 from streams.tx.topics import changelog_topic, ensure_topics, instance_id
 from streams.tx.hr import SyncHRStore
 from streams.tx.merge import TimeMerge
 from streams.tx.observe import start_watchdog
 from streams.tx.process import Processor
+from streams.tx import upkeep
 from streams.tx.txn import Fenced, Transaction
-from streams.retention import CHECK_S as RETENTION_CHECK_S
-from streams.retention import PURGED, RETENTION_FAILURES, expired
 
 log = logging.getLogger("exitwatch.tx")
 
@@ -155,9 +152,9 @@ class TxWorker(Rebalancing):
             if self.hr.pending:
                 self.hr.flush_pending()
             if not recs and not self.tx.open:
-                self._commit_idle_positions()
-                self._refresh_population()
-                self.retention()
+                upkeep.commit_idle_positions(self)
+                upkeep.refresh_population(self)
+                upkeep.retention(self)
             return len(recs)
         except (Fenced, ClientFailed) as exc:
             self.renew(exc)
@@ -206,50 +203,17 @@ class TxWorker(Rebalancing):
             self.consumer.resume([TopicPartition(*tp) for tp in low if tp in merge.buf])
             self.paused.difference_update(low)
 
-    # ------------------------------------------------------------------ retention
-    def retention(self, today: dt.date | None = None) -> list[str]:
-        """Purge the employees of the owned partitions whose last day is more than ``EXITWATCH_RETENTION_DAYS``
-        ago (:mod:`streams.retention`): a tombstone for each state, committed in one transaction, then their HR
-        record and aliases in Redis. Runs while idle, at most every ``EXITWATCH_RETENTION_CHECK_S`` (``today``
-        given: now). The purged ids."""
-        days = self.settings.retention_days
-        now = time.monotonic()
-        if days <= 0 or self.tx.open or (today is None and now < self._retention_at):
-            return []
-        self._retention_at = now + RETENTION_CHECK_S
-        today = today or dt.datetime.now(dt.timezone.utc).date()
-        doomed = []
-        for emp, part in list(self.store.owner.items()):
-            if part not in self.owned:
-                continue
-            st = self.store.get(emp)
-            if st is not None and expired(st.hr, today, days):
-                doomed.append((emp, part, list((st.hr or {}).get("accounts") or [])))
-        if not doomed:
-            return []
-        self.tx.begin()
-        for emp, part, _ in doomed:
-            self.tx.send(self.changelog, None, emp.encode(), partition=part)
-        self.commit()
-        for emp, part, accounts in doomed:
-            self.store.load(emp, part, None)
-            try:
-                self.hr.purge(emp, accounts)
-            except (RedisError, OSError) as exc:  # the state is gone; the Redis keys go at the next check
-                RETENTION_FAILURES.inc()
-                log.warning("retention: HR record and aliases of one employee not purged from Redis: %s", exc)
-        PURGED.inc(len(doomed))
-        log.info("retention: purged the state and HR mapping of %d employees (last day more than %d days ago)",
-                 len(doomed), days)
-        return sorted(emp for emp, _, _ in doomed)
-
     # ------------------------------------------------------------------ the transaction
+    def retention(self, today: dt.date | None = None) -> list[str]:
+        """Purge expired employees now (:func:`streams.tx.upkeep.retention`); the purged ids."""
+        return upkeep.retention(self, today)
+
     def commit(self) -> None:
         """Changed states to the changelog, offsets with the group metadata, commit."""
         changes = self.store.changes()
         for emp, part, raw in changes:
             self.tx.send(self.changelog, self.sealer.seal(raw, emp.encode()), emp.encode(), partition=part)
-        held = {}
+        held: dict[tuple[str, int], int] = {}
         for topic, part, off in self.hr.pending_tokens():  # not in Redis yet: read again after a restart
             held[(topic, part)] = min(off, held.get((topic, part), off))
         offsets = {tp: min(off, held.get(tp, off)) for tp, off in self._offsets().items()}
@@ -270,31 +234,6 @@ class TxWorker(Rebalancing):
             if tp.offset >= 0 and tp.offset > max(out.get(key, -1), self.committed_offsets.get(key, -1)):
                 out[key] = tp.offset
         return out
-
-    def _commit_idle_positions(self) -> None:
-        """Once a second while idle: commit positions that moved with no record to process (past transaction
-        markers, or past HR records held back until Redis had them), so the group's lag reaches zero."""
-        now = time.monotonic()
-        if now < self._idle_check_at:
-            return
-        self._idle_check_at = now + 1.0
-        held = {(t, p) for t, p, _ in self.hr.pending_tokens()}
-        if any(tp not in held for tp in self._offsets()):
-            self.tx.begin()
-            self.commit()
-
-    def _refresh_population(self) -> None:
-        """The whole company's HR records from Redis (every worker writes its HR records there), for the
-        k-anonymity of alerts.secops: at start and every :data:`POPULATION_REFRESH_S`, while idle."""
-        now = time.monotonic()
-        if now < self._population_at or self.proc.outputs is None:
-            return
-        self._population_at = now + POPULATION_REFRESH_S
-        try:
-            for rec in self.hr.all_records():
-                self.proc.outputs.on_hr_population(rec)
-        except Exception as exc:  # noqa: BLE001 - Redis down: keep the population known so far
-            log.warning("HR population not refreshed from the HR store: %s", exc)
 
     def rollback(self) -> None:
         self.store.rollback()

@@ -12,7 +12,7 @@ import pytest
 from detectors.factory import build_engine
 from detectors.state import EmployeeState
 from schemas import HRRecord
-from streams.tx.assign import StateStore
+from streams.tx.store import StateStore
 from streams.tx.merge import KIND_EVENT, KIND_HR, Rec, TimeMerge
 from streams.tx.process import KIND_HEADER, REKEY_TOPIC, Processor
 from streams.tx.txn import is_fatal

@@ -1,0 +1,82 @@
+"""Work the transactional worker does while idle (nothing to process, no transaction open), each at most
+every so often: commit positions that moved with nothing to process, refresh the HR population for the
+k-anonymity of alerts.secops, purge expired employees (retention). Each function takes the worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from streams.app import POPULATION_REFRESH_S
+from streams.retention import CHECK_S as RETENTION_CHECK_S
+from streams.retention import PURGED, RETENTION_FAILURES, expired
+
+log = logging.getLogger("exitwatch.tx")
+
+
+def commit_idle_positions(self: Any) -> None:
+    """Once a second while idle: commit positions that moved with no record to process (past transaction
+    markers, or past HR records held back until Redis had them), so the group's lag reaches zero."""
+    now = time.monotonic()
+    if now < self._idle_check_at:
+        return
+    self._idle_check_at = now + 1.0
+    held = {(t, p) for t, p, _ in self.hr.pending_tokens()}
+    if any(tp not in held for tp in self._offsets()):
+        self.tx.begin()
+        self.commit()
+
+def refresh_population(self: Any) -> None:
+    """The whole company's HR records from Redis (every worker writes its HR records there), for the
+    k-anonymity of alerts.secops: at start and every :data:`POPULATION_REFRESH_S`, while idle."""
+    now = time.monotonic()
+    if now < self._population_at or self.proc.outputs is None:
+        return
+    self._population_at = now + POPULATION_REFRESH_S
+    try:
+        for rec in self.hr.all_records():
+            self.proc.outputs.on_hr_population(rec)
+    except Exception as exc:  # noqa: BLE001 - Redis down: keep the population known so far
+        log.warning("HR population not refreshed from the HR store: %s", exc)
+
+
+def retention(self: Any, today: dt.date | None = None) -> list[str]:
+    """Purge the employees of the owned partitions whose last day is more than ``EXITWATCH_RETENTION_DAYS``
+    ago (:mod:`streams.retention`): a tombstone for each state, committed in one transaction, then their HR
+    record and aliases in Redis. Runs while idle, at most every ``EXITWATCH_RETENTION_CHECK_S`` (``today``
+    given: now). The purged ids. ``self``: the worker."""
+    days = self.settings.retention_days
+    now = time.monotonic()
+    if days <= 0 or self.tx.open or (today is None and now < self._retention_at):
+        return []
+    self._retention_at = now + RETENTION_CHECK_S
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    doomed = []
+    for emp, part in list(self.store.owner.items()):
+        if part not in self.owned:
+            continue
+        st = self.store.get(emp)
+        if st is not None and expired(st.hr, today, days):
+            doomed.append((emp, part, list((st.hr or {}).get("accounts") or [])))
+    if not doomed:
+        return []
+    self.tx.begin()
+    for emp, part, _ in doomed:
+        self.tx.send(self.changelog, None, emp.encode(), partition=part)
+    self.commit()
+    for emp, part, accounts in doomed:
+        self.store.load(emp, part, None)
+        try:
+            self.hr.purge(emp, accounts)
+        except (RedisError, OSError) as exc:  # the state is gone; the Redis keys go at the next check
+            RETENTION_FAILURES.inc()
+            log.warning("retention: HR record and aliases of one employee not purged from Redis: %s", exc)
+    PURGED.inc(len(doomed))
+    log.info("retention: purged the state and HR mapping of %d employees (last day more than %d days ago)",
+             len(doomed), days)
+    return sorted(emp for emp, _, _ in doomed)
