@@ -26,8 +26,9 @@ def spike_stream(emp: str = "E03", n: int = 40) -> Stream:
 
 def test_default_models_are_fresh_instances() -> None:
     a, b = default_models(), default_models()
-    assert [m.id for m in a] == ["model.behaviour_anomaly"]
+    assert [m.id for m in a] == ["model.behaviour_anomaly", "hr.departure_propensity"]
     assert a[0] is not b[0] and a[0].hst is not b[0].hst
+    assert a[1] is not b[1] and a[1].peer_att is not b[1].peer_att
 
 
 def test_no_alert_before_warm_up() -> None:
