@@ -42,26 +42,18 @@ def _epoch(ts: Any) -> float:
         return 0.0
 
 
-class HRStore:
-    """Redis-backed HR records and aliases, cached in process for ``ttl`` seconds."""
+class HRCache:
+    """The Redis layout, the in-process cache and the cache half of every look-up, shared by the asynchronous
+    :class:`HRStore` (Faust worker) and the synchronous :class:`streams.tx.hr.SyncHRStore` (default engine):
+    the subclasses only talk to Redis."""
 
-    def __init__(self, url: str, prefix: str = "", ttl: float = 30.0, client: Any = None,
-                 redis_options: dict[str, Any] | None = None) -> None:
-        """``redis_options``: AUTH and TLS keywords (:func:`schemas.transport.redis_kwargs`; default: from the
-        settings in the environment, for ``url``)."""
-        if client is None:
-            from schemas.transport import redis_kwargs
-
-            opts = redis_kwargs(url=url) if redis_options is None else redis_options
-            client = aioredis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, **opts)
+    def _init_cache(self, client: Any, prefix: str, ttl: float) -> None:
         self.redis = client
         self.prefix = prefix
         self.ttl = ttl
         self._alias: dict[str, tuple[str | None, float]] = {}
         self._hr: dict[str, tuple[dict[str, Any] | None, float]] = {}
         self._script = self.redis.register_script(_SET_IF_NEWER)
-        self.pending: list[HRRecord] = []  # records that could not be written while Redis was down, in order
-        self._tokens: list[Any] = []  # what put() was given with each pending record, handed back once written
 
     def _hr_key(self, emp: str) -> str:
         return f"{self.prefix}hr:{emp}"
@@ -69,7 +61,6 @@ class HRStore:
     def _alias_key(self, alias: str) -> str:
         return f"{self.prefix}alias:{alias}"
 
-    # ------------------------------------------------------------------ writes
     def remember(self, record: HRRecord) -> None:
         """Update the in-process cache at once (this worker sees the change before Redis confirms)."""
         now = time.monotonic()
@@ -82,6 +73,120 @@ class HRStore:
         for a in [record.employee_id, *record.accounts]:
             self._alias[normalize_account(a)] = (record.employee_id, now + self.ttl)
 
+    def _put_call(self, record: HRRecord) -> dict[str, Any]:
+        """Keys and arguments of the set-if-newer script that stores ``record`` and its aliases."""
+        keys = [self._hr_key(record.employee_id)] + [
+            self._alias_key(normalize_account(a)) for a in [record.employee_id, *record.accounts]]
+        args: list[bytes | str | float] = [record.ts.timestamp(), orjson.dumps(record.model_dump(mode="json")),
+                                           record.employee_id]
+        return {"keys": keys, "args": args}
+
+    # ------------------------------------------------------------------ the cache half of the reads
+    def _cached_aliases(self, accounts: set[str]) -> tuple[dict[str, str | None], list[str]]:
+        """(employee id of each fresh cache hit, the accounts Redis must be asked for)."""
+        now = time.monotonic()
+        out: dict[str, str | None] = {}
+        misses: list[str] = []
+        for acc in accounts:
+            hit = self._alias.get(normalize_account(acc))
+            if hit is not None and hit[1] > now:
+                out[acc] = hit[0]
+                metrics.CACHE.labels("alias_hit").inc()
+            else:
+                misses.append(acc)
+        if misses:
+            metrics.CACHE.labels("alias_miss").inc(len(misses))
+        return out, misses
+
+    def _alias_keys(self, misses: list[str]) -> list[str]:
+        return [self._alias_key(normalize_account(a)) for a in misses]
+
+    def _fetched_aliases(self, misses: list[str], vals: list[Any], out: dict[str, str | None]) -> None:
+        expires = time.monotonic() + self.ttl
+        for acc, v in zip(misses, vals):
+            emp = v.decode() if v is not None else None
+            self._alias[normalize_account(acc)] = (emp, expires)
+            out[acc] = emp
+
+    def _stale_aliases(self, misses: list[str], out: dict[str, str | None]) -> None:
+        for acc in misses:
+            stale = self._alias.get(normalize_account(acc))
+            out[acc] = stale[0] if stale else None
+
+    def _cached_snapshots(self, employee_ids: set[str]) -> tuple[dict[str, tuple[dict[str, Any] | None, bool]],
+                                                                  list[str]]:
+        """((record, stale=False) of each fresh cache hit, the employees Redis must be asked for)."""
+        now = time.monotonic()
+        out: dict[str, tuple[dict[str, Any] | None, bool]] = {}
+        misses: list[str] = []
+        for emp in employee_ids:
+            hit = self._hr.get(emp)
+            if hit is not None and hit[1] > now:
+                out[emp] = (hit[0], False)
+                metrics.CACHE.labels("hr_hit").inc()
+            else:
+                misses.append(emp)
+        if misses:
+            metrics.CACHE.labels("hr_miss").inc(len(misses))
+        return out, misses
+
+    def _fetched_snapshots(self, misses: list[str], vals: list[Any],
+                           out: dict[str, tuple[dict[str, Any] | None, bool]]) -> None:
+        expires = time.monotonic() + self.ttl
+        for emp, v in zip(misses, vals):
+            rec = orjson.loads(v) if v is not None else None
+            if rec is not None:
+                rec["_e"] = _epoch(rec.get("ts"))
+            self._hr[emp] = (rec, expires)
+            out[emp] = (rec, False)
+
+    def _stale_snapshots(self, misses: list[str], out: dict[str, tuple[dict[str, Any] | None, bool]]) -> None:
+        for emp in misses:
+            stale = self._hr.get(emp)
+            out[emp] = (stale[0] if stale else None, True)
+
+    # ------------------------------------------------------------------ retention
+    def _purge_plan(self, employee_id: str, raw: Any, accounts: list[str] | None) -> tuple[list[str], list[str]]:
+        """(the normalised aliases of ``employee_id``, their Redis keys) from the stored record ``raw`` plus
+        ``accounts`` (the worker's copy of the record)."""
+        names = set(accounts or [])
+        if raw is not None:
+            names.update(orjson.loads(raw).get("accounts") or [])
+        aliases = sorted({normalize_account(a) for a in (employee_id, *names)})
+        return aliases, [self._alias_key(a) for a in aliases]
+
+    def _forget(self, employee_id: str, aliases: list[str]) -> None:
+        self._hr.pop(employee_id, None)
+        for a in aliases:
+            self._alias.pop(a, None)
+
+    @staticmethod
+    def _doomed(employee_id: str, keys: list[str], vals: list[Any]) -> list[str]:
+        """The alias keys that still point at ``employee_id`` (another employee may have taken one over)."""
+        return [k for k, v in zip(keys, vals) if v is not None and v.decode() == employee_id]
+
+    @staticmethod
+    def _records(vals: list[Any]) -> list[dict[str, Any]]:
+        return [orjson.loads(v) for v in vals if v is not None]
+
+
+class HRStore(HRCache):
+    """Redis-backed HR records and aliases, cached in process for ``ttl`` seconds."""
+
+    def __init__(self, url: str, prefix: str = "", ttl: float = 30.0, client: Any = None,
+                 redis_options: dict[str, Any] | None = None) -> None:
+        """``redis_options``: AUTH and TLS keywords (:func:`schemas.transport.redis_kwargs`; default: from the
+        settings in the environment, for ``url``)."""
+        if client is None:
+            from schemas.transport import redis_kwargs
+
+            opts = redis_kwargs(url=url) if redis_options is None else redis_options
+            client = aioredis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, **opts)
+        self._init_cache(client, prefix, ttl)
+        self.pending: list[HRRecord] = []  # records that could not be written while Redis was down, in order
+        self._tokens: list[Any] = []  # what put() was given with each pending record, handed back once written
+
+    # ------------------------------------------------------------------ writes
     async def put(self, record: HRRecord, token: Any = None) -> bool:
         """Store ``record`` if it is the newest for its employee. True once Redis has it; False when Redis is
         unreachable: the record then waits in :attr:`pending` (in order, behind any older pending record) and
@@ -100,12 +205,7 @@ class HRStore:
         return False
 
     async def _put(self, record: HRRecord) -> bool:
-        keys = [self._hr_key(record.employee_id)] + [
-            self._alias_key(normalize_account(a)) for a in [record.employee_id, *record.accounts]
-        ]
-        args: list[bytes | str | float] = [record.ts.timestamp(), orjson.dumps(record.model_dump(mode="json")),
-                                           record.employee_id]
-        return bool(await self._script(keys=keys, args=args))
+        return bool(await self._script(**self._put_call(record)))
 
     async def flush_pending(self) -> list[Any]:
         """Write the pending records in order until Redis fails again; the tokens of those written.
@@ -128,80 +228,38 @@ class HRStore:
 
         The accounts come from the record in Redis, plus ``accounts`` (the worker's copy of the record)."""
         raw = await self.redis.hget(self._hr_key(employee_id), "r")
-        names = set(accounts or [])
-        if raw is not None:
-            names.update(orjson.loads(raw).get("accounts") or [])
-        aliases = sorted({normalize_account(a) for a in (employee_id, *names)})
-        keys = [self._alias_key(a) for a in aliases]
+        aliases, keys = self._purge_plan(employee_id, raw, accounts)
         vals = await self.redis.mget(keys) if keys else []
-        doomed = [k for k, v in zip(keys, vals) if v is not None and v.decode() == employee_id]
-        n = int(await self.redis.delete(self._hr_key(employee_id), *doomed))
-        self._hr.pop(employee_id, None)
-        for a in aliases:
-            self._alias.pop(a, None)
+        n = int(await self.redis.delete(self._hr_key(employee_id), *self._doomed(employee_id, keys, vals)))
+        self._forget(employee_id, aliases)
         return n
 
     # ------------------------------------------------------------------ reads
     async def resolve_many(self, accounts: set[str]) -> dict[str, str | None]:
         """Employee id of each account (None when unknown); one Redis round trip for all cache misses."""
-        now = time.monotonic()
-        out: dict[str, str | None] = {}
-        misses: list[str] = []
-        for acc in accounts:
-            n = normalize_account(acc)
-            hit = self._alias.get(n)
-            if hit is not None and hit[1] > now:
-                out[acc] = hit[0]
-                metrics.CACHE.labels("alias_hit").inc()
-            else:
-                misses.append(acc)
+        out, misses = self._cached_aliases(accounts)
         if misses:
-            metrics.CACHE.labels("alias_miss").inc(len(misses))
             try:
-                vals = await self.redis.mget([self._alias_key(normalize_account(a)) for a in misses])
-                for acc, v in zip(misses, vals):
-                    emp = v.decode() if v is not None else None
-                    self._alias[normalize_account(acc)] = (emp, now + self.ttl)
-                    out[acc] = emp
+                self._fetched_aliases(misses, await self.redis.mget(self._alias_keys(misses)), out)
             except (RedisError, OSError) as exc:
                 metrics.HR_STORE_ERRORS.labels("resolve").inc()
                 log.warning("HR store unreachable, resolving %d accounts from the stale cache: %s", len(misses), exc)
-                for acc in misses:
-                    stale = self._alias.get(normalize_account(acc))
-                    out[acc] = stale[0] if stale else None
+                self._stale_aliases(misses, out)
         return out
 
     async def snapshots(self, employee_ids: set[str]) -> dict[str, tuple[dict[str, Any] | None, bool]]:
         """(HR record dict or None, stale) per employee; misses fetched in one pipeline."""
-        now = time.monotonic()
-        out: dict[str, tuple[dict[str, Any] | None, bool]] = {}
-        misses = []
-        for emp in employee_ids:
-            hit = self._hr.get(emp)
-            if hit is not None and hit[1] > now:
-                out[emp] = (hit[0], False)
-                metrics.CACHE.labels("hr_hit").inc()
-            else:
-                misses.append(emp)
+        out, misses = self._cached_snapshots(employee_ids)
         if misses:
-            metrics.CACHE.labels("hr_miss").inc(len(misses))
             try:
                 pipe = self.redis.pipeline(transaction=False)
                 for emp in misses:
                     pipe.hget(self._hr_key(emp), "r")
-                vals = await pipe.execute()
-                for emp, v in zip(misses, vals):
-                    rec = orjson.loads(v) if v is not None else None
-                    if rec is not None:
-                        rec["_e"] = _epoch(rec.get("ts"))
-                    self._hr[emp] = (rec, now + self.ttl)
-                    out[emp] = (rec, False)
+                self._fetched_snapshots(misses, await pipe.execute(), out)
             except (RedisError, OSError) as exc:
                 metrics.HR_STORE_ERRORS.labels("snapshot").inc()
                 log.warning("HR store unreachable, %d snapshots from the stale cache: %s", len(misses), exc)
-                for emp in misses:
-                    stale = self._hr.get(emp)
-                    out[emp] = (stale[0] if stale else None, True)
+                self._stale_snapshots(misses, out)
         return out
 
     async def all_records(self, batch: int = 1000) -> list[dict[str, Any]]:
@@ -215,9 +273,7 @@ class HRStore:
             pipe = self.redis.pipeline(transaction=False)
             for k in keys[i:i + batch]:
                 pipe.hget(k, "r")
-            for v in await pipe.execute():
-                if v is not None:
-                    out.append(orjson.loads(v))
+            out += self._records(await pipe.execute())
         return out
 
     async def close(self) -> None:

@@ -11,14 +11,12 @@ import logging
 import time
 from typing import Any
 
-import orjson
 import redis
 from redis.exceptions import RedisError
 
 from schemas import HRRecord
-from schemas.identity import normalize_account
 from streams import metrics
-from streams.hrstore import _SET_IF_NEWER, _epoch
+from streams.hrstore import HRCache
 
 log = logging.getLogger("exitwatch.tx.hr")
 
@@ -30,7 +28,7 @@ class Resting(RedisError):
     """Redis failed less than :data:`RETRY_S` ago: not tried now."""
 
 
-class SyncHRStore:
+class SyncHRStore(HRCache):
     """Redis-backed HR records and aliases, cached in process for ``ttl`` seconds."""
 
     def __init__(self, url: str, prefix: str = "", ttl: float = 30.0, client: Any = None,
@@ -42,12 +40,7 @@ class SyncHRStore:
 
             opts = redis_kwargs(url=url) if redis_options is None else redis_options
             client = redis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0, **opts)
-        self.redis = client
-        self.prefix = prefix
-        self.ttl = ttl
-        self._alias: dict[str, tuple[str | None, float]] = {}
-        self._hr: dict[str, tuple[dict[str, Any] | None, float]] = {}
-        self._script = self.redis.register_script(_SET_IF_NEWER)
+        self._init_cache(client, prefix, ttl)
         #: (record, token) not yet in Redis, oldest first; the token is the record's (partition, offset).
         self.pending: list[tuple[HRRecord, Any]] = []
         #: After a failed call Redis is left alone for :data:`RETRY_S` (the cache answers): a worker must not
@@ -62,25 +55,7 @@ class SyncHRStore:
         if not isinstance(exc, Resting):  # a real failure (not the pause itself) starts a new pause
             self._down_until = time.monotonic() + RETRY_S
 
-    def _hr_key(self, emp: str) -> str:
-        return f"{self.prefix}hr:{emp}"
-
-    def _alias_key(self, alias: str) -> str:
-        return f"{self.prefix}alias:{alias}"
-
     # ------------------------------------------------------------------ writes
-    def remember(self, record: HRRecord) -> None:
-        """Update the in-process cache at once (this worker sees the change before Redis confirms)."""
-        now = time.monotonic()
-        cur = self._hr.get(record.employee_id)
-        if cur and cur[0] and cur[0].get("_e", 0) > record.ts.timestamp():
-            return
-        d = record.model_dump(mode="json")
-        d["_e"] = record.ts.timestamp()
-        self._hr[record.employee_id] = (d, now + self.ttl)
-        for a in [record.employee_id, *record.accounts]:
-            self._alias[normalize_account(a)] = (record.employee_id, now + self.ttl)
-
     def put(self, record: HRRecord, token: Any = None) -> bool:
         """Cache ``record`` and store it in Redis if it is the newest for its employee. False when Redis is
         unreachable (or older records still wait): it then waits in :attr:`pending` with ``token``."""
@@ -99,10 +74,7 @@ class SyncHRStore:
 
     def _put(self, record: HRRecord) -> None:
         self._check()
-        keys = [self._hr_key(record.employee_id)] + [
-            self._alias_key(normalize_account(a)) for a in [record.employee_id, *record.accounts]]
-        self._script(keys=keys, args=[record.ts.timestamp(), orjson.dumps(record.model_dump(mode="json")),
-                                      record.employee_id])
+        self._script(**self._put_call(record))
 
     def flush_pending(self) -> int:
         """Write pending records in order until Redis fails again; returns how many were written."""
@@ -127,68 +99,37 @@ class SyncHRStore:
     # ------------------------------------------------------------------ reads
     def resolve_many(self, accounts: set[str]) -> dict[str, str | None]:
         """Employee id of each account (None when unknown); one Redis round trip for all cache misses."""
-        now = time.monotonic()
-        out: dict[str, str | None] = {}
-        misses: list[str] = []
-        for acc in accounts:
-            hit = self._alias.get(normalize_account(acc))
-            if hit is not None and hit[1] > now:
-                out[acc] = hit[0]
-                metrics.CACHE.labels("alias_hit").inc()
-            else:
-                misses.append(acc)
+        out, misses = self._cached_aliases(accounts)
         if not misses:
             return out
-        metrics.CACHE.labels("alias_miss").inc(len(misses))
         try:
             self._check()
-            vals = self.redis.mget([self._alias_key(normalize_account(a)) for a in misses])
-            for acc, v in zip(misses, vals):
-                emp = v.decode() if v is not None else None
-                self._alias[normalize_account(acc)] = (emp, now + self.ttl)
-                out[acc] = emp
+            self._fetched_aliases(misses, self.redis.mget(self._alias_keys(misses)), out)
         except (RedisError, OSError) as exc:
             self._failed(exc)
             metrics.HR_STORE_ERRORS.labels("resolve").inc()
-            (log.debug if isinstance(exc, Resting) else log.warning)("HR store unreachable, resolving %d accounts from the stale cache: %s", len(misses), exc)
-            for acc in misses:
-                stale = self._alias.get(normalize_account(acc))
-                out[acc] = stale[0] if stale else None
+            (log.debug if isinstance(exc, Resting) else log.warning)(
+                "HR store unreachable, resolving %d accounts from the stale cache: %s", len(misses), exc)
+            self._stale_aliases(misses, out)
         return out
 
     def snapshots(self, employee_ids: set[str]) -> dict[str, tuple[dict[str, Any] | None, bool]]:
         """(HR record dict or None, stale) per employee; misses fetched in one pipeline."""
-        now = time.monotonic()
-        out: dict[str, tuple[dict[str, Any] | None, bool]] = {}
-        misses = []
-        for emp in employee_ids:
-            hit = self._hr.get(emp)
-            if hit is not None and hit[1] > now:
-                out[emp] = (hit[0], False)
-                metrics.CACHE.labels("hr_hit").inc()
-            else:
-                misses.append(emp)
+        out, misses = self._cached_snapshots(employee_ids)
         if not misses:
             return out
-        metrics.CACHE.labels("hr_miss").inc(len(misses))
         try:
             self._check()
             pipe = self.redis.pipeline(transaction=False)
             for emp in misses:
                 pipe.hget(self._hr_key(emp), "r")
-            for emp, v in zip(misses, pipe.execute()):
-                rec = orjson.loads(v) if v is not None else None
-                if rec is not None:
-                    rec["_e"] = _epoch(rec.get("ts"))
-                self._hr[emp] = (rec, now + self.ttl)
-                out[emp] = (rec, False)
+            self._fetched_snapshots(misses, pipe.execute(), out)
         except (RedisError, OSError) as exc:
             self._failed(exc)
             metrics.HR_STORE_ERRORS.labels("snapshot").inc()
-            (log.debug if isinstance(exc, Resting) else log.warning)("HR store unreachable, %d snapshots from the stale cache: %s", len(misses), exc)
-            for emp in misses:
-                stale = self._hr.get(emp)
-                out[emp] = (stale[0] if stale else None, True)
+            (log.debug if isinstance(exc, Resting) else log.warning)(
+                "HR store unreachable, %d snapshots from the stale cache: %s", len(misses), exc)
+            self._stale_snapshots(misses, out)
         return out
 
     def all_records(self, batch: int = 1000) -> list[dict[str, Any]]:
@@ -201,24 +142,17 @@ class SyncHRStore:
             pipe = self.redis.pipeline(transaction=False)
             for k in keys[i:i + batch]:
                 pipe.hget(k, "r")
-            out += [orjson.loads(v) for v in pipe.execute() if v is not None]
+            out += self._records(pipe.execute())
         return out
 
     def purge(self, employee_id: str, accounts: list[str] | None = None) -> int:
         """Delete the employee's HR record and the aliases that still point at them (retention, as
         :meth:`streams.hrstore.HRStore.purge`); keys deleted."""
         raw = self.redis.hget(self._hr_key(employee_id), "r")
-        names = set(accounts or [])
-        if raw is not None:
-            names.update(orjson.loads(raw).get("accounts") or [])
-        aliases = sorted({normalize_account(a) for a in (employee_id, *names)})
-        keys = [self._alias_key(a) for a in aliases]
+        aliases, keys = self._purge_plan(employee_id, raw, accounts)
         vals = self.redis.mget(keys) if keys else []
-        doomed = [k for k, v in zip(keys, vals) if v is not None and v.decode() == employee_id]
-        n = int(self.redis.delete(self._hr_key(employee_id), *doomed))
-        self._hr.pop(employee_id, None)
-        for a in aliases:
-            self._alias.pop(a, None)
+        n = int(self.redis.delete(self._hr_key(employee_id), *self._doomed(employee_id, keys, vals)))
+        self._forget(employee_id, aliases)
         return n
 
     def close(self) -> None:
