@@ -461,9 +461,11 @@ class FirstTime(Window):
     how many had (``peers_before``)."""
 
     min_history_days: int = 28
-    min_new: int = 1
+    min_new: float = 1
     span_days: int = 1
     evidence_cap: int = 6
+    #: Kinds of first that count half in a cluster (the most common firsts: a late evening now and then).
+    weak_kinds: tuple[str, ...] = ()
 
     def horizon(self, lookback_days: int) -> int:
         return max(super().horizon(lookback_days), self.span_days)
@@ -478,13 +480,14 @@ class FirstTime(Window):
             names = st.extra.setdefault(NOVELTY_NAMES, {}).setdefault(rid, [])
             if [day, key] not in names:
                 names.append([day, key])
-            del names[: -max(self.min_new, 4)]
+            del names[: -max(int(self.min_new) + 1, 4)]
         if not self.ok(hr, day):
             return None
         lo = day - self.span_days + 1
         recent = [k for d, k in names if lo <= d <= day] if names else [key]
         # A cluster counts kinds of behaviour: two new machines ("host:a", "host:b") are one kind.
-        n = len({k.split(":", 1)[0] for k in recent}) if self.min_new > 1 else s.total(lo, day)
+        kinds = {k.split(":", 1)[0] for k in recent}
+        n = sum(0.5 if k in self.weak_kinds else 1.0 for k in kinds) if self.min_new > 1 else s.total(lo, day)
         if n < self.min_new:
             return None
         first_day = min((d for d in s.days if lo <= d <= day), default=day)

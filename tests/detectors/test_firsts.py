@@ -47,7 +47,7 @@ def test_a_new_machine_and_a_first_thumb_drive_are_a_cluster() -> None:
               ev("2026-02-10T10:05:00Z", action="connect", host="PC-2")]
     alerts = _run(_HR, _DAYS + _OTHERS + visits)
     (c,) = _ids(alerts, "activity.firsts_together")
-    assert c.severity == "medium" and c.explanation["observed"] == 2
+    assert c.severity == "medium" and c.explanation["observed"] == 2.0
     assert set(c.explanation["new"].split(", ")) == {"host:pc-2", "removable"}
     assert c.explanation["history_days"] >= 28
 

@@ -4,9 +4,12 @@ or job-search site, the first mail to a competitor, the first logon on someone e
 
 Each first alone is common enough (one new thing a month is ordinary); several at once are how data theft
 and sabotage look in logs without sensitivity labels (CERT's insider scenarios: a night logon, a thumb drive
-and a leak site in one session). In numbers: the window counts the distinct new things in the 7 days up to
-today and fires at 2; the explanation names them and the length of the history they are new against. It
-keeps its severity for someone not leaving (the departure is often recorded only afterwards).
+and a leak site in one session). In numbers: the window weighs the kinds of new things in the 7 days up to
+today, each 1 except work after hours, the commonest first (a late evening now and then), which weighs 0.5,
+and fires at 2: two strong firsts, or a late evening with two others. The explanation names them and the
+length of the history they are new against. It keeps its severity for someone not leaving (the departure
+is often recorded only afterwards). Version 2: after hours weighs half (version 1 flagged an honest researcher
+for one event at 19:05 and a first USB copy the next day on a generated company).
 """
 
 from detectors.examples import daily, ev, hr
@@ -29,17 +32,17 @@ _NIGHT_USB = [ev("2026-02-17T22:00:00Z", action="logon"),
 RULE = Rule(
     staying_cap=None,
     id="activity.firsts_together",
-    version="1",
+    version="2",
     title=(
-        "{observed:.0f} things never done before in {history_days} days of history, within 7 days up to {day}: "
-        "{new}; HR status {status}"
+        "Never done before in {history_days} days of history, within 7 days up to {day}: {new} (weight "
+        "{observed:g}, after hours counting half); HR status {status}"
     ),
     description=__doc__,
     severity="medium",
     score=55,
     predicate=firsts_together,
     novelty=any_first,
-    window=FirstTime(min_history_days=28, min_new=2, span_days=7),
+    window=FirstTime(min_history_days=28, min_new=2, span_days=7, weak_kinds=("after_hours",)),
     runbook=(
         "Read the evidence in time order: what was connected, visited, sent and from which machine; ask the "
         "manager whether a change of role or a project explains it; if files may have left, secure the device "
@@ -47,7 +50,10 @@ RULE = Rule(
     ),
     false_positives=("A new role or project that brings several new tools at once",),
     examples=(
-        Example("a night logon and a thumb drive after 30 ordinary weekdays", True, _WORK + _NIGHT_USB, _HR),
+        Example("a night logon, a thumb drive and a leak site after 30 ordinary weekdays", True,
+                _WORK + _NIGHT_USB + [ev("2026-02-17T22:10:00Z", kind="web", action="visit",
+                                         attrs={"category": "leak_site"})], _HR),
+        Example("a night logon and a thumb drive: after hours counts half", False, _WORK + _NIGHT_USB, _HR),
         Example("a thumb drive, then a leak site 3 days later", True,
                 _WORK + [ev("2026-02-16T11:00:00Z", action="connect"),
                          ev("2026-02-19T11:00:00Z", kind="web", action="visit", attrs={"category": "leak_site"})],
