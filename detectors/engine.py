@@ -23,7 +23,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -361,9 +361,11 @@ class Engine:
                 if s is None:
                     s = st.series[sk] = Series(folded=min(first_seen, day) - 1)
                 ep = s.ep
-                s.add(day, float(v), event.event_id,
-                      learn=learn if ep is None else (lambda d, ep=ep: learn(d) and not in_episode(ep, d, hr_then)),
-                      agg=rule.agg, cap=rule.window.evidence_cap)
+                learn_day: Callable[[int], bool] = learn
+                if ep is not None:
+                    def learn_day(d: int, ep: Any = ep) -> bool:
+                        return bool(learn(d)) and not in_episode(ep, d, hr_then)
+                s.add(day, float(v), event.event_id, learn=learn_day, agg=rule.agg, cap=rule.window.evidence_cap)
                 if rule.first is not None:
                     add_mark(st, sk + THEN_MARK, t, event.event_id, self._seq_keep.get(rule.id, 30 * 86400),
                              cap=THEN_MARKS_CAP)
