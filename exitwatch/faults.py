@@ -15,8 +15,9 @@ services. It then
 3. meanwhile injects the faults of :func:`plan`: SIGKILL of the worker at random moments (restarted at
    once), SIGTERM (graceful stop, timed), a broker stop and restart, Redis stopped for a while, a second
    worker started and the first one killed (its partitions move, state comes back from the changelog), and
-   hostile records (broken JSON, wrong types, huge records, control characters, unknown kinds, timestamps far
-   in the past or future) produced straight into the activity and HR topics with a raw producer;
+   hostile records (broken JSON, wrong types, huge records, integers past 64 bits, deep nesting, bytes that
+   are not UTF-8, control characters, unknown kinds, timestamps far in the past or future) produced
+   straight into the activity and HR topics with a raw producer;
 4. waits until the worker has caught up, reads ``alerts.hr``, ``alerts.secops`` and ``deadletter`` to the
    end, and compares: every expected id delivered, none twice, none unexpected; every hostile record in
    ``deadletter`` with a reason; every employee's newest HR record in Redis.
@@ -346,7 +347,7 @@ def hostile_record(i: int, rng: random.Random, huge: bool) -> tuple[str, bytes, 
     if huge:
         d = dict(base, object="A" * 1_500_000)
         return "activity.file", orjson.dumps(d), "huge record"
-    cat = rng.randrange(12)
+    cat = rng.randrange(15)
     if cat == 0:
         raw = orjson.dumps(base)
         keep = raw.index(mark.encode()) + len(mark)  # the mark stays in what is left
@@ -375,6 +376,15 @@ def hostile_record(i: int, rng: random.Random, huge: bool) -> tuple[str, bytes, 
         return "hr.status", orjson.dumps(d), "invalid HR record"
     if cat == 10:
         return "hr.status", orjson.dumps(dict(hr, ts=rng.choice(_FUTURE + _PAST))), "HR far future/past"
+    if cat == 12:  # integers no 64-bit field holds, and more digits than int() parses by default
+        big = rng.choice([b"18446744073709551616", b"1" + b"0" * 30, b"9" * 5000])
+        raw = orjson.dumps(dict(base, bytes=0)).replace(b'"bytes":0', b'"bytes":' + big)
+        return "activity.email", raw, "huge number"
+    if cat == 13:  # nested past any sensible depth
+        raw = orjson.dumps(dict(base, attrs="D")).replace(b'"D"', b'{"a":' * 300 + b"1" + b"}" * 300)
+        return "activity.file", raw, "deep JSON"
+    if cat == 14:  # bytes that are not UTF-8 inside an id
+        return "activity.logon", orjson.dumps(base).replace(b"@corp", b"\xff\xfe@corp"), "bad bytes"
     d = {"employee_id": mark, "ts": rng.choice(_FUTURE), "signal": "survey", "value": 3}
     return "hr.signals", rng.choice([orjson.dumps(d), b'{"employee_id": "' + mark.encode() + b'", "ts": ']), "bad signal"
 
