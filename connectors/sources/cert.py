@@ -2,7 +2,7 @@
 ``device.csv``, ``file.csv``, ``email.csv``, ``http.csv`` and the monthly ``LDAP/YYYY-MM.csv`` files.
 
 Activity rows become events with ``event_id`` = ``cert:`` + the row id and ``employee_id`` = the user id
-(``DTAA/AAM0658`` -> ``AAM0658``). Columns are read by name, so every release's layout works:
+(``DTAA/AAM9901`` -> ``AAM9901``). Columns are read by name, so every release's layout works:
 
 - ``device``: ``Connect``/``Disconnect`` (r3 on; r5 on add ``file_tree``, kept in ``attrs``) and r1/r2's
   ``Insert``/``Remove``; every device event has ``destination`` ``removable``.

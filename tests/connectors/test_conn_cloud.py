@@ -120,12 +120,12 @@ def test_cert_activity_and_ldap_departures():
     assert str(departed["CDE0002"].last_day) == "2010-02-28"
     # listed until March, missing from April, active on 13 April: left during April, on the 13th
     assert str(departed["DEF0003"].last_day) == "2010-04-13"
-    assert "DTAA/AAM0658" in [r for r in hr if r.employee_id == "AAM0658"][0].accounts
+    assert "DTAA/AAM9901" in [r for r in hr if r.employee_id == "AAM9901"][0].accounts
     # manager_id is the supervisor's user id, not their name; the head of the team has none
-    assert {r.manager_id for r in hr if r.employee_id == "AAM0658"} == {"BAH0001"}
+    assert {r.manager_id for r in hr if r.employee_id == "AAM9901"} == {"BAH0001"}
     assert [r.manager_id for r in hr if r.employee_id == "BAH0001"] == [None]
     # a change of role is a new active record from that month
-    roles = [(str(r.ts.date()), r.role) for r in hr if r.employee_id == "AAM0658"]
+    roles = [(str(r.ts.date()), r.role) for r in hr if r.employee_id == "AAM9901"]
     assert roles == [("2010-01-01", "ComputerProgrammer"), ("2010-04-01", "Salesman")]
     assert len(dls) == 1 and "Dance" in dls[0].reason
 

@@ -46,7 +46,7 @@ SEEDS = [
     "2026-03-02T09:15:00.000Z,10.0.0.1,SEND,<a@b>,x@gmail.com,1000,ann@corp.example",
     '"EVENT_TYPE","TIMESTAMP","USER_ID","ROWS_PROCESSED"',
     '"ReportExport","20230317180424.293","005000000000123","10"',
-    "{Q4D5-W4HH44UC-5188LWZK},01/02/2010 07:11:45,DTAA/AAM0658,PC-1234,Logon",
+    "{Q4D5-W4HH44UC-5188LWZK},01/02/2010 07:11:45,DTAA/AAM9901,PC-1234,Logon",
     '{"id":{"time":"2023-10-15T23:35:01.493Z","applicationName":"drive"},"actor":{"email":"a@b.c"},'
     '"events":[{"name":"download","parameters":[{"name":"doc_title","value":"x"}]}]}',
 ]
