@@ -61,6 +61,8 @@ from detectors.context import day_date, day_number
 from detectors.routing import security_finding
 from detectors.state import day_of
 from exitwatch.generate import BENIGN, SCENARIOS
+from exitwatch.generate_outside import INTENDED as OUTSIDE_INTENDED
+from exitwatch.generate_outside import PROFILES as OUTSIDE_PROFILES
 from exitwatch.naive import RULES as NAIVE_RULES
 from exitwatch.naive import NaiveDetector
 
@@ -82,6 +84,7 @@ INTENDED = {
     "after_hours_cloud_upload": ("web.personal_cloud_upload", "activity.after_hours_spike"),
     "mass_deletion": ("file.mass_deletion_before_departure",),
     "after_departure_access": ("activity.after_departure",),
+    **OUTSIDE_INTENDED,
 }
 
 
@@ -205,7 +208,10 @@ def score_detector(hits: Iterable[Hit], truth: Truth, grace: int = 7) -> dict[st
             honest_pairs.add((h.employee_id, (h.day - truth.day0) // 30))
             fp_rules[h.rule_id].add(h.employee_id)
     scen: dict[str, Any] = {}
-    for sc in SCENARIOS:
+    # the project's scenarios, then those of an outside company (exitwatch/generate_outside.py) or any other
+    # labels file, in their order of first appearance
+    extra = [s for s in dict.fromkeys(lab.scenario for lab in mal.values()) if s not in SCENARIOS]
+    for sc in (*SCENARIOS, *extra):
         members = sorted(e for e, lab in mal.items() if lab.scenario == sc)
         caught = [e for e in members if e in first_in]
         leads = [mal[e].last_day - first_in[e] for e in caught]
@@ -1145,6 +1151,37 @@ def worst(profiles: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def profile_names(profiles: Iterable[str] | None) -> list[str]:
+    """The profiles a sweep names: ``own`` (the default: the six of ``exitwatch generate``), ``outside`` (the
+    companies of :mod:`exitwatch.generate_outside`), ``all`` (both), or names, comma-separated or listed.
+
+    >>> profile_names(None)[:2], profile_names(["outside"]), profile_names(["baseline", "outside_b"])
+    (['baseline', 'sales_org'], ['outside_a', 'outside_b', 'outside_c'], ['baseline', 'outside_b'])
+    """
+    from exitwatch.generate import PROFILES
+
+    groups = {"own": list(PROFILES), "outside": list(OUTSIDE_PROFILES), "all": [*PROFILES, *OUTSIDE_PROFILES]}
+    out: list[str] = []
+    for name in profiles or ["own"]:
+        for n in groups.get(name, [name]):
+            if n not in PROFILES and n not in OUTSIDE_PROFILES:
+                raise ValueError(f"unknown profile {n!r}; known: {', '.join(groups['all'])} (or own, outside, all)")
+            if n not in out:
+                out.append(n)
+    return out
+
+
+def generate_profile(data: Path, name: str, employees: int, days: int, seed: int) -> dict[str, Any]:
+    """Write one company of a profile, with the project's generator or the outside one."""
+    if name in OUTSIDE_PROFILES:
+        from exitwatch.generate_outside import generate as generate_outside
+
+        return generate_outside(data, employees=employees, days=days, seed=seed, profile=name)
+    from exitwatch.generate import generate
+
+    return generate(data, employees=employees, days=days, seed=seed, profile=name)
+
+
 def evaluate_profiles(out: str | Path | None, profiles: Iterable[str] | None = None,
                       seeds: Iterable[int] = (1, 2), employees: int = 500, days: int = 110,
                       rules_config: str | None = None, grace: int = 7, work: str | Path | None = None,
@@ -1155,9 +1192,9 @@ def evaluate_profiles(out: str | Path | None, profiles: Iterable[str] | None = N
     import shutil
     import tempfile
 
-    from exitwatch.generate import PROFILES, generate
+    from exitwatch.generate import PROFILES
 
-    names = list(profiles or PROFILES)
+    names = profile_names(profiles)
     seeds = list(seeds)
     tmp = None
     if work is None:
@@ -1176,7 +1213,7 @@ def evaluate_profiles(out: str | Path | None, profiles: Iterable[str] | None = N
             meta = orjson.loads(meta_p.read_bytes()) if meta_p.exists() else None
             if not meta or meta.get("profile") != name or meta.get("employees") != employees \
                     or meta.get("days") != days or meta.get("seed") != seed:
-                meta = generate(data, employees=employees, days=days, seed=seed, profile=name)
+                meta = generate_profile(data, name, employees, days, seed)
             gen_s = time.perf_counter() - tg
             tag = f"evaluate [{i}/{total}] {name} seed {seed}"
             truth, hits, det_s = run_product(data, rules_config, data, tag if progress else None)
@@ -1198,7 +1235,7 @@ def evaluate_profiles(out: str | Path | None, profiles: Iterable[str] | None = N
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
     pooled = {n: pool(v) for n, v in per.items()}
-    from exitwatch.generate import PROFILES as P
+    about = {**{n: p.about for n, p in PROFILES.items()}, **{n: p.about for n, p in OUTSIDE_PROFILES.items()}}
 
     rep = {
         "generated_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
@@ -1206,7 +1243,7 @@ def evaluate_profiles(out: str | Path | None, profiles: Iterable[str] | None = N
                   "seconds": round(time.perf_counter() - t0, 1)},
         "targets": TARGETS,
         "headline": worst(pooled),
-        "profiles": {n: {"about": P[n].about, **pooled[n], "misses": misses(pooled[n])} for n in names},
+        "profiles": {n: {"about": about[n], **pooled[n], "misses": misses(pooled[n])} for n in names},
         "runs": runs_meta,
         "per_seed": {n: [{k: v for k, v in r.items() if k not in ("leads",)} for r in per[n]] for n in names},
     }
@@ -1272,7 +1309,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--data", metavar="DIR",
                    help="one company as written by exitwatch generate (every detector and the naive reference); "
                         "without it, every company profile is generated and the product evaluated on each")
-    p.add_argument("--profiles", help="profiles to sweep, comma-separated (default: all)")
+    p.add_argument("--profiles", help="profiles to sweep, comma-separated: names, or own (the six of exitwatch "
+                                      "generate, the default), outside (outside_a,outside_b,outside_c: companies "
+                                      "written apart from the project's generator), all")
     p.add_argument("--seeds", help="seeds per profile, comma-separated (default: from --size)")
     p.add_argument("--size", choices=list(SIZES), default="full",
                    help="companies of the sweep: ci (120 x 60 days, one seed) or full (400 x 100 days, two seeds)")

@@ -59,6 +59,8 @@ from typing import Any
 
 import orjson
 
+from exitwatch.generate_outside import PROFILES as OUTSIDE_PROFILES
+
 SCENARIOS = (
     "research_to_personal_mail",
     "crm_bulk_export",
@@ -1140,16 +1142,23 @@ def workforce(employees: int = 60, days: int = 60, seed: int = 7, start: str | d
     return [r for _, r in c.hr], events, list(c.labels)
 
 
+#: The companies written apart from this generator (:mod:`exitwatch.generate_outside`), by profile name.
+OUTSIDE = tuple(OUTSIDE_PROFILES)
+
+
 def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("generate", help="write a synthetic company (HR, signals, events, labels) as JSON lines",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--employees", type=int, default=1000)
     p.add_argument("--days", type=int, default=120)
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--start", default="2026-01-05", help="first day (YYYY-MM-DD, a working day)")
+    p.add_argument("--start", default=None, help="first day (YYYY-MM-DD, a working day; default 2026-01-05, and "
+                                                 "each outside profile's own)")
     p.add_argument("--out", required=True, metavar="DIR")
-    p.add_argument("--profile", default="baseline", choices=list(PROFILES),
-                   help="the kind of company (" + "; ".join(f"{k}: {v.about}" for k, v in PROFILES.items()).replace("%", "%%") + ")")
+    p.add_argument("--profile", default="baseline", choices=list(PROFILES) + list(OUTSIDE),
+                   help="the kind of company (" + "; ".join(f"{k}: {v.about}" for k, v in PROFILES.items()).replace("%", "%%")
+                   + "); outside_a, outside_b, outside_c are written apart from this generator "
+                     "(exitwatch/generate_outside.py)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress line on stderr (default: when stderr is a terminal)")
     return p
@@ -1157,7 +1166,13 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     show = sys.stderr.isatty() if args.progress is None else args.progress
-    meta = generate(args.out, args.employees, args.days, args.seed, args.start, progress=show, profile=args.profile)
+    if args.profile in OUTSIDE:
+        from exitwatch.generate_outside import generate as generate_outside
+
+        meta = generate_outside(args.out, args.employees, args.days, args.seed, args.profile, args.start, progress=show)
+    else:
+        meta = generate(args.out, args.employees, args.days, args.seed, args.start or "2026-01-05", progress=show,
+                        profile=args.profile)
     print(f"generate: {meta['employees']:,} employees (+{meta['new_hires']} hires), {meta['days']} days: "
           f"{meta['events']:,} events ({meta['events_bytes'] / 1e6:,.0f} MB), {meta['hr_records']:,} HR records, "
           f"{meta['signals']:,} signals, {meta['leavers']} leavers ({meta['malicious']} malicious) to {args.out} "
