@@ -126,3 +126,8 @@ class Settings(BaseSettings):
     tx_batch: int = Field(2000, description="records the transactional worker consumes and merges at a time")
     tx_interval_ms: float = Field(100.0, description="the transactional worker commits its open transaction "
                                   "(outputs, state changes, offsets) at least this often")
+    # --- fault tolerance of the transactional worker (streams/tx/txn.py, streams/tx/resume.py; issue 15) ---
+    tx_call_timeout_s: float = Field(15.0, gt=0, description="timeout of each Kafka transaction call (init, "
+                                     "begin, send offsets, commit, abort); a call still blocked 5 s after it is "
+                                     "given up as hung: the producer is abandoned, a new one fences it, and the "
+                                     "worker resumes from the last committed state")

@@ -90,6 +90,7 @@ class Rebalancing:
         ready: bool  # readiness (observe.py)
         rebalancing: bool
         _stop: bool
+        resume_due: str | None
         _renewals: list[float]
         abort_quietly: Any
         commit: Any
@@ -139,8 +140,14 @@ class Rebalancing:
                 self.rollback()
                 self._renew_due = str(exc)
             except Exception as exc:  # noqa: BLE001 - the new owner reads from the committed offsets
-                log.warning("commit at revoke failed (%s): aborted, the new owner starts from the last commit", exc)
-                self.abort_quietly()
+                # Whether it committed is unknown: forget all state, so that whatever is assigned next is
+                # restored from the changelog (after the new producer has settled the old transaction).
+                log.warning("commit at revoke failed (%s): the producer is abandoned, the next owner of each "
+                            "partition starts from the last commit", exc)
+                self.tx.abandon()
+                self.rollback()
+                self.store.drop_all()
+                self.owned.clear()
                 self.renew_producer()
         for tp in partitions:
             self.merge.remove((tp.topic, tp.partition))
@@ -163,10 +170,10 @@ class Rebalancing:
         except Exception as exc:  # noqa: BLE001 - replaced anyway
             log.debug("closing the failed producer: %r", exc)
         try:
-            self.tx = Transaction(kafka_config(self.settings), self.instance)
-        except Exception as exc:  # noqa: BLE001 - broker not back yet: renew everything on the next step
+            self.tx = Transaction(kafka_config(self.settings), self.instance, timeout_s=self.settings.tx_call_timeout_s)
+        except Exception as exc:  # noqa: BLE001 - broker not back yet: the next step makes one and resumes
             log.warning("transactional producer not ready (%s); retrying", exc)
-            self._renew_due = str(exc)
+            self.resume_due = str(exc)
 
     def renew(self, why: BaseException | str) -> None:
         """Make the consumer and the transactional producer anew after a fatal error (fenced, a static member
@@ -194,9 +201,8 @@ class Rebalancing:
         self.ready = False
         self.consumer = self.new_consumer()
         try:
-            self.tx = Transaction(kafka_config(self.settings), self.instance)
-        except Exception as exc:  # noqa: BLE001 - broker not back yet: try again on the next step
+            self.tx = Transaction(kafka_config(self.settings), self.instance, timeout_s=self.settings.tx_call_timeout_s)
+        except Exception as exc:  # noqa: BLE001 - broker not back yet: the next step makes one (not a renewal)
             log.warning("transactional producer not ready (%s); retrying", exc)
-            self._renew_due = str(exc)
-            time.sleep(1.0)
+            self.resume_due = str(exc)
         self.start()

@@ -33,8 +33,8 @@ from streams.tx.hr import SyncHRStore
 from streams.tx.merge import TimeMerge
 from streams.tx.observe import start_watchdog
 from streams.tx.process import Processor
-from streams.tx import upkeep
-from streams.tx.txn import Fenced, Transaction
+from streams.tx import resume, upkeep
+from streams.tx.txn import Fenced, Hung, Transaction
 
 log = logging.getLogger("exitwatch.tx")
 
@@ -74,7 +74,8 @@ class TxWorker(Rebalancing):
         self.merge = TimeMerge(idle=s.tx_idle_ms / 1000.0)
         self.batch, self.interval = s.tx_batch, s.tx_interval_ms / 1000.0
         self.consumer = self.new_consumer()
-        self.tx = Transaction(kafka_config(s), self.instance)
+        self.tx = Transaction(kafka_config(s), self.instance, timeout_s=s.tx_call_timeout_s)
+        self.resume_due: str | None = None  # a transaction's outcome is unknown: take up the committed state
         self._renewals: list[float] = []
         self.loop_at = time.monotonic()
         self._idle_check_at = 0.0
@@ -130,6 +131,8 @@ class TxWorker(Rebalancing):
             self.observability.heartbeat_now()
         if self._renew_due:
             self.renew(self._renew_due)
+        if self.resume_due and not resume.resume(self):
+            return 0
         try:
             timeout = 0.005 if self.merge.buffered() else min(0.05, max(self.merge.idle, 0.005))
             for m in self.consumer.consume(self.batch, timeout):
@@ -159,14 +162,11 @@ class TxWorker(Rebalancing):
         except (Fenced, ClientFailed) as exc:
             self.renew(exc)
             return 0
-        except KafkaException as exc:
-            # Kafka Streams' answer too: a failed transaction ends with a new producer (init_transactions
-            # aborts whatever this id left open); seen here: after a broker restart, a producer whose
-            # transaction had timed out blocked for ever in its next send_offsets_to_transaction.
-            log.warning("transaction failed (%s): aborting, renewing the producer, reading again from the "
-                        "committed offsets", exc)
-            self.abort_and_rewind()
-            self.renew_producer()
+        except (Hung, KafkaException) as exc:
+            # Kafka Streams' answer too: a failed transaction ends with a new producer (its init_transactions
+            # fences the old one and settles what it left open); whether the failed or hung commit went
+            # through is unknown, so the worker takes up the committed state again (streams/tx/resume.py).
+            resume.failed(self, exc)
             return 0
 
     def _consume_error(self, err: Any) -> None:
@@ -246,20 +246,6 @@ class TxWorker(Rebalancing):
         except Exception as exc:  # noqa: BLE001 - the transaction times out on the broker anyway
             log.warning("abort failed: %s", exc)
         self.rollback()
-
-    def abort_and_rewind(self) -> None:
-        """Abort, drop what the transaction changed, and read again from the committed offsets."""
-        self.abort_quietly()
-        self.merge.clear()
-        tps = self.consumer.assignment()
-        if not tps:
-            return
-        for tp in self.consumer.committed(tps, timeout=60):
-            tp.offset = tp.offset if tp.offset >= 0 else OFFSET_BEGINNING
-            try:
-                self.consumer.seek(tp)
-            except KafkaException as exc:  # not fetching yet: it starts from the committed offset anyway
-                log.debug("seek %s[%d] skipped: %s", tp.topic, tp.partition, exc)
 
     def stop(self, *_: Any) -> None:
         self._stop = True
