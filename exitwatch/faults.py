@@ -668,6 +668,7 @@ class Run:
         res["worker_starts"] = {w.name: w.starts for w in self.workers.values()}
         res["unexpected_exits"] = [e for w in self.workers.values() for e in w.unexpected_exits]
         res["watchdog_restarts"] = sum(w.watchdog_exits for w in self.workers.values())
+        res["tx_recoveries"] = self.tx_recoveries()
         res["peak_rss_mb"] = {w.name: round(w.peak_rss_mb, 1) for w in self.workers.values()}
         res["barrier_wait_s"] = {"count": len(self.barrier_waits), "total": round(sum(self.barrier_waits), 1)}
         res["hostile"]["categories"] = dict(hostile.categories)
@@ -677,6 +678,16 @@ class Run:
         res["total_s"] = round(time.monotonic() - self.t0, 1)
         self.lag.close()
         return res
+
+    def tx_recoveries(self) -> dict[str, int]:
+        """From the workers' logs: transaction calls given up as hung (the producer abandoned) and resumptions
+        from the last committed state (after a hung or failed transaction call; streams/tx/resume.py)."""
+        out = {"hung_calls": 0, "resumed": 0}
+        for f in (self.root / "logs").glob("*.log"):
+            text = f.read_text(errors="replace")
+            out["hung_calls"] += text.count("hung; abandoning it")
+            out["resumed"] += text.count("resumed from the last committed state")
+        return out
 
     def burst(self) -> dict[str, Any]:
         """Back-pressure: stop the workers (SIGSTOP), produce a burst of events of accounts nobody has (valid,
@@ -892,6 +903,8 @@ def write_report(res: dict[str, Any], out: Path) -> None:
         f"{h['dead_lettered_twice']} |",
         f"| worker starts / unexpected exits / stall-watchdog restarts | {sum(res['worker_starts'].values())} / "
         f"{len(res['unexpected_exits'])} / {res['watchdog_restarts']} |",
+        f"| transaction calls given up as hung / resumptions from the last committed state | "
+        f"{res.get('tx_recoveries', {}).get('hung_calls', '-')} / {res.get('tx_recoveries', {}).get('resumed', '-')} |",
         f"| peak worker RSS (MB) | {', '.join(f'{k}: {v}' for k, v in res['peak_rss_mb'].items())} |",
         f"| burst of {res['burst']['events']:,} events while stopped: backlog, drain s (events/s), RSS before / "
         f"peak MB | {res['burst']['backlog']:,}, {res['burst']['drain_s']} ({res['burst']['drain_events_per_s']}), "
@@ -934,10 +947,74 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--trace", action="store_true",
                    help="workers log every commit, seek, offset jump and applied event (EXITWATCH_TRACE_OFFSETS; "
                         "with --keep, to find where a missing alert's events went); slows them down")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="N consecutive runs (seeds SEED, SEED+1, ...) into OUT/run-01 ... and their summary in "
+                        "OUT/summary.md and summary.json; a failing run keeps its temporary folder")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.repeat <= 1:
+        return run_once(args)
+    out = Path(args.out)
+    base = args.seed if args.seed is not None else (QUICK if args.quick else FULL).seed
+    runs: list[dict[str, Any]] = []
+    for i in range(args.repeat):
+        sub = argparse.Namespace(**{**vars(args), "repeat": 1, "seed": base + i, "out": str(out / f"run-{i + 1:02d}")})
+        log(f"run {i + 1} of {args.repeat} (seed {base + i})")
+        try:
+            run_once(sub)
+            runs.append(orjson.loads((out / f"run-{i + 1:02d}" / "results.json").read_bytes()))
+        except Exception as exc:  # noqa: BLE001 - a run that could not finish is a failed run, the next goes on
+            log(f"run {i + 1} failed: {exc!r}")
+            runs.append({"ok": False, "error": repr(exc), "profile": {"seed": base + i}})
+        write_summary(runs, out, args.repeat)
+    return 0 if all(r["ok"] for r in runs) else 1
+
+
+def write_summary(runs: list[dict[str, Any]], out: Path, planned: int) -> None:
+    """One line per run and the totals: ``OUT/summary.md`` and ``OUT/summary.json``."""
+    rows: list[str] = []
+    tot: Counter[str] = Counter()
+    for i, r in enumerate(runs, 1):
+        if "alerts" not in r:
+            rows.append(f"| {i} | {r['profile']['seed']} | **error**: {r.get('error', '?')} | | | | | | |")
+            continue
+        a, h, rec = r["alerts"], r["hostile"], r.get("tx_recoveries", {})
+        kills = [f["recovery_s"] for f in r["faults"] if f["kind"] == "sigkill" and f.get("recovery_s") is not None]
+        broker = [f.get("recovery_s") for f in r["faults"] if f["kind"] == "broker"]
+        bad = len(a["missing"]) + len(a["unexpected"]) + len(a["duplicated"])
+        tot.update({"expected": a["expected"], "delivered": a["delivered_unique"], "missing": len(a["missing"]),
+                    "unexpected": len(a["unexpected"]), "duplicated": len(a["duplicated"]),
+                    "secops_duplicated": len(a["secops_duplicated"]), "hostile": h["tried"],
+                    "dead_lettered": h["dead_lettered"], "unexpected_exits": len(r["unexpected_exits"]),
+                    "watchdog": r["watchdog_restarts"], "hung": rec.get("hung_calls", 0),
+                    "resumed": rec.get("resumed", 0), "ok": int(r["ok"]), "bad": int(bad > 0)})
+        rows.append(f"| {i} | {r['profile']['seed']} | {'pass' if r['ok'] else '**FAIL**'} | "
+                    f"{a['delivered_unique']} of {a['expected']} | {len(a['missing'])} / {len(a['unexpected'])} / "
+                    f"{len(a['duplicated'])} | {h['dead_lettered']:,} of {h['tried']:,} | "
+                    f"{len(r['unexpected_exits'])} / {r['watchdog_restarts']} | {rec.get('hung_calls', '-')} / "
+                    f"{rec.get('resumed', '-')} | {min(kills, default='-')}-{max(kills, default='-')} / "
+                    f"{broker[0] if broker else '-'} |")
+    lines = [f"# {planned} consecutive fault runs: {len(runs)} done, {tot['ok']} passed every check", "",
+             "| run | seed | checks | alert ids delivered | missing / unexpected / twice | hostile dead-lettered | "
+             "unexpected exits / watchdog restarts | hung calls / resumptions | recovery after a kill / broker "
+             "restart (s) |", "|---|---|---|---|---|---|---|---|---|", *rows, "",
+             f"Totals: {tot['delivered']} of {tot['expected']} alert ids delivered; {tot['missing']} missing, "
+             f"{tot['unexpected']} unexpected, {tot['duplicated']} sent twice on alerts.hr "
+             f"({tot['secops_duplicated']} on alerts.secops); {tot['dead_lettered']:,} of {tot['hostile']:,} hostile "
+             f"records dead-lettered; {tot['unexpected_exits']} unexpected worker exits, {tot['watchdog']} watchdog "
+             f"restarts; {tot['hung']} transaction calls given up as hung, {tot['resumed']} resumptions from the "
+             "last committed state.", "", "Each run's report: `run-NN/results.md`.", ""]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.md").write_text("\n".join(lines))
+    (out / "summary.json").write_bytes(orjson.dumps({"planned": planned, "runs": [
+        {k: r.get(k) for k in ("ok", "checks", "error", "alerts", "tx_recoveries", "watchdog_restarts",
+                               "unexpected_exits", "faults", "started", "total_s")} | {"seed": r["profile"]["seed"]}
+        for r in runs], "totals": dict(tot)}, option=orjson.OPT_INDENT_2))
+
+
+def run_once(args: argparse.Namespace) -> int:
     from schemas.secrets import declare_dev_mode
 
     declare_dev_mode()  # a generated company with the development keys; the workers the harness starts inherit it
@@ -962,13 +1039,14 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _term)
     r = Run(prof, root, Path(args.out), kport, rport)
+    res: dict[str, Any] = {"ok": False}
     try:
         res = r.execute()
-        res["workdir"] = str(root) if args.keep else None
+        res["workdir"] = str(root) if args.keep or not res["ok"] else None
         write_report(res, Path(args.out))
     finally:
         r.cleanup()
-        if not args.keep:
+        if not args.keep and res["ok"]:  # a failing run keeps its folder (logs, data) to be looked at
             shutil.rmtree(root, ignore_errors=True)
     log(f"{'PASS' if res['ok'] else 'FAIL'}: results in {args.out}/results.md")
     print(json.dumps({"ok": res["ok"], "checks": res["checks"]}, indent=1))
