@@ -172,7 +172,7 @@ class TxWorker(Rebalancing):
     def _consume_error(self, err: Any) -> None:
         if err.code() == KafkaError._PARTITION_EOF:
             return
-        if err.fatal():
+        if err.fatal() or err.code() == KafkaError._FATAL:  # (a message's error never has the fatal flag set)
             raise ClientFailed(str(err))
         log.warning("consumer: %s", err)
 

@@ -270,3 +270,16 @@ def test_while_the_broker_is_away_resume_is_retried_and_nothing_is_consumed(monk
     resume.failed(w, Hung("commit_transaction did not return"))
     assert w.resume_due and w.tx.abandoned and "committed" not in log
     assert resume.resume(w) is False and len(attempts) == 2 and "committed" not in log
+
+
+def test_a_consumer_error_with_the_fatal_code_renews_the_clients() -> None:
+    """librdkafka reports a fatal consumer error (a static member fenced after a broker restart) as a message
+    error with the code _FATAL, without the fatal flag; it must not be taken for a passing warning."""
+    from streams.tx.assign import ClientFailed
+    from streams.tx.worker import TxWorker
+
+    err = KafkaError(KafkaError._FATAL, "Static consumer fenced by other consumer with same group.instance.id")
+    assert not err.fatal()
+    with pytest.raises(ClientFailed):
+        TxWorker._consume_error(object(), err)  # type: ignore[arg-type]
+    TxWorker._consume_error(object(), KafkaError(KafkaError._TRANSPORT))  # type: ignore[arg-type]  # passing
