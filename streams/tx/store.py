@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
 from detectors.state import EmployeeState
-from evidence.recorder import settle as settle_evidence
+from evidence.recorder import stored_bytes
 
 #: Decoded states kept between transactions (decoding is a large share of an event's cost).
 CACHE_SIZE = 20000
@@ -57,9 +57,8 @@ class StateStore:
         """``(employee, partition, state bytes)`` of every state changed since the last commit."""
         out = []
         for emp in self._dirty:
-            st = self._live[emp]
-            settle_evidence(st)  # the evidence kept for the ledger, in its stored form (evidence.recorder)
-            out.append((emp, self.partition_of(emp), st.to_bytes()))
+            # the evidence kept for the ledger in its stored form (evidence.recorder), left unpacked in memory
+            out.append((emp, self.partition_of(emp), stored_bytes(self._live[emp])))
         return out
 
     def committed_changes(self, changes: Iterable[tuple[str, int, bytes]]) -> None:

@@ -112,7 +112,9 @@ class Transaction:
 
     def __init__(self, config: dict[str, Any], transactional_id: str, timeout_s: float = 30.0) -> None:
         conf = {"linger.ms": 5, "compression.type": "lz4", "partitioner": "murmur2_random",
-                "transaction.timeout.ms": 10000, "queue.buffering.max.messages": 500000}
+                "transaction.timeout.ms": 10000, "queue.buffering.max.messages": 500000,
+                # a commit fails if any record failed: only failures need a callback (one per record otherwise)
+                "delivery.report.only.error": True}
         conf.update(config)
         conf["transactional.id"] = transactional_id
         self.transactional_id = transactional_id

@@ -1,0 +1,109 @@
+"""The worker's hot-path shortcuts give exactly what the slower forms they replace give (issue 15's speed work):
+the enriched record's JSON, the stored form of a state with its kept evidence, and the store's changes."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import orjson
+
+from detectors.state import EmployeeState, Series
+from evidence.recorder import _events, note_event, settle, stored_bytes
+from schemas import ActivityEvent
+from schemas.guard import check_record
+from streams.tx.process import event_json
+from streams.tx.store import StateStore
+
+TIMES = ["2026-03-02T09:15:00Z", "2026-03-02T09:15:00.123Z", "2026-03-02T09:15:00.000001+00:00",
+         "2026-03-02T23:59:59.999999+02:00", "2026-03-02T09:15:00-05:30", "2026-02-28T00:00:00+14:00"]
+OPTIONAL: dict[str, list[Any]] = {
+    "employee_id": [None, "E1", "Ünïcode-é"],
+    "host": [None, "PC-1", "host\u200bwith\u2028odd"],
+    "object": [None, "/a/b.docx", 'quote " and \\ backslash', "a\x1b[2Jb.doc"],
+    "bytes": [None, 0, 2**63 - 1, 123456789],
+    "count": [None, 0, 7],
+    "sensitivity": [None, "public", "restricted"],
+    "recipients": [[], ["a@x.com"], ["a@x.com", "b@gmail.com", "ç@ü.de"]],
+    "destination": [None, "gmail.com"],
+    "external": [None, True, False],
+    "personal": [None, True, False],
+    "duration_s": [None, 0, 1.5, 3, 1e-7, 12345.678901],
+    "attrs": [{}, {"category": "job_search"}, {"n": [1, 2.5, None, {"x": "y"}], "t": True, "big": 10**18},
+              {"sanitized": ["object"], "f": -0.0}],
+}
+
+
+def events(n: int, seed: int = 7) -> list[ActivityEvent]:
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        d: dict[str, Any] = {"event_id": f"src:{i}", "ts": rnd.choice(TIMES), "kind": "file", "action": "download",
+                             "actor": "ann@corp.example", "source": "m365"}
+        for k, vals in OPTIONAL.items():
+            v = rnd.choice(vals)
+            if v is not None or rnd.random() < 0.5:  # absent and explicitly null both
+                d[k] = v
+        ev = ActivityEvent.model_validate_json(orjson.dumps(d))
+        out.append(check_record(ev))  # the guard may clean text and add attrs, as in the worker
+    return out
+
+
+def test_event_json_is_the_model_dump_in_json_form() -> None:
+    for ev in events(400):
+        fast = orjson.dumps(event_json(ev), option=orjson.OPT_UTC_Z)
+        assert fast == orjson.dumps(ev.model_dump(mode="json")), ev
+
+
+def test_event_json_keeps_the_enriched_fields_where_the_worker_puts_them() -> None:
+    ev = events(1)[0]
+    d = event_json(ev)
+    d["employee_id"], d["employee"] = "E9", {"status": "notice"}
+    ref = ev.model_dump(mode="json")
+    ref["employee_id"], ref["employee"] = "E9", {"status": "notice"}
+    assert orjson.dumps(d, option=orjson.OPT_UTC_Z) == orjson.dumps(ref)
+
+
+def state_with_evidence(n: int) -> EmployeeState:
+    st = EmployeeState()
+    s = st.series["r:x"] = Series()
+    for i, ev in enumerate(events(n, seed=3)):
+        s.add(20514 + i // 5, 1, ev.event_id, cap=8)
+        note_event(st, ev)
+    return st
+
+
+def test_stored_bytes_is_what_settle_then_to_bytes_gives_and_keeps_the_events_unpacked() -> None:
+    a, b = state_with_evidence(40), state_with_evidence(40)
+    settle(a)
+    want = a.to_bytes()
+    assert stored_bytes(b) == want
+    assert "z" not in b.extra["_ev"] and len(b.extra["_ev"]["e"]) == 8  # still unpacked, pruned to the cited
+    assert stored_bytes(b) == want  # and again, unchanged
+    # read back, the kept events are the same records either way
+    restored = EmployeeState.from_bytes(want)
+    assert _events(restored.extra["_ev"]) == {k: orjson.loads(v) for k, v in b.extra["_ev"]["e"].items()}
+
+
+def test_stored_bytes_of_a_state_read_back_and_extended() -> None:
+    a = state_with_evidence(20)
+    st = EmployeeState.from_bytes(stored_bytes(a))  # events come back as records (dicts), new ones are bytes
+    st2 = EmployeeState.from_bytes(stored_bytes(a))
+    more = events(6, seed=11)
+    for ev in more:
+        st.series["r:x"].add(20530, 1, ev.event_id, cap=8)
+        st2.series["r:x"].add(20530, 1, ev.event_id, cap=8)
+        note_event(st, ev)
+        note_event(st2, ev)
+    settle(st2)
+    assert stored_bytes(st) == st2.to_bytes()
+
+
+def test_store_changes_leave_live_states_usable() -> None:
+    store = StateStore(lambda emp: 0)
+    st = state_with_evidence(30)
+    store.put("E1", st)
+    (emp, part, raw), = store.changes()
+    store.committed_changes([(emp, part, raw)])
+    assert store.get("E1") is st and "e" in st.extra["_ev"]
+    assert EmployeeState.from_bytes(raw).to_bytes() == raw
