@@ -42,7 +42,11 @@ MESSAGES: dict[str, tuple[type[BaseModel] | None, str]] = {
                             "employee id); a tombstone removes it"),
     "ConnectorCheckpoint": (None, "Internal: a follow-mode connector's read positions, committed in the same "
                                   "transaction as its records"),
+    "ModelState": (None, "Internal: the learned models' shared state of one worker instance (a snapshot, a "
+                         "journal record of what one transaction taught them, or a small model's whole state), "
+                         "sealed; committed with the worker's transactions (streams/tx/models.py)"),
 }
+BINARY = {"EmployeeState", "ModelState"}
 
 #: channel id -> (address after the prefix, message, key, compacted, written by, read by)
 def _channels() -> dict[str, tuple[str, str, str, bool, str, str]]:
@@ -67,6 +71,8 @@ def _channels() -> dict[str, tuple[str, str, str, bool, str, str]]:
         "rekeyed": ("exitwatch.activity.rekeyed", "EnrichedEvent", "employee_id (header x-exitwatch-kind: event, "
                     "hr or signal; hr and signal carry an HRRecord or HRSignal)", False, "worker", "worker"),
         "stateChangelog": ("{app_id}.tx.state-changelog", "EmployeeState", "employee_id", True, "worker", "worker"),
+        "modelsLog": ("{app_id}.tx.models", "ModelState", "<worker instance>|snapshot, |journal|<n> or "
+                      "|state|<model id>", True, "worker", "worker"),
         "connectCheckpoints": (CHECKPOINT_TOPIC, "ConnectorCheckpoint", "transactional id", True, "connectors",
                                "connectors"),
     })
@@ -79,7 +85,7 @@ def _schemas() -> tuple[dict[str, Any], dict[str, Any]]:
     payloads: dict[str, Any] = {}
     for name, (model, _) in MESSAGES.items():
         if model is None:
-            payloads[name] = {"type": "string", "format": "binary"} if name == "EmployeeState" else {"type": "object"}
+            payloads[name] = {"type": "string", "format": "binary"} if name in BINARY else {"type": "object"}
             continue
         sch = model.model_json_schema(ref_template=REF)
         comps.update(sch.pop("$defs", {}))
@@ -91,7 +97,7 @@ def _schemas() -> tuple[dict[str, Any], dict[str, Any]]:
 def render_document() -> dict[str, Any]:
     comps, payloads = _schemas()
     messages = {name: {"name": name, "title": name, "summary": summary, "contentType":
-                       "application/octet-stream" if name == "EmployeeState" else "application/json",
+                       "application/octet-stream" if name in BINARY else "application/json",
                        "payload": payloads[name]}
                 for name, (_, summary) in MESSAGES.items()}
     channels: dict[str, Any] = {}

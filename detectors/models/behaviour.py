@@ -153,6 +153,10 @@ class BehaviourModel:
         self._gated = frozenset(F.NAMES.index(name) for name in c.gate_features)
         #: Optional ``sink(employee_id, day, DayScore | None, flagged)`` called for every closed day (evaluation).
         self.sink: Callable[[str, int, DayScore | None, bool], None] | None = None
+        #: Optional list every change of the shared state is appended to, as ``[department, role, x, tree input
+        #: or None, tree score]`` per learned day (the transactional worker's model log, streams/tx/models.py);
+        #: :meth:`replay_learned` applies such entries again.
+        self.journal: list[list[Any]] | None = None
 
     # ------------------------------------------------------------ persistence of the shared parts
     def state_dict(self) -> bytes:
@@ -425,14 +429,31 @@ class BehaviourModel:
         if not full:
             return
         s["p"] = [round(max(xi, pi * c.peak_decay), DIGITS) for xi, pi in zip(x, s["p"])]
-        self.peers.learn(hr.department, hr.role, x)
-        if sc is not None:
-            self.hst.learn_one(dict(zip(F.NAMES, sc.dev)))
+        self._learn_shared(hr.department, hr.role, x, None if sc is None else sc.dev, 0.0 if sc is None else sc.hst)
+
+    def _learn_shared(self, department: str | None, role: str | None, x: list[float], dev: list[float] | None,
+                      hst: float) -> None:
+        """A normal day into the peer groups and, once scored, the tree model: the only change of the shared
+        state besides counters (journaled when :attr:`journal` is set)."""
+        if self.journal is not None:
+            self.journal.append([department, role, x, dev, hst])
+        self.peers.learn(department, role, x)
+        if dev is not None:
+            self.hst.learn_one(dict(zip(F.NAMES, dev)))
             self.learned_days += 1
             hs = self.hst_stats
-            if sc.hst > 0:  # 0 until the first window is full
+            if hst > 0:  # 0 until the first window is full
                 hs[0] += 1
-                hs[1] = round(hs[1] + (sc.hst - hs[1]) / min(hs[0], 1000), DIGITS)
+                hs[1] = round(hs[1] + (hst - hs[1]) / min(hs[0], 1000), DIGITS)
+
+    def replay_learned(self, entries: list[list[Any]]) -> None:
+        """Apply journaled changes (:attr:`journal`) again, in order, to a state loaded from before them."""
+        journal, self.journal = self.journal, None
+        try:
+            for department, role, x, dev, hst in entries:
+                self._learn_shared(department, role, x, dev, hst)
+        finally:
+            self.journal = journal
 
     # ------------------------------------------------------------ alert
     def _summary(self, s: dict[str, Any], sc: DayScore) -> list[Any]:

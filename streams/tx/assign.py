@@ -149,6 +149,7 @@ class Rebalancing:
                 self.store.drop_all()
                 self.owned.clear()
                 self.renew_producer()
+                self.resume_due = str(exc)  # the models too, once the old transaction is settled
         for tp in partitions:
             self.merge.remove((tp.topic, tp.partition))
 

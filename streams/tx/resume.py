@@ -9,8 +9,8 @@ may have reached the broker before its answer was lost. So it does not guess:
 2. a new producer with the same ``transactional.id`` is made: its ``init_transactions`` fences the old one
    and settles the transaction it left (a commit already prepared is completed, anything else aborted);
 3. the committed offsets of the assignment are fetched (read_committed: once the old transaction is
-   settled), the states of the owned partitions are restored from the changelog, and every partition is
-   sought to its committed offset.
+   settled), the states of the owned partitions are restored from the changelog, the models' shared state
+   from its topic (streams/tx/models.py), and every partition is sought to its committed offset.
 
 States, outputs and offsets were committed together, so the worker then stands exactly where the last
 committed transaction left it, whichever way the uncertain one went: nothing it wrote is lost or repeated.
@@ -71,6 +71,7 @@ def resume(w: Any) -> bool:
         w.store.drop_all()
         n = restore(w._restore_consumer, w.changelog, w.owned, w.store, w.sealer.open,
                     timeout=w.settings.tx_call_timeout_s)
+        w.models.restore(w._restore_consumer, timeout=w.settings.tx_call_timeout_s)
     except (KafkaException, TimeoutError) as exc:
         log.warning("committed state not readable yet (%s); retrying", exc)
         w.store.drop_all()

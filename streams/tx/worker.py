@@ -31,6 +31,7 @@ from streams.tx.store import StateStore
 from streams.tx.topics import changelog_topic, ensure_topics, instance_id
 from streams.tx.hr import SyncHRStore
 from streams.tx.merge import TimeMerge
+from streams.tx.models import ModelLog, models_topic
 from streams.tx.observe import start_watchdog
 from streams.tx.process import Processor
 from streams.tx import resume, upkeep
@@ -75,6 +76,9 @@ class TxWorker(Rebalancing):
         self.batch, self.interval = s.tx_batch, s.tx_interval_ms / 1000.0
         self.consumer = self.new_consumer()
         self.tx = Transaction(kafka_config(s), self.instance, timeout_s=s.tx_call_timeout_s)
+        self.models = ModelLog(self.engine, models_topic(s.topic_prefix, s.app_id), self.instance,
+                               self.sealer.seal, self.sealer.open, s.model_checkpoint_s)  # streams/tx/models.py
+        self.models.restore(self._restore_consumer)
         self.resume_due: str | None = None  # a transaction's outcome is unknown: take up the committed state
         self._renewals: list[float] = []
         self.loop_at = time.monotonic()
@@ -213,6 +217,7 @@ class TxWorker(Rebalancing):
         changes = self.store.changes()
         for emp, part, raw in changes:
             self.tx.send(self.changelog, self.sealer.seal(raw, emp.encode()), emp.encode(), partition=part)
+        self.models.send(self.tx.send)
         held: dict[tuple[str, int], int] = {}
         for topic, part, off in self.hr.pending_tokens():  # not in Redis yet: read again after a restart
             held[(topic, part)] = min(off, held.get((topic, part), off))
@@ -220,6 +225,7 @@ class TxWorker(Rebalancing):
         self.tx.commit([TopicPartition(t, p, o) for (t, p), o in offsets.items()],
                        self.consumer.consumer_group_metadata())
         self.store.committed_changes(changes)
+        self.models.committed()
         self.proc.committed()
         self.committed_offsets.update(offsets)
         self.next_offsets.clear()
@@ -237,6 +243,7 @@ class TxWorker(Rebalancing):
 
     def rollback(self) -> None:
         self.store.rollback()
+        self.models.rollback()
         self.proc.aborted()
         self.next_offsets.clear()
 
