@@ -40,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the alerts")
     p.add_argument("--idle", type=float, default=30.0, help="stop after this many seconds without a new alert")
     p.add_argument("--view", choices=("secops", "hr"), default="hr", help="which alert topic to print")
+    p.add_argument("--feed", choices=("backlog", "daily"), default="backlog",
+                   help="backlog: publish everything, then start the worker; daily: start the worker, then "
+                        "publish a day at a time as live traffic arrives (exitwatch/demo_daily.py)")
+    p.add_argument("--kills", type=int, default=0, help="with --feed daily: SIGKILL the worker this many times on "
+                   "the way (restarted at once); activity.enriched must still carry every event once")
     return p
 
 
@@ -103,10 +108,14 @@ def run(args: argparse.Namespace) -> int:
         pkey = settings.pseudonym_key.get_secret_value().encode()
         expected = {secops_alert_id(i, pkey) for i in expected}
 
-    say(f"publishing through the connectors to topics {prefix}*")
     env = {**os.environ, "KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "REDIS_URL": settings.redis_url}
     # The topics first, with the worker's partition count (co-partitioning by employee id needs it).
     _ensure_topics(settings.kafka_bootstrap, names, settings.partitions)
+    if args.feed == "daily":
+        from exitwatch.demo_daily import run_daily
+
+        return run_daily(args, out, prefix, names, settings, env, say)
+    say(f"publishing through the connectors to topics {prefix}*")
     for src, path in (("hr", out / "hr.jsonl"), ("hr", out / "signals.jsonl"), ("synthetic", out / "events.jsonl")):
         p = _cli("connect", src, str(path), "--topic-prefix", prefix, env=env)
         say(p.stderr.strip().splitlines()[-1] if p.stderr.strip() else f"{src}: done")
