@@ -662,7 +662,7 @@ class Company:
         if sc == BENIGN:
             plan.update(start=n0, end=last, handover=r.random() < .75, crm_handover=r.random() < .6,
                         cleanup=r.random() < .5, usb_personal=r.random() < .3, mail_home=r.random() < .35,
-                        job_search=r.random() < .6, cloud_personal=r.random() < .15)
+                        job_search=r.random() < .6, cloud_personal=r.random() < .15, farewell=r.random() < .7)
             plan["hunt_from"] = max(0, n0 - r.randint(10, 40))
             return plan
         if sc == "research_mailed_home":
@@ -933,7 +933,8 @@ class Company:
             for _ in range(r.randint(2, 10)):
                 self.file(p, t(), "share_external" if r.random() < .05 else "upload", role)
             self.mail(p, t(), role, to=[successor], attach=r.randint(1, 6), subject="handover notes")
-        if plan.get("crm_handover") and role.rates.get("crm_view") and r.random() < .3:
+        # only people who own accounts and export from the CRM as part of their job hand a list over
+        if plan.get("crm_handover") and role.rates.get("crm_export", 0) >= .1 and r.random() < .3:
             self.crm(p, t(), "report_export", rows=int(p.export_rows * r.uniform(3, 15)), obj="My accounts - handover")
             self.mail(p, t(), role, to=[successor], attach=1, subject="account list for handover")
         if d == p.last:
@@ -944,7 +945,8 @@ class Company:
                 self.mail(p, t(), role, to=[p.private], attach=r.randint(1, 3), subject="contacts and references")
             if plan.get("cloud_personal"):
                 self.web(p, t(), "upload", r.choice(PERSONAL_CLOUD), bytes_=int(r.uniform(5e6, 2e8)))
-            self.mass_mail(p, self.at(p, d, 17.5 + r.random()), external=False, subject="farewell", small=True)
+            if plan.get("farewell"):
+                self.mass_mail(p, self.at(p, d, 15 + 3 * r.random()), external=False, subject="farewell", small=True)
             self.signal(p, self.at(p, d, 12.0), "handover_item_done", "handover notes")
 
     # -- insiders -----------------------------------------------------------------------------------------------
