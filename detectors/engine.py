@@ -36,7 +36,7 @@ from detectors.peers import PeerFirsts
 from detectors.risk import RISK_RULE, rule_code, update_risk
 from detectors.rule import Finding, Rule
 from detectors.state import LATE_DAYS, EmployeeState, Series, day_of
-from detectors.windows import THEN_MARK, THEN_MARKS_CAP, Sequence, add_mark, first_time
+from detectors.windows import THEN_MARK, THEN_MARKS_CAP, Sequence, add_mark, first_time, fresh_since
 from schemas import ActivityEvent, Alert, HRRecord, HRSignal
 from schemas.identity import AliasIndex
 
@@ -357,6 +357,11 @@ class Engine:
                     if nk is None:
                         continue
                     v = 1
+                if rule.fresh is not None:  # counts only what the employee first used recently
+                    w = rule.window
+                    since = fresh_since(st, rule.fresh(event), day, first_seen, getattr(w, "warmup_days", 7))
+                    if since is None or day - since > getattr(w, "fresh_days", 30):
+                        continue
                 s = st.series.get(sk)
                 if s is None:
                     s = st.series[sk] = Series(folded=min(first_seen, day) - 1)

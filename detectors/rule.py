@@ -77,6 +77,10 @@ class Rule:
     #: What is new (a key such as a device, a site category, "after_hours"): with a ``FirstTime`` window the
     #: rule counts only events whose key the employee has never produced before (see detectors.windows).
     novelty: Callable[[ActivityEvent], str | None] | None = None
+    #: What the event touches (a place, a kind of export): the rule counts only events whose key the employee
+    #: first used within the window's ``fresh_days`` (and not in their first ``warmup_days``; see
+    #: detectors.windows.fresh_since). Unlike ``novelty``, every event of a recently new thing counts.
+    fresh: Callable[[ActivityEvent], str | None] | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

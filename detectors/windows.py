@@ -381,6 +381,13 @@ class OnEvent(Window):
         v = s.days.get(day, 0.0)
         if v < self.min_value:
             return None
+        extra: dict[str, Any] = {}
+        if self.relative_to == "before":
+            ref = self.largest_before(s, hr, day)
+            ratio = None if s.n < self.min_history_days else RATIO_CAP if ref <= 1e-9 else min(RATIO_CAP, v / ref)
+            extra["largest_before"] = ref
+        else:
+            ratio = ratio_of(s, v, min_history=self.min_history_days, relative_to=self.relative_to)
         return Finding(
             key=f"D{day}",
             observed=v,
@@ -389,9 +396,29 @@ class OnEvent(Window):
             window_end=day,
             evidence=s.evidence(day, day),
             baseline=baseline_of(s),
-            ratio=ratio_of(s, v, min_history=self.min_history_days, relative_to=self.relative_to),
+            ratio=ratio,
             day=day,
+            extra=extra,
         )
+
+    def largest_before(self, s: Series, hr: HRView, day: int) -> float:
+        """``relative_to="before"``: the employee's largest day before the departure period (from the notice,
+        or ``within_days`` before the last day, whichever is earlier), from the stored days. A day of the
+        period can have taught the learned peak before HR knew of the departure (a resignation recorded a week
+        late), so the peak counts only up to ``min_value``: the stored days hold every larger day of the
+        lookback horizon. Never below half of ``min_value``: a first export is not infinitely unusual.
+
+        >>> w = OnEvent(when="departing", min_value=100, relative_to="before")
+        >>> s = Series(days={10: 120.0, 40: 90.0, 50: 659.0}, n=45, mean=20.0, top=650.0)
+        >>> hr = HRView(status="notice", notice_from=45, last_day=60)
+        >>> w.largest_before(s, hr, 50), w.largest_before(Series(days={50: 659.0}, n=45, top=80.0), hr, 50)
+        (120.0, 80.0)
+        """
+        starts = [x for x in (hr.notice_from if hr.in_notice(day) else None,
+                              None if hr.last_day is None else hr.last_day - self.within_days + 1) if x is not None]
+        start = min(starts) if starts else day
+        ref = max((v for d, v in s.days.items() if d < min(start, day)), default=0.0)
+        return ref if ref >= self.min_value else max(ref, min(s.top, self.min_value), self.min_value / 2)
 
 
 #: Where an employee's remembered novelty keys live: ``st.extra[NOVELTY] = "a1b2..."``, shared by every
@@ -511,3 +538,150 @@ class FirstTime(Window):
 
 def describe(window: Any) -> str:
     return type(window).__name__
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Recently new things (places, kinds) and sustained elevation over the departure period (issue 14).
+
+#: Where an employee's recently used things of the ``fresh`` rules live: ``st.extra[FRESH] = "hhhhddd..."``, one
+#: 7-character entry each (a 16-bit hash of the key, then the day it was first used modulo 4096), the most
+#: recently used last, at most FRESH_MEMORY. Someone who uses more places than that regularly sees some as
+#: new again: their own normal rate of "new" then says so (the ``Sustained`` window compares with it).
+FRESH = "fp"
+FRESH_MEMORY = 8
+
+
+def fresh_since(st: EmployeeState, key: str | None, day: int, first_seen: int, warmup_days: int) -> int | None:
+    """The day ``key`` (a place, a kind of export) was first used by the employee, remembering it now if it is
+    new; None when ``key`` is None or it was used in their first ``warmup_days`` (what they worked with from
+    the start is theirs). Call once per event.
+
+    >>> st = EmployeeState()
+    >>> fresh_since(st, "sites/support", 100, 100, 7), fresh_since(st, "sites/finance", 110, 100, 7)
+    (None, 110)
+    >>> fresh_since(st, "sites/finance", 115, 100, 7), fresh_since(st, "sites/support", 140, 100, 7)
+    (110, None)
+    """
+    if not key:
+        return None
+    h = f"{novelty_hash(key):04x}"
+    mem: str = st.extra.get(FRESH, "")
+    entries = [mem[i : i + 7] for i in range(0, len(mem), 7)]
+    found = next((x for x in entries if x[:4] == h), None)
+    if found is None:
+        found = h + f"{day % 4096:03x}"
+    else:
+        entries.remove(found)
+    st.extra[FRESH] = "".join((entries + [found])[-FRESH_MEMORY:])
+    first = day - ((day - int(found[4:], 16)) % 4096)
+    return None if first < first_seen + warmup_days else first
+
+
+def fresh_places_since(st: EmployeeState, lo: int, hi: int) -> int:
+    """How many remembered things were first used between days ``lo`` and ``hi``."""
+    mem: str = st.extra.get(FRESH, "")
+    n = 0
+    for i in range(0, len(mem), 7):
+        first = hi - ((hi - int(mem[i + 4 : i + 7], 16)) % 4096)
+        n += lo <= first <= hi
+    return n
+
+
+def binomial_tail(k: int, m: int, p: float) -> float:
+    """P(K >= k) for K ~ Binomial(m, p).
+
+    >>> round(binomial_tail(2, 2, 0.5), 3), binomial_tail(0, 5, 0.1)
+    (0.25, 1.0)
+    """
+    import math
+
+    if k <= 0:
+        return 1.0
+    return min(1.0, sum(math.comb(m, i) * p**i * (1 - p) ** (m - i) for i in range(k, m + 1)))
+
+
+@dataclass(frozen=True)
+class Sustained(Window):
+    """Fires when the days with the behaviour since the departure period began are too many for the
+    employee's own normal before it: a sequential test of the departure period as a whole, for what no single
+    day shows (a few downloads a day for weeks).
+
+    The departure period runs from ``days`` days before the last working day (or the start of the notice, if
+    earlier) to today; the employee's normal is the share of days with the behaviour in the ``ref_days`` days
+    before it, read from the stored days, so days that taught the baseline before HR knew of the departure do
+    not hide it. Under that normal (a binomial with the Jeffreys estimate of the share, which stays cautious
+    with little history) the chance of as many days or more is computed every time the period grows; the rule
+    fires, once per departure, when it falls below ``10 ** -min_evidence`` on at least ``min_days`` days.
+    ``ratio`` is the period's share of days against the normal share (the grade)."""
+
+    episodic: ClassVar[bool] = False
+    when: str = "departing"
+    days: int = 30
+    ref_days: int = 30
+    min_ref_days: int = 7
+    min_days: int = 5
+    min_evidence: float = 5.0  # decades: a chance below 1 in 100,000
+    evidence_cap: int = 6
+    #: With a rule's ``fresh`` key: a thing counts as new for ``fresh_days`` days after its first use, unless
+    #: the employee used it in their first ``warmup_days`` (see :func:`fresh_since`).
+    fresh_days: int = 30
+    warmup_days: int = 7
+
+    def horizon(self, lookback_days: int) -> int:
+        return max(lookback_days, self.days + self.ref_days)
+
+    def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
+        if not self.ok(hr, day):
+            return None
+        return self._check(s, hr, day, st)
+
+    def lookback(self, s: Series, hr: HRView, today: int, lookback_days: int, st: EmployeeState,
+                 rid: str) -> list[Finding]:
+        if not hr.leaving or (hr.last_day is not None and hr.last_day < today - lookback_days):
+            return []
+        f = self._check(s, hr, today, st)
+        return [f] if f else []
+
+    def period(self, hr: HRView, today: int) -> tuple[int, int] | None:
+        starts = [x for x in (None if hr.last_day is None else hr.last_day - self.days + 1, hr.notice_from)
+                  if x is not None]
+        if not starts:
+            return None
+        end = today if hr.last_day is None else min(today, hr.last_day)
+        return max(min(starts), end - 3 * self.days + 1), end
+
+    def _check(self, s: Series, hr: HRView, today: int, st: EmployeeState) -> Finding | None:
+        import math
+
+        p = self.period(hr, today)
+        if p is None:
+            return None
+        start, end = p
+        fs = int(st.extra.get("fs", start))
+        ref_lo = max(fs, start - self.ref_days)
+        n, m = start - ref_lo, end - start + 1
+        if n < self.min_ref_days or m < 1:
+            return None
+        k = sum(1 for d, v in s.days.items() if start <= d <= end and v > 0)
+        if k < self.min_days:
+            return None
+        k_ref = sum(1 for d, v in s.days.items() if ref_lo <= d < start and v > 0)
+        share = (k_ref + 0.5) / (n + 1)  # Jeffreys: no day in a short history is not a share of zero
+        chance = max(binomial_tail(k, m, share), 1e-300)
+        evidence = -math.log10(chance)
+        if evidence < self.min_evidence:
+            return None
+        return Finding(
+            key=f"L{hr.last_day}" if hr.last_day is not None else f"N{start}",
+            observed=k,
+            threshold=self.min_days,
+            window_start=start,
+            window_end=end,
+            evidence=s.evidence(start, end),
+            baseline={"days": n, "days_with": k_ref, "share": round(share, 4)},
+            ratio=min(RATIO_CAP, (k / m) / share),
+            day=max((d for d in s.days if start <= d <= end), default=end),
+            extra={"period_days": m, "ref_days": n, "ref_days_with": k_ref, "evidence": round(evidence, 1),
+                   "total": round(s.total(start, end), 3),
+                   "new_things": fresh_places_since(st, max(start - self.fresh_days, fs + self.warmup_days), end)},
+        )

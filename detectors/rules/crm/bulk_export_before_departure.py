@@ -4,6 +4,12 @@ Exports are ``export``, ``report_export`` and ``bulk_query`` events; the value i
 (records), and a day's value is its largest export (``agg="max"``), so many small exports do not add up to
 one bulk export. An export without a count is not judged. HR news that arrives after the export (a
 resignation recorded late, a last day set afterwards) re-evaluates the stored days and still fires.
+
+Version 3 grades the export against the largest the employee made *before the departure period* (the stored
+days of the last 90, :meth:`detectors.windows.OnEvent.largest_before`), no longer against the learned peak: an
+export made before HR knew of the resignation had taught that peak itself, and a 659-record export read as
+"1.0x usual". A handover export of the person's usual report size stays low; one several times larger than
+anything they exported before is graded up.
 """
 
 from detectors.examples import ev, hr
@@ -25,18 +31,20 @@ _STAYER = [hr("2026-01-01T09:00:00Z")]
 
 RULE = Rule(
     id="crm.bulk_export_before_departure",
-    version="2",
+    version="3",
     title=(
         "CRM export of {observed:.0f} records on {day} by an employee who is leaving (status {status}, "
-        "last working day {last_day}); exports of {threshold:.0f} records or more are flagged"
+        "last working day {last_day}); their largest before the departure period was {largest_before:.0f}; "
+        "exports of {threshold:.0f} records or more are flagged"
     ),
     description=__doc__,
     severity="high",
     score=70,
     predicate=bulk_export_before_departure,
     agg="max",
-    # Graded against the employee's usual big export (finance and marketing export hundreds routinely).
-    window=OnEvent(when="departing", within_days=30, min_value=100, relative_to="peak"),
+    # Graded against the employee's largest export before the departure period (finance and marketing
+    # export hundreds routinely; a handover of the usual report is no larger than before).
+    window=OnEvent(when="departing", within_days=30, min_value=100, relative_to="before"),
     runbook=(
         "Identify the report or object exported and its record count; ask the manager whether the handover "
         "needed it; look for the file leaving by personal mail, USB or personal cloud in the following hours."
