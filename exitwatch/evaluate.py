@@ -78,7 +78,7 @@ INTENDED = {
     "research_to_personal_mail": ("email.sensitive_to_personal",),
     "crm_bulk_export": ("crm.bulk_export_before_departure", "sequence.crm_export_then_personal_mail"),
     "job_search_then_usb": ("sequence.job_search_then_exfiltration", "device.removable_copy_spike"),
-    "low_and_slow_downloads": ("file.sensitive_downloads_before_departure", "file.downloads_from_new_places"),
+    "low_and_slow_downloads": ("file.sensitive_downloads_before_departure",),
     "restricted_consecutive_days": ("file.restricted_downloads_consecutive_days",),
     "crm_access_spike": ("crm.access_time_spike",),
     "after_hours_cloud_upload": ("web.personal_cloud_upload", "activity.after_hours_spike"),
