@@ -199,6 +199,8 @@ def grade(severity: str, score: float, ratio: float | None, hr: HRView, day: int
     return LEVELS[i], round(max(0.0, min(100.0, s)), 2)
 
 
+#: ``st.extra`` key of the last day whose end the clocked (offboarding) rules were asked about (Engine.advance).
+CLOSED = "lz"
 #: Days a propensity alert keeps someone "possibly leaving", and the provisional last day it assumes after it.
 POSSIBLY_LEAVING_DAYS = 30
 
@@ -258,6 +260,11 @@ class Engine:
         }
         #: Rules asked after every input of a leaver, not only on matching events (detectors/offboarding.py).
         self._clocked = [r for r in self.rules if hasattr(r.window, "on_clock")]
+        #: Leavers whose last day the event-time watermark has not passed yet: employee -> last day
+        #: (:meth:`advance`); and the day the watermark is in.
+        self.due: dict[str, int] = {}
+        #: the day the watermark is in, per lane (a worker's input partition, or None: the whole stream)
+        self.watermarks: dict[Any, int] = {}
 
     @staticmethod
     def _share_first_marks(rules: list[Rule]) -> list[Rule]:
@@ -320,6 +327,7 @@ class Engine:
         hr = HRView.of(st.hr)
         hr_then = hr if hr_then_d is st.hr else HRView.of(hr_then_d)
         views = (hr,) if hr_then == hr else (hr_then, hr)
+        closing = self._pass_last_day(emp, st, hr, day)  # the leaver's first news after the last day
         # possibly leaving (departure propensity): one more picture, with a provisional departure window
         pv = possibly_leaving_view(st, hr, day) if not hr.leaving and "pl" in st.extra else None
         extra_views: tuple[HRView, ...] = () if pv is None else (pv,)
@@ -334,7 +342,7 @@ class Engine:
             HR knew at the time (so the order in which HR news and events arrive does not change baselines)."""
             return hr_then.learnable(d) and d not in flagged
 
-        alerts: list[Alert] = []
+        alerts: list[Alert] = closing
         novel: dict[str, bool] = {}  # this event's first-time keys, the same for every rule
         for rule in self.rules:
             try:
@@ -417,13 +425,14 @@ class Engine:
             remember_hr_version(st, new)
             self.store.put(emp, st)
             return []
+        closing = self._pass_last_day(emp, st, HRView.of(old), day_number(record.ts.date())) if old else []
         new["notice_from"] = self._notice_from(old, record)
         if record.status == "departed" and record.last_day is None:
             new["last_day"] = old.get("last_day") or (record.ts.date() - dt.timedelta(days=1)).isoformat()
         if st.hr is not None:
             remember_hr_version(st, st.hr)
         st.hr = new
-        alerts: list[Alert] = []
+        alerts: list[Alert] = closing
         changed = any(old.get(k) != new.get(k) for k in ("status", "last_day", "watchlist", "notice_from"))
         if changed:
             hr = HRView.of(new)
@@ -448,7 +457,10 @@ class Engine:
                         log.exception("model %s failed on the HR record of %s", getattr(model, "id", "?"), emp)
         if self._clocked:
             hr_now = HRView.of(new)
+            self.note_due(emp, hr_now)
             if hr_now.leaving:
+                # a last day that lies in the past already (a departure recorded late): closed as of its end
+                alerts += self._pass_last_day(emp, st, hr_now, day_number(record.ts.date()))
                 alerts += self._clock(emp, st, hr_now, day_number(record.ts.date()), record.ts)
         self.store.put(emp, st)
         return alerts
@@ -471,6 +483,7 @@ class Engine:
         emp = signal.employee_id
         st = self._state(emp)
         hr = HRView.of(st.hr)
+        alerts += self._pass_last_day(emp, st, hr, day_of(signal.ts.timestamp()))
         for model in self.models:
             if hasattr(model, "on_signal"):
                 try:
@@ -499,6 +512,68 @@ class Engine:
                 log.exception("rule %s failed on the clock of %s", rule.id, emp)
         return alerts
 
+    def note_due(self, emp: str, hr: HRView) -> None:
+        """Remember a leaver whose last day the watermark has still to pass (a worker restoring its states
+        calls it for the leavers it owns; the engine itself on every HR record)."""
+        if hr.leaving and hr.last_day is not None:
+            self.due[emp] = hr.last_day
+        else:
+            self.due.pop(emp, None)
+
+    def advance(self, ts: dt.datetime | float, lane: Any = None, owns: Callable[[str], bool] | None = None,
+                ) -> list[Alert]:
+        """The event-time watermark: the stream (all employees' records) has reached ``ts``.
+
+        When it enters a new day, the clocked rules (offboarding) are asked once about every leaver whose last
+        day lies before that day, as of midnight UTC after their last day: the last-day summary is written
+        without any news of the leaver's own. Replay and the workers call this before applying each record,
+        so the leaver's state is their records up to the end of the last day, and the alert (its time is that
+        midnight, not the record's) is the same whichever record moved the watermark. A watermark that goes
+        back (a late record) changes nothing.
+
+        ``lane``: a watermark of its own (a worker whose inputs are not merged in time keeps one per input
+        partition) for the leavers ``owns`` accepts (those whose state belongs to that partition)."""
+        t = ts if isinstance(ts, float) else ts.timestamp()
+        day = day_of(t)
+        wm = self.watermarks.get(lane)
+        if wm is not None and day <= wm:
+            return []
+        self.watermarks[lane] = day
+        if not self._clocked or not self.due:
+            return []
+        passed = sorted(e for e, last in self.due.items() if last < day and (owns is None or owns(e)))
+        if not passed:
+            return []
+        alerts: list[Alert] = []
+        for emp in passed:
+            del self.due[emp]
+            st = self.store.get(emp)
+            if st is None:  # not this worker's any more (rebalanced) or purged
+                continue
+            hr = HRView.of(st.hr)
+            if not hr.leaving or hr.last_day is None:
+                continue
+            if hr.last_day >= day:  # the last day moved later
+                self.due[emp] = hr.last_day
+                continue
+            alerts += self._pass_last_day(emp, st, hr, day)
+            self.store.put(emp, st)
+        return alerts
+
+    def _pass_last_day(self, emp: str, st: EmployeeState, hr: HRView, day: int) -> list[Alert]:
+        """Once ``day`` (of a leaver's own input, or of the watermark) is past the last day: the clocked rules
+        are asked once as of midnight UTC after it, before anything later is applied. Whichever comes first, the
+        summary is made from the leaver's records up to the end of the last day and stamped with that midnight,
+        so replay and every worker write the same alert. Remembered in the state (:data:`CLOSED`: the last day)."""
+        if not self._clocked or not hr.leaving or hr.last_day is None or day <= hr.last_day:
+            return []
+        if st.extra.get(CLOSED) == hr.last_day:
+            return []
+        st.extra[CLOSED] = hr.last_day
+        self.due.pop(emp, None)
+        after = hr.last_day + 1
+        return self._clock(emp, st, hr, after, dt.datetime.fromtimestamp(after * 86400, dt.timezone.utc))
+
     def finish(self, ts: dt.datetime) -> list[Alert]:
         """The end of the inputs (``exitwatch replay``): the clocked rules are asked about every leaver once
         more at ``ts``, so a leaver whose last day passed with no news since still gets the last-day summary.
@@ -512,6 +587,7 @@ class Engine:
             st = data[emp]
             hr = HRView.of(st.hr)
             if hr.leaving and hr.last_day is not None and hr.last_day < day:
+                alerts += self._pass_last_day(emp, st, hr, day)
                 alerts += self._clock(emp, st, hr, day, ts)
                 self.store.put(emp, st)
         return alerts

@@ -7,10 +7,11 @@ their notice (exports and access) are counted by the rule ``offboarding.customer
 
 The offboarding rules (``detectors/rules/offboarding/``) declare a window from this module. These windows are
 *clocked*: the engine asks them after every input of the employee, an event, a signal or an HR record
-(:meth:`ClockWindow.on_clock`), and ``exitwatch replay`` asks them once more for every leaver at the end of its
-inputs (:meth:`detectors.engine.Engine.finish`), so the last-day summary is written for every leaver whose last
-day lies within the inputs. In the workers it is written at the first news after the last day: the
-``departed`` HR record, a signal or any activity.
+(:meth:`ClockWindow.on_clock`), and once more as of midnight UTC after the last day, from the leaver's records
+up to the end of it, when the first of these passes it: an input of the leaver's own, or the event-time
+watermark of everyone's records (:meth:`detectors.engine.Engine.advance`, which replay and the workers call
+before each record). So the last-day summary is written for every leaver, one never heard of again too, and
+replay and the workers write the same alert.
 
 Each fires once per employee and last day (the engine's duplicate suppression by alert id). Offboarding
 alerts are not security findings (``security = False`` on their rules): they add nothing to the
@@ -122,7 +123,7 @@ class OpenHandover(ClockWindow):
 
 @dataclass(frozen=True)
 class AssetsNotReturned(ClockWindow):
-    """No asset returned by the end of the last working day (asked from the first news after it)."""
+    """No asset returned by the end of the last working day (asked once an input past it arrives)."""
 
     def on_clock(self, st: EmployeeState, hr: HRView, day: int, s: Series | None) -> Finding | None:
         if hr.last_day is None or day <= hr.last_day:
@@ -175,7 +176,7 @@ class CustomersNotHandedOver(ClockWindow):
 
 @dataclass(frozen=True)
 class LastDaySummary(ClockWindow):
-    """The summary of a leaver's offboarding, once, at the first news after the last working day."""
+    """The summary of a leaver's offboarding, once, as of the end of the last working day."""
 
     def on_clock(self, st: EmployeeState, hr: HRView, day: int, s: Series | None) -> Finding | None:
         if hr.last_day is None or day <= hr.last_day:

@@ -234,7 +234,16 @@ def run(engine: Engine, hr: Iterable[str | Path], signals: Iterable[str | Path],
     resolve = getattr(engine, "resolve", None) or (lambda ev: ev.employee_id)
     n = 0
     last_ts: dt.datetime | None = None
+    advance = getattr(engine, "advance", None)
     for kind, obj in merged(hr, signals, events, bad, stats.read, lim):
+        if advance is not None:
+            alerts = advance(obj.ts)  # the event-time watermark: last-day summaries of leavers (Engine.advance)
+            if alerts:
+                if after is not None:
+                    after(None, alerts)  # (no input record made these)
+                for a in alerts:
+                    stats.alerts += 1
+                    on_alert(a)
         if kind == EVENT:
             if known is not None:
                 emp = resolve(obj)

@@ -131,3 +131,13 @@ class Settings(BaseSettings):
                                      "begin, send offsets, commit, abort); a call still blocked 5 s after it is "
                                      "given up as hung: the producer is abandoned, a new one fences it, and the "
                                      "worker resumes from the last committed state")
+
+    # -- departure propensity: the level relative to the company (issue 18, i-prop)
+    propensity_stayer_rate: float = Field(0.03, ge=0, lt=1, description="share of the employees who stay that "
+                                          "hr.departure_propensity may flag in 13 weeks: its level is that "
+                                          "quantile of the company's own stayers (learned online; "
+                                          "EXITWATCH_PROPENSITY_LEVEL until known, and always when 0)")
+    watermark_lateness_s: float = Field(3600.0, ge=0, description="Faust worker: how far behind the latest record "
+                                        "time of a partition its event-time watermark stays (records of the "
+                                        "detect stage's topics arrive out of time order by up to this); the "
+                                        "default worker merges its inputs in time and needs none")

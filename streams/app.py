@@ -799,6 +799,12 @@ class Worker:
     outputs: Any = None
     #: Ledger entries and secops forms made with the current batch's alerts, by alert id, until :meth:`emit`.
     made: dict[str, tuple[list[dict[str, Any]], dict[str, Any] | None]] = field(default_factory=dict)
+    #: The detect-stage partition each employee's state belongs to, and the leavers the last watermark step
+    #: changed (their states are written with the message that moved it: same partition).
+    emp_partition: dict[str, int] = field(default_factory=dict)
+    advanced: list[str] = field(default_factory=list)
+    #: Seconds the watermark stays behind a partition's latest record time (EXITWATCH_WATERMARK_LATENESS_S).
+    lateness: float = 3600.0
 
     def __post_init__(self) -> None:
         self.floors = Floors(self)
@@ -940,16 +946,17 @@ class Worker:
         if emp is None:  # unresolved actor: counted by the enrich stage, nothing to detect on
             return [], None
         store, engine = self.store, self.engine
+        pre = self.watermark(obj, emp, partition)
         try:
             if code == "e":
-                return self.apply_event(obj, emp, topic, self.seqs(topic, partition, offset, src)), emp
+                return pre + self.apply_event(obj, emp, topic, self.seqs(topic, partition, offset, src)), emp
             st = store.get(emp) or EmployeeState()
             # An HR record or signal read again has the same offset; one Faust dropped and read again later is
             # new to the state (the same fingerprints as events, detectors.dedupe).
             seqs = (seq_of(self.topic_index(topic), partition, offset),) if partition is not None else ()
             if seen_or_add(st, f"{code}|{partition}|{offset}", seqs, self.floors if seqs else None):
                 metrics.DUPLICATES_SKIPPED.labels(topic).inc()
-                return [], emp
+                return pre, emp
             store.put(emp, st)
             errors_before = dict(engine.stats.errors)
             if code == "h":
@@ -959,13 +966,35 @@ class Worker:
                 alerts = engine.on_signal(obj)
             count_errors(engine, errors_before)
             self.record(obj, alerts, emp)
-            return alerts, emp
+            return pre + alerts, emp
         except Exception as exc:  # one bad record never stops the stream
             # The engine contains rule and model failures itself; what gets here is rarer. The state keeps what
             # the message changed before it failed (dropping it would also drop earlier messages of the batch).
             log.exception("detect failed on %s@%s", topic, offset)
             await self.deadletter("detect", f"detector failure: {type(exc).__name__}: {exc}", raw)
-            return [], emp
+            return pre, emp
+
+    def watermark(self, obj: Any, emp: str, partition: int | None) -> list[Alert]:
+        """The detect stage's event time per input partition, :attr:`lateness` behind the latest record (its
+        topics are not merged in time; records arrive out of order by up to that): when it enters a new day, the leavers of that partition whose last day it passed get their last-day summary
+        (:meth:`detectors.engine.Engine.advance`, the same alerts as replay's). The leavers it changed are in
+        :attr:`advanced` (the caller writes their states with this message)."""
+        if partition is None:
+            return []
+        self.emp_partition[emp] = partition
+        parts = self.emp_partition
+        try:
+            wm = obj.ts.timestamp() - self.lateness
+            alerts = self.engine.advance(wm, lane=partition, owns=lambda e: parts.get(e) == partition)
+        except Exception:  # noqa: BLE001 - the summaries then come at the leavers' next news
+            log.exception("the watermark's offboarding check failed on partition %s", partition)
+            return []
+        for a in alerts:
+            if a.employee_id not in self.advanced:
+                self.advanced.append(a.employee_id)
+        if alerts:
+            self.record(None, alerts)
+        return alerts
 
     async def emit(self, alerts: list[Alert]) -> None:
         """Send each alert to both alert topics, and its signed entry to the evidence ledger, and wait until the
@@ -1095,6 +1124,7 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     hr_store = HRStore(s.redis_url, prefix=s.topic_prefix, ttl=s.hr_cache_ttl_s, redis_options=redis_kwargs(s))
     worker = Worker(s, app, topics, engine, store, hr_store, s.pseudonym_key.get_secret_value().encode())
     worker.outputs = Outputs(engine, s)
+    worker.lateness = s.watermark_lateness_s
     kind_of_topic = {names[f"activity_{k}"]: k for k in ACTIVITY_KINDS}
     code_of_topic = {events_topic: "e", names["hr_status"]: "h", names["hr_signals"]: "s"}
     worker.event_topics = [events_topic] + list(kind_of_topic) + [names["hr_status"], names["hr_signals"]]
@@ -1260,6 +1290,9 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                             pending += alerts
                             if emp is not None:
                                 owner[emp] = ev
+                            for e in worker.advanced:  # leavers whose summary the watermark wrote
+                                owner.setdefault(e, ev)
+                            worker.advanced.clear()
                         await worker.emit(pending)
                         store.commit(owner)
                         if pending:

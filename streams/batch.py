@@ -126,6 +126,7 @@ class BatchDriver:
         self._signals_topic = self.inp["hr_signals"]
         self._failed: list[str] = []
         self._pending: list[Alert] = []  # alerts of the HR records applied at start, sent with the first batch
+        self._seen_ts = float("-inf")  # the latest record time applied (the watermark once drained)
 
     # ------------------------------------------------------------------ start
     def _assign_all(self, consumer: Any, topic: str) -> list[Any]:
@@ -251,6 +252,7 @@ class BatchDriver:
                 if m.topic() == signals_topic:
                     sig = HRSignal.model_validate_json(raw)
                     self.stats.signals += 1
+                    self._seen_ts = max(self._seen_ts, sig.ts.timestamp())
                     alerts += engine.on_signal(sig)
                     continue
                 ev = ActivityEvent.model_validate_json(raw)
@@ -259,6 +261,7 @@ class BatchDriver:
                 self._deadletter(stage, f"invalid {m.topic()} record: {error_reason(exc)}", raw)
                 continue
             self.stats.events += 1
+            self._seen_ts = max(self._seen_ts, ev.ts.timestamp())
             emp = ev.employee_id or aliases.resolve(ev.actor)
             if emp is None:
                 self.stats.unresolved += 1
@@ -281,6 +284,11 @@ class BatchDriver:
         """One batch: consume, detect, produce alerts and state, wait for acks, commit. Returns messages read."""
         alerts, self._pending = self._pending + self._follow_hr(), []
         msgs = self.consumer.consume(self.batch, timeout)
+        if not msgs and self._seen_ts > float("-inf"):
+            # Drained: every record there is has been applied (this driver does not merge its inputs in time,
+            # so only now is the latest time seen a safe watermark): the leavers whose last day it passed get
+            # their last-day summary without news of their own (Engine.advance).
+            alerts += self.engine.advance(self._seen_ts)
         if not msgs and not alerts:
             return 0
         alerts += self.process(msgs)

@@ -22,6 +22,7 @@ from confluent_kafka import Consumer
 from schemas.transport import kafka_config
 from streams import metrics
 from streams.tx.store import StateStore
+from streams.tx.upkeep import note_leavers
 from streams.tx.txn import Fenced, Transaction
 
 log = logging.getLogger("exitwatch.tx.assign")
@@ -118,6 +119,7 @@ class Rebalancing:
         n = restore(self._restore_consumer, self.changelog, fresh, self.store, self.sealer.open)
         self.owned.clear()
         self.owned.update(new_owned)
+        note_leavers(self, fresh)
         self.paused.clear()
         for tp in partitions:
             self.merge.add((tp.topic, tp.partition))

@@ -146,6 +146,7 @@ class Processor:
                 if r.reason:
                     self.deadletter(str(r.obj), r.reason, r.raw or b"")
                 continue
+            self.watermark(r.ts)
             try:
                 obj = r.obj
                 if type(obj) is ActivityEvent:
@@ -160,6 +161,20 @@ class Processor:
                 log.exception("processing failed on %s@%d", r.topic, r.offset)
                 self.deadletter("detect", f"detector failure: {type(exc).__name__}: {exc}", r.raw or b"")
         metrics.PROCESSING.labels("detect").observe(time.perf_counter() - t0)
+
+    def watermark(self, ts: float) -> None:
+        """The merge's event time reached ``ts``: the leavers whose last day it passed get their last-day
+        summary (:meth:`detectors.engine.Engine.advance`; the same alerts as replay's)."""
+        try:
+            alerts = self.engine.advance(ts)
+        except Exception:  # the records still go on; the summaries come at the leavers' next news
+            log.exception("the watermark's offboarding check failed at %s", ts)
+            return
+        by_emp: dict[str, list[Alert]] = {}
+        for a in alerts:
+            by_emp.setdefault(a.employee_id, []).append(a)
+        for emp, group in by_emp.items():
+            self.emit(None, group, emp)
 
     def on_activity(self, r: Rec, ev: ActivityEvent, resolved: dict[str, str | None],
                     snaps: dict[str, tuple[dict[str, Any] | None, bool]]) -> None:

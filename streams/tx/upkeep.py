@@ -80,3 +80,27 @@ def retention(self: Any, today: dt.date | None = None) -> list[str]:
     log.info("retention: purged the state and HR mapping of %d employees (last day more than %d days ago)",
              len(doomed), days)
     return sorted(emp for emp, _, _ in doomed)
+
+
+def note_leavers(self: Any, partitions: set[int]) -> int:
+    """After ``partitions`` were restored: their leavers whose last day the event-time watermark has still to
+    pass (the engine keeps them in memory only, :meth:`detectors.engine.Engine.note_due`), from the HR store,
+    so the last-day summary does not wait for the leaver's own news after a restart. Returns how many."""
+    if not partitions:
+        return 0
+    from detectors.context import HRView
+
+    try:
+        records = self.hr.all_records()
+    except Exception as exc:  # noqa: BLE001 - Redis down: the summaries come at the leavers' next news
+        log.warning("leavers of the restored partitions not read from the HR store: %s", exc)
+        return 0
+    n = 0
+    for rec in records:
+        emp = rec.get("employee_id")
+        if emp and self.partition_of(emp) in partitions:
+            hr = HRView.of(rec)
+            if hr.leaving and hr.last_day is not None:
+                self.engine.note_due(emp, hr)
+                n += 1
+    return n

@@ -72,3 +72,62 @@ def test_replay_writes_a_last_day_summary_for_every_leaver(tmp_path: Path) -> No
     mal = {lab["employee_id"] for lab in labels if lab["scenario"] != "benign_leaver"}
     assert any(a["explanation"]["open_count"] > 0 for a in summaries if a["employee_id"] in mal)
     assert any(a["rule_id"] == "offboarding.open_handover" for a in alerts)
+
+
+def _hr(emp: str, ts: str, **kw: object) -> HRRecord:
+    return HRRecord.model_validate({"employee_id": emp, "ts": ts, **kw})
+
+
+def _signal(emp: str, ts: str, name: str, value: object = None) -> HRSignal:
+    return HRSignal.model_validate({"employee_id": emp, "ts": ts, "signal": name, "value": value})
+
+
+def test_the_watermark_writes_the_summary_of_a_leaver_with_no_news() -> None:
+    """E1 is never heard of after the last day; another employee's records move the event-time watermark past
+    it, and the summary is written as of midnight after the last day (Engine.advance), once."""
+    eng = Engine(rules=OFFBOARDING, config=EngineConfig(risk=False))
+    assert not eng.advance(_signal("E2", "2026-03-01T08:00:00Z", "late_arrival").ts)
+    eng.on_hr(_hr("E1", "2026-03-02T09:00:00Z", status="notice", last_day="2026-03-13"))
+    eng.on_signal(_signal("E1", "2026-03-03T10:00:00Z", "handover_item_open", "client list"))
+    got = []
+    for ts in ("2026-03-13T17:00:00Z", "2026-03-16T09:00:00Z", "2026-03-16T11:00:00Z", "2026-03-20T09:00:00Z"):
+        got += [(ts, a) for a in eng.advance(_signal("E2", ts, "late_arrival").ts)]
+    summaries = [(ts, a) for ts, a in got if a.rule_id == "offboarding.last_day_summary"]
+    assert [ts for ts, _ in summaries] == ["2026-03-16T09:00:00Z"], "once, when the watermark passes the last day"
+    a = summaries[0][1]
+    assert a.employee_id == "E1" and a.ts.isoformat().startswith("2026-03-14T00:00:00")
+    assert a.explanation["open_items"] == ["client list"]
+    # the leaver's own news later does not repeat it; a late record (the watermark going back) changes nothing
+    later = eng.on_signal(_signal("E1", "2026-03-21T10:00:00Z", "asset_returned", "LT-1"))
+    assert not [x for x in later if x.rule_id == "offboarding.last_day_summary"]
+    assert not eng.advance(_signal("E2", "2026-03-10T09:00:00Z", "late_arrival").ts)
+    assert not eng.due and not eng.stats.errors
+
+
+def test_the_watermark_waits_for_a_last_day_moved_later_and_for_its_own_lane() -> None:
+    eng = Engine(rules=OFFBOARDING, config=EngineConfig(risk=False))
+    eng.on_hr(_hr("E1", "2026-03-02T09:00:00Z", status="notice", last_day="2026-03-13"))
+    eng.on_hr(_hr("E1", "2026-03-12T09:00:00Z", status="notice", last_day="2026-03-27"))  # extended
+    assert not [a for a in eng.advance(_signal("E2", "2026-03-16T09:00:00Z", "absence").ts)]
+    # a lane (a worker's input partition) that does not own E1 leaves it to the lane that does
+    assert not eng.advance(_signal("E2", "2026-03-30T09:00:00Z", "absence").ts, lane=1, owns=lambda e: e != "E1")
+    out = eng.advance(_signal("E2", "2026-03-30T09:00:00Z", "absence").ts, lane=0, owns=lambda e: e == "E1")
+    assert [a.rule_id for a in out if a.employee_id == "E1"].count("offboarding.last_day_summary") == 1
+    assert out[0].explanation["last_day"] == "2026-03-27"
+
+
+def test_own_news_and_the_watermark_write_the_same_summary() -> None:
+    """Whichever comes first, the leaver's own news after the last day or the watermark of others' records, the
+    summary is made from the records up to the end of the last day and stamped midnight after it."""
+    out = []
+    for trigger in ("own news", "watermark"):
+        eng = Engine(rules=OFFBOARDING, config=EngineConfig(risk=False))
+        eng.on_hr(_hr("E1", "2026-03-02T09:00:00Z", status="notice", last_day="2026-03-13"))
+        eng.on_signal(_signal("E1", "2026-03-03T10:00:00Z", "handover_item_open", "client list"))
+        late = _signal("E1", "2026-03-16T10:00:00Z", "handover_item_done", "client list")
+        got = eng.on_signal(late) if trigger == "own news" else eng.advance(late.ts) + eng.on_signal(late)
+        s = [a for a in got if a.rule_id == "offboarding.last_day_summary"]
+        assert len(s) == 1, trigger
+        out.append(s[0].model_dump(mode="json"))
+    assert out[0] == out[1]
+    assert out[0]["explanation"]["open_items"] == ["client list"], "as of the end of the last day"

@@ -11,7 +11,7 @@ import orjson
 from detectors.factory import build_engine
 from streams.tx.process import Processor
 
-from test_worker_offboarding import HR, events, signals
+from test_worker_offboarding import HR, LEAVERS, events, signals
 
 
 class FakeHR:
@@ -60,7 +60,7 @@ def test_tx_processor_writes_summaries_and_keeps_propensity_with_hr() -> None:
     p.process(recs)
     hr_alerts = [v for t, v in sent if t == "t.alerts.hr"]
     sec = [v for t, v in sent if t == "t.alerts.secops"]
-    assert {a["employee_id"] for a in hr_alerts if a["rule_id"] == "offboarding.last_day_summary"} == {"E1", "E3"}
+    assert {a["employee_id"] for a in hr_alerts if a["rule_id"] == "offboarding.last_day_summary"} == LEAVERS
     assert any(a["rule_id"] == "hr.departure_propensity" and a["employee_id"] == "E2" for a in hr_alerts)
-    assert sum(a["rule_id"] == "offboarding.last_day_summary" for a in sec) == 2
+    assert sum(a["rule_id"] == "offboarding.last_day_summary" for a in sec) == 3
     assert not any("propensity" in a["rule_id"] for a in sec)

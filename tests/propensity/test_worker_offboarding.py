@@ -32,7 +32,14 @@ HR = [
      "accounts": ["bob@corp.example"]},
     {"employee_id": "E3", "ts": "2026-03-01T09:00:00Z", "status": "departed", "last_day": "2026-02-27",
      "department": "support", "accounts": ["cy@corp.example"]},
+    # E4 gives notice and is never heard of again (no departed record, no signal, no activity after the last
+    # day): the event-time watermark of everyone else's records writes the summary (Engine.advance)
+    {"employee_id": "E4", "ts": "2026-03-16T09:00:00Z", "status": "notice", "resignation_date": "2026-03-16",
+     "last_day": "2026-04-03", "department": "support", "accounts": ["dee@corp.example"]},
 ]
+#: Leavers whose last-day summary every engine writes: E1 (news after the last day), E3 (departed record
+#: after it), E4 (no news at all).
+LEAVERS = {"E1", "E3", "E4"}
 
 
 def _sig(emp: str, day: dt.date, name: str, value: Any = None, hour: int = 10) -> dict[str, Any]:
@@ -77,7 +84,7 @@ def test_worker_writes_last_day_summaries_and_keeps_propensity_with_hr(
     replay_files([str(tmp_path / "hr.jsonl")], [str(tmp_path / "signals.jsonl")], [str(tmp_path / "events.jsonl")],
                  str(tmp_path / "alerts.jsonl"), engine=build_engine(), show_progress=False)
     replayed = [orjson.loads(x) for x in (tmp_path / "alerts.jsonl").read_bytes().splitlines()]
-    assert {a["employee_id"] for a in replayed if a["rule_id"] == "offboarding.last_day_summary"} == {"E1", "E3"}
+    assert {a["employee_id"] for a in replayed if a["rule_id"] == "offboarding.last_day_summary"} == LEAVERS
     assert any(a["rule_id"] == "hr.departure_propensity" and a["employee_id"] == "E2" for a in replayed)
 
     # The worker loads hr.status into its cache at start without alerting (it is HR's news of the past); the
@@ -104,13 +111,17 @@ def test_worker_writes_last_day_summaries_and_keeps_propensity_with_hr(
     finally:
         driver.close()
     got = read_topics(kafka_bootstrap, [names["alerts_hr"], names["alerts_secops"]],
-                      until=lambda g: all(sum(a["rule_id"] == "offboarding.last_day_summary" for a in g[t]) >= 2
+                      until=lambda g: all(sum(a["rule_id"] == "offboarding.last_day_summary" for a in g[t]) >= 3
                                           for t in (names["alerts_hr"], names["alerts_secops"])))
     hr_alerts, sec_alerts = got[names["alerts_hr"]], got[names["alerts_secops"]]
     summaries = {a["employee_id"]: a for a in hr_alerts if a["rule_id"] == "offboarding.last_day_summary"}
-    assert set(summaries) == {"E1", "E3"}
+    assert set(summaries) == LEAVERS
     assert summaries["E1"]["explanation"]["handed_over"] == ["client list"]
     assert summaries["E1"]["explanation"]["open_items"] == ["admin passwords"]
     assert any(a["rule_id"] == "hr.departure_propensity" and a["employee_id"] == "E2" for a in hr_alerts)
     assert sec_alerts and not any("propensity" in a["rule_id"] for a in sec_alerts)
-    assert sum(a["rule_id"] == "offboarding.last_day_summary" for a in sec_alerts) == 2
+    assert sum(a["rule_id"] == "offboarding.last_day_summary" for a in sec_alerts) == 3
+    # the same summaries as replay's, E4's at midnight after the last day
+    by_id = {a["alert_id"]: a for a in replayed if a["rule_id"] == "offboarding.last_day_summary"}
+    assert {a["alert_id"] for a in summaries.values()} == set(by_id)
+    assert summaries["E4"]["ts"].startswith("2026-04-04T00:00:00")

@@ -1,8 +1,8 @@
 """No company asset (laptop, phone, badge, token) returned by the end of the last working day.
 
-Returned assets come from the HR signal ``asset_returned`` (value: the asset id). Asked from the first news
-after the last day (the ``departed`` HR record, a signal, any activity) and at the end of a replay; once per
-last day. Without an asset register the rule cannot know *which* assets are missing, only that none came back.
+Returned assets come from the HR signal ``asset_returned`` (value: the asset id). Asked as of the end of the
+last day once an input past it arrives (the leaver's own, or anyone's: the event-time watermark) and at the end
+of a replay; once per last day. Without an asset register the rule cannot know *which* assets are missing, only that none came back.
 """
 
 from detectors.examples import ev, hr, sig

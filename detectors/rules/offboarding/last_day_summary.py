@@ -2,9 +2,11 @@
 
 What was handed over (``handover_item_done``), what is still open, which assets came back
 (``asset_returned``), and what the security rules saw while the person was leaving (alerts by rule with the
-highest severity, and the risk score). Written at the first news after the last day (the ``departed`` HR
-record, a signal or any activity) and, in ``exitwatch replay``, at the end of the inputs for every leaver whose
-last day lies before it. Severity ``low``: it is a record for HR and the manager, not a finding.
+highest severity, and the risk score). Written as of midnight UTC after the last day, from the records up to
+its end, when the first input past it arrives: the leaver's own (the ``departed`` HR record, a signal, any
+activity) or anyone's (the event-time watermark, ``Engine.advance``); so also for a leaver never heard of
+again, and the same alert in replay and in the workers. Severity ``low``: it is a record for HR and the
+manager, not a finding.
 """
 
 from detectors.examples import ev, hr, sig
