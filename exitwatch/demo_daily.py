@@ -142,7 +142,8 @@ def run_daily(args: Any, out: Path, prefix: str, names: dict[str, str], settings
     _wait_topics(settings.kafka_bootstrap, inputs)
     lag = Lag(settings.kafka_bootstrap, f"{prefix}worker", inputs)
     rng = random.Random(args.seed)
-    kill_days = {round((i + 1) * len(days) / (args.kills + 1)) for i in range(args.kills)}
+    active = [i for i, (_, recs) in enumerate(days) if any(k == "event" for k, _ in recs)]  # (not HR history)
+    kill_days = {active[(i + 1) * len(active) // (args.kills + 1)] for i in range(args.kills)} if active else set()
     sink = KafkaSink(settings.kafka_bootstrap, prefix, config={"linger.ms": 20})
     reader = _AlertReader(settings, names["alerts_hr"], f"{prefix}demo-reader")
     t0 = time.monotonic()
