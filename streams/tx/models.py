@@ -143,7 +143,7 @@ class ModelLog:
             raw = latest.get(self.key("state", m.id)) or self.initial[m.id]
             m.load_state_dict(raw)
             self.states[m.id] = raw
-        self.snapshot_at = time.monotonic()
+        self.snapshot_at = 0.0 if tail else time.monotonic()  # a journal to replay: the next commit snapshots
         log.warning("models restored from %s: snapshot %s, %d journal records after it", self.topic,
                     "found" if snap is not None else "none", len(tail))
         return len(tail) + (snap is not None)

@@ -81,6 +81,7 @@ def restored(topic: Topic, monkeypatch: Any) -> Any:
     monkeypatch.setattr(log, "_read", lambda *_: {k: None if v is None else unseal(v, k)
                                                   for k, v in topic.latest(b"inst|").items()})
     log.restore(lambda: None)
+    engine.restored_log = log
     return engine
 
 
@@ -102,6 +103,7 @@ def test_restored_models_are_exactly_those_of_an_engine_that_never_stopped(recor
     assert any(b"|journal|" in k and v is not None for k, v in topic.latest(b"inst|").items())
     again = restored(topic, monkeypatch)
     assert shared(again) == shared(engine)
+    assert again.restored_log.snapshot_at == 0.0  # the journal it replayed is folded into a snapshot next
     # and they go on alike: the same alerts from the same records
     tail = records[-3000:]
     a = [x.model_dump(mode="json") for kind, obj in tail for x in (engine.on_event(obj) if kind == 2 else [])]
