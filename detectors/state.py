@@ -20,6 +20,8 @@ Days are UTC day numbers (``epoch // 86400``).
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +47,66 @@ PEAK_FADE = 0.98
 #: series keeps the baseline as it stood LATE_DAYS days ago (``base``) and the values of the days since,
 #: and folds those days again when one of them changes.
 LATE_DAYS = 3  # (at most 15: stored in 4 bits)
+
+
+#: Digits of a dense run of small whole daily values, one character a day (64 values, all JSON-safe).
+RUN_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_"
+_RUN_VALUE = {c: i for i, c in enumerate(RUN_DIGITS)}
+
+#: Evidence ids are mostly a source prefix and a GUID or a long hex string (M365, MDE, the generator): in the
+#: state they are kept as the prefix and the bytes in base64 (22 characters instead of 36 for a GUID), marked
+#: by a leading PACKED (an id that itself starts with it gets one more in front).
+PACKED = "~"
+_ID_RE = re.compile(r"^(.{0,40}?[:_-])([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|(?:[0-9a-f]{2}){8,32})$")
+_PACK_CACHE: dict[str, str] = {}
+_UNPACK_CACHE: dict[str, str] = {}
+
+
+def pack_id(eid: str) -> str:
+    """The stored form of an evidence id (:data:`PACKED`).
+
+    >>> pack_id("file:31c33857-d804-8250-e921-200c84001663"), pack_id("syn-76cdaf1ba147f9fd")
+    ('~file:|uMcM4V9gEglDpISAMhAAWYw', '~syn-|hds2vG6FH+f0')
+    >>> all(unpack_id(pack_id(x)) == x for x in ("a:1", "~b", "~~c", "x|y-00112233445566778899", "E-ABCDEF0123456789"))
+    True
+    """
+    got = _PACK_CACHE.get(eid)
+    if got is not None:
+        return got
+    m = _ID_RE.match(eid)
+    if m is None:
+        out = PACKED + eid if eid.startswith(PACKED) else eid
+    else:
+        head, tail = m.groups()
+        kind = "u" if len(tail) == 36 and tail[8] == "-" else "h"
+        b64 = base64.b64encode(bytes.fromhex(tail.replace("-", ""))).decode().rstrip("=")
+        out = f"{PACKED}{head}|{kind}{b64}"
+    if len(_PACK_CACHE) > 200000:
+        _PACK_CACHE.clear()
+    _PACK_CACHE[eid] = out
+    return out
+
+
+def unpack_id(stored: str) -> str:
+    """The evidence id of a stored form (:func:`pack_id`)."""
+    if not stored.startswith(PACKED):
+        return stored
+    got = _UNPACK_CACHE.get(stored)
+    if got is not None:
+        return got
+    body = stored[1:]
+    if body.startswith(PACKED):
+        out = body
+    else:
+        head, _, rest = body.rpartition("|")
+        raw = base64.b64decode(rest[1:] + "=" * (-len(rest[1:]) % 4)).hex()
+        if rest[0] == "u":
+            raw = f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+        out = head + raw
+    if len(_UNPACK_CACHE) > 200000:
+        _UNPACK_CACHE.clear()
+    _UNPACK_CACHE[stored] = out
+    return out
 
 
 def day_of(epoch: float) -> int:
@@ -216,7 +278,11 @@ class Series:
             lo, hi = min(self.days), max(self.days)
             if hi - lo + 1 <= 5 * len(self.days):  # a dense run costs ~2 bytes a day, a pair ~11
                 get = self.days.get
-                days = [lo, [get(d, 0) for d in range(lo, hi + 1)]]
+                run = [get(d, 0) for d in range(lo, hi + 1)]
+                if all(type(v) is int and 0 <= v < 64 for v in run):  # small whole numbers: a character a day
+                    days = [lo, "".join([RUN_DIGITS[v] for v in run])]
+                else:
+                    days = [lo, run]
             else:
                 days = [[d, v] for d, v in sorted(self.days.items())]
         ev = [[d, ids.setdefault(eid, len(ids))] for d, eid in self.ev]
@@ -236,7 +302,9 @@ class Series:
     @classmethod
     def from_obj(cls, o: list[Any], ids: list[str]) -> "Series":
         raw = o[0]
-        if len(raw) == 2 and isinstance(raw[1], list) and not isinstance(raw[0], list):
+        if len(raw) == 2 and isinstance(raw[1], str):
+            days = {raw[0] + i: _RUN_VALUE[c] for i, c in enumerate(raw[1]) if c != "0"}
+        elif len(raw) == 2 and isinstance(raw[1], list) and not isinstance(raw[0], list):
             days = {raw[0] + i: v for i, v in enumerate(raw[1]) if v}
         else:
             days = {int(d): v for d, v in raw}
@@ -287,7 +355,7 @@ class EmployeeState:
             {
                 "hr": self.hr,
                 "s": series,
-                "i": list(ids),
+                "i": [pack_id(x) for x in ids],
                 "m": marks,
                 "f": self.fired,
                 "r": [round(self.risk[0], 3), self.risk[1]],
@@ -298,7 +366,7 @@ class EmployeeState:
     @classmethod
     def from_bytes(cls, data: bytes) -> "EmployeeState":
         o = orjson.loads(data)
-        ids = o.get("i", [])
+        ids = [unpack_id(x) for x in o.get("i", ())]
         return cls(
             hr=o["hr"],
             series={k: Series.from_obj(v, ids) for k, v in o["s"].items()},
