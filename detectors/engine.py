@@ -34,9 +34,11 @@ from detectors.offboarding import HANDOVER_SIGNALS
 from detectors.hosts import HostUsers
 from detectors.peers import PeerFirsts
 from detectors.risk import RISK_RULE, rule_code, update_risk
+from detectors.shared import SharedMemory
 from detectors.rule import Finding, Rule
 from detectors.state import LATE_DAYS, EmployeeState, Series, day_of
-from detectors.windows import THEN_MARK, THEN_MARKS_CAP, Sequence, add_mark, first_time, fresh_since
+from detectors.windows import (FRESH, THEN_MARK, THEN_MARKS_CAP, FirstTime, Sequence, add_mark, first_time,
+                               fresh_since)
 from schemas import ActivityEvent, Alert, HRRecord, HRSignal
 from schemas.identity import AliasIndex
 
@@ -91,22 +93,70 @@ class EngineConfig:
 HR_HISTORY = 3
 
 # Episodes. A rule that keeps firing for the same person is one ongoing episode, and one alert: an episode
-# goes on while the rule fires again within EPISODE_GAP_DAYS of its last firing day. It is raised again only
-# when it grows (once: EPISODE_GROWTH times what its first alert observed; a new job ramping up doubles
-# every few days, and each doubling is not news) or when the person's HR picture adds something it was not
-# raised under (departing: notice, the last 30 days or after the last day; the watchlist). The days of an episode do not teach the rule's baseline for its first ABSORB_DAYS days (a short
+# goes on while the rule fires again within EPISODE_GAP_DAYS of its last firing day (a real gap is a month
+# of silence: a sporadic habit that returns every few weeks is one episode, not a new one each time). It is
+# raised again only
+# - when it grows: a day at least EPISODE_GROWTH times the episode's largest so far, graded at a higher
+#   severity than the episode has been raised at (a doubling that changes nothing for the reader is not news),
+# - or when the person's HR picture adds something it was not raised under (departing: notice, the last 30
+#   days or after the last day; the watchlist), or a first-time rule finds another new thing. A provisional departure from the propensity
+#   (``possibly_leaving_view``) starts an episode but adds nothing to one: its alerts are low anyway;
+# and never more than ALERT_BUDGET times in any BUDGET_DAYS days, counted by the day each alert is sent, across
+# episodes: one rule gives one person at most two alerts a month, whatever their work looks like.
+# The days of an episode do not teach the rule's baseline for its first ABSORB_DAYS days (a short
 # burst stays unusual); after that a lasting change of normal is learned, unless the person is leaving or on
 # the watchlist (those days are not learned at all).
-EPISODE_GAP_DAYS = 14
+EPISODE_GAP_DAYS = 30
 EPISODE_GROWTH = 2.0
 ABSORB_DAYS = 14
+ALERT_BUDGET = 2
+BUDGET_DAYS = 30
 #: Codes of an episode (bits): raised while departing, while watched, raised again for growth.
 DEPARTING, WATCHED, GREW = 1, 2, 4
+#: An episode: ``[key of its last alert, first day, last day, largest observed, HR codes alerted, highest
+#: severity alerted (index in LEVELS), days its alerts were sent (the last ALERT_BUDGET)]``; states written
+#: before the last two fields read as raised once at ``low`` on the last day.
+EP_KEY, EP_FIRST, EP_LAST, EP_PEAK, EP_CODES, EP_SEV, EP_SENT = range(7)
 
 
 def hr_code(hr: HRView, day: int) -> int:
-    """What the HR picture adds to an alert on ``day``: :data:`DEPARTING` and :data:`WATCHED` bits."""
-    return (DEPARTING if hr.departing(day, 30) or hr.after_departure(day) else 0) | (WATCHED if hr.watchlist else 0)
+    """What the HR picture adds to an alert on ``day``: :data:`DEPARTING` and :data:`WATCHED` bits (nothing
+    for a provisional departure from the propensity)."""
+    departing = not hr.possibly_leaving and (hr.departing(day, 30) or hr.after_departure(day))
+    return (DEPARTING if departing else 0) | (WATCHED if hr.watchlist else 0)
+
+
+def _sent(ep: list[Any]) -> list[int]:
+    if len(ep) < 7:  # an episode stored before the budget was kept
+        ep[len(ep):] = [0, [ep[EP_LAST]]][len(ep) - 5:]
+    return ep[EP_SENT]  # type: ignore[no-any-return]
+
+
+def within_budget(ep: list[Any] | None, sent_day: int) -> bool:
+    """Whether one more alert sent on ``sent_day`` keeps the rule within ALERT_BUDGET alerts in BUDGET_DAYS.
+
+    >>> within_budget([None, 0, 0, 1, 0, 0, [10, 25]], 39), within_budget([None, 0, 0, 1, 0, 0, [10, 25]], 40)
+    (False, True)
+    """
+    return ep is None or sum(1 for d in _sent(ep) if d > sent_day - BUDGET_DAYS) < ALERT_BUDGET
+
+
+def episode_over(ep: list[Any], day: int) -> bool:
+    """Whether ``day`` is past the episode's gap and its alerts' budget: it can be forgotten."""
+    return day > max(ep[EP_LAST], *_sent(ep)) + max(EPISODE_GAP_DAYS, BUDGET_DAYS) + LATE_DAYS
+
+
+def destination_key(e: ActivityEvent) -> str:
+    """What an event sends data to: its first recipient, else its kind and destination (a device, a domain); a
+    rule's ``fresh`` key for "somewhere new to the employee".
+
+    >>> destination_key(ActivityEvent.model_validate({"event_id": "a", "ts": "2026-03-02T10:00:00Z",
+    ...     "kind": "file", "action": "copy_to_removable", "actor": "ann", "source": "x", "destination": "USB-1"}))
+    'file:usb-1'
+    """
+    if e.recipients:
+        return "to:" + e.recipients[0].lower()
+    return f"{e.kind}:{(e.destination or e.action).lower()}"
 
 
 def in_episode(ep: list[Any] | None, day: int, hr: HRView) -> bool:
@@ -255,6 +305,10 @@ class Engine:
         self._windows = {self._skey[r.id]: r.window for r in self.rules}
         self.hosts = HostUsers()  # a machine's usual users, from logon history (detectors.hosts)
         self.peer_firsts = PeerFirsts()  # how many of a department did a thing (detectors.peers)
+        #: The partition an employee's state belongs to (the streaming worker sets it): the engine-wide
+        #: memories above keep each partition's contribution apart, so that each has one writer
+        #: (detectors.shared).
+        self.partition_of: Callable[[str], int] = lambda emp: 0
         self._seq_keep = {
             r.id: r.window.within_hours * 3600 for r in self.rules if isinstance(r.window, Sequence)
         }
@@ -316,8 +370,9 @@ class Engine:
                     st.hr.pop("watchlist", None)  # absent means False (state size)
         t = event.ts.timestamp()
         day = day_of(t)
+        part = self.partition_of(emp)
         if event.kind == "logon" and event.action == "logon" and event.host:
-            usual = self.hosts.observe(event.host, emp, day)
+            usual = self.hosts.observe(event.host, emp, day, part)
             if usual is not None:  # someone else's machine: the rules read it from the event
                 event = event.model_copy(update={"attrs": {**event.attrs, "host_usual_user": usual}})
         # The HR picture at the event's time, and the one known now. They differ only for an event older
@@ -333,8 +388,9 @@ class Engine:
         extra_views: tuple[HRView, ...] = () if pv is None else (pv,)
         flagged = self._flagged(st)
         group = str((st.hr or {}).get("department") or "")
+        self.peer_firsts.part = part
         if "fs" not in st.extra:
-            self.peer_firsts.joined(group)
+            self.peer_firsts.joined(group, part)
         first_seen = st.extra.setdefault("fs", day)  # every rule's baseline starts when the employee is first seen
 
         def learn(d: int) -> bool:
@@ -367,7 +423,8 @@ class Engine:
                     v = 1
                 if rule.fresh is not None:  # counts only what the employee first used recently
                     w = rule.window
-                    since = fresh_since(st, rule.fresh(event), day, first_seen, getattr(w, "warmup_days", 7))
+                    since = fresh_since(st, rule.fresh(event), day, first_seen, getattr(w, "warmup_days", 7),
+                                        getattr(w, "fresh_memory", FRESH))
                     if since is None or day - since > getattr(w, "fresh_days", 30):
                         continue
                 s = st.series.get(sk)
@@ -603,10 +660,12 @@ class Engine:
         aid = alert_id(rule.id, emp, f.key)
         series = st.series.get(self._skey.get(rule.id, ""))
         if st.has_fired(aid) or (series is not None and series.last == f.key):
+            self._episode_follows(series, st, rule.id, f)
             return []
         day = f.day if f.day is not None else day_of(ts.timestamp())
         episodic = getattr(getattr(rule, "window", None), "episodic", rule.id != RISK_RULE.id)
-        if episodic and getattr(rule, "security", True) and not self._episode_raises(rule.id, series, st, f, hr, day):
+        if episodic and getattr(rule, "security", True) and not self._episode_raises(
+                rule, series, st, f, hr, day, day_of(ts.timestamp())):
             return []
         st.remember(aid)
         if series is not None:
@@ -671,41 +730,92 @@ class Engine:
         return out
 
     @staticmethod
-    def _episode_raises(rule_id: str, series: Series | None, st: EmployeeState, f: Finding, hr: HRView,
-                        day: int) -> bool:
+    def _episode_raises(rule: Any, series: Series | None, st: EmployeeState, f: Finding, hr: HRView,
+                        day: int, sent_day: int) -> bool:
         """Whether finding ``f`` raises an alert or belongs to the rule's ongoing episode (see EPISODE_GAP_DAYS);
-        updates the episode either way."""
+        updates the episode either way. ``sent_day``: the day the alert would be sent."""
+        eps = None
         if series is not None:
             ep = series.ep
         else:
-            ep = st.extra.get("ep", {}).get(rule_code(rule_id))
+            eps = st.extra.setdefault("ep", {})
+            ep = eps.get(rule_code(rule.id))
         code = hr_code(hr, day)
-        if ep is not None and day < ep[1] - EPISODE_GAP_DAYS:
+        sev = 0 if hr.possibly_leaving else LEVELS.index(
+            grade(rule.severity, rule.score, f.ratio, hr, day, staying_cap=getattr(rule, "staying_cap", None))[0])
+        if ep is not None and day < ep[EP_FIRST] - EPISODE_GAP_DAYS:
             # A day before the current episode (HR news re-evaluating stored days): its own episode was judged
             # when it happened; it is raised only for an HR picture that episode was not raised under.
-            if not code & ~ep[4] & (DEPARTING | WATCHED):
+            if not code & ~ep[EP_CODES] & (DEPARTING | WATCHED) or not within_budget(ep, sent_day):
                 return False
-            ep[4] |= code  # raised once under the new picture, not again for each older day
-            return True
-        if ep is not None and ep[1] - EPISODE_GAP_DAYS <= day <= ep[2] + EPISODE_GAP_DAYS:
-            grows = not ep[4] & GREW and f.observed >= EPISODE_GROWTH * ep[3] > 0
-            if not grows and not code & ~ep[4]:
-                if day > ep[2]:
-                    ep[2] = day
-                elif day < ep[1]:
-                    ep[1] = day
+            ep[EP_CODES] |= code  # raised once under the new picture, not again for each older day
+        elif ep is not None and (ep[EP_FIRST] - EPISODE_GAP_DAYS <= day <= ep[EP_LAST] + EPISODE_GAP_DAYS
+                                 or not within_budget(ep, sent_day)):
+            _sent(ep)
+            grows = f.observed >= EPISODE_GROWTH * ep[EP_PEAK] > 0 and sev > ep[EP_SEV]
+            # something else new (a first-time rule's next new thing: another machine, another category)
+            news = code & ~ep[EP_CODES] or (isinstance(getattr(rule, "window", None), FirstTime)
+                                            and f.key[:1] == "N" and f.key != ep[EP_KEY])
+            if day > ep[EP_LAST]:
+                ep[EP_LAST] = day
+            elif day < ep[EP_FIRST]:
+                ep[EP_FIRST] = day
+            ep[EP_PEAK] = max(ep[EP_PEAK], f.observed)
+            if not (grows or news) or not within_budget(ep, sent_day):
                 if series is not None and in_episode(ep, day, hr):
                     series.unlearn(day)  # folded before it joined the episode (a late event)
                 return False
-            ep[0], ep[2], ep[3], ep[4] = f.key, max(ep[2], day), max(ep[3], f.observed), ep[4] | code | (
-                GREW if grows else 0)
+            ep[EP_KEY] = f.key
+            ep[EP_CODES] |= code | (GREW if grows else 0)
         else:
-            ep = [f.key, day, day, f.observed, code]
-        if series is not None:
-            series.ep = ep
-        else:
-            st.extra.setdefault("ep", {})[rule_code(rule_id)] = ep
+            sent = [] if ep is None else [d for d in _sent(ep) if d > sent_day - BUDGET_DAYS]
+            ep = [f.key, day, day, f.observed, code, sev, sent]
+            if series is not None:
+                series.ep = ep
+            else:
+                assert eps is not None
+                eps[rule_code(rule.id)] = ep
+        ep[EP_SEV] = max(ep[EP_SEV], sev)
+        ep[EP_SENT] = (ep[EP_SENT] + [sent_day])[-ALERT_BUDGET:]
         return True
+
+    @staticmethod
+    def _episode_follows(series: Series | None, st: EmployeeState, rule_id: str, f: Finding) -> None:
+        """A window that already alerted found more (a later event of the same day): the episode's largest
+        amount follows, so that growth is measured against the whole day, not the event that crossed the
+        threshold."""
+        ep = series.ep if series is not None else st.extra.get("ep", {}).get(rule_code(rule_id))
+        if ep is not None and ep[EP_KEY] == f.key and f.observed > ep[EP_PEAK]:
+            ep[EP_PEAK] = f.observed
+
+    # ------------------------------------------------------------------ engine-wide memories
+    @property
+    def shared(self) -> tuple[SharedMemory, ...]:
+        """The memories shared by every employee (detectors.shared), for a worker to persist."""
+        return (self.hosts, self.peer_firsts)
+
+    def shared_changes(self) -> list[tuple[str, int, bytes | None]]:
+        """``(record key, partition, value)`` of every contribution changed since the last commit."""
+        return [c for m in self.shared for c in m.changes()]
+
+    def shared_committed(self) -> None:
+        for m in self.shared:
+            m.committed()
+
+    def shared_rollback(self) -> None:
+        for m in self.shared:
+            m.rollback()
+
+    def shared_load(self, key: str, value: bytes | None) -> None:
+        """One record of the worker's topic of engine-wide memories (a restore, another worker's change)."""
+        for m in self.shared:
+            if m.load(key, value):
+                return
+        log.warning("engine-wide memory record %r names no memory; ignored", key[:40])
+
+    def shared_clear(self) -> None:
+        for m in self.shared:
+            m.clear()
 
     # ------------------------------------------------------------------ model checkpoints
     def models_state(self) -> dict[str, bytes]:
@@ -724,12 +834,12 @@ class Engine:
         windows = self._windows
         eps = st.extra.get("ep")
         if eps:
-            for code in [c for c, e in eps.items() if day > e[2] + EPISODE_GAP_DAYS + LATE_DAYS]:
+            for code in [c for c, e in eps.items() if episode_over(e, day)]:
                 del eps[code]
             if not eps:
                 del st.extra["ep"]
         for rid, s in st.series.items():
-            if s.ep is not None and day > s.ep[2] + EPISODE_GAP_DAYS + LATE_DAYS:
+            if s.ep is not None and episode_over(s.ep, day):
                 s.ep = None  # over: only its key stays (as ``last``)
             s.prune(day - self._horizon.get(rid, self.config.lookback_days))
             w = windows.get(rid)

@@ -8,10 +8,11 @@ dedicated machine. Shared machines (labs, kiosks, terminal servers) have no usua
 first logon of someone else on a machine that has a usual user gets ``attrs.host_usual_user`` (the usual
 user's employee id) for the rules to read; their later logons there do not (a visit that recurs is known).
 
-The index is shared by the employees one engine sees: all of them in ``exitwatch replay``; in the streaming
-worker, those of the worker's partitions (events are keyed by employee), so with several workers a machine's
-usual user may be on another worker and the logon goes unannotated (a miss, never a false alert). It is not
-checkpointed: after a restart it learns again.
+The index is shared by every employee (:mod:`detectors.shared`): each partition's employees add their own
+contribution per host, which the worker writes to a compacted topic with the transaction of the logons that
+changed it and reads back on start, so a restart forgets nothing and workers see each other's logons (the
+other workers' contributions arrive as they commit them: until then a logon may go unannotated, a miss,
+never a false alert). ``KEEP`` users are kept per host and partition; the usual user is judged over all.
 
 >>> h = HostUsers()
 >>> for d in range(10):
@@ -22,39 +23,53 @@ checkpointed: after a restart it learns again.
 
 from __future__ import annotations
 
+from detectors.shared import SharedMemory
+
 KEEP = 8
 MIN_DAYS = 5
 MIN_SHARE = 0.6
 
 
-class HostUsers:
-    def __init__(self) -> None:
-        #: host -> {employee: [logon days, last day counted]}
-        self.hosts: dict[str, dict[str, list[int]]] = {}
+class HostUsers(SharedMemory):
+    """``parts``: host -> partition -> {employee: [logon days, last day counted]}."""
 
-    def observe(self, host: str, emp: str, day: int) -> str | None:
+    kind = "h"
+
+    def observe(self, host: str, emp: str, day: int, part: int = 0) -> str | None:
         """Count this logon; the host's usual user when it is someone else and ``emp`` never logged on here."""
-        users = self.hosts.setdefault(host.lower(), {})
-        usual = self.usual_user(users)
-        mine = users.get(emp)
+        h = host.lower()
+        by_part = self.parts.get(h)
+        usual = None
+        mine = None
+        if by_part:
+            usual = self.usual_user(by_part)
+            own = by_part.get(part)
+            mine = None if own is None else own.get(emp)
         other = usual if usual is not None and usual != emp and mine is None else None
         if mine is None:
+            users = self.touch(part, h)
             if len(users) >= KEEP:  # forget the least frequent
                 del users[min(users, key=lambda u: users[u][0])]
             users[emp] = [1, day]
         elif mine[1] != day:
+            mine = self.touch(part, h)[emp]
             mine[0] += 1
             mine[1] = day
         return other
 
     @staticmethod
-    def usual_user(users: dict[str, list[int]]) -> str | None:
-        if not users:
-            return None
-        top = max(users, key=lambda u: users[u][0])
-        n = users[top][0]
-        total = sum(v[0] for v in users.values())
+    def usual_user(by_part: dict[int, dict[str, list[int]]]) -> str | None:
+        top, n, total = None, 0, 0
+        for users in by_part.values():
+            for u, v in users.items():
+                total += v[0]
+                if v[0] > n or (v[0] == n and top is not None and u < top):
+                    top, n = u, v[0]
         return top if n >= MIN_DAYS and n >= MIN_SHARE * total else None
 
+    @property
+    def hosts(self) -> dict[str, dict[int, dict[str, list[int]]]]:
+        return self.parts
+
     def __len__(self) -> int:
-        return len(self.hosts)
+        return len(self.parts)

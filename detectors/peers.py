@@ -3,8 +3,8 @@ thing before. A first that most of one's team has done (a team where everyone us
 the person but not unusual; the first-time rules count it only while fewer than ``COMMON`` of the group
 (with at least ``MIN_GROUP`` members seen) did it.
 
-Like :mod:`detectors.hosts` the counts are shared by the employees one engine sees (a worker's partitions
-when streaming) and learned again after a restart.
+Like :mod:`detectors.hosts` the counts are shared by every employee (:mod:`detectors.shared`): each
+partition's employees add their own contribution per group, persisted by the worker and read back on start.
 
 >>> p = PeerFirsts()
 >>> for e in range(6):
@@ -17,27 +17,40 @@ when streaming) and learned again after a restart.
 
 from __future__ import annotations
 
-from collections import Counter
+from typing import Any
+
+from detectors.shared import SharedMemory
 
 COMMON = 0.5
 MIN_GROUP = 5
 
 
-class PeerFirsts:
-    def __init__(self) -> None:
-        self.members: Counter[str] = Counter()
-        self.done: dict[str, Counter[str]] = {}
+class PeerFirsts(SharedMemory):
+    """``parts``: group -> partition -> ``[members seen, {key: members who did it}]``."""
 
-    def joined(self, group: str) -> None:
-        self.members[group] += 1
+    kind = "g"
+    #: The partition of the employee whose event is being judged (set by the engine): where ``did`` counts
+    #: when it is not given one.
+    part = 0
 
-    def did(self, group: str, key: str) -> None:
+    def empty(self) -> Any:
+        return [0, {}]
+
+    def joined(self, group: str, part: int = 0) -> None:
+        self.touch(part, group)[0] += 1
+
+    def did(self, group: str, key: str, part: int | None = None) -> None:
         """An employee of ``group`` did ``key`` for the first time."""
-        self.done.setdefault(group, Counter())[key] += 1
+        done = self.touch(self.part if part is None else part, group)[1]
+        done[key] = done.get(key, 0) + 1
 
     def share(self, group: str, key: str) -> tuple[int, int]:
         """(members who did ``key``, members seen)."""
-        return self.done.get(group, Counter()).get(key, 0), self.members.get(group, 0)
+        did = n = 0
+        for c in self.parts.get(group, {}).values():
+            n += c[0]
+            did += c[1].get(key, 0)
+        return did, n
 
     def common(self, group: str, key: str) -> bool:
         did, n = self.share(group, key)

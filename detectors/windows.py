@@ -551,10 +551,12 @@ FRESH = "fp"
 FRESH_MEMORY = 8
 
 
-def fresh_since(st: EmployeeState, key: str | None, day: int, first_seen: int, warmup_days: int) -> int | None:
+def fresh_since(st: EmployeeState, key: str | None, day: int, first_seen: int, warmup_days: int,
+                memory: str = FRESH) -> int | None:
     """The day ``key`` (a place, a kind of export) was first used by the employee, remembering it now if it is
     new; None when ``key`` is None or it was used in their first ``warmup_days`` (what they worked with from
-    the start is theirs). Call once per event.
+    the start is theirs). Call once per event. ``memory``: the ``st.extra`` entry holding the keys (rules whose
+    keys are of different kinds keep them apart, so that one kind does not push the other out).
 
     >>> st = EmployeeState()
     >>> fresh_since(st, "sites/support", 100, 100, 7), fresh_since(st, "sites/finance", 110, 100, 7)
@@ -565,14 +567,14 @@ def fresh_since(st: EmployeeState, key: str | None, day: int, first_seen: int, w
     if not key:
         return None
     h = f"{novelty_hash(key):04x}"
-    mem: str = st.extra.get(FRESH, "")
+    mem: str = st.extra.get(memory, "")
     entries = [mem[i : i + 7] for i in range(0, len(mem), 7)]
     found = next((x for x in entries if x[:4] == h), None)
     if found is None:
         found = h + f"{day % 4096:03x}"
     else:
         entries.remove(found)
-    st.extra[FRESH] = "".join((entries + [found])[-FRESH_MEMORY:])
+    st.extra[memory] = "".join((entries + [found])[-FRESH_MEMORY:])
     first = day - ((day - int(found[4:], 16)) % 4096)
     return None if first < first_seen + warmup_days else first
 

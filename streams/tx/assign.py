@@ -84,6 +84,7 @@ class Rebalancing:
         tx: Transaction
         merge: Any
         store: StateStore
+        shared: Any
         owned: set[int]
         paused: set[tuple[str, int]]
         sealer: Any
@@ -117,6 +118,7 @@ class Rebalancing:
         self.committed_offsets = {(tp.topic, tp.partition): tp.offset for tp in committed}
         fresh = new_owned - self.owned
         n = restore(self._restore_consumer, self.changelog, fresh, self.store, self.sealer.open)
+        self.shared.reload()  # engine-wide memories: every partition's, as committed (streams/tx/shared.py)
         self.owned.clear()
         self.owned.update(new_owned)
         note_leavers(self, fresh)

@@ -10,7 +10,8 @@ may have reached the broker before its answer was lost. So it does not guess:
    and settles the transaction it left (a commit already prepared is completed, anything else aborted);
 3. the committed offsets of the assignment are fetched (read_committed: once the old transaction is
    settled), the states of the owned partitions are restored from the changelog, the models' shared state
-   from its topic (streams/tx/models.py), and every partition is sought to its committed offset.
+   from its topic (streams/tx/models.py), the engine-wide memories from theirs (streams/tx/shared.py), and
+   every partition is sought to its committed offset.
 
 States, outputs and offsets were committed together, so the worker then stands exactly where the last
 committed transaction left it, whichever way the uncertain one went: nothing it wrote is lost or repeated.
@@ -72,6 +73,7 @@ def resume(w: Any) -> bool:
         n = restore(w._restore_consumer, w.changelog, w.owned, w.store, w.sealer.open,
                     timeout=w.settings.tx_call_timeout_s)
         w.models.restore(w._restore_consumer, timeout=w.settings.tx_call_timeout_s)
+        w.shared.reload(timeout=w.settings.tx_call_timeout_s)  # engine-wide memories (streams/tx/shared.py)
     except (KafkaException, TimeoutError) as exc:
         log.warning("committed state not readable yet (%s); retrying", exc)
         w.store.drop_all()

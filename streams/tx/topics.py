@@ -51,6 +51,7 @@ def ensure_topics(s: Settings, timeout: float = 30.0) -> int:
     wanted[s.topic_prefix + REKEY_TOPIC] = (nparts, {})
     wanted[changelog_topic(s.topic_prefix, s.app_id)] = (nparts, compact)
     wanted[f"{s.topic_prefix}{s.app_id}.tx.models"] = (1, compact)  # the models' shared state (streams/tx/models.py)
+    wanted[f"{s.topic_prefix}{s.app_id}.tx.shared-changelog"] = (nparts, compact)  # streams/tx/shared.py
     new = [NewTopic(t, n, 1, config=c) for t, (n, c) in wanted.items() if t not in existing]
     for t, fut in (admin.create_topics(new, request_timeout=timeout).items() if new else ()):
         try:

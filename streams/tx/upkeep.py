@@ -104,3 +104,8 @@ def note_leavers(self: Any, partitions: set[int]) -> int:
                 self.engine.note_due(emp, hr)
                 n += 1
     return n
+
+
+def refresh_shared(self: Any) -> None:
+    """The engine-wide memories other workers committed since the last read (streams/tx/shared.py)."""
+    self.shared.refresh(self.owned)

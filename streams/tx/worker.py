@@ -36,6 +36,7 @@ from streams.tx.observe import start_watchdog
 from streams.tx.process import Processor
 from streams.tx import resume, upkeep
 from streams.tx.txn import Fenced, Hung, Transaction
+from streams.tx.shared import SharedMemories, shared_topic
 
 log = logging.getLogger("exitwatch.tx")
 
@@ -66,6 +67,9 @@ class TxWorker(Rebalancing):
         self.engine = engine or build_engine(rules_config=s.rules_config, models=s.models,
                                              config=EngineConfig(lookback_days=s.lookback_days))
         self.engine.store = self.store
+        self.engine.partition_of = self.partition_of  # engine-wide memories kept by partition (detectors.shared)
+        self.shared = SharedMemories(self.engine, shared_topic(s.topic_prefix, s.app_id), self.nparts,
+                                     self._restore_consumer, self.sealer.seal, self.sealer.open)
         self.hr = SyncHRStore(s.redis_url, prefix=s.topic_prefix, ttl=s.hr_cache_ttl_s, redis_options=redis_kwargs(s))
         self.owned: set[int] = set()
         self.proc = Processor(self.engine, self.hr, s.topic_prefix, s.pseudonym_key.get_secret_value().encode(),
@@ -161,6 +165,7 @@ class TxWorker(Rebalancing):
             if not recs and not self.tx.open:
                 upkeep.commit_idle_positions(self)
                 upkeep.refresh_population(self)
+                upkeep.refresh_shared(self)
                 upkeep.retention(self)
             return len(recs)
         except (Fenced, ClientFailed) as exc:
@@ -218,6 +223,7 @@ class TxWorker(Rebalancing):
         for emp, part, raw in changes:
             self.tx.send(self.changelog, self.sealer.seal(raw, emp.encode()), emp.encode(), partition=part)
         self.models.send(self.tx.send)
+        self.shared.send(self.tx.send)
         held: dict[tuple[str, int], int] = {}
         for topic, part, off in self.hr.pending_tokens():  # not in Redis yet: read again after a restart
             held[(topic, part)] = min(off, held.get((topic, part), off))
@@ -226,6 +232,7 @@ class TxWorker(Rebalancing):
                        self.consumer.consumer_group_metadata())
         self.store.committed_changes(changes)
         self.models.committed()
+        self.shared.committed()
         self.proc.committed()
         self.committed_offsets.update(offsets)
         self.next_offsets.clear()
@@ -244,6 +251,7 @@ class TxWorker(Rebalancing):
     def rollback(self) -> None:
         self.store.rollback()
         self.models.rollback()
+        self.shared.rollback()
         self.proc.aborted()
         self.next_offsets.clear()
 
@@ -269,3 +277,4 @@ class TxWorker(Rebalancing):
         finally:
             self.tx.close()
             self.hr.close()
+            self.shared.close()

@@ -130,21 +130,14 @@ def test_exactly_once_across_kills(kafka_bootstrap: str, redis_url: str, unique_
     pkey = Settings().pseudonym_key.get_secret_value().encode()
     expected = {names["alerts_hr"]: set(company["rules"]),  # alerts.secops: keyed ids, no propensity alerts
                 names["alerts_secops"]: {secops_alert_id(i, pkey) for i, a in company["rules"].items() if for_secops(a)}}
-    # Engine-wide memories shared by all employees live in process, not in the per-employee changelog (as the
-    # learned model's, which this test turns off): a machine's usual users (detectors/hosts.py) and what peers
-    # did first (detectors/peers.py, first-time rules). After a kill they learn again, so the alerts that read
-    # them may differ from replay's; every other alert must be exactly replay's.
-    from detectors.catalogue import load_rules
-
-    shared = {r.id for r in load_rules() if getattr(r, "novelty", None) is not None}
-    shared |= {"logon.other_users_machine", "activity.firsts_together"}
+    # Engine-wide memories (a machine's usual users, what peers did first: detectors/shared.py) are written with
+    # each transaction and read back on start (streams/tx/shared.py), so every rule is checked, those too.
     rule_of = {**{i: a["rule_id"] for i, a in company["rules"].items()},
                **{a["alert_id"]: a["rule_id"] for t in expected for a in got[t]}}
     for t, want in expected.items():
         alert_ids = [a["alert_id"] for a in got[t]]
         assert len(alert_ids) == len(set(alert_ids)), f"{t}: an alert sent twice"
-        missing = {i for i in want - set(alert_ids) if rule_of.get(i) not in shared}
-        extra = {i for i in set(alert_ids) - want if rule_of.get(i) not in shared}
+        missing, extra = want - set(alert_ids), set(alert_ids) - want
         assert not missing and not extra, (f"{t}: missing {sorted(rule_of.get(i, '?') for i in missing)}, "
                                            f"extra {sorted(rule_of.get(i, '?') for i in extra)}")
 
