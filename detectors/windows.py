@@ -255,6 +255,10 @@ class Sequence(Window):
     then_min: float = 1.0  # the last step's total that day must reach this
     then_factor: float = 0.0  # ... and be this many times the employee's usual (0 = no baseline check)
     min_history_days: int = MIN_HISTORY_DAYS
+    #: The last step counts only what goes to a destination (a removable device, a personal address, a cloud
+    #: domain) the employee first used within this many days, once they had ``min_history_days`` of history
+    #: (the engine keeps the destinations: ``detectors.engine.fresh_destination``); 0: every destination.
+    then_fresh_days: int = 0
     #: Set by the engine (not a setting): the marks key of an earlier rule with the same first step, whose
     #: first-step marks this rule reads instead of keeping a copy (state size).
     _marks_key: str = ""
@@ -284,7 +288,8 @@ class Sequence(Window):
         if v < self.then_min:
             return None
         ratio = ratio_of(s, v, min_history=self.min_history_days)
-        if self.then_factor > 0 and ratio is not None and ratio < self.then_factor:
+        # "far more than usual" needs a usual: without min_history_days of it nothing is judged
+        if self.then_factor > 0 and (ratio is None or ratio < self.then_factor):
             return None
         return Finding(
             key=f"S{day}",

@@ -1,15 +1,24 @@
-"""Job-site visits followed within 30 days by data moved to removable media, personal mail or personal cloud.
+"""Job-site visits followed within 30 days by data moved somewhere new to the employee: a removable device,
+a personal address, a personal cloud, or people at a competitor.
 
 First step (``job_site_visit``): a ``web`` ``visit`` to a job board or recruiting site: the connectors'
 ``attrs.category`` ``job_search`` (``connectors/classification.toml``), or the list in ``sequence/_lists.py``
 matched on the URL in ``object`` or the ``destination`` domain. Last step: files copied to removable media,
-mail sent or forwarded to a personal address, or an upload to personal cloud storage, each worth its
-``count`` or 1 (device connects are ``sequence.job_search_then_device_use``: counted here they would add
-to the copies of the same session). Benign people glance at a job site and copy a file now and then,
-so it takes at least 3 job-site visits in the 30 days before, at least 5 files or messages out on one day,
-and, once the employee has 14 days of history for these channels, at least 3 times their usual daily amount.
-Fires for anyone (many leavers search before they resign, so HR news is not needed); one alert per day.
+mail sent or forwarded to a personal address or to people at a competitor, or an upload to personal cloud
+storage, each worth its ``count`` or 1, counted only when it goes to a destination (the device, the first
+recipient, the site) the employee first used in the last 7 days, once they had 14 days of history: honest
+leavers browse job sites and then do their ordinary work, which includes their usual thumb drive and their
+usual private address (device connects are ``sequence.job_search_then_device_use``). Benign people glance at
+a job site now and then, so it takes at least 3 job-site visits in the 30 days before, at least 5 files or
+messages to new destinations on one day, and at least 3 times the employee's usual daily amount of such
+data (nothing is judged before they have 14 days of history). Fires for anyone (many leavers search before
+they resign, so HR news is not needed); one alert per episode (``detectors.engine``).
+
+Version 3: the last step needs a new destination and a known normal; version 2 flagged 5 or 6 honest people
+per company profile (their usual USB drive, in their first weeks of history).
 """
+
+import datetime as dt
 
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Rule
@@ -30,6 +39,8 @@ def job_search_then_exfiltration(e: ActivityEvent) -> int:
     a = e.action
     if a == "copy_to_removable":
         return e.count or 1
+    if e.kind == "email" and a in SENDS and "competitor" in (e.attrs.get("recipient_categories") or ()):
+        return e.count or 1
     if e.personal is not True:
         return 0
     if (a == "upload" and e.kind in UPLOAD_KINDS) or (e.kind == "email" and a in SENDS):
@@ -38,6 +49,8 @@ def job_search_then_exfiltration(e: ActivityEvent) -> int:
 
 
 _HR = [hr("2026-01-01T09:00:00Z")]
+# a month of ordinary work first: nothing is judged without 14 days of history
+_WORK = daily("2026-01-05", 30, per_day=3, action="open")
 _SEARCH = [ev(f"2026-02-0{d}T12:{m}:00Z", action="visit", kind="web", object=url)
            for d, m, url in ((2, 10, "https://www.indeed.com/viewjob?jk=1"),
                              (3, 15, "https://www.linkedin.com/jobs/view/42"),
@@ -47,18 +60,18 @@ RULE = Rule(
     # The signal comes before anyone resigns (CERT scenario 2), so it keeps its severity for people staying.
     staying_cap=None,
     id="sequence.job_search_then_exfiltration",
-    version="2",
+    version="3",
     title=(
         "{first_steps} job-site visits since {window_start}, then {observed:.0f} files or messages moved to "
-        "removable media, personal mail or personal cloud on {day} ({hours_since_first} h after the first "
-        "visit); status {status}"
+        "removable media, personal mail, personal cloud or a competitor new to the employee on {day} "
+        "({hours_since_first} h after the first visit); status {status}"
     ),
     description=__doc__,
     severity="medium",
     score=55,
     predicate=job_search_then_exfiltration,
     first=job_site_visit,
-    window=Sequence(within_hours=24 * 30, min_first=3, then_min=5, then_factor=3.0),
+    window=Sequence(within_hours=24 * 30, min_first=3, then_min=5, then_factor=3.0, then_fresh_days=7),
     runbook=(
         "Treat the job search as context, not wrongdoing: look at what left (evidence after the visits) and its "
         "sensitivity; if it is company data, raise it with HR and the manager as a possible pre-resignation "
@@ -69,33 +82,46 @@ RULE = Rule(
         "Employees who regularly move work files to a company-approved USB drive",
     ),
     examples=(
-        Example("3 job-site visits, then 12 files to a USB drive a week later", True,
-                _SEARCH + daily("2026-02-12", 1, per_day=12, action="copy_to_removable"), _HR),
+        Example("3 job-site visits, then 12 files to a new USB drive a week later", True,
+                _WORK + _SEARCH + daily("2026-02-12", 1, per_day=12, action="copy_to_removable",
+                                        destination="USB-NEW"), _HR),
         Example("visits, then a folder of 6 files to a personal drive", True,
-                _SEARCH + [ev("2026-02-20T18:00:00Z", kind="web", action="upload", personal=True, count=6,
-                              destination="dropbox.com")], _HR),
+                _WORK + _SEARCH + [ev("2026-02-20T18:00:00Z", kind="web", action="upload", personal=True, count=6,
+                                      destination="dropbox.com")], _HR),
+        Example("visits, then 6 messages to people at a competitor", True,
+                _WORK + _SEARCH + daily("2026-02-12", 1, per_day=6, action="send", recipients=["x@rival.example"],
+                                        attrs={"recipient_categories": ["competitor"]}), _HR),
         Example("a single glance at a job board, then 12 files to USB", False,
-                _SEARCH[:1] + daily("2026-02-12", 1, per_day=12, action="copy_to_removable"), _HR),
+                _WORK + _SEARCH[:1] + daily("2026-02-12", 1, per_day=12, action="copy_to_removable"), _HR),
         Example("job search, then a single file to USB", False,
-                _SEARCH + [ev("2026-02-12T10:00:00Z", action="copy_to_removable")], _HR),
+                _WORK + _SEARCH + [ev("2026-02-12T10:00:00Z", action="copy_to_removable")], _HR),
         Example("the exfiltration 40 days after the visits", False,
-                _SEARCH + daily("2026-03-17", 1, per_day=12, action="copy_to_removable"), _HR),
+                _WORK + _SEARCH + daily("2026-03-17", 1, per_day=12, action="copy_to_removable"), _HR),
         Example("exfiltration before the job search", False,
-                daily("2026-01-20", 1, per_day=12, action="copy_to_removable") + _SEARCH, _HR),
-        Example("someone who copies about 10 files to USB every day", False,
-                daily("2026-01-10", 30, per_day=10, action="copy_to_removable") + _SEARCH
-                + daily("2026-02-12", 1, per_day=12, action="copy_to_removable"), _HR),
+                _WORK + daily("2026-01-20", 1, per_day=12, action="copy_to_removable") + _SEARCH, _HR),
+        Example("12 files to the USB drive the employee has used for weeks", False,
+                _WORK + daily("2026-01-06", 4, per_day=1, action="copy_to_removable", destination="USB-MINE")
+                + _SEARCH + daily("2026-02-12", 1, per_day=12, action="copy_to_removable", destination="USB-MINE"),
+                _HR),
+        Example("in the first weeks of history nothing is judged", False,
+                _SEARCH + daily("2026-02-12", 1, per_day=12, action="copy_to_removable", destination="USB-NEW"), _HR),
+        Example("someone who copies about 10 files to new drives every day", False,
+                [e for d in range(72) for e in daily((dt.date(2025, 12, 1) + dt.timedelta(days=d)).isoformat(), 1,
+                                                     per_day=10, action="copy_to_removable", destination=f"USB-{d}")]
+                + _SEARCH + daily("2026-02-12", 1, per_day=12, action="copy_to_removable", destination="USB-X"),
+                [hr("2025-11-01T09:00:00Z")]),
         Example("device connects alone are not files moved", False,
                 daily("2026-01-05", 30, per_day=1, action="connect") + _SEARCH
                 + daily("2026-02-12", 1, per_day=6, action="connect"), _HR),
         Example("a site the classification puts in job_search", True,
-                [ev(f"2026-02-0{d}T12:00:00Z", action="visit", kind="web", object="https://jobs.example/x",
-                    attrs={"category": "job_search"}) for d in (2, 3, 5)]
+                _WORK + [ev(f"2026-02-0{d}T12:00:00Z", action="visit", kind="web", object="https://jobs.example/x",
+                            attrs={"category": "job_search"}) for d in (2, 3, 5)]
                 + daily("2026-02-12", 1, per_day=12, action="copy_to_removable"), _HR),
         Example("mail to a work address is not exfiltration", False,
-                _SEARCH + daily("2026-02-12", 1, per_day=12, action="send", personal=False), _HR),
+                _WORK + _SEARCH + daily("2026-02-12", 1, per_day=12, action="send", personal=False), _HR),
         Example("linkedin feed is not a job search", False,
-                [ev(f"2026-02-0{d}T12:00:00Z", action="visit", kind="web", object="https://www.linkedin.com/feed/")
-                 for d in (2, 3, 5)] + daily("2026-02-12", 1, per_day=12, action="copy_to_removable"), _HR),
+                _WORK + [ev(f"2026-02-0{d}T12:00:00Z", action="visit", kind="web",
+                            object="https://www.linkedin.com/feed/") for d in (2, 3, 5)]
+                + daily("2026-02-12", 1, per_day=12, action="copy_to_removable"), _HR),
     ),
 )
