@@ -581,9 +581,15 @@ class TableStore:
     nor evidence id in clear; a value written before sealing was on is still read.
     """
 
-    def __init__(self, table: Any, cache_size: int = 20000, sealer: Sealer | None = None) -> None:
+    def __init__(self, table: Any, cache_size: int = 20000, sealer: Sealer | None = None,
+                 shared: Any = None) -> None:
         self.table = table
         self.sealer = sealer
+        #: The table of the engine-wide memories' contributions (detectors/shared.py), and the engine whose
+        #: memories they are (set by create_worker): written with the states, read back after an assignment.
+        self.shared = shared
+        self.engine: Any = None
+        self.shared_stale = True
         self._open: dict[str, EmployeeState] = {}
         self._dirty: set[str] = set()
         #: Decoded states kept between messages (decoding is a large share of a message's cost). Only this
@@ -625,6 +631,42 @@ class TableStore:
                     _current_event.reset(token)
         self._dirty.clear()
         self._park()
+        self._commit_shared(events)
+
+    def _commit_shared(self, events: dict[str, Any] | None) -> None:
+        """The engine-wide memories' changed contributions to their table, each routed to its partition's
+        changelog through a message of that partition (one of the batch's employees')."""
+        if self.shared is None or self.engine is None:
+            return
+        by_part: dict[int, Any] = {}
+        for emp, ev in (events or {}).items():
+            by_part.setdefault(self.engine.partition_of(emp), ev)
+        for key, part, raw in self.engine.shared_changes():
+            value = None if raw is None else self.seal(key, raw)
+            ev = by_part.get(part)
+            token = _current_event.set(weakref.ref(ev)) if ev is not None else None
+            try:
+                if value is None:
+                    self.shared.pop(key, None)
+                else:
+                    self.shared[key] = value
+            finally:
+                if token is not None:
+                    _current_event.reset(token)
+        self.engine.shared_committed()
+
+    def reload_shared(self) -> int:
+        """After an assignment (once the tables recovered): the engine's memories from the table."""
+        self.shared_stale = False
+        if self.shared is None or self.engine is None:
+            return 0
+        self.engine.shared_rollback()
+        self.engine.shared_clear()
+        n = 0
+        for key, value in list(self.shared.items()):
+            self.engine.shared_load(key, self.unseal(key, value))
+            n += 1
+        return n
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -644,6 +686,8 @@ class TableStore:
             self._open.pop(emp, None)
         self._dirty.clear()
         self._park()
+        if self.engine is not None:
+            self.engine.shared_rollback()
 
     def _park(self) -> None:
         cache = self._cache
@@ -656,6 +700,7 @@ class TableStore:
     def forget(self) -> None:
         """Drop the decoded cache (partitions moved: the table may hold newer values from the changelog)."""
         self._cache.clear()
+        self.shared_stale = True  # the memories too, before the next batch
 
     def seal(self, employee_id: str, raw: bytes) -> bytes:
         return raw if self.sealer is None else self.sealer.seal(raw, employee_id.encode())
@@ -820,6 +865,8 @@ class Worker:
                          src: str | bytes | None = None, partition: int | None = None) -> list[Alert]:
         """One message of the detect stage on its own: apply it, send its alerts and wait for the broker, then
         write the state. The agent does the same for a batch of messages at a time (:meth:`detect_apply`)."""
+        if getattr(self.store, "shared_stale", False):
+            self.store.reload_shared()
         with self.store.batch():
             alerts, _ = await self.detect_apply(code, topic, offset, raw, src, partition)
             await self.emit(alerts)
@@ -1112,7 +1159,9 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     topics["hr_in"] = topic(names["hr_status"])
     table = app.Table("employee-state", default=None, key_type=str, value_type=bytes,
                       partitions=s.partitions)
-    store = TableStore(table, sealer=sealer(s))
+    # The engine-wide memories (detectors/shared.py), by partition like the states: restored with them.
+    shared = app.Table("shared-memory", default=None, key_type=str, value_type=bytes, partitions=s.partitions)
+    store = TableStore(table, sealer=sealer(s), shared=shared)
     if engine is None:
         # Settings.models off (EXITWATCH_MODELS=off): rules only, as ``exitwatch replay --no-models`` (the fault
         # harness compares the two; learned models share state across employees that is checkpointed, not
@@ -1121,6 +1170,8 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                               config=EngineConfig(lookback_days=s.lookback_days))
     else:
         engine.store = store
+    store.engine = engine
+    engine.partition_of = lambda emp: partition_of(emp.encode(), s.partitions)
     hr_store = HRStore(s.redis_url, prefix=s.topic_prefix, ttl=s.hr_cache_ttl_s, redis_options=redis_kwargs(s))
     worker = Worker(s, app, topics, engine, store, hr_store, s.pseudonym_key.get_secret_value().encode())
     worker.outputs = Outputs(engine, s)
@@ -1244,6 +1295,8 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
                             fut.add_done_callback(worker.note_produced)
                 if here:
                     async with worker.lock:
+                        if store.shared_stale:
+                            store.reload_shared()
                         with store.batch():  # an exception before the commit leaves the table as it was
                             pending: list[Alert] = []
                             owner: dict[str, Any] = {}
@@ -1276,6 +1329,8 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
             with held_back_on_failure(events):  # Faust would acknowledge a failed batch
                 t0 = time.perf_counter()
                 async with worker.lock:
+                    if store.shared_stale:
+                        store.reload_shared()
                     with store.batch():  # an exception before the commit leaves the table as it was
                         pending: list[Alert] = []
                         owner: dict[str, Any] = {}

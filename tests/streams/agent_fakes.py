@@ -32,6 +32,7 @@ def offline_worker(tmp_path: Path) -> Worker:
     w = create_worker(Settings(data_dir=str(tmp_path), store="memory://", topic_prefix="test."))
     w.app.finalize()
     w.store.table = {}  # the changelog table, as a plain dict
+    w.store.shared = {}  # the engine-wide memories' table, too
     w.sent = {}  # type: ignore[attr-defined]
     for name in SENT_TOPICS:
         w.sent[name] = Sent()  # type: ignore[attr-defined]
