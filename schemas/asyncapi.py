@@ -45,8 +45,11 @@ MESSAGES: dict[str, tuple[type[BaseModel] | None, str]] = {
     "ModelState": (None, "Internal: the learned models' shared state of one worker instance (a snapshot, a "
                          "journal record of what one transaction taught them, or a small model's whole state), "
                          "sealed; committed with the worker's transactions (streams/tx/models.py)"),
+    "SharedMemory": (None, "Internal: one partition's contribution to an engine-wide memory (a machine's usual "
+                           "users, what a department did first: detectors/shared.py), sealed; committed with the "
+                           "worker's transactions, read by every worker (streams/tx/shared.py); a tombstone removes it"),
 }
-BINARY = {"EmployeeState", "ModelState"}
+BINARY = {"EmployeeState", "ModelState", "SharedMemory"}
 
 #: channel id -> (address after the prefix, message, key, compacted, written by, read by)
 def _channels() -> dict[str, tuple[str, str, str, bool, str, str]]:
@@ -73,6 +76,9 @@ def _channels() -> dict[str, tuple[str, str, str, bool, str, str]]:
         "stateChangelog": ("{app_id}.tx.state-changelog", "EmployeeState", "employee_id", True, "worker", "worker"),
         "modelsLog": ("{app_id}.tx.models", "ModelState", "<worker instance>|snapshot, |journal|<n> or "
                       "|state|<model id>", True, "worker", "worker"),
+        "sharedChangelog": ("{app_id}.tx.shared-changelog", "SharedMemory", "<memory><partition>|<name>, e.g. "
+                            "h3|pc-17 (a host) or g0|Sales (a department); the topic partition is the one named",
+                            True, "worker", "worker"),
         "connectCheckpoints": (CHECKPOINT_TOPIC, "ConnectorCheckpoint", "transactional id", True, "connectors",
                                "connectors"),
     })
