@@ -216,6 +216,7 @@ class FakeWorker:
         self.committed_offsets: dict[tuple[str, int], int] = {}
         self.loop_at = 0.0
         self.models = type("Models", (), {"restore": lambda _, factory, timeout: log.append("models restored")})()
+        self.shared = type("Shared", (), {"reload": lambda _, timeout: log.append("memories reloaded")})()
 
     def rollback(self) -> None:
         self.log.append("rollback")
@@ -249,7 +250,8 @@ def test_after_a_hung_commit_a_new_producer_fences_the_old_before_the_committed_
     w.store.put("E9", EmployeeState())  # an uncommitted change of the hung transaction
     w.merge.push(Rec("in", 0, 9, 1.0, 2))
     resume.failed(w, Hung("commit_transaction did not return"))
-    assert log == ["abandon", "rollback", "new producer", "committed", "restore changelog [0]", "models restored"]
+    assert log == ["abandon", "rollback", "new producer", "committed", "restore changelog [0]", "models restored",
+                   "memories reloaded"]
     assert made == ["tid"]  # the same transactional id: the new producer fences the old one
     assert w.resume_due is None and not w.tx.abandoned
     assert w.store.get("E1") is not None and w.store.get("E9") is None and w.merge.buffered() == 0
