@@ -146,19 +146,6 @@ def episode_over(ep: list[Any], day: int) -> bool:
     return day > max(ep[EP_LAST], *_sent(ep)) + max(EPISODE_GAP_DAYS, BUDGET_DAYS) + LATE_DAYS
 
 
-def destination_key(e: ActivityEvent) -> str:
-    """What an event sends data to: its first recipient, else its kind and destination (a device, a domain); a
-    rule's ``fresh`` key for "somewhere new to the employee".
-
-    >>> destination_key(ActivityEvent.model_validate({"event_id": "a", "ts": "2026-03-02T10:00:00Z",
-    ...     "kind": "file", "action": "copy_to_removable", "actor": "ann", "source": "x", "destination": "USB-1"}))
-    'file:usb-1'
-    """
-    if e.recipients:
-        return "to:" + e.recipients[0].lower()
-    return f"{e.kind}:{(e.destination or e.action).lower()}"
-
-
 def in_episode(ep: list[Any] | None, day: int, hr: HRView) -> bool:
     """Whether ``day`` is an episode day that must not teach the baseline (see ABSORB_DAYS)."""
     if ep is None or not ep[1] <= day <= ep[2]:

@@ -255,10 +255,12 @@ class Sequence(Window):
     then_min: float = 1.0  # the last step's total that day must reach this
     then_factor: float = 0.0  # ... and be this many times the employee's usual (0 = no baseline check)
     min_history_days: int = MIN_HISTORY_DAYS
-    #: The last step counts only what goes to a destination (a removable device, a personal address, a cloud
-    #: domain) the employee first used within this many days, once they had ``min_history_days`` of history
-    #: (the engine keeps the destinations: ``detectors.engine.fresh_destination``); 0: every destination.
-    then_fresh_days: int = 0
+    #: With a rule's ``fresh`` key (the last step's destination): it counts only for ``fresh_days`` days after
+    #: the key's first use, unless the employee used it in their first ``warmup_days`` (:func:`fresh_since`,
+    #: in the memory ``fresh_memory``).
+    fresh_days: int = 30
+    warmup_days: int = 7
+    fresh_memory: str = "dst"
     #: Set by the engine (not a setting): the marks key of an earlier rule with the same first step, whose
     #: first-step marks this rule reads instead of keeping a copy (state size).
     _marks_key: str = ""

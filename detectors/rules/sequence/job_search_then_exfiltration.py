@@ -48,6 +48,19 @@ def job_search_then_exfiltration(e: ActivityEvent) -> int:
     return 0
 
 
+def destination_key(e: ActivityEvent) -> str:
+    """What an event sends data to: its first recipient, else its kind and destination (a device, a domain); a
+    rule's ``fresh`` key for "somewhere new to the employee".
+
+    >>> destination_key(ActivityEvent.model_validate({"event_id": "a", "ts": "2026-03-02T10:00:00Z",
+    ...     "kind": "file", "action": "copy_to_removable", "actor": "ann", "source": "x", "destination": "USB-1"}))
+    'file:usb-1'
+    """
+    if e.recipients:
+        return "to:" + e.recipients[0].lower()
+    return f"{e.kind}:{(e.destination or e.action).lower()}"
+
+
 _HR = [hr("2026-01-01T09:00:00Z")]
 # a month of ordinary work first: nothing is judged without 14 days of history
 _WORK = daily("2026-01-05", 30, per_day=3, action="open")
@@ -71,7 +84,8 @@ RULE = Rule(
     score=55,
     predicate=job_search_then_exfiltration,
     first=job_site_visit,
-    window=Sequence(within_hours=24 * 30, min_first=3, then_min=5, then_factor=3.0, then_fresh_days=7),
+    fresh=destination_key,
+    window=Sequence(within_hours=24 * 30, min_first=3, then_min=5, then_factor=3.0, fresh_days=7, warmup_days=14),
     runbook=(
         "Treat the job search as context, not wrongdoing: look at what left (evidence after the visits) and its "
         "sensitivity; if it is company data, raise it with HR and the manager as a possible pre-resignation "
