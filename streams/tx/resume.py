@@ -70,10 +70,10 @@ def resume(w: Any) -> bool:
         tps = w.consumer.assignment()
         committed = w.consumer.committed(tps, timeout=w.settings.tx_call_timeout_s) if tps else []
         w.store.drop_all()
-        n = restore(w._restore_consumer, w.changelog, w.owned, w.store, w.sealer.open,
-                    timeout=w.settings.tx_call_timeout_s)
-        w.models.restore(w._restore_consumer, timeout=w.settings.tx_call_timeout_s)
-        w.shared.reload(timeout=w.settings.tx_call_timeout_s)  # engine-wide memories (streams/tx/shared.py)
+        n = restore(w._restore_consumer, w.changelog, w.owned, w.store, w.sealer.open)  # (as on assignment)
+        w.loop_at = time.monotonic()
+        w.models.restore(w._restore_consumer)
+        w.shared.reload()  # engine-wide memories (streams/tx/shared.py)
     except (KafkaException, TimeoutError) as exc:
         log.warning("committed state not readable yet (%s); retrying", exc)
         w.store.drop_all()

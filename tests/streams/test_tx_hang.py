@@ -215,8 +215,8 @@ class FakeWorker:
         self.resume_due: str | None = None
         self.committed_offsets: dict[tuple[str, int], int] = {}
         self.loop_at = 0.0
-        self.models = type("Models", (), {"restore": lambda _, factory, timeout: log.append("models restored")})()
-        self.shared = type("Shared", (), {"reload": lambda _, timeout: log.append("memories reloaded")})()
+        self.models = type("Models", (), {"restore": lambda _, factory, timeout=120: log.append("models restored")})()
+        self.shared = type("Shared", (), {"reload": lambda _, timeout=120: log.append("memories reloaded")})()
 
     def rollback(self) -> None:
         self.log.append("rollback")
@@ -239,7 +239,7 @@ def test_after_a_hung_commit_a_new_producer_fences_the_old_before_the_committed_
         t.open = False
         return t
 
-    def fake_restore(factory: Any, topic: str, parts: Any, store: Any, unseal: Any, timeout: float) -> int:
+    def fake_restore(factory: Any, topic: str, parts: Any, store: Any, unseal: Any, timeout: float = 120) -> int:
         log.append(f"restore {topic} {sorted(parts)}")
         store.load("E1", 0, EmployeeState().to_bytes())
         return 1
