@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+from dataclasses import dataclass
 import datetime as dt
 import math
 import sys
@@ -39,6 +40,8 @@ from detectors.models.propensity import FACTORS, WEIGHTS, PropensityModel
 from detectors.replay import merged
 
 EARLY_DAYS = 14
+#: The stayer rates tried on the training companies (0.5% to 3% in steps of 0.25%).
+RATES = tuple(i / 10000 for i in range(50, 301, 25))
 WINDOW_DAYS = 90
 
 
@@ -79,13 +82,22 @@ def _load_hr(path: Path) -> tuple[dict[str, int], set[str]]:
     return notice, everyone
 
 
-def run_model(data: Path, level: float, weights: dict[str, float] | None = None) -> tuple[dict[str, list[tuple[int, float, dict[str, float]]]], list[Any]]:
-    """Every employee's propensity after each signal: ``emp -> [(day, p, factor units)]``; and the alerts."""
-    model = PropensityModel(level=level, weights=weights)
-    series: dict[str, list[tuple[int, float, dict[str, float]]]] = defaultdict(list)
+Series = dict[str, list[tuple[int, float, dict[str, float], float]]]
 
-    def sink(emp: str, day: int, p: float, f: dict[str, Any]) -> None:
-        series[emp].append((day, p, {k: f[k] for k in FACTORS}))
+
+def run_model(data: Path, level: float, weights: dict[str, float] | None = None,
+              stayer_rate: float | None = None) -> tuple[Series, list[Any], dict[int, list[int]]]:
+    """Every employee's propensity after each signal: ``emp -> [(day, p, factor units, level in force)]``;
+    the alerts; and per day the population histogram the level was taken from (to try other stayer rates)."""
+    kw = {} if stayer_rate is None else {"stayer_rate": stayer_rate}
+    model = PropensityModel(level=level, weights=weights, **kw)
+    series: Series = defaultdict(list)
+    daily: dict[int, list[int]] = {}
+
+    def sink(emp: str, day: int, p: float, f: dict[str, Any], lv: float) -> None:
+        series[emp].append((day, p, {k: f[k] for k in FACTORS}, lv))
+        if day not in daily:
+            daily[day] = model.population.counts(day)
 
     model.sink = sink
     engine = Engine(rules=[], models=[model], config=EngineConfig(risk=False))
@@ -95,32 +107,114 @@ def run_model(data: Path, level: float, weights: dict[str, float] | None = None)
     for kind, obj in merged([data / "hr.jsonl"], [data / "signals.jsonl"], [],
                             lambda s, r, raw: bad.append(r), counters):
         alerts += engine.on_hr(obj) if kind == 0 else engine.on_signal(obj)
-    return series, alerts
+    return series, alerts, daily
 
 
-def _at(ser: list[tuple[int, float, dict[str, float]]], day: int) -> tuple[float, dict[str, float]] | None:
+@dataclass
+class FeatureRun:
+    """One company's factor units after every signal (they do not depend on the weights or the level), with
+    the truth: what fitting the weights and choosing the stayer rate need, without running the model again."""
+
+    data: Path
+    units: dict[str, list[tuple[int, dict[str, float]]]]
+    notice: dict[str, int]  # resignation day (the truth)
+    told: dict[str, int]  # day HR recorded the notice (when the model learns it)
+    everyone: set[str]
+    start: int
+    end: int
+
+
+def feature_run(data: Path) -> FeatureRun:
+    series, _, _ = run_model(data, 0.99, stayer_rate=0.0)
+    meta = orjson.loads((data / "meta.json").read_bytes())
+    notice, everyone = _load_hr(data / "hr.jsonl")
+    told: dict[str, int] = {}
+    for line in (data / "hr.jsonl").read_bytes().splitlines():
+        r = orjson.loads(line) if line.strip() else None
+        if r and r.get("status") in ("notice", "departed") and r["employee_id"] not in told:
+            told[r["employee_id"]] = day_number(r["ts"][:10])
+    return FeatureRun(data, {e: [(d, u) for d, _, u, _ in ser] for e, ser in series.items()}, notice, told,
+                      everyone, day_number(meta["start"]), day_number(meta["end"]))
+
+
+def simulate(run: FeatureRun, weights: dict[str, float], rate: float, fallback: float) -> tuple[float, float]:
+    """(share of leavers flagged >= 14 days before notice, share of stayers flagged in the period) with these
+    weights and stayer rate: the model's population level replayed day by day from the factor units (within a
+    day the order of signals and HR records is not kept: close to, not exactly, what the model does)."""
+    from detectors.models.propensity import BLOCK_DAYS, KEEP_BLOCKS, StayerLevel
+
+    w = weights
+    pts: dict[int, list[tuple[str, float]]] = defaultdict(list)
+    for emp, ser in run.units.items():
+        for d, u in ser:
+            z = w["intercept"] + sum(w.get(k, 0.0) * u[k] for k in FACTORS)
+            pts[d].append((emp, 1.0 / (1.0 + math.exp(-z))))
+    told_on: dict[int, list[str]] = defaultdict(list)
+    for emp, d in run.told.items():
+        told_on[d].append(emp)
+    pop = StayerLevel(rate, fallback)
+    bm: dict[str, list[float]] = {}
+    bh: dict[str, list[list[float]]] = defaultdict(list)
+    leaving: set[str] = set()
+    hit: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
+    for day in sorted(set(pts) | set(told_on)):
+        for emp in told_on.get(day, ()):
+            leaving.add(emp)
+            pop.remove(bh.pop(emp, []))
+            bm.pop(emp, None)
+        b = day // BLOCK_DAYS
+        level = None
+        for emp, p in pts.get(day, ()):
+            if emp not in leaving:
+                cur = bm.get(emp)
+                if cur is not None and cur[0] < b:
+                    pop.add(int(cur[0]), cur[1])
+                    bh[emp].append(cur)
+                    del bh[emp][:-KEEP_BLOCKS]
+                    cur = None
+                if cur is None:
+                    bm[emp] = [b, p]
+                elif p > cur[1]:
+                    cur[1] = p
+            if level is None:
+                level = pop.level(day)
+            hit[emp].append((day, p, level))
+    n = run.notice
+    caught = sum(1 for e in n if any(n[e] - 120 <= d <= n[e] - EARLY_DAYS and p >= lv for d, p, lv in hit.get(e, ())))
+    stayers = run.everyone - set(n)
+    flagged = sum(1 for e in stayers if any(run.start <= d <= run.end and p >= lv for d, p, lv in hit.get(e, ())))
+    return caught / max(1, len(n)), flagged / max(1, len(stayers))
+
+
+def _at(ser: list[tuple[int, float, dict[str, float], float]], day: int) -> tuple[float, dict[str, float]] | None:
     """The latest value at or before ``day`` (None before the first)."""
     i = bisect.bisect_right(ser, day, key=lambda x: x[0])
     return None if i == 0 else (ser[i - 1][1], ser[i - 1][2])
 
 
-def evaluate_propensity(data: str | Path, level: float | None = None, weights: dict[str, float] | None = None) -> dict[str, Any]:
-    """The figures for one company directory (as written by ``exitwatch generate``)."""
+def evaluate_propensity(data: str | Path, level: float | None = None, weights: dict[str, float] | None = None,
+                        stayer_rate: float | None = None) -> dict[str, Any]:
+    """The figures for one company directory (as written by ``exitwatch generate``). ``level``: the absolute
+    level (used until the company's own is known, or always with ``stayer_rate`` 0); defaults from the
+    settings."""
     from schemas.settings import Settings
 
     data = Path(data)
-    level = Settings().propensity_level if level is None else level
+    cfg = Settings()
+    level = cfg.propensity_level if level is None else level
+    stayer_rate = cfg.propensity_stayer_rate if stayer_rate is None else stayer_rate
     meta = orjson.loads((data / "meta.json").read_bytes()) if (data / "meta.json").exists() else {}
     notice, everyone = _load_hr(data / "hr.jsonl")
-    series, alerts = run_model(data, level, weights)
-    start = day_number(meta["start"]) if "start" in meta else min(d for s in series.values() for d, _, _ in s)
-    end = day_number(meta["end"]) if "end" in meta else max(d for s in series.values() for d, _, _ in s)
+    series, alerts, _ = run_model(data, level, weights, stayer_rate)
+    start = day_number(meta["start"]) if "start" in meta else min(d for s in series.values() for d, *_ in s)
+    end = day_number(meta["end"]) if "end" in meta else max(d for s in series.values() for d, *_ in s)
     stayers = sorted(everyone - set(notice))
     leavers = sorted(notice)
     # early warning (crossing the level, as the alert does)
-    caught = [e for e in leavers if any(notice[e] - 120 <= d <= notice[e] - EARLY_DAYS and p >= level
-                                        for d, p, _ in series.get(e, ()))]
-    flagged = [e for e in stayers if any(start <= d <= end and p >= level for d, p, _ in series.get(e, ()))]
+    caught = [e for e in leavers if any(notice[e] - 120 <= d <= notice[e] - EARLY_DAYS and p >= lv
+                                        for d, p, _, lv in series.get(e, ()))]
+    flagged = [e for e in stayers if any(start <= d <= end and p >= lv for d, p, _, lv in series.get(e, ()))]
+    levels = [lv for e in everyone for d, _, _, lv in series.get(e, ()) if start <= d <= end]
     alerts_by: dict[str, int] = defaultdict(int)
     for a in alerts:
         alerts_by[a.employee_id] += 1
@@ -160,6 +254,8 @@ def evaluate_propensity(data: str | Path, level: float | None = None, weights: d
         "data": str(data), "profile": meta.get("profile", "baseline"), "seed": meta.get("seed"),
         "signal_drift": meta.get("signal_drift", "default"),
         "employees": len(everyone), "leavers": len(leavers), "stayers": len(stayers), "level": level,
+        "stayer_rate": stayer_rate,
+        "level_in_period": [round(min(levels), 3), round(max(levels), 3)] if levels else None,
         "period": [dt.date.fromordinal(dt.date(1970, 1, 1).toordinal() + start).isoformat(),
                    dt.date.fromordinal(dt.date(1970, 1, 1).toordinal() + end).isoformat()],
         "leavers_flagged_14d_before_notice": len(caught),
@@ -211,60 +307,99 @@ def _river_online(snaps: list[tuple[int, str, float, dict[str, float]]], notice:
     return auc(pos, neg)
 
 
-def fit_weights(dirs: list[Path], epochs: int = 30) -> dict[str, float]:
-    """Fit the scorecard's weights with River's LogisticRegression on weekly snapshots of ``dirs``, label:
-    notice within the next 90 days. How :data:`detectors.models.propensity.WEIGHTS` was made."""
-    import random
-
-    from river import linear_model, optim
-
+def snapshot_rows(runs: list[FeatureRun]) -> list[tuple[dict[str, float], bool]]:
+    """Weekly snapshots of every employee's factor units with the label "notice within the next 90 days"
+    (only snapshots whose 90 days are observed, before any notice)."""
     rows: list[tuple[dict[str, float], bool]] = []
-    for data in dirs:
-        meta = orjson.loads((data / "meta.json").read_bytes())
-        end = day_number(meta["end"])
-        notice, everyone = _load_hr(data / "hr.jsonl")
-        series, _ = run_model(data, 0.99)
-        for emp, ser in series.items():
-            for day in range(ser[0][0], end + 1 - WINDOW_DAYS, 7):
-                v = _at(ser, day)
-                if v is None or (emp in notice and day >= notice[emp]):
+    for run in runs:
+        notice = run.notice
+        for emp, ser in run.units.items():
+            days = [d for d, _ in ser]
+            for day in range(ser[0][0], run.end + 1 - WINDOW_DAYS, 7):
+                i = bisect.bisect_right(days, day)
+                if i == 0 or (emp in notice and day >= notice[emp]):
                     continue
-                rows.append((v[1], emp in notice and notice[emp] <= day + WINDOW_DAYS))
-    rng = random.Random(0)
-    model = linear_model.LogisticRegression(optimizer=optim.SGD(0.02), l2=0.0, intercept_lr=0.02)
-    for _ in range(epochs):
-        rng.shuffle(rows)
-        for x, y in rows:
-            model.learn_one(x, y)
-    w = {k: round(float(model.weights.get(k, 0.0)), 3) for k in FACTORS}
-    return {"intercept": round(float(model.intercept), 3), **w}
+                rows.append((ser[i - 1][1], emp in notice and notice[emp] <= day + WINDOW_DAYS))
+    return rows
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.0f}%"
+def fit_weights(runs: list[FeatureRun], l2: float = 1.0, factors: tuple[str, ...] = FACTORS,
+                rows: list[tuple[dict[str, float], bool]] | None = None) -> dict[str, float]:
+    """The scorecard's weights: a logistic regression (Newton's method, L2 ``l2`` on the factor weights) of
+    "notice within 90 days" on the weekly snapshots of ``dirs`` (:func:`snapshot_rows`). How
+    :data:`detectors.models.propensity.WEIGHTS` was made, on training companies only."""
+    import numpy as np
+
+    rows = snapshot_rows(runs) if rows is None else rows
+    x = np.array([[1.0] + [float(r[k]) for k in factors] for r, _ in rows])
+    y = np.array([1.0 if lab else 0.0 for _, lab in rows])
+    w = np.zeros(x.shape[1])
+    w[0] = math.log(max(y.mean(), 1e-6) / max(1 - y.mean(), 1e-6))
+    reg = np.eye(x.shape[1]) * l2
+    reg[0, 0] = 0.0
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-np.clip(x @ w, -30, 30)))
+        g = x.T @ (p - y) + reg @ w
+        h = (x * (p * (1 - p))[:, None]).T @ x + reg + np.eye(x.shape[1]) * 1e-9
+        step = np.linalg.lstsq(h, g, rcond=None)[0]
+        step *= min(1.0, 2.0 / max(1e-12, float(np.abs(step).max())))  # damped: at most 2 per step
+        w -= step
+        if float(np.abs(step).max()) < 1e-7:
+            break
+    out = {"intercept": round(float(w[0]), 3)}
+    out.update({k: round(float(v), 3) for k, v in zip(factors, w[1:])})
+    return {**{k: 0.0 for k in FACTORS}, **out}
 
 
-def render(reps: list[dict[str, Any]], cmd: str) -> str:
+def choose_rate(runs: list[FeatureRun], weights: dict[str, float], fallback: float, goal: float = 0.04,
+                rates: tuple[float, ...] | None = None) -> tuple[float, list[Any]]:
+    """The largest stayer rate whose stayers flagged stay within ``goal`` on every company of ``runs`` (the
+    training companies); and the sweep (rate, [(recall, stayers flagged) per company])."""
+    rates = rates or RATES
+    sweep = []
+    best = rates[0]
+    for r in rates:
+        got = [simulate(run, weights, r, fallback) for run in runs]
+        sweep.append((r, [(round(a, 4), round(b, 4)) for a, b in got]))
+        if all(b <= goal for _, b in got):
+            best = r
+    return best, sweep
+
+
+def _pct(x: float | None, digits: int = 0) -> str:
+    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def render(reps: list[dict[str, Any]], cmd: str, protocol: dict[str, Any] | None = None) -> str:
     lines = [
         "# Departure propensity: early warning, ranking and calibration",
         "",
         f"Made with: `{cmd}`",
         "",
-        f"A leaver is *flagged early* when `hr.departure_propensity` reached the level at least {EARLY_DAYS} days "
-        "(and at most 120 days) before the notice; a stayer is flagged when it reached the level at any time in "
-        "the activity period. AUC over weekly snapshots (leavers 14-90 days before notice against stayers). "
-        "Brier over snapshots whose 90 days are observed, against \"notice within 90 days\".",
+        f"A leaver is *flagged early* when `hr.departure_propensity` reached the level in force at least "
+        f"{EARLY_DAYS} days (and at most 120 days) before the notice; a stayer is flagged when it reached the "
+        "level in force at any time in the activity period. AUC over weekly snapshots (leavers 14-90 days before "
+        "notice against stayers). Brier over snapshots whose 90 days are observed, against \"notice within 90 "
+        "days\". *Role*: `train` companies chose the weights and the stayer rate; `held out` ones did not.",
         "",
-        "| profile | signal drift | seed | employees | leavers flagged >= 14 d before notice | stayers flagged "
-        "| AUC (scorecard) | AUC (River online) | Brier | alerts |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    if protocol:
+        lines += [f"Protocol: weights fitted and stayer rate chosen on the {len(protocol['train'])} training "
+                  f"companies only (the largest rate keeping stayers flagged <= {protocol['goal']:.0%} on each): "
+                  f"stayer rate **{protocol['stayer_rate']}**, weights `{protocol['weights']}`.", ""]
+    lines += [
+        "| role | profile | signal drift | seed | employees | leavers flagged >= 14 d before notice | stayers flagged "
+        "| AUC (scorecard) | AUC (River online) | Brier | level in the period | alerts |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in reps:
+        lv = r.get("level_in_period")
         lines.append(
-            f"| {r['profile']} | {r['signal_drift']} | {r['seed']} | {r['employees']} | **{_pct(r['leaver_recall_14d'])}** "
-            f"({r['leavers_flagged_14d_before_notice']}/{r['leavers']}) | **{_pct(r['stayer_flag_rate'])}** "
+            f"| {r.get('role', '')} | {r['profile']} | {r['signal_drift']} | {r['seed']} | {r['employees']} "
+            f"| **{_pct(r['leaver_recall_14d'])}** "
+            f"({r['leavers_flagged_14d_before_notice']}/{r['leavers']}) | **{_pct(r['stayer_flag_rate'], 1)}** "
             f"({r['stayers_flagged']}/{r['stayers']}) | {r['auc_weekly']} | {r['river_online_auc_weekly']} "
-            f"| {r['brier']} | {r['alerts']} |")
+            f"| {r['brier']} | {'' if not lv else f'{lv[0]:.2f}-{lv[1]:.2f}'} | {r['alerts']} |")
     lines += ["", "Calibration (weekly snapshots, all companies):", "",
               "| p from | p to | snapshots | mean p | observed notice within 90 days |", "|---|---|---|---|---|"]
     agg: dict[tuple[float, float], list[float]] = {}
@@ -276,15 +411,35 @@ def render(reps: list[dict[str, Any]], cmd: str) -> str:
             a[2] += b["observed"] * b["snapshots"]
     for (lo, hi), (n, sp, so) in sorted(agg.items()):
         lines.append(f"| {lo:g} | {hi:g} | {int(n)} | {sp / n:.3f} | {so / n:.3f} |")
-    lines += ["", f"Level: {reps[0]['level'] if reps else '?'}; scorecard weights: `{reps[0]['weights'] if reps else ''}`.",
-              ""]
+    if reps:
+        lines += ["", f"Configured level (until the company's own is known): {reps[0]['level']}; stayer rate: "
+                  f"{reps[0].get('stayer_rate')}; scorecard weights: `{reps[0]['weights']}`."]
+    if protocol and protocol.get("sweep"):
+        lines += ["", "Stayer-rate sweep on the training companies (how the rate was chosen):", "",
+                  "| stayer rate | leavers flagged (mean) | stayers flagged (highest company) |", "|---|---|---|"]
+        for rate, got in protocol["sweep"]:
+            lines.append(f"| {rate} | {sum(a for a, _ in got) / len(got):.1%} | {max(b for _, b in got):.1%} |")
+    lines.append("")
     return "\n".join(lines)
 
 
-def write_report(reps: list[dict[str, Any]], out: Path, cmd: str) -> None:
+def write_report(reps: list[dict[str, Any]], out: Path, cmd: str, protocol: dict[str, Any] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "propensity.json").write_bytes(orjson.dumps(reps, option=orjson.OPT_INDENT_2))
-    (out / "propensity.md").write_text(render(reps, cmd))
+    body: Any = reps if protocol is None else {"protocol": protocol, "companies": reps}
+    (out / "propensity.json").write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2))
+    (out / "propensity.md").write_text(render(reps, cmd, protocol))
+
+
+def _cached_runs(dirs: list[Path], cache: str | None) -> list[FeatureRun]:
+    import pickle
+
+    got: dict[str, FeatureRun] = {}
+    if cache and Path(cache).exists():
+        got = {str(r.data): r for r in pickle.loads(Path(cache).read_bytes())}  # noqa: S301 - our own file
+    runs = [got.get(str(d)) or feature_run(d) for d in dirs]
+    if cache:
+        Path(cache).write_bytes(pickle.dumps(runs))
+    return runs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -294,44 +449,74 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--company", action="append", default=[], metavar="PROFILE:SEED[:DRIFT]",
                     help="generate the HR side of this company first (exitwatch.generate profiles; drift default "
                     "or subtle) into --work and evaluate it (repeat)")
+    ap.add_argument("--train", action="append", default=[], metavar="DIR",
+                    help="a training company (repeat): the weights are fitted and the stayer rate chosen on these "
+                    "only, then every company is evaluated with them (role train / held out)")
+    ap.add_argument("--train-company", action="append", default=[], metavar="PROFILE:SEED[:DRIFT]",
+                    help="as --company, as a training company")
+    ap.add_argument("--goal", type=float, default=0.04,
+                    help="with --train: the largest share of stayers flagged any training company may have")
+    ap.add_argument("--report-train", action="store_true",
+                    help="also evaluate the training companies with the fitted model (their rows marked train)")
+    ap.add_argument("--runs-cache", default=None, metavar="FILE",
+                    help="keep the training companies' factor runs in this pickle and reuse them (they depend on "
+                    "the factor definitions only, not on the weights or the level; delete it after changing those)")
     ap.add_argument("--employees", type=int, default=1000)
     ap.add_argument("--days", type=int, default=120)
     ap.add_argument("--work", default=None, metavar="DIR", help="where --company data go (default: a temp dir)")
     ap.add_argument("--out", default="reports/propensity", metavar="DIR")
     ap.add_argument("--level", type=float, default=None)
+    ap.add_argument("--stayer-rate", type=float, default=None)
     ap.add_argument("--fit", action="store_true", help="fit the scorecard's weights on --data and print them")
     a = ap.parse_args(argv)
-    dirs = [Path(d) for d in a.data]
-    if a.company:
+    work: Path | None = None
+
+    def gen(spec: str) -> Path:
+        nonlocal work
         import tempfile
 
         from exitwatch.generate_signals import write_hr_only
 
-        work = Path(a.work or tempfile.mkdtemp(prefix="exitwatch-propensity-"))
-        for spec in a.company:
-            parts = spec.split(":")
-            if len(parts) not in (2, 3) or not parts[1].isdigit():
-                ap.error(f"--company {spec!r}: expected PROFILE:SEED[:DRIFT], e.g. sales_org:11 or baseline:23:subtle")
-            prof, seed, drift = parts[0], int(parts[1]), parts[2] if len(parts) == 3 else "default"
-            d = work / f"{prof}-{seed}-{drift}"
-            write_hr_only(d, a.employees, a.days, seed, profile=prof, signal_drift=drift)
-            dirs.append(d)
-    if not dirs:
-        ap.error("give --data DIR or --company PROFILE:SEED")
+        parts = spec.split(":")
+        if len(parts) not in (2, 3) or not parts[1].isdigit():
+            ap.error(f"--company {spec!r}: expected PROFILE:SEED[:DRIFT], e.g. sales_org:11 or baseline:23:subtle")
+        work = work or Path(a.work or tempfile.mkdtemp(prefix="exitwatch-propensity-"))
+        prof, seed, drift = parts[0], int(parts[1]), parts[2] if len(parts) == 3 else "default"
+        d = work / f"{prof}-{seed}-{drift}"
+        write_hr_only(d, a.employees, a.days, seed, profile=prof, signal_drift=drift)
+        return d
+
+    dirs = [Path(d) for d in a.data] + [gen(c) for c in a.company]
+    train = [Path(d) for d in a.train] + [gen(c) for c in a.train_company]
+    if not dirs and not train:
+        ap.error("give --data DIR or --company PROFILE:SEED (and --train DIR for a train / held-out protocol)")
     if a.fit:
-        print(orjson.dumps(fit_weights(dirs)).decode())
+        print(orjson.dumps(fit_weights([feature_run(d) for d in dirs])).decode())
         return 0
+    from schemas.settings import Settings
+
+    level = Settings().propensity_level if a.level is None else a.level
+    weights, rate, protocol = None, a.stayer_rate, None
+    if train:
+        runs = _cached_runs(train, a.runs_cache)
+        weights = fit_weights(runs)
+        rate, sweep = choose_rate(runs, weights, level, a.goal)
+        protocol = {"train": [str(d) for d in train], "weights": weights, "stayer_rate": rate, "goal": a.goal,
+                    "sweep": sweep}
+        print(f"fitted on {len(train)} training companies: weights {weights}, stayer rate {rate}", file=sys.stderr)
     reps = []
-    for d in dirs:
-        r = evaluate_propensity(d, a.level)
+    for d, role in [(d, "train") for d in train if a.report_train] + [(d, "held out") for d in dirs]:
+        r = evaluate_propensity(d, level, weights, rate)
+        r["role"] = role if train else ""
         reps.append(r)
-        print(f"{d}: leavers flagged >= 14 d before notice {_pct(r['leaver_recall_14d'])} "
+        print(f"{d} ({role}): leavers flagged >= 14 d before notice {_pct(r['leaver_recall_14d'])} "
               f"({r['leavers_flagged_14d_before_notice']}/{r['leavers']}), stayers flagged "
-              f"{_pct(r['stayer_flag_rate'])} ({r['stayers_flagged']}/{r['stayers']}), AUC {r['auc_weekly']}, "
+              f"{_pct(r['stayer_flag_rate'], 1)} ({r['stayers_flagged']}/{r['stayers']}), AUC {r['auc_weekly']}, "
               f"River online AUC {r['river_online_auc_weekly']}, Brier {r['brier']}", file=sys.stderr)
-    cmd = ("python -m exitwatch.evaluate_propensity " + " ".join(f"--data {d}" for d in a.data)
+    cmd = ("python -m exitwatch.evaluate_propensity" + "".join(f" --train {d}" for d in a.train)
+           + "".join(f" --train-company {c}" for c in a.train_company) + "".join(f" --data {d}" for d in a.data)
            + "".join(f" --company {c}" for c in a.company) + f" --out {a.out}")
-    write_report(reps, Path(a.out), cmd)
+    write_report(reps, Path(a.out), cmd, protocol)
     return 0
 
 

@@ -22,4 +22,5 @@ def default_models() -> list[Any]:
     from detectors.models.propensity import PropensityModel
     from schemas.settings import Settings
 
-    return [BehaviourModel(), PropensityModel(level=Settings().propensity_level)]
+    cfg = Settings()
+    return [BehaviourModel(), PropensityModel(level=cfg.propensity_level, stayer_rate=cfg.propensity_stayer_rate)]

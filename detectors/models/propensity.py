@@ -17,14 +17,18 @@ Learned online per employee from ``hr.signals`` (CONTRACT.md 4) and HR records, 
   mean.
 
 The four units go into a scorecard, ``p = 1 / (1 + exp(-(b0 + sum w_i x_i)))``, whose weights were fitted by
-logistic regression (River's ``LogisticRegression``, one pass) on one generated company (seed 7) to the event
-"notice within the next 90 days", so ``p`` reads as that probability. ``exitwatch evaluate`` measures its
-ranking (AUC) and calibration on companies and seeds it was not fitted on, and compares it with an online River
-``LogisticRegression`` learning from the notices as they come (``exitwatch/evaluate_propensity.py``).
+logistic regression to the event "notice within the next 90 days" on training companies only (generated seeds
+101 and 102 of the six profiles), so ``p`` reads as that probability. ``exitwatch/evaluate_propensity.py``
+measures it on held-out companies and seeds (ranking, calibration, early warning) and compares it with an
+online River ``LogisticRegression`` learning from the notices as they come.
 
-An alert goes to ``alerts.hr`` only (``detectors/routing.py``) when ``p`` crosses ``level`` (setting
-``EXITWATCH_PROPENSITY_LEVEL``) for someone not yet leaving, once per crossing (it re-arms when ``p`` falls
-below 80% of the level), with the factors and the numbers behind them. It never adds to the security risk
+The alert level is relative to the company (:class:`StayerLevel`): the propensity that only
+``EXITWATCH_PROPENSITY_STAYER_RATE`` of its employees who stay reach in 13 weeks, learned online from every
+employee's highest propensity per 13-week block, leavers' blocks taken out when their notice comes; until
+enough blocks are known, and with the rate 0, the absolute ``EXITWATCH_PROPENSITY_LEVEL``. The rate was chosen
+on the training companies only. An alert goes to ``alerts.hr`` only (``detectors/routing.py``) when ``p``
+crosses the level in force for someone not yet leaving, once per crossing (it re-arms when ``p`` falls below
+80% of the level), with the factors, the numbers behind them, and the level and its basis. It never adds to the security risk
 score and never marks a day as flagged for the security baselines; it does mark the employee as *possibly
 leaving* (``st.extra["pl"]``) for 30 days: the departure-anchored rules then look at them through a provisional
 departure window, at severity ``low`` (:func:`detectors.engine.possibly_leaving_view`).
@@ -55,21 +59,24 @@ from detectors.rule import Finding
 from detectors.state import EmployeeState, day_of
 
 ID = "hr.departure_propensity"
-STATE_VERSION = 1
+STATE_VERSION = 2
 KEY = "hp"  # st.extra key of the per-employee state
 ATTENDANCE = frozenset({"late_arrival", "early_leave", "absence"})
-FACTORS = ("attendance", "performance", "leave", "satisfaction", "breadth")
+FACTORS = ("attendance", "performance", "leave", "satisfaction")
 
-#: The scorecard (fitted on generated company seed 7, profile "default", with River LogisticRegression;
-#: see reports/propensity/NOTES.md). Order: intercept, attendance, performance, leave, satisfaction, peers.
+#: The scorecard: logistic regression of "notice within 90 days" on weekly snapshots of the 12 training companies
+#: only (generated seeds 101 and 102 of the six profiles, 1,000 people, 120 days; reports/propensity/NOTES.md).
 WEIGHTS: dict[str, float] = {
-    "intercept": -4.837,
-    "attendance": 1.006,
-    "performance": 2.52,
-    "leave": 1.065,
-    "satisfaction": 1.981,
-    "breadth": -0.014,
+    "intercept": -4.847,
+    "attendance": 1.23,
+    "performance": 2.415,
+    "leave": 0.832,
+    "satisfaction": 1.754,
 }
+#: Share of the employees who stay that the level lets the propensity flag in 13 weeks: the largest rate that kept
+#: the stayers flagged at or under 4% on every training company (setting ``EXITWATCH_PROPENSITY_STAYER_RATE``;
+#: 0: the absolute level always).
+STAYER_RATE = 0.0075
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,107 @@ class PropensityMeta:
 META = PropensityMeta()
 
 
+#: A block of the population level: 13 weeks (the 90 days the propensity looks ahead).
+BLOCK_DAYS = 91
+#: Completed blocks the population level is learned from (about a year).
+KEEP_BLOCKS = 4
+#: Employee-blocks needed before the company's own level replaces the configured one.
+MIN_BLOCKS = 100
+#: The population level never goes below this probability (twice the usual chance of a notice in 90 days):
+#: in a calm company the top few per cent are not a reason to tell HR anything.
+FLOOR = 0.08
+_BINS, _Z0, _DZ = 240, -8.0, 0.05  # histogram of logit(p) from -8 to 4 (p 0.0003 to 0.98)
+
+
+def _bin(p: float) -> int:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return min(_BINS - 1, max(0, int((math.log(p / (1 - p)) - _Z0) / _DZ)))
+
+
+def _edge(i: int) -> float:
+    return 1.0 / (1.0 + math.exp(-(_Z0 + i * _DZ)))
+
+
+def quantile_level(counts: list[int], rate: float, fallback: float, floor: float = FLOOR) -> float:
+    """The lower edge of the histogram bin holding the ``1 - rate`` quantile, at least ``floor``; ``fallback``
+    with fewer than :data:`MIN_BLOCKS` values or ``rate`` 0."""
+    n = sum(counts)
+    if rate <= 0 or n < MIN_BLOCKS:
+        return fallback
+    below, i = 0, 0
+    while i < _BINS - 1 and below + counts[i] <= (1 - rate) * n:
+        below += counts[i]
+        i += 1
+    return max(floor, _edge(i))
+
+
+class StayerLevel:
+    """The alert level relative to the company: the propensity that only ``rate`` of its employees who stay
+    reach in 13 weeks.
+
+    Every employee's highest propensity in each 13-week block (:data:`BLOCK_DAYS`, the same blocks for all)
+    goes, once the block is over, into a histogram per block; when someone hands in their notice, their blocks
+    are taken out again (a leaver's drift must not raise the level for everyone else). The level is the
+    ``1 - rate`` quantile of the last :data:`KEEP_BLOCKS` blocks, never below ``floor``; until
+    :data:`MIN_BLOCKS` employee-blocks are known, ``fallback`` (the configured absolute level).
+
+    >>> lv = StayerLevel(rate=0.1, fallback=0.25)
+    >>> for i in range(200):
+    ...     lv.add(0, 0.01 if i < 180 else 0.5)
+    >>> lv.level(BLOCK_DAYS * 2) > 0.4, lv.level(BLOCK_DAYS * 2) <= 0.5
+    (True, True)
+    >>> lv.remove([[0, 0.5]] * 20); round(lv.level(BLOCK_DAYS * 2), 2)
+    0.08
+    """
+
+    def __init__(self, rate: float, fallback: float, floor: float = FLOOR) -> None:
+        if not 0 <= rate < 1:
+            raise ValueError(f"propensity stayer rate {rate} must be in [0, 1) (a share of employees)")
+        self.rate, self.fallback, self.floor = rate, fallback, floor
+        self.hist: dict[int, list[int]] = {}
+        self._cache: tuple[int, float] = (-1, fallback)
+
+    def add(self, block: int, p: float) -> None:
+        self.hist.setdefault(block, [0] * _BINS)[_bin(p)] += 1
+        self._cache = (-1, self._cache[1])
+
+    def remove(self, blocks: list[list[float]]) -> None:
+        for b, p in blocks:
+            h = self.hist.get(int(b))
+            if h is not None and h[_bin(p)] > 0:
+                h[_bin(p)] -= 1
+        self._cache = (-1, self._cache[1])
+
+    def counts(self, day: int) -> list[int]:
+        """The histogram the level on ``day`` is taken from (the completed blocks of the last year)."""
+        cur = day // BLOCK_DAYS
+        for b in [b for b in self.hist if b < cur - KEEP_BLOCKS]:
+            del self.hist[b]
+        counts = [0] * _BINS
+        for b, h in self.hist.items():
+            if cur - KEEP_BLOCKS <= b < cur:
+                counts = [x + y for x, y in zip(counts, h)]
+        return counts
+
+    def level(self, day: int) -> float:
+        """The level in force on ``day`` (computed once a day)."""
+        if self._cache[0] == day:
+            return self._cache[1]
+        lv = quantile_level(self.counts(day), self.rate, self.fallback, self.floor)
+        self._cache = (day, lv)
+        return lv
+
+    def basis(self, day: int) -> str:
+        lv = self.level(day)
+        if lv == self.fallback and (self.rate == 0 or self._n(day) < MIN_BLOCKS):
+            return "configured level (the company's own is not known yet)"
+        return (f"reached in 13 weeks by the top {self.rate:.1%} of the employees who stayed"
+                + (f" (floor {self.floor:.0%})" if lv == self.floor else ""))
+
+    def _n(self, day: int) -> int:
+        return sum(self.counts(day))
+
+
 def _ewm(n: int, mean: float, var: float, x: float, memory: int = 26) -> tuple[int, float, float]:
     n += 1
     a = 1.0 / min(n, memory)
@@ -109,11 +217,14 @@ class PropensityModel:
 
     id = ID
 
-    def __init__(self, level: float = 0.25, weights: dict[str, float] | None = None) -> None:
+    def __init__(self, level: float = 0.25, weights: dict[str, float] | None = None,
+                 stayer_rate: float = STAYER_RATE) -> None:
         if not 0 < level < 1:
             raise ValueError(f"propensity level {level} must be between 0 and 1 (a probability)")
         self.level = level
         self.weights = dict(weights or WEIGHTS)
+        #: the level relative to the company (``stayer_rate`` 0: ``level`` always)
+        self.population = StayerLevel(stayer_rate, level)
         #: department -> [n, mean weekly attendance count]; department -> [n, mean survey]
         self.peer_att: dict[str, list[float]] = {}
         self.peer_sv: dict[str, list[float]] = {}
@@ -122,19 +233,25 @@ class PropensityModel:
 
     # ------------------------------------------------------------ persistence of the shared parts
     def state_dict(self) -> bytes:
-        return pickle.dumps({"v": STATE_VERSION, "att": self.peer_att, "sv": self.peer_sv})
+        return pickle.dumps({"v": STATE_VERSION, "att": self.peer_att, "sv": self.peer_sv,
+                             "lv": self.population.hist})
 
     def load_state_dict(self, data: bytes) -> None:
         o = pickle.loads(data)  # noqa: S301 - our own checkpoint
-        if o.get("v") != STATE_VERSION:
+        if o.get("v") not in (1, STATE_VERSION):
             raise ValueError(f"{ID}: state version {o.get('v')} is not {STATE_VERSION}")
         self.peer_att, self.peer_sv = o["att"], o["sv"]
+        self.population.hist = o.get("lv", {})  # version 1: learned again
 
     # ------------------------------------------------------------ engine hooks
     def observe(self, emp: str, st: EmployeeState, hr: HRView, event: Any, day: int, t: float) -> list[Any]:
         return []  # activity does not feed the propensity (HR data only)
 
     def on_hr(self, emp: str, st: EmployeeState, hr: HRView, record: Any) -> list[Any]:
+        s = st.extra.get(KEY)
+        if hr.leaving and s is not None:  # a leaver's blocks leave the population level
+            self.population.remove(s.pop("bh", []))
+            s.pop("bm", None)
         return []
 
     def on_signal(self, emp: str, st: EmployeeState, hr: HRView, signal: Any) -> list[tuple[Any, Finding]]:
@@ -169,9 +286,27 @@ class PropensityModel:
         feats = self.features(s, day, dept)
         p = self.probability(feats)
         s["p"] = round(p, 4)
+        if not hr.leaving:
+            self._block(s, day, p)
+        level = self.population.level(day)
         if self.sink is not None:
-            self.sink(emp, day, p, feats)
-        return self._maybe_alert(st, s, hr, day, p, feats)
+            self.sink(emp, day, p, feats, level)
+        return self._maybe_alert(st, s, hr, day, p, feats, level)
+
+    def _block(self, s: dict[str, Any], day: int, p: float) -> None:
+        """The highest propensity of the employee's current 13-week block; a finished block goes to the
+        population level (and is remembered, to be taken out if a notice follows)."""
+        b = day // BLOCK_DAYS
+        bm = s.get("bm")
+        if bm is not None and bm[0] < b:
+            self.population.add(bm[0], bm[1])
+            s.setdefault("bh", []).append(bm)
+            del s["bh"][:-KEEP_BLOCKS]
+            bm = None
+        if bm is None:
+            s["bm"] = [b, round(p, 4)]
+        elif p > bm[1]:
+            bm[1] = round(p, 4)
 
     # ------------------------------------------------------------ features
     def _roll(self, s: dict[str, Any], day: int, dept: str) -> None:
@@ -252,8 +387,6 @@ class PropensityModel:
         peer_sat = self.peer_sv.get(dept, [0, None])[1]
         units = {"attendance": min(att_x, 2.0), "performance": min(perf_x, 2.0), "leave": min(leave_x, 2.0),
                  "satisfaction": min(sat_x, 2.0)}
-        # several fronts at once: what sets people on their way out apart from a rough patch on one of them
-        units["breadth"] = float(max(0, sum(1 for v in units.values() if v >= 0.5) - 1))
         return {
             **units,
             "_att_run": run, "_att_week": s["c"], "_att_recent": list(recent), "_att_usual": round(s["m"], 2),
@@ -292,15 +425,16 @@ class PropensityModel:
             out.append({"factor": "satisfaction", "contribution": round(w["satisfaction"] * f["satisfaction"], 2),
                         "text": (f"satisfaction falling: {f['_sat_now']:g} in the last two surveys against "
                                  f"{f['_sat_before']:g} before{peers}")})
+        out = [x for x in out if x["contribution"] > 0]  # only what raised the score is a reason
         out.sort(key=lambda x: -x["contribution"])
         return out
 
     def _maybe_alert(self, st: EmployeeState, s: dict[str, Any], hr: HRView, day: int, p: float,
-                     f: dict[str, Any]) -> list[tuple[Any, Finding]]:
-        if p < self.level * 0.8:
+                     f: dict[str, Any], level: float) -> list[tuple[Any, Finding]]:
+        if p < level * 0.8:
             s.pop("x", None)  # re-armed
             return []
-        if p < self.level or s.get("x") or hr.leaving:
+        if p < level or s.get("x") or hr.leaving:
             return []
         s["x"] = day
         st.extra["pl"] = [day, round(p, 3)]
@@ -309,7 +443,7 @@ class PropensityModel:
         return [(meta, Finding(
             key=f"P{day}",
             observed=round(p, 4),
-            threshold=self.level,
+            threshold=round(level, 4),
             evidence=list(s["ev"]),
             day=day,
             extra={
@@ -318,6 +452,8 @@ class PropensityModel:
                 "factors": factors,
                 "factors_text": "; ".join(x["text"] for x in factors) or "no single factor",
                 "possibly_leaving_from": day_date(day).isoformat(),
+                "level": round(level, 4),
+                "level_basis": self.population.basis(day),
                 "model": "scorecard",
             },
         ))]
