@@ -182,3 +182,13 @@ def test_wired_into_generate_and_the_sweep(tmp_path: Path) -> None:
     seen = {sc for r in rep["per_seed"]["outside_a"] for sc, v in r["scenarios"].items() if v["employees"]}
     assert seen and seen <= set(SCENARIOS), "the outside scenarios are scored by name"
     assert (tmp_path / "rep" / "profiles.md").read_text().count("outside_a") >= 2
+
+
+def test_intended_rules_name_rules_of_the_catalogue() -> None:
+    from detectors.catalogue import discover
+    from exitwatch.generate_outside import INTENDED
+
+    ids = {r.id for r in discover()}
+    assert set(INTENDED) == set(SCENARIOS)
+    missing = {r for rules in INTENDED.values() for r in rules} - ids
+    assert not missing, f"rules named for the outside scenarios that the catalogue lacks: {sorted(missing)}"
