@@ -559,3 +559,25 @@ def test_a_failed_or_cancelled_batch_is_not_acknowledged() -> None:
     for ev in ok + failed + cancelled:  # what take_events' finally clause then does
         ev.message.ack(consumer)
     assert acked == [1, 2]
+
+
+def test_summary_of_consecutive_runs_counts_every_run_and_its_failures(tmp_path: Any) -> None:
+    from exitwatch.faults import write_summary
+
+    def run(seed: int, unexpected: list[str], hung: int) -> dict:
+        return {"ok": not unexpected, "profile": {"seed": seed}, "unexpected_exits": [], "watchdog_restarts": 0,
+                "tx_recoveries": {"hung_calls": hung, "resumed": hung},
+                "alerts": {"expected": 70, "delivered_unique": 70 + len(unexpected), "missing": [],
+                           "unexpected": unexpected, "duplicated": {}, "secops_duplicated": {}},
+                "hostile": {"tried": 1000, "dead_lettered": 1000},
+                "faults": [{"kind": "sigkill", "recovery_s": 3.0}, {"kind": "sigkill", "recovery_s": 4.5},
+                           {"kind": "broker", "recovery_s": 7.0}]}
+
+    runs = [run(23, [], 1), run(24, ["a1"], 0), {"ok": False, "error": "RuntimeError('broker')", "profile": {"seed": 25}}]
+    write_summary(runs, tmp_path, 10)
+    md = (tmp_path / "summary.md").read_text()
+    assert md.startswith("# 10 consecutive fault runs: 3 done, 1 passed every check")
+    assert "| 1 | 23 | pass | 70 of 70 | 0 / 0 / 0 | 1,000 of 1,000 | 0 / 0 | 1 / 1 | 3.0-4.5 / 7.0 |" in md
+    assert "| 2 | 24 | **FAIL** | 71 of 70 | 0 / 1 / 0 |" in md and "| 3 | 25 | **error**: RuntimeError('broker')" in md
+    assert "141 of 140 alert ids delivered; 0 missing, 1 unexpected, 0 sent twice" in md
+    assert "1 transaction calls given up as hung" in md
