@@ -37,8 +37,8 @@ from detectors.risk import RISK_RULE, rule_code, update_risk
 from detectors.shared import SharedMemory
 from detectors.rule import Finding, Rule
 from detectors.state import LATE_DAYS, EmployeeState, Series, day_of
-from detectors.windows import (FRESH, THEN_MARK, THEN_MARKS_CAP, FirstTime, Sequence, add_mark, first_time,
-                               fresh_since)
+from detectors.windows import (FRESH, FRESH_MARK, FRESH_MARKS_CAP, THEN_MARK, THEN_MARKS_CAP, FirstTime, Sequence,
+                               add_mark, first_time, fresh_since)
 from schemas import ActivityEvent, Alert, HRRecord, HRSignal
 from schemas.identity import AliasIndex
 
@@ -408,12 +408,17 @@ class Engine:
                     if nk is None:
                         continue
                     v = 1
-                if rule.fresh is not None:  # counts only what the employee first used recently
+                if rule.fresh is not None:  # what the employee first used recently: counted only, or marked
                     w = rule.window
                     since = fresh_since(st, rule.fresh(event), day, first_seen, getattr(w, "warmup_days", 7),
                                         getattr(w, "fresh_memory", FRESH))
-                    if since is None or day - since > getattr(w, "fresh_days", 30):
-                        continue
+                    fresh_days = getattr(w, "fresh_days", 30)
+                    new = since is not None and day - since <= fresh_days
+                    if getattr(w, "fresh_only", True):
+                        if not new:
+                            continue
+                    elif new:
+                        add_mark(st, sk + FRESH_MARK, t, event.event_id, fresh_days * 86400, cap=FRESH_MARKS_CAP)
                 s = st.series.get(sk)
                 if s is None:
                     s = st.series[sk] = Series(folded=min(first_seen, day) - 1)

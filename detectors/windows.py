@@ -367,7 +367,17 @@ class AfterLastDay(Window):
 class OnEvent(Window):
     min_value: float = 1.0
     min_history_days: int = MIN_HISTORY_DAYS
-    relative_to: str = "mean"  # grading against the daily mean, or "peak": the usual big day
+    #: grading against the daily mean, "peak": the usual big day, or "before": the largest day before the
+    #: departure period (:meth:`largest_before`)
+    relative_to: str = "mean"
+    #: With ``relative_to="before"`` and a rule's ``fresh`` key (a kind of export): a day whose events are all of
+    #: kinds the employee made before is graded against ``usual_factor`` times their largest (a handover gives a
+    #: successor the whole list they used to pull in parts); a day with a new kind, against the largest itself.
+    usual_factor: float = 1.0
+    #: A rule with a ``fresh`` key counts every event and marks the new ones (see detectors.engine).
+    fresh_only: bool = False
+    fresh_days: int = 30
+    warmup_days: int = 7
 
     def compact(self, s: Series, today: int) -> None:
         """A closed day below ``min_value`` can never fire on lookback: keep only the days that could."""
@@ -391,8 +401,13 @@ class OnEvent(Window):
         extra: dict[str, Any] = {}
         if self.relative_to == "before":
             ref = self.largest_before(s, hr, day)
-            ratio = None if s.n < self.min_history_days else RATIO_CAP if ref <= 1e-9 else min(RATIO_CAP, v / ref)
             extra["largest_before"] = ref
+            if self.usual_factor != 1.0:
+                new = any(int(m[0] // 86400) == day for m in st.marks.get(rid + FRESH_MARK, ()))
+                extra["new_kind"] = "a kind they had not exported before" if new else "a kind they exported before"
+                if not new:
+                    ref *= self.usual_factor
+            ratio = None if s.n < self.min_history_days else RATIO_CAP if ref <= 1e-9 else min(RATIO_CAP, v / ref)
         else:
             ratio = ratio_of(s, v, min_history=self.min_history_days, relative_to=self.relative_to)
         return Finding(
@@ -556,6 +571,10 @@ def describe(window: Any) -> str:
 #: new again: their own normal rate of "new" then says so (the ``Sustained`` window compares with it).
 FRESH = "fp"
 FRESH_MEMORY = 8
+#: Suffix of the marks of events whose ``fresh`` key was new, for a window that counts every event but grades
+#: the new ones apart (``fresh_only = False``: a kind of export the employee had not made before); kept per rule.
+FRESH_MARK = "*"
+FRESH_MARKS_CAP = 3
 
 
 def fresh_since(st: EmployeeState, key: str | None, day: int, first_seen: int, warmup_days: int,

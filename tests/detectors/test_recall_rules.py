@@ -119,3 +119,20 @@ def test_a_handover_export_no_larger_than_before_stays_low() -> None:
     alerts = _exports(eng, [("2026-03-02T10:00:00Z", 280, "report_export")])
     assert len(alerts) == 1 and alerts[0].severity == "low", alerts[0].title
     assert alerts[0].explanation["largest_before"] == 300
+
+
+def test_an_export_of_a_new_kind_is_graded_against_the_largest_before_and_one_of_the_usual_kind_against_twice_it(
+) -> None:
+    def run(action: str) -> list:
+        eng = _export_engine()
+        eng.on_hr(HRRecord.model_validate(hr("2026-01-05T08:00:00Z")))
+        _exports(eng, [(f"2026-01-{d:02d}T10:00:00Z", 40, "report_export") for d in range(5, 31)])
+        _exports(eng, [("2026-01-20T11:00:00Z", 300, "report_export")])
+        eng.on_hr(HRRecord.model_validate(hr("2026-02-16T09:00:00Z", status="notice", last_day="2026-03-13")))
+        return _exports(eng, [("2026-03-02T10:00:00Z", 700, action)])
+
+    usual, new = run("report_export"), run("bulk_query")
+    assert usual[0].severity == "low" and usual[0].explanation["ratio_to_own_normal"] == round(700 / 600, 2)
+    assert "a kind they exported before" in usual[0].title
+    assert new[0].severity == "medium" and new[0].explanation["ratio_to_own_normal"] == round(700 / 300, 2)
+    assert "a kind they had not exported before" in new[0].title
