@@ -378,6 +378,7 @@ class OnEvent(Window):
     fresh_only: bool = False
     fresh_days: int = 30
     warmup_days: int = 7
+    fresh_memory: str = "fk"  # kinds of export apart from places and destinations
 
     def compact(self, s: Series, today: int) -> None:
         """A closed day below ``min_value`` can never fire on lookback: keep only the days that could."""

@@ -16,8 +16,8 @@ and the report or object exported (digits left out, so a monthly report stays on
 first made more than 30 days earlier, or in their first week of history, is theirs: such an export is graded
 against twice their largest before (a successor may get the whole list they used to pull in parts). A kind first
 made in the last 30 days (a full object export, a bulk API query, a report they never ran) is graded against
-their largest itself. The kinds share the employee's small memory of recently new things
-(:func:`detectors.windows.fresh_since`, 8 entries).
+their largest itself. The kinds are kept in a small memory of their own (:func:`detectors.windows.fresh_since`,
+8 entries, ``fk``).
 """
 
 import re
