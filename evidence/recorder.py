@@ -88,7 +88,8 @@ def note_event(st: EmployeeState, event: ActivityEvent) -> None:
     a plain record only if it is still cited when the state is written (:func:`settle`) or an alert cites it."""
     box = _box(st)
     kept = _events(box)
-    kept[event.event_id] = orjson.dumps(as_record(event))
+    # copied to its exact size: orjson's output keeps a buffer of about 4 KB behind a short record
+    kept[event.event_id] = bytes(bytearray(orjson.dumps(as_record(event))))
     if len(kept) > 2 * box.get("k", 0) + SLACK:
         prune(st)
 
@@ -146,7 +147,7 @@ def note_signal(st: EmployeeState, signal: HRSignal) -> None:
     pruned like events once nothing cites it) and, if it is a handover or asset signal, for the case file."""
     box = _box(st)
     ref = signal_ref(signal)
-    _events(box)[ref] = orjson.dumps({"ref": ref, **signal.model_dump(mode="json", exclude_none=True)})
+    _events(box)[ref] = bytes(bytearray(orjson.dumps({"ref": ref, **signal.model_dump(mode="json", exclude_none=True)})))
     if signal.signal not in CASE_SIGNALS:
         return
     box["s"].append(signal.model_dump(mode="json", exclude_none=True))

@@ -61,7 +61,7 @@ from schemas.transport import kafka_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "reports" / "benchmarks"
-SECTIONS = ("core", "pipeline", "latency", "scaleout", "connectors")
+SECTIONS = ("core", "pipeline", "latency", "scaleout", "connectors", "memory")
 
 #: The goals of issue 9, compared with what was measured (never asserted).
 GOALS = {
@@ -72,6 +72,7 @@ GOALS = {
     "core_events_per_s": 50_000,
     "latency_p99_ms": 100,
     "bytes_per_employee": 4096,
+    "worker_rss_mb_at_100k_employees": 600,
     "scaleout_two_vs_one": 1.6,
 }
 
@@ -84,6 +85,7 @@ FULL = {
     # every driver is measured for at least this long: a fast one drains the backlog again (passes), a slow one
     # is measured on the first part of it; the Faust variants get a smaller backlog of their own
     "min_measure_s": 10.0, "variant_events": 40_000,
+    "memory_employees": 100_000, "memory_max_events": 500_000,
 }
 QUICK = {
     "template_employees": 40, "template_days": 45, "warm_days": 30,
@@ -92,6 +94,7 @@ QUICK = {
     "latency_seconds": 3, "probes_per_s": 20, "scaleout_events": 2_000,
     "faust_variants": False, "scaleout_faust": False,  # Faust workers take 5-15 s each to join a group
     "min_measure_s": 0.0, "variant_events": 3_000,
+    "memory_employees": 2_000, "memory_max_events": 4_000,
 }
 
 #: Latency runs: (share of the sustained rate, share of ``latency_seconds``); the first is the headline.
@@ -1234,6 +1237,13 @@ def summary(res: dict[str, Any]) -> list[dict[str, Any]]:
         row("scale-out: two batch drivers / one", so["batch_two_vs_one"], "≥ 1.6",
             so["batch_two_vs_one"] >= GOALS["scaleout_two_vs_one"],
             f"{so['batch_1']['events_per_s']:,} → {so['batch_2']['events_per_s']:,} events/s")
+    wm = res.get("memory")
+    if wm:
+        row(f"memory: default worker with {wm['employees']:,} employees' state, resident MB (whole process)",
+            wm["rss_mb"], "≤ 600 at 100,000", wm["rss_mb"] <= GOALS["worker_rss_mb_at_100k_employees"]
+            if wm["employees"] >= 100_000 else None,
+            f"{wm['bytes_per_employee']:,} B per employee over the empty worker; {wm['live_states']:,} decoded "
+            f"states cached; stored state {wm['stored_state_bytes_mean']:,} B mean")
     for name, c in (res.get("connectors") or {}).items():
         row(f"connector {name}: records/s", c["lines_per_s"], None, None, f"{c['mb_per_s']} MB/s")
     return rows
@@ -1326,6 +1336,13 @@ def run(args: argparse.Namespace) -> int:
                     res["latency"] = got["latency"]
             if "scaleout" in sections:
                 res["scaleout"] = _guard(res, "scaleout", bench.scaleout)
+        if "memory" in sections:
+            say(f"memory: the default worker with {cfg['memory_employees']:,} employees' state ...")
+            spec = {"folder": str(wl.folder), "template_employees": cfg["template_employees"],
+                    "template_days": cfg["template_days"], "warm_days": cfg["warm_days"], "redis": redis_url,
+                    "employees": cfg["memory_employees"], "max_events": cfg["memory_max_events"],
+                    "partitions": cfg["partitions"]}
+            res["memory"] = _guard(res, "memory", lambda: _child_json("worker-memory", spec, timeout=1800))
         if "connectors" in sections:
             say("connectors ...")
             from connectors.bench import bench_connectors
@@ -1371,6 +1388,10 @@ def _child_main(kind: str, spec_json: str) -> int:
         faust_noop_child(spec)
     elif kind == "passthrough":
         passthrough_child(spec)
+    elif kind == "worker-memory":
+        from exitwatch.bench_memory import worker_memory_child
+
+        print(json.dumps(worker_memory_child(spec)))
     else:
         raise SystemExit(f"unknown child {kind}")
     return 0

@@ -63,7 +63,9 @@ class TxWorker(Rebalancing):
         self.changelog = changelog_topic(s.topic_prefix, s.app_id)
         self.instance = instance or instance_id(s.app_id, s.data_dir)
         self._part: dict[str, int] = {}
-        self.store = StateStore(self.partition_of)
+        # committed states in a local file (a cache of the changelog), decoded ones in a bounded cache
+        self.store = StateStore(self.partition_of, cache_size=s.tx_state_cache,
+                                path=os.path.join(s.data_dir, "tx-states.db"))
         self.engine = engine or build_engine(rules_config=s.rules_config, models=s.models,
                                              config=EngineConfig(lookback_days=s.lookback_days))
         self.engine.store = self.store
@@ -278,3 +280,4 @@ class TxWorker(Rebalancing):
             self.tx.close()
             self.hr.close()
             self.shared.close()
+            self.store.close()

@@ -107,3 +107,35 @@ def test_store_changes_leave_live_states_usable() -> None:
     store.committed_changes([(emp, part, raw)])
     assert store.get("E1") is st and "e" in st.extra["_ev"]
     assert EmployeeState.from_bytes(raw).to_bytes() == raw
+
+
+# ------------------------------------------------------------------ committed states in a local file
+def test_store_with_a_local_file_commits_rolls_back_and_evicts_like_the_dict(tmp_path: Any) -> None:
+    path = str(tmp_path / "w" / "tx-states.db")
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "tx-states.db").write_bytes(b"left by a previous run")  # a cache: emptied when opened
+    s = StateStore(lambda emp: int(emp[1:]) % 2, cache_size=2, path=path)
+    states = {}
+    for i in range(5):
+        st = EmployeeState()
+        st.extra["x"] = i
+        s.put(f"E{i}", st)
+        states[f"E{i}"] = st.to_bytes()
+    s.committed_changes(s.changes())
+    assert len(s) == 5 and s.committed["E3"] == states["E3"] and len(s._live) <= 5
+    for i in range(5):  # evicted ones come back from the file
+        got = s.get(f"E{i}")
+        assert got is not None and got.extra["x"] == i
+    st = s.get("E1")
+    st.extra["x"] = 99
+    s.put("E1", st)
+    s.rollback()
+    assert s.get("E1").extra["x"] == 1  # back to the committed bytes in the file
+    s.load("E2", 0, None)
+    assert s.get("E2") is None and "E2" not in s.committed and len(s) == 4
+    assert s.drop_partitions({1}) == 2 and s.get("E3") is None and s.get("E0") is not None and len(s) == 2
+    s.drop_all()
+    assert len(s) == 0 and len(s.committed) == 0
+    s.close()
+    assert not (tmp_path / "w" / "tx-states.db").exists()
+

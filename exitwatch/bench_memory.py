@@ -1,0 +1,206 @@
+"""``exitwatch bench --sections memory``: the default worker's memory with many employees' state.
+
+The child builds what a worker process holds (``streams.tx``: the engine with its alias index, the state store
+with every employee's committed state and its cache of decoded states, the HR store's cache, the k-anonymity
+population and the evidence recorder), fills it with ``employees`` employees, and then runs a stream of their
+events through the same processing and commits as the worker (no broker: ``send`` drops the records), until
+the store's cache of decoded states is full, as in a worker that has run for a while. The resident memory of
+the whole process is read from ``/proc`` before the worker's objects exist, after the states are loaded, and
+after the stream.
+
+The employees' states are the template company's (``exitwatch generate``, see ``exitwatch.bench.Workload``)
+after its warm days, made by replay with the evidence recorder (what the worker's changelog holds), cloned
+onto ``E~r`` replicas; the HR records are cloned the same way and put in Redis (under a prefix of their own,
+deleted afterwards), as a worker finds them.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+
+def _warm_worker_states(wl: Any) -> dict[str, bytes]:
+    """The template's states after its warm days, in the stored form the worker commits (evidence kept);
+    cached in the template's folder."""
+    import pickle
+
+    cache = wl.folder / "warm-worker-states.pickle"
+    if cache.exists():
+        return pickle.loads(cache.read_bytes())  # type: ignore[no-any-return]  # noqa: S301 - our own file
+    from detectors.factory import build_engine
+    from detectors.replay import run as replay_run
+    from evidence.outputs import ReplayOutputs
+    from evidence.recorder import stored_bytes
+
+    eng = build_engine(models=True)
+    out = ReplayOutputs(eng, secops=None, ledger=os.devnull)
+    folder = wl.folder
+    early = folder / "events.warm.jsonl"
+    if not early.exists():
+        tmp = early.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            for line in wl.lines(after_cutoff=False):
+                fh.write(line)
+        os.replace(tmp, early)
+    (folder / "hr.warm.jsonl").write_text("\n".join(orjson.dumps(r).decode() for r in wl.hr
+                                                     if r["ts"][:10] < wl.cutoff) + "\n")
+    (folder / "signals.warm.jsonl").write_text("\n".join(orjson.dumps(s).decode() for s in wl.signals
+                                                          if s["ts"][:10] < wl.cutoff) + "\n")
+    try:
+        replay_run(eng, [folder / "hr.warm.jsonl"], [folder / "signals.warm.jsonl"], [early],
+                   on_alert=lambda a: None, on_bad=lambda d: None, after=out.after)
+    finally:
+        out.close()
+    states = {k: stored_bytes(v) for k, v in eng.store.data.items()}  # type: ignore[attr-defined]
+    cache.write_bytes(pickle.dumps(states))
+    return states
+
+
+class _Msg:
+    """A consumed message as confluent-kafka gives it (what ``Processor.decode`` reads)."""
+
+    __slots__ = ("_t", "_p", "_o", "_v")
+
+    def __init__(self, topic: str, partition: int, offset: int, value: bytes) -> None:
+        self._t, self._p, self._o, self._v = topic, partition, offset, value
+
+    def topic(self) -> str:
+        return self._t
+
+    def partition(self) -> int:
+        return self._p
+
+    def offset(self) -> int:
+        return self._o
+
+    def value(self) -> bytes:
+        return self._v
+
+    def headers(self) -> None:
+        return None
+
+    def timestamp(self) -> tuple[int, int]:
+        return (1, int(time.time() * 1000))
+
+
+def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
+    from exitwatch.bench import Workload, clear_redis, percentile, preload_redis, rss_bytes, say
+    from detectors.engine import EngineConfig
+    from detectors.factory import build_engine
+    from evidence.outputs import Outputs
+    from schemas.settings import Settings
+    from schemas.topics import activity_topic
+    from schemas.transport import redis_kwargs
+    from streams.app import partition_of
+    from streams.tx.hr import SyncHRStore
+    from streams.tx.process import Processor
+    from streams.tx.store import StateStore
+
+    wl = Workload(Path(spec["folder"]), spec["template_employees"], spec["template_days"], spec["warm_days"])
+    blobs = _warm_worker_states(wl)
+    tmpl = sorted(blobs)
+    replicas = -(-spec["employees"] // len(tmpl))
+    nparts = spec.get("partitions", 4)
+    prefix = f"benchmem{uuid.uuid4().hex[:6]}."
+    hr = [wl.replicate_hr(r, i) for i in range(replicas) for r in wl.hr if r["ts"][:10] < wl.cutoff]
+    preload_redis(spec["redis"], prefix, hr)
+    try:
+        gc.collect()
+        r_start = rss_bytes()
+        # ---- what TxWorker.__init__ builds, without the Kafka clients
+        s = Settings(topic_prefix=prefix, app_id=prefix + "mem", metrics_port=0, redis_url=spec["redis"])
+        parts: dict[str, int] = {}
+
+        def part_of(emp: str) -> int:
+            p = parts.get(emp)
+            if p is None:
+                p = parts[emp] = partition_of(emp.encode(), nparts)
+            return p
+
+        work = tempfile.mkdtemp(prefix="exitwatch-benchmem-")
+        store = StateStore(part_of, cache_size=s.tx_state_cache, path=os.path.join(work, "tx-states.db"))
+        engine = build_engine(rules_config=s.rules_config, models=s.models,
+                              config=EngineConfig(lookback_days=s.lookback_days))
+        engine.store = store
+        hrs = SyncHRStore(s.redis_url, prefix=prefix, ttl=s.hr_cache_ttl_s, redis_options=redis_kwargs(s))
+        proc = Processor(engine, hrs, prefix, s.pseudonym_key.get_secret_value().encode(), part_of,
+                         set(range(nparts)), limits=(s.max_record_bytes, s.max_json_depth, 10 ** 10))
+        proc.outputs = Outputs(engine, s)
+        proc.send = lambda *a, **k: None
+        gc.collect()
+        r0 = rss_bytes()  # the empty worker (its imports, the engine, the clients' libraries)
+        # ---- every employee's committed state (a changelog restore) and HR (aliases, population)
+        for r in range(replicas):
+            for e in tmpl:
+                emp = f"{e}~{r}"
+                store.load(emp, part_of(emp), bytes(bytearray(blobs[e])))
+        for rec in hr:
+            engine.aliases.add(rec["employee_id"], rec.get("accounts") or [])
+        for rec in hrs.all_records():
+            proc.outputs.on_hr_population(rec)
+        gc.collect()
+        r1 = rss_bytes()
+        n_emp = len(store)
+        say(f"memory: {n_emp:,} employees' states loaded: {(r1 - r0) / 1e6:,.0f} MB more resident")
+        # ---- their events, processed and committed as the worker does, until the cache of decoded states is full
+        stream = wl.event_stream(replicas)
+        topic_of = {k: activity_topic(k, prefix) for k in ("file", "email", "crm", "device", "logon", "web", "print")}
+        processed = 0
+        t0, c0 = time.perf_counter(), time.process_time()
+        cap = min(store.cache_size, n_emp)
+        per_emp: dict[str, int] = {}
+        each = spec.get("events_per_employee", 3)  # a few events each: the cache fills sooner, the same way
+        while processed < spec["max_events"] and len(store._live) < cap:
+            batch = []
+            while len(batch) < 2000:
+                d = next(stream)
+                emp = d.get("employee_id") or wl.employee_of(d) or d["actor"]
+                if per_emp.get(emp, 0) >= each:
+                    continue
+                per_emp[emp] = per_emp.get(emp, 0) + 1
+                key = (d.get("employee_id") or d["actor"]).encode()
+                batch.append(proc.decode(_Msg(topic_of[d["kind"]], partition_of(key, nparts), processed, orjson.dumps(d))))
+                processed += 1
+            batch.sort(key=lambda x: (x.ts, x.rank))
+            proc.process(batch)
+            changes = store.changes()
+            store.committed_changes(changes)
+            proc.committed()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        gc.collect()
+        r2 = rss_bytes()
+        sizes = sorted(len(v) for v in store.committed.values())
+        res = {
+            "employees": n_emp,
+            "events_processed": processed,
+            "live_states": len(store._live),
+            "live_states_cap": store.cache_size,
+            "rss_mb_at_start": round(r_start / 1e6, 1),
+            "rss_mb_empty_worker": round(r0 / 1e6, 1),
+            "rss_mb_states_loaded": round(r1 / 1e6, 1),
+            "rss_mb": round(r2 / 1e6, 1),
+            "worker_objects_mb": round((r2 - r0) / 1e6, 1),
+            "bytes_per_employee": round((r2 - r0) / n_emp),
+            "bytes_per_employee_states_loaded": round((r1 - r0) / n_emp),
+            "stored_state_bytes_mean": round(sum(sizes) / len(sizes)),
+            "stored_state_bytes_p95": percentile([float(x) for x in sizes], 95),
+            "events_per_cpu_s": round(processed / max(cpu, 1e-6)),
+            "seconds": round(wall, 1),
+        }
+        say(f"memory: worker with {n_emp:,} employees: {res['rss_mb']:,} MB resident "
+            f"({res['live_states']:,} decoded states cached, {processed:,} events)")
+        store.close()
+        shutil.rmtree(work, ignore_errors=True)
+        return res
+    finally:
+        clear_redis(spec["redis"], prefix)
