@@ -80,7 +80,6 @@ class TxWorker(Rebalancing):
         self.proc.outputs = Outputs(self.engine, s)  # evidence ledger, alerts.secops form (k-anonymous)
         self.merge = TimeMerge(idle=s.tx_idle_ms / 1000.0)
         self.batch, self.interval = s.tx_batch, s.tx_interval_ms / 1000.0
-        self.per_record = 0.0  # seconds of processing per record, recent average (batches bounded by time)
         self.consumer = self.new_consumer()
         self.tx = Transaction(kafka_config(s), self.instance, timeout_s=s.tx_call_timeout_s)
         self.models = ModelLog(self.engine, models_topic(s.topic_prefix, s.app_id), self.instance,
@@ -152,13 +151,11 @@ class TxWorker(Rebalancing):
                     continue
                 self.merge.push(self.proc.decode(m))
             self._flow_control()
-            recs = self.merge.drain(self.caught_up, self.take())
+            recs = self.merge.drain(self.caught_up, self.batch)
             if recs:
                 self.tx.begin()  # also when the records write nothing but state: their offsets must be committed
                 self.proc.send = self.tx.send
-                t0 = time.perf_counter()
                 self.proc.process(recs)
-                self.per_record = 0.8 * self.per_record + 0.2 * (time.perf_counter() - t0) / len(recs)
                 for r in recs:
                     self.next_offsets[r.tp] = r.offset + 1
                 if self.observability is not None:
@@ -182,15 +179,6 @@ class TxWorker(Rebalancing):
             # through is unknown, so the worker takes up the committed state again (streams/tx/resume.py).
             resume.failed(self, exc)
             return 0
-
-    def take(self) -> int:
-        """Records to take now: at most ``tx_batch``, and no more than fit, at the recent processing time per
-        record, in what is left of the open transaction's interval. A batch is bounded by time as well as by
-        size, so a record waits about one interval at most before its transaction commits."""
-        if self.per_record <= 0:
-            return self.batch
-        left = self.interval - (time.monotonic() - self.tx.started) if self.tx.open else self.interval
-        return max(1, min(self.batch, int(left / self.per_record)))
 
     def _consume_error(self, err: Any) -> None:
         if err.code() == KafkaError._PARTITION_EOF:

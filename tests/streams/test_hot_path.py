@@ -139,23 +139,3 @@ def test_store_with_a_local_file_commits_rolls_back_and_evicts_like_the_dict(tmp
     s.close()
     assert not (tmp_path / "w" / "tx-states.db").exists()
 
-
-
-# ------------------------------------------------------------------ batches bounded by time
-def test_a_batch_is_bounded_by_what_fits_in_the_transaction_interval() -> None:
-    import time
-    from types import SimpleNamespace
-
-    from streams.tx.worker import TxWorker
-
-    w = SimpleNamespace(batch=2000, interval=0.1, per_record=0.0, tx=SimpleNamespace(open=False, started=0.0))
-    assert TxWorker.take(w) == 2000  # nothing measured yet: the size bound alone
-    w.per_record = 0.0002  # 200 µs a record: 500 fit in 100 ms
-    assert TxWorker.take(w) == 500
-    w.tx = SimpleNamespace(open=True, started=time.monotonic() - 0.08)  # 20 ms left of the open transaction
-    assert 50 <= TxWorker.take(w) <= 100
-    w.tx.started = time.monotonic() - 1.0  # overdue: one record, then the commit
-    assert TxWorker.take(w) == 1
-    w.per_record = 1e-6
-    w.tx.open = False
-    assert TxWorker.take(w) == 2000  # cheap records: the size bound again
