@@ -128,7 +128,8 @@ def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
             return p
 
         work = tempfile.mkdtemp(prefix="exitwatch-benchmem-")
-        store = StateStore(part_of, cache_size=s.tx_state_cache, path=os.path.join(work, "tx-states.db"))
+        cache = spec.get("state_cache") or s.tx_state_cache  # EXITWATCH_TX_STATE_CACHE
+        store = StateStore(part_of, cache_size=cache, path=os.path.join(work, "tx-states.db"))
         engine = build_engine(rules_config=s.rules_config, models=s.models,
                               config=EngineConfig(lookback_days=s.lookback_days))
         engine.store = store

@@ -40,7 +40,8 @@ def test_bench_quick(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> No
     res = json.loads((tmp_path / "results.json").read_text())
     md = (tmp_path / "results.md").read_text()
     assert res["quick"] is True and not res["errors"]
-    assert {"core", "pipeline", "latency", "scaleout", "connectors", "summary", "machine", "goals"} <= set(res)
+    assert {"core", "pipeline", "latency", "scaleout", "connectors", "memory", "summary", "machine", "goals"} <= set(res)
+    assert res["memory"]["employees"] >= 2000 and res["memory"]["rss_mb"] > res["memory"]["rss_mb_empty_worker"] > 0
 
     core = res["core"]["runs"]
     assert {(r["models"], r["employees"] > 0) for r in core} == {(False, True), (True, True)}
