@@ -93,6 +93,18 @@ class _Msg:
         return (1, int(time.time() * 1000))
 
 
+def _own_db(url: str, db: int) -> str:
+    """``url`` with database ``db`` (``redis://host:port/0`` -> ``redis://host:port/15``).
+
+    >>> _own_db("redis://127.0.0.1:6379/0", 15), _own_db("rediss://h:1", 3)
+    ('redis://127.0.0.1:6379/15', 'rediss://h:1/3')
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    u = urlsplit(url)
+    return urlunsplit((u.scheme, u.netloc, f"/{db}", u.query, u.fragment))
+
+
 def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
     from exitwatch.bench import Workload, clear_redis, percentile, preload_redis, rss_bytes, say
     from detectors.engine import EngineConfig
@@ -106,6 +118,14 @@ def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
     from streams.tx.process import Processor
     from streams.tx.store import StateStore
 
+    import signal
+    import sys
+
+    # the HR records go to a Redis database of their own: a SCAN by a worker on the shared one (its HR gauges,
+    # the k-anonymity population) must not walk 100,000 employees' keys meanwhile; and they are deleted on
+    # SIGTERM too (the ``finally`` below)
+    spec = {**spec, "redis": _own_db(spec["redis"], spec.get("redis_db", 15))}
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     wl = Workload(Path(spec["folder"]), spec["template_employees"], spec["template_days"], spec["warm_days"])
     blobs = _warm_worker_states(wl)
     tmpl = sorted(blobs)
