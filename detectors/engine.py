@@ -32,6 +32,7 @@ from detectors.context import HRView, day_date, day_number
 from detectors.dedupe import Floor, seen_or_add
 from detectors.offboarding import HANDOVER_SIGNALS
 from detectors.hosts import HostUsers
+from detectors.peerload import PeerLoad
 from detectors.peers import PeerFirsts
 from detectors.risk import RISK_RULE, rule_code, update_risk
 from detectors.shared import SharedMemory
@@ -39,6 +40,7 @@ from detectors.rule import Finding, Rule
 from detectors.state import LATE_DAYS, EmployeeState, Series, day_of
 from detectors.windows import (FRESH, FRESH_MARK, FRESH_MARKS_CAP, THEN_MARK, THEN_MARKS_CAP, FirstTime, Sequence,
                                add_mark, first_time, fresh_since)
+from detectors.windows import usual as usual_amount
 from schemas import ActivityEvent, Alert, HRRecord, HRSignal
 from schemas.identity import AliasIndex
 
@@ -296,6 +298,7 @@ class Engine:
         #: memories above keep each partition's contribution apart, so that each has one writer
         #: (detectors.shared).
         self.partition_of: Callable[[str], int] = lambda emp: 0
+        self.peer_load = PeerLoad()  # a department's day against its usual (detectors.peerload)
         self._seq_keep = {
             r.id: r.window.within_hours * 3600 for r in self.rules if isinstance(r.window, Sequence)
         }
@@ -398,6 +401,8 @@ class Engine:
                         f = rule.window.on_late_first(st.series.get(sk), view, t, st, sk)
                         if f is not None:
                             alerts += self._emit(rule, emp, f, st, view, event.ts)
+                if rule.observe is not None:  # context the rule keeps from every event (see Rule.observe)
+                    rule.observe(event, st, hr_then, day, t)
                 v = rule.predicate(event)
                 if not v:
                     continue
@@ -427,16 +432,22 @@ class Engine:
                 if ep is not None:
                     def learn_day(d: int, ep: Any = ep) -> bool:
                         return bool(learn(d)) and not in_episode(ep, d, hr_then)
+                before = s.days.get(day, 0.0)
                 s.add(day, float(v), event.event_id, learn=learn_day, agg=rule.agg, cap=rule.window.evidence_cap)
                 if rule.first is not None:
                     add_mark(st, sk + THEN_MARK, t, event.event_id, self._seq_keep.get(rule.id, 30 * 86400),
                              cap=THEN_MARKS_CAP)
+                peers = getattr(rule.window, "peers", False)
+                if peers:  # the department's day (detectors.peerload)
+                    self.peer_load.observe(group, sk, day, before, s.days.get(day, 0.0), usual_amount(s), part)
                 # A window that fires whatever HR says ("always") finds the same under both pictures: it is
                 # judged under the one at the event's time (the grade of the alert is that day's).
                 for view in (views if rule.window.when != "always" else views[:1]) + extra_views:
                     f = (rule.window.on_event(s, view, day, t, st, sk) if nk is None
                          else rule.window.on_new(s, view, day, st, sk, nk[0], nk[1:]))
                     if f is not None:
+                        if peers:  # graded against the department's same day
+                            f = self.peer_load.regrade(f, group, sk, day, s.days.get(day, 0.0), usual_amount(s))
                         alerts += self._emit(rule, emp, f, st, view, event.ts)
             except Exception:  # one bad rule never stops the stream
                 self.stats.errors[rule.id] += 1
@@ -784,7 +795,7 @@ class Engine:
     @property
     def shared(self) -> tuple[SharedMemory, ...]:
         """The memories shared by every employee (detectors.shared), for a worker to persist."""
-        return (self.hosts, self.peer_firsts)
+        return (self.hosts, self.peer_firsts, self.peer_load)
 
     def shared_changes(self) -> list[tuple[str, int, bytes | None]]:
         """``(record key, partition, value)`` of every contribution changed since the last commit."""

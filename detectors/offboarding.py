@@ -184,7 +184,7 @@ class LastDaySummary(ClockWindow):
         ob = st.extra.get(KEY) or {"o": {}, "d": {}, "a": []}
         # what the security rules saw: the latest alerts behind the risk score (rule, score), and the score
         seen: dict[str, list[Any]] = {}
-        for code, score in st.extra.get("rc", []):
+        for code, score, *_ in st.extra.get("rc", []):
             v = seen.setdefault(rule_name(code), [0, 0])
             v[0] += 1
             v[1] = max(v[1], score)

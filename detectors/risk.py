@@ -1,17 +1,29 @@
-"""Risk per employee: alerts add up into a 0..100 score that decays, boosted by the departure.
+"""Risk per employee: different behaviours add up into a 0..100 score that decays, boosted by the departure.
 
-Each alert adds its score scaled by severity; the total halves every ``risk_half_life_days`` of event time.
-Being in notice, near the last day or on the watchlist multiplies what an alert adds. Crossing
-``risk_level`` emits one ``risk.employee`` alert per departure (or per week for someone not leaving),
-listing the rules behind it.
+Each alert contributes its score scaled by severity; a contribution halves every ``risk_half_life_days``.
+Being in notice, near the last day or on the watchlist multiplies what an alert contributes. Alerts of one
+behaviour (the rule's kind: ``file``, ``crm``, ``device``, ``sequence``...) are correlated (the same downloads
+make ``file.sensitive_downloads_before_departure`` and ``file.restricted_downloads_consecutive_days`` fire,
+a rule raises an episode again as it grows), so a behaviour counts once: with its largest (decayed)
+contribution. The score crosses ``risk_level`` only with at least :data:`MIN_BEHAVIOURS` behaviours behind it
+(one behaviour already has its own alert); crossing emits one ``risk.employee`` alert per departure (or per
+week for someone not leaving), listing the rules behind it.
+
+Version 2 (one contribution per behaviour, two behaviours to cross): version 1 summed every alert, so three
+medium alerts of one rule about one honest leaver's job search, or one high download alert, made a high risk
+alert on their own.
 
 >>> from detectors.state import EmployeeState
 >>> from detectors.context import HRView
 >>> class C: risk_level = 80.0; risk_half_life_days = 14.0
 >>> st = EmployeeState()
->>> _ = update_risk(st, HRView(), _FakeAlert("r1", 60, "high", 0.0), 0, C())
+>>> _ = update_risk(st, HRView(), _FakeAlert("file.a", 60, "high", 0.0), 0, C())
 >>> round(st.risk[0], 1)
 45.0
+>>> update_risk(st, HRView(), _FakeAlert("file.b", 80, "high", 0.0), 0, C()) is None  # one behaviour: no
+True
+>>> update_risk(st, HRView(), _FakeAlert("crm.c", 70, "high", 0.0), 0, C()).extra["behaviours"]
+2
 """
 
 from __future__ import annotations
@@ -25,7 +37,20 @@ from detectors.rule import Finding
 from detectors.state import EmployeeState
 
 SEVERITY_WEIGHT = {"low": 0.1, "medium": 0.5, "high": 0.75, "critical": 1.0}
-CONTRIBUTORS_CAP = 4
+#: Behaviours remembered (one contribution each: ``st.extra["rc"]`` holds ``[rule code, alert score,
+#: contribution, day]``).
+CONTRIBUTORS_CAP = 5
+#: Behaviours needed behind a crossing.
+MIN_BEHAVIOURS = 2
+
+
+def behaviour(rule_id: str) -> str:
+    """The behaviour a rule watches, for counting it once: the rule's kind.
+
+    >>> behaviour("file.sensitive_downloads_before_departure"), behaviour("model.behaviour_anomaly")
+    ('file', 'model')
+    """
+    return rule_id.split(".", 1)[0]
 #: Rule ids by their short code (the state stores the code: a rule id is 20-45 characters).
 _NAMES: dict[str, str] = {}
 
@@ -49,7 +74,7 @@ def rule_name(code: str) -> str:
 @dataclass(frozen=True)
 class _Meta:
     id: str = "risk.employee"
-    version: str = "1"
+    version: str = "2"
     severity: str = "high"
     score: float = 80.0
     title: str = (
@@ -76,12 +101,21 @@ class _FakeAlert:  # for the doctest
     evidence: tuple[str, ...] = ("e1",)
 
 
+def _score(contrib: list[list[Any]], day: int, half_life: float) -> tuple[float, int]:
+    """The score of the remembered contributions on ``day`` and how many behaviours are behind it (entries of
+    version 1, ``[code, score]``, carry no contribution and count nothing)."""
+    value, n = 0.0, 0
+    for c in contrib:
+        if len(c) > 3:
+            v = c[2] * 0.5 ** (max(0, day - c[3]) / half_life)
+            value += v
+            n += v > 0
+    return min(100.0, value), n
+
+
 def update_risk(st: EmployeeState, hr: HRView, alert: Any, day: int, config: Any) -> Finding | None:
     """Add ``alert`` to the employee's risk; a Finding when the risk crosses the level."""
     t = alert.ts.timestamp()
-    value, last_t = st.risk
-    if last_t and t > last_t:
-        value *= 0.5 ** ((t - last_t) / (config.risk_half_life_days * 86400))
     boost = 1.0
     possibly = getattr(hr, "possibly_leaving", 0.0)
     if possibly:
@@ -90,22 +124,32 @@ def update_risk(st: EmployeeState, hr: HRView, alert: Any, day: int, config: Any
         boost += 0.5
     if hr.watchlist:
         boost += 0.25
-    before = value
-    value = min(100.0, value + alert.score * SEVERITY_WEIGHT[alert.severity] * boost)
-    st.risk = [value, max(t, last_t)]
-    contrib = st.extra.setdefault("rc", [])
-    contrib.append([rule_code(alert.rule_id), round(alert.score)])
-    del contrib[:-CONTRIBUTORS_CAP]
-    if before >= config.risk_level or value < config.risk_level:
+    half = config.risk_half_life_days
+    contrib: list[list[Any]] = st.extra.setdefault("rc", [])
+    now = max([day] + [c[3] for c in contrib if len(c) > 3])
+    before, n_before = _score(contrib, now, half)
+    add = alert.score * SEVERITY_WEIGHT[alert.severity] * boost
+    b = behaviour(alert.rule_id)
+    same = [c for c in contrib if behaviour(rule_name(c[0])) == b]
+    if not same or _score(same, now, half)[0] < add * 0.5 ** (max(0, now - day) / half):
+        for c in same:
+            contrib.remove(c)
+        contrib.append([rule_code(alert.rule_id), round(alert.score), round(add, 1), day])
+        del contrib[:-CONTRIBUTORS_CAP]
+    value, n = _score(contrib, now, half)
+    st.risk = [value, max(t, st.risk[1])]
+    level = config.risk_level
+    if value < level or n < MIN_BEHAVIOURS or (before >= level and n_before >= MIN_BEHAVIOURS):
         return None
     rules = sorted({rule_name(c[0]) for c in contrib})
     key = f"L{hr.last_day}" if hr.leaving and hr.last_day is not None else f"W{day // 7}"
     return Finding(
         key=key,
         observed=round(value, 1),
-        threshold=config.risk_level,
+        threshold=level,
         evidence=list(alert.evidence),
         day=day,
-        extra={"rules_behind": ", ".join(rules), "contributions": [[rule_name(c[0]), c[1]] for c in contrib],
+        extra={"rules_behind": ", ".join(rules), "behaviours": n,
+               "contributions": [[rule_name(c[0]), c[1]] for c in contrib],
                **({"possibly_leaving": {"propensity": possibly}} if possibly else {})},
     )

@@ -81,6 +81,11 @@ class Rule:
     #: first used within the window's ``fresh_days`` (and not in their first ``warmup_days``; see
     #: detectors.windows.fresh_since). Unlike ``novelty``, every event of a recently new thing counts.
     fresh: Callable[[ActivityEvent], str | None] | None = None
+    #: Context the rule keeps from every event, matching or not (``observe(event, state, hr, day, t)``, ``hr``
+    #: the picture at the event's time), for its window to grade by: which of the employee's downloads were
+    #: passed on internally, which came from places new to them (``detectors/rules/file/_handover.py``). It
+    #: never changes what fires (the window's count does), so alert ids stay independent of arrival order.
+    observe: Callable[..., None] | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:

@@ -122,12 +122,52 @@ class Window:
         """Drop what can never make this window fire again (called once a day per employee)."""
 
 
+def unexplained_share(st: EmployeeState, key: str, min_judged: float = 3) -> float | None:
+    """The share of what a rule counted that its observer (``Rule.observe``) could not explain, from the record
+    it keeps under ``st.extra[key]`` ending in ``[amount judged, weight not explained]``; None when there is no
+    record or fewer than ``min_judged`` were judged. A window with ``unexplained`` set multiplies its ratio to
+    the usual by it: graded on what is left once handovers are taken out (``detectors/rules/file/_handover.py``).
+
+    >>> st = EmployeeState(); st.extra["hs"] = [0, 0, 0, 12, 3.0]
+    >>> unexplained_share(st, "hs"), unexplained_share(st, "none")
+    (0.25, None)
+    """
+    rec = st.extra.get(key)
+    if not rec or rec[-2] < min_judged:
+        return None
+    return float(rec[-1]) / float(rec[-2])
+
+
+#: A graded ratio below this grades low (detectors.engine.grade).
+LOW_BELOW = 1.5
+
+
+def _regraded(ratio: float | None, st: EmployeeState, key: str, observed: float, limit: float
+              ) -> tuple[float | None, dict[str, Any]]:
+    """The ratio to the usual times the share left unexplained; graded low (below LOW_BELOW) when what is
+    left unexplained (the share of ``observed``) does not exceed the window's own ``limit``."""
+    share = unexplained_share(st, key) if key else None
+    if share is None or ratio is None:
+        return ratio, {}
+    graded = ratio * share
+    if share * observed <= limit:
+        graded = min(graded, LOW_BELOW * 0.99)
+    return graded, {"unexplained_share": round(share, 2), "ratio_before_handover": round(ratio, 2)}
+
+
 @dataclass(frozen=True)
 class BeforeLastDay(Window):
     episodic: ClassVar[bool] = False
     days: int = 30
     threshold: float = 10
     evidence_cap: int = 12
+    #: Days of the usual amount the count is compared with at least: a burst on the first days of the window
+    #: is not a month's excess.
+    min_elapsed: int = 7
+    #: Where the rule's observer keeps what it could not explain (see :func:`unexplained_share`); "" for none.
+    #: With it, a count over ``threshold`` waits until the observer has judged enough of the departure period
+    #: to grade it (or the last day has passed, or the employee has too little history to grade at all).
+    unexplained: str = ""
 
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.days)
@@ -135,16 +175,16 @@ class BeforeLastDay(Window):
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if hr.last_day is None or not hr.within_days_of_last_day(day, self.days):
             return None
-        return self._check(s, hr, day)
+        return self._check(s, hr, day, st)
 
     def lookback(self, s: Series, hr: HRView, today: int, lookback_days: int, st: EmployeeState,
                  rid: str) -> list[Finding]:
         if hr.last_day is None or hr.last_day < today - lookback_days:
             return []
-        f = self._check(s, hr, today)
+        f = self._check(s, hr, today, st)
         return [f] if f else []
 
-    def _check(self, s: Series, hr: HRView, today: int) -> Finding | None:
+    def _check(self, s: Series, hr: HRView, today: int, st: EmployeeState) -> Finding | None:
         assert hr.last_day is not None
         end = hr.last_day
         start = end - self.days + 1
@@ -152,7 +192,12 @@ class BeforeLastDay(Window):
         if total <= self.threshold:
             return None
         # Unusualness against what this person normally does in as many days as have passed in the window.
-        elapsed = max(1, min(end, today) - start + 1)
+        elapsed = max(self.min_elapsed, min(end, today) - start + 1)
+        raw = ratio_of(s, total, per_days=elapsed)
+        if (self.unexplained and raw is not None and today <= end and not hr.possibly_leaving
+                and unexplained_share(st, self.unexplained) is None):
+            return None  # judged once enough of the departure has been seen to tell a handover (or the end)
+        ratio, why = _regraded(raw, st, self.unexplained, total, self.threshold)
         return Finding(
             key=f"L{end}",
             observed=total,
@@ -161,8 +206,9 @@ class BeforeLastDay(Window):
             window_end=end,
             evidence=s.evidence(start, end),
             baseline=baseline_of(s),
-            ratio=ratio_of(s, total, per_days=elapsed),
+            ratio=ratio,
             day=max((d for d in s.days if start <= d <= end), default=end),
+            extra=why,
         )
 
 
@@ -172,6 +218,9 @@ class AboveBaseline(Window):
     z: float = 3.0
     min_value: float = 1.0
     min_history_days: int = MIN_HISTORY_DAYS
+    #: Grade against the department's same day (the engine divides the ratio by the department's ratio to its
+    #: usual today: detectors.peerload).
+    peers: bool = False
 
     def limit(self, s: Series) -> float:
         return max(self.factor * usual(s), s.mean + self.z * s.sd, self.min_value)
@@ -207,6 +256,8 @@ class ConsecutiveDays(Window):
     when: str = "in_notice"
     days: int = 3
     min_per_day: float = 1
+    #: Where the rule's observer keeps what it could not explain (see :func:`unexplained_share`); "" for none.
+    unexplained: str = ""
 
     def horizon(self, lookback_days: int) -> int:
         return max(super().horizon(lookback_days), self.days + 1)
@@ -230,6 +281,8 @@ class ConsecutiveDays(Window):
         # The alert belongs to the run: a fourth day adds nothing new, a new run after a gap does.
         first = run_start
         per_day = s.total(first, day) / (day - first + 1)
+        ratio, why = _regraded(ratio_of(s.as_of(first), per_day), st, self.unexplained, per_day,
+                               self.min_per_day * 0.999)
         return Finding(
             key=f"R{first}",
             observed=day - run_start + 1,
@@ -240,9 +293,9 @@ class ConsecutiveDays(Window):
             baseline=baseline_of(s),
             # Someone who does this every day is not unusual for doing it three days running: the run's daily
             # amount against their usual day grades it.
-            ratio=ratio_of(s.as_of(first), per_day),
+            ratio=ratio,
             day=day,
-            extra={"per_day": [s.days.get(d, 0.0) for d in range(first, day + 1)]},
+            extra={"per_day": [s.days.get(d, 0.0) for d in range(first, day + 1)], **why},
         )
 
 

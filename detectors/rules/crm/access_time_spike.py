@@ -5,6 +5,10 @@ Value of an event: its ``duration_s`` when the source reports one; a CRM event w
 without session times, access volume, and the per-employee baseline compares like with like (one person's
 CRM events come from the same source). Record counts are not added in: they are another unit, and large
 record volumes are the job of ``crm.bulk_export_before_departure``.
+
+Version 2 grades the day against the employee's department on the same day (``peers=True``,
+:mod:`detectors.peerload`): at month end or in a campaign the whole department is above its usual, and the
+ratio is divided by the department's. What fires is unchanged.
 """
 
 from detectors.examples import daily, hr
@@ -29,7 +33,7 @@ _HISTORY = daily("2026-01-05", 30, per_day=10, action="view", duration_s=120.0)
 
 RULE = Rule(
     id="crm.access_time_spike",
-    version="1",
+    version="2",
     title=(
         "{observed:.0f} seconds of customer-data (CRM) access on {day}, {ratio_to_own_normal}x the employee's "
         "usual {baseline[mean]:.0f} seconds a day (limit {threshold:.0f})"
@@ -38,7 +42,7 @@ RULE = Rule(
     severity="medium",
     score=45,
     predicate=access_time_spike,
-    window=AboveBaseline(when="always", factor=2.0, z=3.0, min_value=1800.0),
+    window=AboveBaseline(when="always", factor=2.0, z=3.0, min_value=1800.0, peers=True),
     runbook=(
         "List the accounts and reports opened that day (evidence); compare with the employee's territory and open "
         "deals; ask the manager whether a campaign, audit or quarter-end explains it; check for exports or "

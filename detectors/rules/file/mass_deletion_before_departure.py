@@ -8,6 +8,10 @@ departure window only. A last day recorded after the deletions re-evaluates the 
 
 Version 2 (weights, floor 150 instead of 50): version 1 flagged 19 of 44 benign leavers in the evaluation
 for clearing 51-120 ordinary files in their last week.
+
+Version 3 grades the day against the employee's department on the same day (``peers=True``,
+:mod:`detectors.peerload`): an agreed clean-up that the whole team does at once is not one person's
+anomaly. What fires is unchanged.
 """
 
 from detectors.examples import daily, ev, hr
@@ -32,7 +36,7 @@ _HISTORY = daily("2026-01-10", 30, per_day=5, action="delete")
 
 RULE = Rule(
     id="file.mass_deletion_before_departure",
-    version="2",
+    version="3",
     title=(
         "Deletions weighing {observed:.0f} (restricted and confidential files count 3) on {day}, {days_to_last_day} day(s) before the last working day "
         "({last_day}): {ratio_to_own_normal}x the employee's usual {baseline[mean]:.1f} a day "
@@ -42,7 +46,7 @@ RULE = Rule(
     severity="high",
     score=75,
     predicate=mass_deletion_before_departure,
-    window=AboveBaseline(when="last_days", within_days=14, factor=5.0, z=3.0, min_value=150.0),
+    window=AboveBaseline(when="last_days", within_days=14, factor=5.0, z=3.0, min_value=150.0, peers=True),
     runbook=(
         "Stop further loss first: restore from the recycle bin, version history or backup; list the deleted "
         "objects (evidence) and their owners; ask the manager whether a clean-up was agreed as part of the "

@@ -4,14 +4,27 @@ Counts ``download`` and ``sync_download`` of ``restricted`` objects only (confid
 ``file.sensitive_downloads_before_departure``). Days are calendar days (UTC): a weekend breaks the run.
 One alert per run; a fourth day adds nothing, a new run after a gap alerts again. A resignation recorded
 late (with its ``resignation_date``) re-evaluates the stored days.
+
+Version 2 grades the run by what was not passed on (``file/_handover.py``): restricted downloads an internal
+mail with attachments passed on within two hours are a handover, a download from a container the employee
+never touched weighs 3, an exit keeps them in; the run's ratio to the usual day is multiplied by the share left
+unexplained over the departure so far. What fires is unchanged. Version 1 graded the raw count: 10 of 390
+honest people in a high-turnover company got a medium or high alert, most of them handing over.
 """
+
+from typing import Any
 
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Rule
+from detectors.rules.file._handover import DOWNLOADS, observe
 from detectors.windows import ConsecutiveDays
 from schemas import ActivityEvent
 
-DOWNLOADS = frozenset({"download", "sync_download"})
+KEY = "hq"  # where observe() keeps this rule's record in st.extra
+
+
+def _observe(e: ActivityEvent, st: Any, hr: Any, day: int, t: float) -> None:
+    observe(e, st, hr, day, t, counts=lambda x: x.sensitivity == "restricted", key=KEY)
 
 
 def restricted_downloads_consecutive_days(e: ActivityEvent) -> bool:
@@ -22,7 +35,7 @@ _LEAVER = [hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", re
 
 RULE = Rule(
     id="file.restricted_downloads_consecutive_days",
-    version="1",
+    version="2",
     title=(
         "Restricted files downloaded on {observed:.0f} consecutive days in notice ({window_start} to "
         "{window_end}, per day {per_day}); last working day {last_day}"
@@ -31,7 +44,8 @@ RULE = Rule(
     severity="high",
     score=65,
     predicate=restricted_downloads_consecutive_days,
-    window=ConsecutiveDays(when="in_notice", days=3, min_per_day=1),
+    observe=_observe,
+    window=ConsecutiveDays(when="in_notice", days=3, min_per_day=1, unexplained=KEY),
     runbook=(
         "List the restricted files (evidence) and who owns them; ask the manager whether the handover needs them; "
         "check the same files for USB copies, personal mail or personal cloud uploads."
