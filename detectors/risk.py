@@ -5,8 +5,9 @@ Being in notice, near the last day or on the watchlist multiplies what an alert 
 behaviour (the rule's kind: ``file``, ``crm``, ``device``, ``sequence``...) are correlated (the same downloads
 make ``file.sensitive_downloads_before_departure`` and ``file.restricted_downloads_consecutive_days`` fire,
 a rule raises an episode again as it grows), so a behaviour counts once: with its largest (decayed)
-contribution. The score crosses ``risk_level`` only with at least :data:`MIN_BEHAVIOURS` behaviours behind it
-(one behaviour already has its own alert); crossing emits one ``risk.employee`` alert per departure (or per
+contribution. The score crosses ``risk_level`` only with at least :data:`MIN_BEHAVIOURS` behaviours behind it,
+each with at least a medium alert's contribution (one behaviour already has its own alert; low alerts are
+context and never make a crossing); crossing emits one ``risk.employee`` alert per departure (or per
 week for someone not leaving), listing the rules behind it.
 
 Version 2 (one contribution per behaviour, two behaviours to cross): version 1 summed every alert, so three
@@ -40,8 +41,11 @@ SEVERITY_WEIGHT = {"low": 0.1, "medium": 0.5, "high": 0.75, "critical": 1.0}
 #: Behaviours remembered (one contribution each: ``st.extra["rc"]`` holds ``[rule code, alert score,
 #: contribution, day]``).
 CONTRIBUTORS_CAP = 5
-#: Behaviours needed behind a crossing.
+#: Behaviours needed behind a crossing ...
 MIN_BEHAVIOURS = 2
+#: ... each contributing at least this much now (what a medium alert contributes at least; a low one never
+#: does: 0.1 x score x boost stays under 18).
+BEHAVIOUR_MIN = 20.0
 
 
 def behaviour(rule_id: str) -> str:
@@ -102,14 +106,14 @@ class _FakeAlert:  # for the doctest
 
 
 def _score(contrib: list[list[Any]], day: int, half_life: float) -> tuple[float, int]:
-    """The score of the remembered contributions on ``day`` and how many behaviours are behind it (entries of
-    version 1, ``[code, score]``, carry no contribution and count nothing)."""
+    """The score of the remembered contributions on ``day`` and how many behaviours contribute at least
+    :data:`BEHAVIOUR_MIN` (entries of version 1, ``[code, score]``, carry no contribution and count nothing)."""
     value, n = 0.0, 0
     for c in contrib:
         if len(c) > 3:
             v = c[2] * 0.5 ** (max(0, day - c[3]) / half_life)
             value += v
-            n += v > 0
+            n += v >= BEHAVIOUR_MIN
     return min(100.0, value), n
 
 
@@ -135,7 +139,8 @@ def update_risk(st: EmployeeState, hr: HRView, alert: Any, day: int, config: Any
         for c in same:
             contrib.remove(c)
         contrib.append([rule_code(alert.rule_id), round(alert.score), round(add, 1), day])
-        del contrib[:-CONTRIBUTORS_CAP]
+        while len(contrib) > CONTRIBUTORS_CAP:  # the one that contributes least now goes
+            contrib.remove(min(contrib, key=lambda c: _score([c], now, half)[0]))
     value, n = _score(contrib, now, half)
     st.risk = [value, max(t, st.risk[1])]
     level = config.risk_level

@@ -147,12 +147,13 @@ def _regraded(ratio: float | None, st: EmployeeState, key: str, observed: float,
     """The ratio to the usual times the share left unexplained; graded low (below LOW_BELOW) when what is
     left unexplained (the share of ``observed``) does not exceed the window's own ``limit``."""
     share = unexplained_share(st, key) if key else None
-    if share is None or ratio is None:
+    if share is None:
         return ratio, {}
-    graded = ratio * share
+    why = {"unexplained_share": round(share, 2), "ratio_before_handover": None if ratio is None else round(ratio, 2)}
+    graded = None if ratio is None else ratio * share  # without a usual (too little history): the severity
     if share * observed <= limit:
-        graded = min(graded, LOW_BELOW * 0.99)
-    return graded, {"unexplained_share": round(share, 2), "ratio_before_handover": round(ratio, 2)}
+        graded = LOW_BELOW * 0.99 if graded is None else min(graded, LOW_BELOW * 0.99)
+    return graded, why
 
 
 @dataclass(frozen=True)

@@ -139,3 +139,26 @@ def test_notice_recorded_late_waits_for_the_departure_to_be_seen() -> None:
     after_end = hr("2026-04-03T09:00:00Z", status="departed", last_day="2026-03-31", resignation_date="2026-03-02")
     got = _run([HIRED, after_end], history() + before + after)
     assert len(got) == 1 and got[0].ts.date().isoformat() == "2026-04-03"
+
+
+def test_risk_low_alerts_never_make_a_crossing() -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from detectors.context import HRView
+    from detectors.risk import update_risk
+
+    conf = SimpleNamespace(risk_level=80.0, risk_half_life_days=14.0)
+    leaving = HRView(status="notice", last_day=120, notice_from=90)
+
+    def alert(rule: str, score: float, severity: str) -> Any:
+        return SimpleNamespace(rule_id=rule, score=score, severity=severity, evidence=["e"],
+                               ts=dt.datetime(2026, 3, 10, tzinfo=dt.timezone.utc))
+
+    st = EmployeeState()
+    assert update_risk(st, leaving, alert("crm.bulk_export_before_departure", 85, "high"), 100, conf) is None
+    for rule in ("file.x", "web.y", "activity.z", "email.w", "device.v"):  # five behaviours, all low
+        assert update_risk(st, leaving, alert(rule, 60, "low"), 100, conf) is None
+    assert st.risk[0] >= 80  # the score is there; the crossing needs a second behaviour at medium or above
+    f = update_risk(st, leaving, alert("file.x", 60, "medium"), 100, conf)
+    assert f is not None and f.extra["behaviours"] == 2
