@@ -40,8 +40,8 @@ from detectors.models.propensity import FACTORS, WEIGHTS, PropensityModel
 from detectors.replay import merged
 
 EARLY_DAYS = 14
-#: The stayer rates tried on the training companies (0.5% to 3% in steps of 0.25%).
-RATES = tuple(i / 10000 for i in range(50, 301, 25))
+#: The stayer rates tried on the training companies (0.1% to 0.6% in steps of 0.05%).
+RATES = tuple(i / 10000 for i in range(10, 61, 5))
 WINDOW_DAYS = 90
 
 
@@ -141,7 +141,7 @@ def simulate(run: FeatureRun, weights: dict[str, float], rate: float, fallback: 
     """(share of leavers flagged >= 14 days before notice, share of stayers flagged in the period) with these
     weights and stayer rate: the model's population level replayed day by day from the factor units (within a
     day the order of signals and HR records is not kept: close to, not exactly, what the model does)."""
-    from detectors.models.propensity import BLOCK_DAYS, KEEP_BLOCKS, StayerLevel
+    from detectors.models.propensity import BLOCK_DAYS, CONFIRM_DAYS, StayerLevel
 
     w = weights
     pts: dict[int, list[tuple[str, float]]] = defaultdict(list)
@@ -154,13 +154,13 @@ def simulate(run: FeatureRun, weights: dict[str, float], rate: float, fallback: 
         told_on[d].append(emp)
     pop = StayerLevel(rate, fallback)
     bm: dict[str, list[float]] = {}
-    bh: dict[str, list[list[float]]] = defaultdict(list)
+    bp: dict[str, list[list[float]]] = defaultdict(list)
     leaving: set[str] = set()
     hit: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
     for day in sorted(set(pts) | set(told_on)):
         for emp in told_on.get(day, ()):
             leaving.add(emp)
-            pop.remove(bh.pop(emp, []))
+            bp.pop(emp, None)
             bm.pop(emp, None)
         b = day // BLOCK_DAYS
         level = None
@@ -168,14 +168,16 @@ def simulate(run: FeatureRun, weights: dict[str, float], rate: float, fallback: 
             if emp not in leaving:
                 cur = bm.get(emp)
                 if cur is not None and cur[0] < b:
-                    pop.add(int(cur[0]), cur[1])
-                    bh[emp].append(cur)
-                    del bh[emp][:-KEEP_BLOCKS]
+                    bp[emp].append(cur)
                     cur = None
                 if cur is None:
                     bm[emp] = [b, p]
                 elif p > cur[1]:
                     cur[1] = p
+                q = bp.get(emp)
+                while q and (q[0][0] + 1) * BLOCK_DAYS + CONFIRM_DAYS <= day:
+                    ob, op = q.pop(0)
+                    pop.add(int(ob), op)
             if level is None:
                 level = pop.level(day)
             hit[emp].append((day, p, level))

@@ -23,8 +23,8 @@ measures it on held-out companies and seeds (ranking, calibration, early warning
 online River ``LogisticRegression`` learning from the notices as they come.
 
 The alert level is relative to the company (:class:`StayerLevel`): the propensity that only
-``EXITWATCH_PROPENSITY_STAYER_RATE`` of its employees who stay reach in 13 weeks, learned online from every
-employee's highest propensity per 13-week block, leavers' blocks taken out when their notice comes; until
+``EXITWATCH_PROPENSITY_STAYER_RATE`` of its employees who stay reach in four weeks, learned online from every
+employee's highest propensity per four-week block once 90 days passed after it without a notice; until
 enough blocks are known, and with the rate 0, the absolute ``EXITWATCH_PROPENSITY_LEVEL``. The rate was chosen
 on the training companies only. An alert goes to ``alerts.hr`` only (``detectors/routing.py``) when ``p``
 crosses the level in force for someone not yet leaving, once per crossing (it re-arms when ``p`` falls below
@@ -73,10 +73,10 @@ WEIGHTS: dict[str, float] = {
     "leave": 0.832,
     "satisfaction": 1.754,
 }
-#: Share of the employees who stay that the level lets the propensity flag in 13 weeks: the largest rate that kept
+#: Share of the employees who stay that the level lets the propensity flag in four weeks: the largest rate that kept
 #: the stayers flagged at or under 4% on every training company (setting ``EXITWATCH_PROPENSITY_STAYER_RATE``;
 #: 0: the absolute level always).
-STAYER_RATE = 0.0075
+STAYER_RATE = 0.002
 
 
 @dataclass(frozen=True)
@@ -98,10 +98,12 @@ class PropensityMeta:
 META = PropensityMeta()
 
 
-#: A block of the population level: 13 weeks (the 90 days the propensity looks ahead).
-BLOCK_DAYS = 91
-#: Completed blocks the population level is learned from (about a year).
-KEEP_BLOCKS = 4
+#: A block of the population level: four weeks.
+BLOCK_DAYS = 28
+#: Blocks the population level is learned from (about a year).
+KEEP_BLOCKS = 13
+#: A block counts as a stayer's once this many days passed after it without a notice (the horizon of ``p``).
+CONFIRM_DAYS = 90
 #: Employee-blocks needed before the company's own level replaces the configured one.
 MIN_BLOCKS = 100
 #: The population level never goes below this probability (twice the usual chance of a notice in 90 days):
@@ -134,20 +136,23 @@ def quantile_level(counts: list[int], rate: float, fallback: float, floor: float
 
 class StayerLevel:
     """The alert level relative to the company: the propensity that only ``rate`` of its employees who stay
-    reach in 13 weeks.
+    reach in four weeks.
 
-    Every employee's highest propensity in each 13-week block (:data:`BLOCK_DAYS`, the same blocks for all)
-    goes, once the block is over, into a histogram per block; when someone hands in their notice, their blocks
-    are taken out again (a leaver's drift must not raise the level for everyone else). The level is the
-    ``1 - rate`` quantile of the last :data:`KEEP_BLOCKS` blocks, never below ``floor``; until
-    :data:`MIN_BLOCKS` employee-blocks are known, ``fallback`` (the configured absolute level).
+    Every employee's highest propensity in each four-week block (:data:`BLOCK_DAYS`, the same blocks for all)
+    is kept with the employee until :data:`CONFIRM_DAYS` have passed after it without a notice: then it is a
+    stayer's, and goes into the histogram of its block (a notice drops the blocks still waiting, so the drift
+    of people about to leave never raises the level for everyone else). The level is the ``1 - rate`` quantile
+    of the last :data:`KEEP_BLOCKS` blocks, never below ``floor``; until :data:`MIN_BLOCKS` employee-blocks are
+    known, ``fallback`` (the configured absolute level).
 
     >>> lv = StayerLevel(rate=0.1, fallback=0.25)
     >>> for i in range(200):
     ...     lv.add(0, 0.01 if i < 180 else 0.5)
     >>> lv.level(BLOCK_DAYS * 2) > 0.4, lv.level(BLOCK_DAYS * 2) <= 0.5
     (True, True)
-    >>> lv.remove([[0, 0.5]] * 20); round(lv.level(BLOCK_DAYS * 2), 2)
+    >>> for i in range(2000):
+    ...     lv.add(1, 0.01)
+    >>> round(lv.level(BLOCK_DAYS * 2), 2)
     0.08
     """
 
@@ -160,13 +165,6 @@ class StayerLevel:
 
     def add(self, block: int, p: float) -> None:
         self.hist.setdefault(block, [0] * _BINS)[_bin(p)] += 1
-        self._cache = (-1, self._cache[1])
-
-    def remove(self, blocks: list[list[float]]) -> None:
-        for b, p in blocks:
-            h = self.hist.get(int(b))
-            if h is not None and h[_bin(p)] > 0:
-                h[_bin(p)] -= 1
         self._cache = (-1, self._cache[1])
 
     def counts(self, day: int) -> list[int]:
@@ -192,7 +190,7 @@ class StayerLevel:
         lv = self.level(day)
         if lv == self.fallback and (self.rate == 0 or self._n(day) < MIN_BLOCKS):
             return "configured level (the company's own is not known yet)"
-        return (f"reached in 13 weeks by the top {self.rate:.1%} of the employees who stayed"
+        return (f"reached in four weeks by the top {self.rate:.2%} of the employees who stayed"
                 + (f" (floor {self.floor:.0%})" if lv == self.floor else ""))
 
     def _n(self, day: int) -> int:
@@ -249,8 +247,8 @@ class PropensityModel:
 
     def on_hr(self, emp: str, st: EmployeeState, hr: HRView, record: Any) -> list[Any]:
         s = st.extra.get(KEY)
-        if hr.leaving and s is not None:  # a leaver's blocks leave the population level
-            self.population.remove(s.pop("bh", []))
+        if hr.leaving and s is not None:  # a leaver's blocks never become a stayer's
+            s.pop("bp", None)
             s.pop("bm", None)
         return []
 
@@ -294,15 +292,18 @@ class PropensityModel:
         return self._maybe_alert(st, s, hr, day, p, feats, level)
 
     def _block(self, s: dict[str, Any], day: int, p: float) -> None:
-        """The highest propensity of the employee's current 13-week block; a finished block goes to the
-        population level (and is remembered, to be taken out if a notice follows)."""
+        """The highest propensity of the employee's current four-week block; a finished block waits with the
+        employee until :data:`CONFIRM_DAYS` passed without a notice, then goes to the population level."""
         b = day // BLOCK_DAYS
         bm = s.get("bm")
         if bm is not None and bm[0] < b:
-            self.population.add(bm[0], bm[1])
-            s.setdefault("bh", []).append(bm)
-            del s["bh"][:-KEEP_BLOCKS]
+            s.setdefault("bp", []).append(bm)
+            del s["bp"][:-(CONFIRM_DAYS // BLOCK_DAYS + 2)]
             bm = None
+        bp = s.get("bp")
+        while bp and (bp[0][0] + 1) * BLOCK_DAYS + CONFIRM_DAYS <= day:
+            ob, op = bp.pop(0)
+            self.population.add(int(ob), op)
         if bm is None:
             s["bm"] = [b, round(p, 4)]
         elif p > bm[1]:
