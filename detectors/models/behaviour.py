@@ -27,11 +27,11 @@ How it works, per employee and UTC day:
    engine's ``ratio >= 10`` step); someone departing starts at ``medium`` (``high`` when the score is very
    high), but a day whose only feature far from normal keeps the data inside (downloads, exports, deletions,
    CRM time, hours: :data:`INSIDE`) stays ``low`` unless the score is very high or the feature passed the own
-   gate (version 2: that is its
-   rule's to judge, with where the data went; in six generated companies such days of honest leavers'
-   handover exports and clean-ups made about one honest medium+ flag per company, and the model caught no
-   thief that no rule caught). Data leaving (removable media, uploads, mail out, new destinations) or coming
-   from new places still starts at ``medium``. The explanation lists the top features with observed value, own usual and peers' usual.
+   gate. Version 2: that is its rule's to judge, with where the data went; in six generated companies such
+   days of honest leavers' handover exports and clean-ups made about one honest medium+ flag per company,
+   and the model caught no thief that no rule caught. Data leaving (removable media, uploads, mail out, new
+   destinations) or coming from new places still starts at ``medium``.
+   The explanation lists the top features with observed value, own usual and peers' usual.
 
 The shared parts (peer baselines, the tree model, counters) are saved and restored with :meth:`state_dict` /
 :meth:`load_state_dict`; the per-employee parts travel with the engine's state store. Everything is
