@@ -33,6 +33,7 @@ from detectors.dedupe import Floor, seen_or_add
 from detectors.offboarding import HANDOVER_SIGNALS
 from detectors.hosts import HostUsers
 from detectors.peerload import PeerLoad
+from detectors.habits import Habits
 from detectors.peers import PeerFirsts
 from detectors.risk import RISK_RULE, rule_code, update_risk
 from detectors.shared import SharedMemory
@@ -299,6 +300,7 @@ class Engine:
         #: (detectors.shared).
         self.partition_of: Callable[[str], int] = lambda emp: 0
         self.peer_load = PeerLoad()  # a department's day against its usual (detectors.peerload)
+        self.habits = Habits()  # own working hours, the company's own destinations (detectors.habits)
         self._seq_keep = {
             r.id: r.window.within_hours * 3600 for r in self.rules if isinstance(r.window, Sequence)
         }
@@ -377,6 +379,7 @@ class Engine:
         pv = possibly_leaving_view(st, hr, day) if not hr.leaving and "pl" in st.extra else None
         extra_views: tuple[HRView, ...] = () if pv is None else (pv,)
         flagged = self._flagged(st)
+        event = self.habits.annotate(st, emp, event, day, t, hr_then.learnable(day))
         group = str((st.hr or {}).get("department") or "")
         self.peer_firsts.part = part
         if "fs" not in st.extra:

@@ -7,7 +7,7 @@ an employee produced and count only a key never seen before (``detectors.windows
 
 >>> from schemas import ActivityEvent
 >>> e = ActivityEvent.model_validate({"event_id": "a", "ts": "2026-03-02T22:15:00Z", "kind": "device",
-...     "action": "connect", "actor": "ann", "source": "cert"})
+...     "action": "connect", "actor": "ann", "source": "cert", "attrs": {"off_hours": True}})
 >>> after_hours(e), removable(e), web_category(e)
 ('after_hours', 'removable', None)
 """
@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from schemas import ActivityEvent
 
-DAY_START_S = 7 * 3600
-DAY_END_S = 19 * 3600
 #: Actions a person does not cause themselves (a rule, a sync client).
 AUTOMATIC = frozenset({"auto_forward", "sync_download"})
 #: Site categories whose first visit is worth telling (``[categories]`` in connectors/classification.toml).
@@ -26,12 +24,11 @@ SENDS = frozenset({"send", "forward"})
 
 
 def is_after_hours(e: ActivityEvent) -> bool:
-    """Before 07:00 or from 19:00 UTC, or on a Saturday or Sunday (UTC), caused by a person."""
-    if e.action in AUTOMATIC:
-        return False
-    day, sec = divmod(int(e.ts.timestamp()), 86400)
-    # 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays, 5 and 6 on the weekend.
-    return (day + 3) % 7 >= 5 or not DAY_START_S <= sec < DAY_END_S
+    """Outside the employee's own working hours, caused by a person: the engine marks such events
+    ``attrs.off_hours`` from the hours and weekdays the employee is usually active in (``detectors.habits``:
+    learned per person, so a time zone or a shift is part of their normal; nothing is marked before a warm-up
+    of active days)."""
+    return e.action not in AUTOMATIC and e.attrs.get("off_hours") is True
 
 
 def after_hours(e: ActivityEvent) -> str | None:

@@ -1,8 +1,9 @@
 """The first time the employee works outside working hours, after at least 28 days of history without it.
 
-An event counts when it happens before 07:00 or from 19:00 UTC, or on a Saturday or Sunday (UTC), and a
-person caused it (not ``auto_forward`` or ``sync_download``). Hours are UTC on purpose: the comparison is with
-the employee's own history, so a time zone that shifts the working day is part of their normal. Someone who
+An event counts when a person caused it (not ``auto_forward`` or ``sync_download``) outside the hours and
+weekdays the employee is usually active in, learned from their own activity (``detectors.habits``), so a time
+zone or a shift is part of their normal (version 1 judged 07:00-19:00 UTC: every New York afternoon was
+"after hours"). Someone who
 worked late once, anywhere in the remembered history, is not new to it. Alone this is weak evidence (a
 deadline, a trip, handover work in notice): it is ``low`` and feeds ``activity.firsts_together``.
 """
@@ -24,10 +25,10 @@ _WEEKDAYS = [e for e in _DAYTIME if __import__("datetime").date.fromisoformat(e[
 
 RULE = Rule(
     id="activity.first_after_hours",
-    version="1",
+    version="2",
     title=(
-        "First work outside working hours in {history_days} days of history, on {day} (before 07:00 or after "
-        "19:00 UTC, or at the weekend); HR status {status}"
+        "First work outside the employee's own working hours and weekdays in {history_days} days of history, "
+        "on {day}; HR status {status}"
     ),
     description=__doc__,
     severity="low",
@@ -44,8 +45,11 @@ RULE = Rule(
         Example("a logon at 22:00 after 30 daytime weekdays", True,
                 _WEEKDAYS + [ev("2026-02-17T22:00:00Z", action="logon")], _HR),
         Example("someone who already worked late once", False,
-                _WEEKDAYS + [ev("2026-01-14T21:00:00Z", action="open"), ev("2026-02-17T22:00:00Z", action="logon")],
+                _WEEKDAYS + [ev("2026-01-26T21:00:00Z", action="open"), ev("2026-02-17T22:00:00Z", action="logon")],
                 _HR),
+        Example("an evening worker's evening is their own hours", False,
+                _WEEKDAYS + daily("2026-01-05", 30, per_day=1, hour=21, action="open")
+                + [ev("2026-02-17T22:00:00Z", action="logon")], _HR),
         Example("too little history to call it new", False,
                 _WEEKDAYS[:15] + [ev("2026-01-20T22:00:00Z", action="logon")], _HR),
         Example("an automatic forward at night is not work", False,

@@ -1,8 +1,11 @@
 """Uploads to personal cloud storage (a ``web`` or ``file`` upload whose destination is ``personal``).
 
 What makes it matter is what went and who sent it. The value of an upload is its weight times its file
-count (``count``, else 1): a confidential or restricted object weighs ``SENSITIVE_WEIGHT`` (3), an internal
-or unlabelled one 1, a public one 0. The rule fires when a day's weight reaches 3: one sensitive file, or
+count (``count``; a proxy log that gives no count but the bytes counts each started ``BYTES_PER_FILE``, 25 MB,
+as one file, so a 600 MB upload is not one file; else 1): a confidential or restricted object weighs
+``SENSITIVE_WEIGHT`` (3), an internal or unlabelled one 1, a public one 0. A destination that many colleagues
+use routinely (a company's GitHub organisation on a domain listed as personal) is the company's own: the
+engine does not mark uploads to it personal (``detectors.habits``; version 2). The rule fires when a day's weight reaches 3: one sensitive file, or
 three other non-public files; a single holiday photo does not. Grading then does the rest: in notice or
 near the last day the score rises, ten times the employee's usual uploads raises the severity, and someone
 who syncs to a personal drive every day is graded low.
@@ -19,12 +22,20 @@ UPLOAD_KINDS = frozenset({"web", "file"})
 SENSITIVE_WEIGHT = 3.0
 WEIGHT = {"restricted": SENSITIVE_WEIGHT, "confidential": SENSITIVE_WEIGHT, "internal": 1.0, None: 1.0,
           "public": 0.0}
+#: Bytes that count as one file when an upload names no file count (a proxy or CASB log).
+BYTES_PER_FILE = 25_000_000
 
 
 def personal_cloud_upload(e: ActivityEvent) -> float:
     if e.action != "upload" or e.personal is not True or e.kind not in UPLOAD_KINDS:
         return 0.0
-    return WEIGHT[e.sensitivity] * (e.count or 1)
+    if e.count:
+        n = e.count
+    elif e.bytes:
+        n = max(1, -(-e.bytes // BYTES_PER_FILE))
+    else:
+        n = 1
+    return WEIGHT[e.sensitivity] * n
 
 
 _STAYER = [hr("2026-01-01T09:00:00Z")]
@@ -33,7 +44,7 @@ _UP: dict[str, Any] = dict(kind="web", action="upload", personal=True, destinati
 
 RULE = Rule(
     id="web.personal_cloud_upload",
-    version="1",
+    version="2",
     title=(
         "Uploads to personal cloud storage on {day} weigh {observed:.0f} (a confidential or restricted file "
         "counts 3, any other non-public file 1; {threshold:.0f} or more is flagged); HR status {status}"
@@ -58,6 +69,15 @@ RULE = Rule(
                 [ev("2026-02-10T10:00:00Z", sensitivity="restricted", **_UP)], _STAYER),
         Example("a sync client uploading 4 unlabelled files in notice", True,
                 [ev("2026-03-10T10:00:00Z", kind="file", action="upload", personal=True, count=4)], _LEAVER),
+        Example("one 600 MB upload without a file count or label (a proxy log)", True,
+                [ev("2026-02-10T10:00:00Z", bytes=600_000_000, **_UP)], _STAYER),
+        Example("a 40 MB upload without a file count: two files' worth", False,
+                [ev("2026-02-10T10:00:00Z", bytes=40_000_000, **_UP)], _STAYER),
+        Example("the company's own destination: a domain listed as personal that 30 colleagues use routinely", False,
+                [ev(f"2026-02-{2 + d:02d}T10:00:00Z", actor=f"u{u}@corp.example", employee_id=f"U{u}",
+                    **{**_UP, "destination": "github.com"})
+                 for u in range(30) for d in range(3)]
+                + [ev("2026-02-10T10:00:00Z", count=8, **{**_UP, "destination": "github.com"})], _STAYER),
         Example("two internal files: just under", False,
                 daily("2026-02-10", 1, per_day=2, sensitivity="internal", **_UP), _STAYER),
         Example("public files do not count", False,
