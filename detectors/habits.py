@@ -3,19 +3,21 @@ colleagues use routinely), learned from the activity itself, so that no clock or
 
 **Working hours.** "After hours" judged against a fixed clock (07:00-19:00 UTC) makes every afternoon of a
 New York employee and every morning of one in Kolkata "after hours", and a night shift is after hours every
-day. Instead each employee's own hours are learned: how many distinct days they were active (by a person,
-not an automatic forward or sync) in each hour of the day and on each day of the week, counted up to
-:data:`MIN_DAYS` (2 bits each: 24 hours and 7 weekdays fit in one integer), learned only on days that may teach
-a baseline (not in the departure period). Once the employee has :data:`WARMUP_DAYS` active days learned, an
-event is *off hours* when its hour is not one of theirs (an hour counts as theirs when it or a neighbouring
-hour was active on :data:`MIN_DAYS` days: a daylight-saving shift or staying a little late is not new) or its
-weekday is not (a weekday is theirs once active on as many days as a five-day week gives it in their learned
-days, up to :data:`MIN_DAYS`). The engine marks such events ``attrs.off_hours = True`` for the rules to read (the hour and the
-day are in UTC; the comparison is with the person's own, so the time zone does not matter). Before the
-warm-up nothing is marked: with no history there is no judging.
+day. Instead each employee's own hours are learned: on how many distinct days they were active (by a person,
+not an automatic forward or sync) in each two-hour block of the day and on each day of the week, counted up to
+:data:`MIN_DAYS` (2 bits each), learned only on days that may teach a baseline (not in the departure period).
+Once the employee has :data:`WARMUP_DAYS` active days learned, an event is *off hours* when its block is not
+one of theirs (a block counts as theirs when it or a neighbouring block was active on :data:`MIN_DAYS` days: a
+daylight-saving shift or staying a little late is not new) or its weekday is not (a weekday is theirs once
+active on as many days as a five-day week gives it in their learned days, up to :data:`MIN_DAYS`). Each event
+is judged on the employee's days up to :data:`LAG_DAYS` before its own, so that events delivered up to
+:data:`LATE_DAYS` late get the same answers as in time order. The engine marks such events
+``attrs.off_hours = True`` for the rules to read (the hour and the day are in UTC; the comparison is with the
+person's own, so the time zone does not matter). Before the warm-up nothing is marked: with no history there
+is no judging.
 
-The state is ``st.extra["wh"]``, 19 base64 characters of one 106-bit number: the counters (62 bits), the hour
-mask of the day being learned (24), the days learned (8, up to 255) and that day modulo 4096 (12).
+The state is ``st.extra["wh"]``, 20 base64 characters of one 114-bit number: the counters (38 bits), the block
+masks of the last :data:`PENDING` days (60), the days learned (4, up to 15) and the latest day modulo 4096 (12).
 
 >>> st = EmployeeState(); h = Habits()
 >>> def at(day, hour):
@@ -23,6 +25,22 @@ mask of the day being learned (24), the days learned (8, up to 255) and that day
 >>> _ = [(at(d, 9), at(d, 16)) for d in range(20000, 20021) if weekday(d) < 5]  # 3 weeks of weekdays
 >>> at(20021, 10), at(20021, 17), at(20021, 22), at(20022, 10)  # a Friday at 10, 17, 22; Saturday at 10
 (False, False, True, True)
+
+**Team habits.** Some teams' work looks like an attack elsewhere: security analysts read exploit databases
+and password crackers, helpdesk staff log on to colleagues' machines every day. For such events (a
+hacking-tool site, a logon on a machine whose usual user is someone else) the engine marks
+``attrs.routine``: ``"own"`` when the person did it on several earlier occasions, ``"team"`` when several of
+their department or role did it too (a share of its members), ``"new"`` in the person's first days of data
+(nothing is known yet: caution, not alarm). A first for the person that is unusual for their peers stays
+unmarked and is judged as before.
+
+>>> h = Habits(); team = [EmployeeState(hr={"department": "Security"}) for _ in range(5)]
+>>> for i, st in enumerate(team):
+...     st.extra["fs"] = 0
+...     _ = h.off_hours(st, 30, 30 * 86400, True)  # joins the group
+>>> [h.routine(st, f"e{i}", "hacking_tools", 30) for i, st in enumerate(team)]
+[None, None, None, 'team', 'team']
+>>> h.routine(EmployeeState(hr={"department": "Sales"}, extra={"fs": 0}), "s1", "hacking_tools", 30)
 
 **Destinations of the company.** A consumer domain list calls github.com personal, yet in a software company
 hundreds of engineers push to the company's organisation there every day. A destination that is listed as
@@ -54,6 +72,14 @@ HOURS = "wh"
 MIN_DAYS = 3
 #: Active days learned before anything is judged off hours.
 WARMUP_DAYS = 10
+#: Hours are learned in blocks of two (12 a day); the last PENDING days are kept as masks, so that an event up to
+#: LATE_DAYS late is learned on its own day, and each event is judged on the days LAG_DAYS and more before it.
+BLOCK_HOURS = 2
+BLOCKS = 24 // BLOCK_HOURS
+BLOCK_MASK = (1 << BLOCKS) - 1
+LATE_DAYS = 2
+LAG_DAYS = 3
+PENDING = LATE_DAYS + LAG_DAYS
 #: Actions a person does not cause themselves.
 AUTOMATIC = frozenset({"auto_forward", "sync_download"})
 #: Distinct days of uploads that make someone a routine user of a destination.
@@ -62,6 +88,12 @@ ROUTINE_DAYS = 3
 #: of the employees seen.
 MIN_ROUTINE_USERS = 10
 ROUTINE_SHARE = 0.03
+#: Earlier occasions that make a team habit the person's own; others of a peer group (at least so many, and this
+#: share of its members seen) that make it the team's; days of history before which nothing is judged.
+OWN_ROUTINE = 3
+TEAM_MIN = 3
+TEAM_SHARE = 0.2
+NEW_DAYS = 14
 #: Upload actions whose destination is counted.
 UPLOAD_KINDS = frozenset({"web", "file"})
 #: Employees remembered per destination (beyond that, only the routine count grows: the destination is common).
@@ -78,6 +110,30 @@ def _bump(counters: int, i: int) -> int:
     return counters if c >= 3 else counters + (1 << (2 * i))
 
 
+def _groups(st: Any) -> list[str]:
+    """The employee's peer groups: their department and their role (as HR names them)."""
+    h = st.hr or {}
+    return [f"{k[0]}:{h[k]}" for k in ("department", "role") if h.get(k)]
+
+
+def _habit_kind(e: ActivityEvent) -> str | None:
+    if e.kind == "web" and e.attrs.get("category") == "hacking_tools":
+        return "hacking_tools"
+    if e.kind == "logon" and e.attrs.get("host_usual_user"):
+        return "other_machine"
+    return None
+
+
+def _fold(counters: int, n: int, mask: int, day: int) -> tuple[int, int]:
+    """A day's block mask into the counters (and the days learned)."""
+    if not mask:
+        return counters, n
+    for b in range(BLOCKS):
+        if mask >> b & 1:
+            counters = _bump(counters, b)
+    return _bump(counters, BLOCKS + weekday(day)), min(n + 1, 15)
+
+
 def weekday(day: int) -> int:
     """0 = Monday (1970-01-01, day 0, was a Thursday)."""
     return (day + 3) % 7
@@ -87,39 +143,52 @@ class Habits:
     def __init__(self) -> None:
         #: destination -> {employee: [upload days, last day counted]}
         self.dest: dict[str, dict[str, list[int]]] = {}
-        self.routine: dict[str, int] = {}
+        self.routine_users: dict[str, int] = {}
         #: employees whose hours this engine has started to learn (the company's size as seen)
         self.employees = 0
+        #: team habits: kind -> {employee: occasions}; (group, kind) -> employees; group -> members seen
+        self.own: dict[str, dict[str, int]] = {}
+        self.team: dict[tuple[str, str], set[str]] = {}
+        self.members: dict[str, int] = {}
 
     # ------------------------------------------------------------------ hours
     def off_hours(self, st: Any, day: int, t: float, learnable: bool) -> bool:
-        """Learn this person-caused event's hour and say whether it lies outside the employee's own hours."""
+        """Learn this person-caused event's hour and say whether it lies outside the employee's own hours, as
+        judged from their days up to ``LAG_DAYS`` before it (so that events up to two days late give the same
+        answers as in time order: the last ``PENDING`` days are kept as masks, older ones as counters)."""
         rec = st.extra.get(HOURS)
         if rec is None:
             self.employees += 1
-            pending, mask, counters, n = day, 0, 0, 0
+            for g in _groups(st):
+                self.members[g] = self.members.get(g, 0) + 1
+            top, masks, counters, n = day, [0] * PENDING, 0, 0
         else:
-            x = int.from_bytes(base64.b64decode(rec + "=="), "big")
-            counters, mask, n, low = x >> 44, (x >> 20) & 0xFFFFFF, (x >> 12) & 0xFF, x & 0xFFF
-            pending = day - ((day - low) % 4096)
-        if day > pending:
-            if mask:
-                for h in range(24):
-                    if mask >> h & 1:
-                        counters = _bump(counters, h)
-                counters = _bump(counters, 24 + weekday(pending))
-                n = min(n + 1, 255)
-            pending, mask = day, 0
-        h = int(t % 86400) // 3600
-        if day == pending and learnable:
-            mask |= 1 << h
-        x = counters << 44 | mask << 20 | n << 12 | pending % 4096
-        st.extra[HOURS] = base64.b64encode(x.to_bytes(14, "big")).decode().rstrip("=")
+            x = int.from_bytes(base64.b64decode(rec), "big")
+            counters, n, low = x >> 76, (x >> 12) & 0xF, x & 0xFFF
+            masks = [(x >> (16 + BLOCKS * i)) & BLOCK_MASK for i in range(PENDING)]  # masks[-1]: day ``top``
+            delta = (low - day) % 4096  # the latest day seen, ``top``, is near ``day``: a little later or earlier
+            top = day + delta if delta < 2048 else day - (4096 - delta)
+        for _ in range(min(max(0, day - top), PENDING)):  # a new day: the oldest pending day is folded
+            m = masks.pop(0)
+            counters, n = _fold(counters, n, m, top - PENDING + 1)
+            masks.append(0)
+            top += 1
+        top = max(top, day)
+        b = int(t % 86400) // 3600 // BLOCK_HOURS
+        if learnable and top - LATE_DAYS <= day <= top:
+            masks[PENDING - 1 - (top - day)] |= 1 << b
+        x = counters << 76 | sum(m << (16 + BLOCKS * i) for i, m in enumerate(masks)) | n << 12 | top % 4096
+        st.extra[HOURS] = base64.b64encode(x.to_bytes(15, "big")).decode()
+        # the days up to LAG_DAYS before this one: the counters and the pending days that old
+        for i, m in enumerate(masks):
+            d = top - PENDING + 1 + i
+            if d <= day - LAG_DAYS:
+                counters, n = _fold(counters, n, m, d)
         if n < WARMUP_DAYS:
             return False
-        own_hour = any(_count(counters, x % 24) >= MIN_DAYS for x in (h - 1, h, h + 1))
+        own = any(_count(counters, x % BLOCKS) >= MIN_DAYS for x in (b - 1, b, b + 1))
         # a weekday is theirs once seen on as many days as a five-day week gives it so far (up to MIN_DAYS)
-        return not own_hour or _count(counters, 24 + weekday(day)) < min(MIN_DAYS, n // 5)
+        return not own or _count(counters, BLOCKS + weekday(day)) < min(MIN_DAYS, n // 5)
 
     # ------------------------------------------------------------------ destinations
     def destination_routine(self, destination: str, emp: str, day: int) -> int:
@@ -141,9 +210,31 @@ class Habits:
             rec[0] += 1
             rec[1] = day
             if rec[0] == ROUTINE_DAYS:
-                self.routine[d] = self.routine.get(d, 0) + 1
-        n = self.routine.get(d, 0)
+                self.routine_users[d] = self.routine_users.get(d, 0) + 1
+        n = self.routine_users.get(d, 0)
         return n if n >= max(MIN_ROUTINE_USERS, ROUTINE_SHARE * self.employees) else 0
+
+    # ------------------------------------------------------------------ team habits
+    def routine(self, st: Any, emp: str, kind: str, day: int) -> str | None:
+        """Count that ``emp`` did ``kind`` (a habit some teams have: hacking-tool sites, logons on colleagues'
+        machines); why it is routine for them, if it is: ``"own"`` (they did it on :data:`OWN_ROUTINE` earlier
+        occasions), ``"team"`` (at least :data:`TEAM_MIN` others of their department or role did it, and at
+        least :data:`TEAM_SHARE` of its members seen) or ``"new"`` (fewer than :data:`NEW_DAYS` days of their
+        history: nothing is known yet, so nothing is alarming); else None."""
+        own = self.own.setdefault(kind, {})
+        before = own.get(emp, 0)
+        own[emp] = min(before + 1, 255)
+        why = "own" if before >= OWN_ROUTINE else None
+        for g in _groups(st):
+            did = self.team.setdefault((g, kind), set())
+            others = len(did - {emp})
+            if len(did) < KEEP_USERS:
+                did.add(emp)
+            if why is None and others >= max(TEAM_MIN, TEAM_SHARE * self.members.get(g, 0)):
+                why = "team"
+        if why is None and day - int(st.extra.get("fs", day)) < NEW_DAYS:
+            why = "new"
+        return why
 
     # ------------------------------------------------------------------ the engine's hook
     def annotate(self, st: Any, emp: str, event: ActivityEvent, day: int, t: float,
@@ -160,6 +251,11 @@ class Habits:
             if n:
                 attrs = {**(attrs if attrs is not None else event.attrs), "corporate_by_use": n}
                 update["personal"] = False
+        kind = _habit_kind(event)
+        if kind is not None:
+            why = self.routine(st, emp, kind, day)
+            if why is not None:
+                attrs = {**(attrs if attrs is not None else event.attrs), "routine": why}
         if attrs is not None:
             update["attrs"] = attrs
         return event.model_copy(update=update) if update else event

@@ -5,7 +5,10 @@ days there and 60% of the machine's days); shared machines have none and never c
 someone who already logs on there regularly (3 days or more) is not new to it. CERT's sabotage scenario
 (3) starts this way: the administrator carries a keylogger to the supervisor's machine and logs on there.
 Alone it stays ``low`` for someone not leaving (covering for a colleague happens); after hours it also
-counts in ``activity.firsts_together``. The explanation names the machine's usual user.
+counts in ``activity.firsts_together``. The explanation names the machine's usual user. A habit is not counted
+(version 2): the engine marks the logon ``attrs.routine`` (``detectors.habits``) when the person already
+logged on to several colleagues' machines (helpdesk and desktop support) or when several of their department
+or role do (a share of its members).
 """
 
 from detectors.examples import daily, ev, hr
@@ -16,7 +19,7 @@ from schemas import ActivityEvent
 
 
 def other_users_machine(e: ActivityEvent) -> bool:
-    return _other(e) is not None
+    return _other(e) is not None and not e.attrs.get("routine")
 
 
 _HR = [hr("2026-01-01T09:00:00Z"), hr("2026-01-01T09:00:00Z", employee_id="E2", accounts=["bob@corp.example"]),
@@ -28,7 +31,7 @@ _LAB = [ev(f"2026-01-{5 + i:02d}T09:00:00Z", action="logon", host="LAB-1",
 
 RULE = Rule(
     id="logon.other_users_machine",
-    version="1",
+    version="2",
     title=(
         "First logon on {new}, a machine whose usual user is someone else, on {day} ({history_days} days of "
         "history); HR status {status}"
@@ -48,6 +51,10 @@ RULE = Rule(
     examples=(
         Example("ann logs on to bob's machine in the evening", True,
                 _ANN + _BOB + [ev("2026-02-12T19:08:00Z", action="logon", host="PC-BOB")], _HR),
+        Example("a helpdesk technician who logs on to colleagues' machines every week", False,
+                _ANN + _BOB + [ev(f"2026-01-{6 + 3 * i:02d}T11:00:00Z", action="logon", host=f"PC-{i}",
+                                  attrs={"host_usual_user": f"U{i}"}) for i in range(4)]
+                + [ev("2026-02-12T19:08:00Z", action="logon", host="PC-BOB")], _HR),
         Example("a shared machine has no usual user", False,
                 _ANN + _LAB + [ev("2026-02-12T19:08:00Z", action="logon", host="LAB-1")], _HR),
         Example("ann's own machine", False, _ANN + [ev("2026-02-12T19:08:00Z", action="logon", host="PC-ANN")],

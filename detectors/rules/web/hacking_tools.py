@@ -5,7 +5,11 @@ On a company machine this is rarely work outside the security team, and it is th
 sabotage and credential-theft cases (CERT scenario 3: a keylogger downloaded, carried on a thumb drive to the
 supervisor's machine). Fires on any day with one such event; graded against the employee's own normal, so
 someone whose work it is (a security analyst visiting these sites every week) is ``low``, and it stays at
-``medium`` at most for someone not leaving.
+``medium`` at most for someone not leaving. What is routine is not counted at all (version 2): the engine
+marks a visit ``attrs.routine`` (``detectors.habits``) when the person made such visits several times before,
+when several of their department or role do it too (a security team), or in their first two weeks of data
+(no history: caution, not alarm). A first visit for the person that is unusual for their peers is judged as
+before.
 """
 
 from typing import Any
@@ -17,17 +21,24 @@ from schemas import ActivityEvent
 
 
 def hacking_tools(e: ActivityEvent) -> int:
-    return int(e.kind == "web" and e.action in ("visit", "download") and e.attrs.get("category") == "hacking_tools")
+    return int(e.kind == "web" and e.action in ("visit", "download") and e.attrs.get("category") == "hacking_tools"
+               and not e.attrs.get("routine"))
 
 
-_HR = [hr("2026-01-01T09:00:00Z")]
+_HR = [hr("2026-01-01T09:00:00Z", department="IT")]
+#: ann's department: four colleagues who never visit such sites, and a security team of five that does.
+_IT = [hr("2026-01-01T09:00:00Z", employee_id=f"I{i}", accounts=[f"it{i}@corp.example"], department="IT")
+       for i in range(4)]
+_SEC = [hr("2026-01-01T09:00:00Z", employee_id=f"S{i}", accounts=[f"sec{i}@corp.example"], department="Security")
+        for i in range(5)]
+_WORK = daily("2026-01-05", 20, per_day=1, kind="web", action="visit", object="https://news.example/")
 _KEYLOGGER: dict[str, Any] = dict(kind="web", action="visit", object="https://www.keylogger.example/download",
                   attrs={"category": "hacking_tools"})
 
 RULE = Rule(
     staying_cap="medium",
     id="web.hacking_tools",
-    version="1",
+    version="2",
     title=(
         "{observed:.0f} visit(s) or download(s) of hacking tools or keyloggers on {day}, "
         "{ratio_to_own_normal}x the employee's usual; HR status {status}"
@@ -44,12 +55,25 @@ RULE = Rule(
     ),
     false_positives=("Security staff testing tools", "A vendor site reached through a review article"),
     examples=(
-        Example("a keylogger vendor's download page", True, [ev("2026-02-10T13:35:00Z", **_KEYLOGGER)], _HR),
+        Example("a keylogger vendor's download page", True,
+                _WORK + [ev("2026-02-10T13:35:00Z", **_KEYLOGGER)], _HR),
+        Example("a first visit in the employee's first days of data: nothing known yet", False,
+                [ev("2026-01-05T13:35:00Z", **_KEYLOGGER)], _HR),
+        Example("a security analyst whose team visits such sites", False,
+                [e for i in range(4) for e in daily("2026-01-05", 20, per_day=1, actor=f"sec{i}@corp.example",
+                                                      **_KEYLOGGER)]
+                + [ev("2026-02-10T13:35:00Z", actor="sec4@corp.example", **_KEYLOGGER)]
+                + [ev(f"2026-01-{5 + i:02d}T09:00:00Z", actor="sec4@corp.example", action="logon")
+                   for i in range(20)], _SEC),
+        Example("the first in a department where nobody does it", True,
+                [e for i in range(4) for e in daily("2026-01-05", 20, per_day=1, actor=f"it{i}@corp.example",
+                                                      kind="web", action="visit", object="https://news.example/")]
+                + _WORK + [ev("2026-02-10T13:35:00Z", **_KEYLOGGER)], _HR + _IT),
         Example("an ordinary site", False,
                 [ev("2026-02-10T13:35:00Z", kind="web", action="visit", object="https://news.example/")], _HR),
         Example("an upload is not a download", False,
                 [ev("2026-02-10T13:35:00Z", **{**_KEYLOGGER, "action": "upload"})], _HR),
-        Example("an analyst who visits such sites daily still gets an alert, graded low", True,
+        Example("an analyst who visits such sites daily: routine, not counted", False,
                 daily("2026-01-05", 30, per_day=1, **_KEYLOGGER) + [ev("2026-02-10T13:35:00Z", **_KEYLOGGER)], _HR),
     ),
 )
