@@ -31,9 +31,9 @@ from detectors import offboarding
 from detectors.context import HRView, day_date, day_number
 from detectors.dedupe import Floor, seen_or_add
 from detectors.offboarding import HANDOVER_SIGNALS
+from detectors.habits import Habits
 from detectors.hosts import HostUsers
 from detectors.peerload import PeerLoad
-from detectors.habits import Habits
 from detectors.peers import PeerFirsts
 from detectors.risk import RISK_RULE, rule_code, update_risk
 from detectors.shared import SharedMemory
