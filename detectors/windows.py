@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from detectors.context import HRView
+from detectors.context import HRView, day_date
 from detectors.rule import Finding
 from detectors.state import EmployeeState, Series
 
@@ -670,6 +670,22 @@ def fresh_places_since(st: EmployeeState, lo: int, hi: int) -> int:
     return n
 
 
+def moved_on(st: EmployeeState) -> int | None:
+    """The day of the employee's latest move to another department, from the HR versions the state keeps.
+
+    >>> st = EmployeeState(hr={"_t": 86400 * 120, "department": "finance"},
+    ...                    extra={"hh": [{"_t": 86400 * 10, "department": "sales"}]})
+    >>> moved_on(st), moved_on(EmployeeState(hr={"_t": 86400 * 120, "department": "finance"}))
+    (120, None)
+    """
+    versions = sorted(list(st.extra.get("hh", ())) + ([st.hr] if st.hr else []), key=lambda v: v.get("_t", 0))
+    moved = None
+    for before, after in zip(versions, versions[1:]):
+        if before.get("department") and after.get("department") and before["department"] != after["department"]:
+            moved = int(after.get("_t", 0) // 86400)
+    return moved
+
+
 def binomial_tail(k: int, m: int, p: float) -> float:
     """P(K >= k) for K ~ Binomial(m, p).
 
@@ -695,7 +711,8 @@ class Sustained(Window):
     not hide it. Under that normal (a binomial with the Jeffreys estimate of the share, which stays cautious
     with little history) the chance of as many days or more is computed every time the period grows; the rule
     fires, once per departure, when it falls below ``10 ** -min_evidence`` on at least ``min_days`` days.
-    ``ratio`` is the period's share of days against the normal share (the grade)."""
+    ``ratio`` is the period's share of days against the normal share (the grade); a move to another department
+    since ``fresh_days`` before the period (HR) explains new places of work: the alert says so and is low."""
 
     episodic: ClassVar[bool] = False
     when: str = "departing"
@@ -754,6 +771,13 @@ class Sustained(Window):
         evidence = -math.log10(chance)
         if evidence < self.min_evidence:
             return None
+        ratio = min(RATIO_CAP, (k / m) / share)
+        extra: dict[str, Any] = {"moved": ""}
+        moved = moved_on(st)
+        if moved is not None and moved >= start - self.fresh_days:
+            # A move to another department brings new places of work with it: reported, graded low.
+            ratio = 1.0
+            extra["moved"] = f"; moved to another department on {day_date(moved).isoformat()} (graded low)"
         return Finding(
             key=f"L{hr.last_day}" if hr.last_day is not None else f"N{start}",
             observed=k,
@@ -762,9 +786,9 @@ class Sustained(Window):
             window_end=end,
             evidence=s.evidence(start, end),
             baseline={"days": n, "days_with": k_ref, "share": round(share, 4)},
-            ratio=min(RATIO_CAP, (k / m) / share),
+            ratio=ratio,
             day=max((d for d in s.days if start <= d <= end), default=end),
-            extra={"period_days": m, "ref_days": n, "ref_days_with": k_ref, "evidence": round(evidence, 1),
+            extra={**extra, "period_days": m, "ref_days": n, "ref_days_with": k_ref, "evidence": round(evidence, 1),
                    "total": round(s.total(start, end), 3),
                    "new_things": fresh_places_since(st, max(start - self.fresh_days, fs + self.warmup_days), end)},
         )

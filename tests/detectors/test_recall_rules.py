@@ -136,3 +136,17 @@ def test_an_export_of_a_new_kind_is_graded_against_the_largest_before_and_one_of
     assert "a kind they exported before" in usual[0].title
     assert new[0].severity == "medium" and new[0].explanation["ratio_to_own_normal"] == round(700 / 300, 2)
     assert "a kind they had not exported before" in new[0].title
+
+
+def test_new_places_after_a_move_to_another_department_are_reported_low() -> None:
+    ex = next(e for e in NEW_PLACES.examples if e.name.startswith("a move to another department"))
+    alerts = run_example(NEW_PLACES, ex)
+    assert len(alerts) == 1 and alerts[0].severity == "low", alerts[0].title
+    assert "moved to another department on 2026-02-02" in alerts[0].title
+    stayed = Example("same, no move", True, ex.events, [_LEAVER_SUPPORT, _NOTICE_SUPPORT])
+    assert run_example(NEW_PLACES, stayed)[0].severity != "low"
+
+
+_LEAVER_SUPPORT = hr("2026-01-05T08:00:00Z", department="support")
+_NOTICE_SUPPORT = hr("2026-02-14T09:00:00Z", status="notice", last_day="2026-03-06", resignation_date="2026-02-14",
+                     department="support")

@@ -12,7 +12,8 @@ The departure period (30 days up to the last working day, or from the start of t
 judged as a whole against the share of days with such downloads in the 30 days before it (``Sustained``): the
 rule fires once per departure when at least 5 days have them and that many is a chance below 1 in 100,000
 under the employee's own normal. People whose work brings new places all the time have a high normal share
-and need far more. The alert names how many new places, on how many days, and the chance.
+and need far more. The alert names how many new places, on how many days, and the chance. A move to another
+department (HR) in that time brings new places of work with it: the alert says so and stays low.
 """
 
 from typing import Any
@@ -71,7 +72,7 @@ RULE = Rule(
     title=(
         "Downloads from {new_things} place(s) new to the employee on {observed:.0f} of the {period_days} days "
         "from {window_start} to {window_end} ({total:.0f} downloads); before, on {ref_days_with} of "
-        "{ref_days} days; a chance of 1 in 10^{evidence} under their own normal; last working day {last_day}"
+        "{ref_days} days; a chance of 1 in 10^{evidence} under their own normal; last working day {last_day}{moved}"
     ),
     description=__doc__,
     severity="medium",
@@ -109,6 +110,11 @@ RULE = Rule(
                 [hr("2026-01-05T08:00:00Z"),
                  hr("2026-02-27T09:00:00Z", status="notice", last_day="2026-03-06",
                     resignation_date="2026-02-13")]),
+        Example("a move to another department explains the new places (alerted low)", True,
+                _own("2026-01-05", 40) + _new("2026-02-16", 7),
+                [hr("2026-01-05T08:00:00Z", department="support"), hr("2026-02-02T08:00:00Z", department="finance"),
+                 hr("2026-02-14T09:00:00Z", status="notice", last_day="2026-03-06", resignation_date="2026-02-14",
+                    department="finance")]),
         Example("a source that names the site, without labels or paths", True,
                 _own("2026-01-05", 40)
                 + [ev(f"2026-02-{16 + i:02d}T11:00:00Z", action="sync_download", object="q1.xlsx",
