@@ -67,10 +67,10 @@ SCENARIOS = (
 )
 #: The rules of the catalogue meant for each scenario (for the per-scenario notes of ``exitwatch evaluate``).
 INTENDED = {
-    "research_mailed_home": ("email.sensitive_to_personal",),
+    "research_mailed_home": ("email.sensitive_to_personal", "email.attachments_to_personal"),
     "crm_export_before_leaving": ("crm.bulk_export_before_departure", "sequence.crm_export_then_personal_mail"),
     "thumb_drive_last_evening": ("device.removable_copy_spike", "device.first_removable_media"),
-    "slow_drip_downloads": ("file.sensitive_downloads_before_departure",),
+    "slow_drip_downloads": ("file.sensitive_downloads_before_departure", "file.downloads_from_new_places"),
     "job_hunt_then_exfiltration": ("sequence.job_search_then_exfiltration",),
     "sabotaging_admin": ("file.mass_deletion_before_departure", "logon.other_users_machine"),
     "personal_cloud_uploads": ("web.personal_cloud_upload",),
