@@ -200,7 +200,9 @@ class BeforeLastDay(Window):
             return None  # judged once enough of the departure has been seen to tell a handover (or the end)
         ratio, why = _regraded(raw, st, self.unexplained, total, self.threshold)
         return Finding(
-            key=f"L{end}",
+            # A provisional departure (the departure propensity: detectors.engine.possibly_leaving_view) moves
+            # its last day each time the person is flagged again: one such alert per employee, not one per flag.
+            key="P" if hr.possibly_leaving else f"L{end}",
             observed=total,
             threshold=self.threshold,
             window_start=start,

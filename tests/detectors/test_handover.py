@@ -162,3 +162,26 @@ def test_risk_low_alerts_never_make_a_crossing() -> None:
     assert st.risk[0] >= 80  # the score is there; the crossing needs a second behaviour at medium or above
     f = update_risk(st, leaving, alert("file.x", 60, "medium"), 100, conf)
     assert f is not None and f.extra["behaviours"] == 2
+
+
+def test_a_provisional_departure_flagged_again_does_not_alert_again() -> None:
+    """The departure propensity marks someone possibly leaving, with a provisional last day 30 days after the
+    flag; flagged again two weeks later, the provisional last day moves: still one alert of the rule."""
+    from detectors.context import HRView
+    from detectors.engine import possibly_leaving_view
+
+    eng = Engine(rules=[RULES[SENSITIVE]], config=EngineConfig(risk=False))
+    eng.on_hr(HRRecord.model_validate(HIRED))
+    out = []
+    for e in history():
+        eng.on_event(ActivityEvent.model_validate(e))
+    st = eng.store.get("E1")
+    assert st is not None
+    for flag_day, days in ((MARCH[0], MARCH[:5]), (MARCH[6], MARCH[6:])):
+        st.extra["pl"] = [ActivityEvent.model_validate(ev(f"{flag_day}T08:00:00Z")).ts.timestamp() // 86400, 0.4]
+        for d in days:
+            for e in session(d, 4):
+                out += eng.on_event(ActivityEvent.model_validate(e))
+    assert possibly_leaving_view(st, HRView(), int(st.extra["pl"][0]) + 1) is not None  # (still flagged)
+    mine = [a for a in out if a.rule_id == SENSITIVE]
+    assert len(mine) == 1 and mine[0].severity == "low", [a.explanation for a in mine]

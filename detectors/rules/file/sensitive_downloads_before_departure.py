@@ -8,6 +8,8 @@ the employee's own usual (over the days elapsed in the window, at least a week) 
 left unexplained, so a leaver who hands everything over is graded low however much they download. What
 fires is unchanged (the count), so alert ids do not depend on the order events arrive in. Version 1 graded
 the raw count: 18 of 390 honest people in a high-turnover company got a medium or high alert for handovers.
+Someone the departure propensity marks as possibly leaving gets at most one (low) alert of it, however often
+the propensity flags them again (each flag moves the provisional last day).
 """
 
 from typing import Any
