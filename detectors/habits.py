@@ -16,6 +16,11 @@ is judged on the employee's days up to :data:`LAG_DAYS` before its own, so that 
 person's own, so the time zone does not matter). Before the warm-up nothing is marked: with no history there
 is no judging.
 
+The same counters say where the employee's own day begins (:func:`day_boundary`: the middle of their longest
+quiet stretch). When it begins in the UTC morning (west of UTC, or a night shift), an event before it belongs to
+their previous day: the engine marks it ``attrs.previous_day`` (a New York evening past midnight UTC is still
+the last working day).
+
 The state is ``st.extra["wh"]``, 20 base64 characters of one 114-bit number: the counters (38 bits), the block
 masks of the last :data:`PENDING` days (60), the days learned (4, up to 15) and the latest day modulo 4096 (12).
 
@@ -80,6 +85,9 @@ BLOCK_MASK = (1 << BLOCKS) - 1
 LATE_DAYS = 2
 LAG_DAYS = 3
 PENDING = LATE_DAYS + LAG_DAYS
+#: A day that begins this many blocks after 00:00 UTC or fewer (up to 12:00 UTC) makes the events before it the
+#: previous day's (``attrs.previous_day``): west of UTC, and night shifts.
+MORNING_BLOCKS = 6
 #: Actions a person does not cause themselves.
 AUTOMATIC = frozenset({"auto_forward", "sync_download"})
 #: Distinct days of uploads that make someone a routine user of a destination.
@@ -134,6 +142,31 @@ def _fold(counters: int, n: int, mask: int, day: int) -> tuple[int, int]:
     return _bump(counters, BLOCKS + weekday(day)), min(n + 1, 15)
 
 
+def day_boundary(counters: int) -> int:
+    """Where the employee's own day begins, in UTC blocks: the middle of the longest run of blocks they are not
+    active in (their night, wherever they are). 0 for someone who works by day near UTC; 4 (08:00 UTC) for a New
+    York office worker, whose evenings run past midnight UTC; -1 if every block is theirs.
+
+    >>> own = lambda blocks: sum(3 << (2 * b) for b in blocks)
+    >>> day_boundary(own(range(4, 9))), day_boundary(own([7, 8, 9, 10, 11, 0, 1])), day_boundary(own(range(12)))
+    (0, 4, -1)
+    """
+    quiet = [_count(counters, b) < MIN_DAYS for b in range(BLOCKS)]
+    if not any(quiet):
+        return -1
+    best, best_start = 0, 0
+    for start in range(BLOCKS):
+        if quiet[start] and not quiet[start - 1]:
+            n = 0
+            while n < BLOCKS and quiet[(start + n) % BLOCKS]:
+                n += 1
+            if n > best:
+                best, best_start = n, start
+    if best == 0:  # every block quiet
+        return 0
+    return (best_start + best // 2) % BLOCKS
+
+
 def weekday(day: int) -> int:
     """0 = Monday (1970-01-01, day 0, was a Thursday)."""
     return (day + 3) % 7
@@ -146,6 +179,8 @@ class Habits:
         self.routine_users: dict[str, int] = {}
         #: employees whose hours this engine has started to learn (the company's size as seen)
         self.employees = 0
+        #: the day boundary (detectors.habits.day_boundary) of the employee judged last, -1 if unknown
+        self.last_boundary = -1
         #: team habits: kind -> {employee: occasions}; (group, kind) -> employees; group -> members seen
         self.own: dict[str, dict[str, int]] = {}
         self.team: dict[tuple[str, str], set[str]] = {}
@@ -184,8 +219,10 @@ class Habits:
             d = top - PENDING + 1 + i
             if d <= day - LAG_DAYS:
                 counters, n = _fold(counters, n, m, d)
+        self.last_boundary = -1
         if n < WARMUP_DAYS:
             return False
+        self.last_boundary = day_boundary(counters)
         own = any(_count(counters, x % BLOCKS) >= MIN_DAYS for x in (b - 1, b, b + 1))
         # a weekday is theirs once seen on as many days as a five-day week gives it so far (up to MIN_DAYS)
         return not own or _count(counters, BLOCKS + weekday(day)) < min(MIN_DAYS, n // 5)
@@ -243,8 +280,12 @@ class Habits:
         to a destination the company uses routinely is not personal."""
         update: dict[str, Any] = {}
         attrs: dict[str, Any] | None = None
-        if event.action not in AUTOMATIC and self.off_hours(st, day, t, learnable):
-            attrs = {**event.attrs, "off_hours": True}
+        if event.action not in AUTOMATIC:
+            if self.off_hours(st, day, t, learnable):
+                attrs = {**event.attrs, "off_hours": True}
+            if 0 < self.last_boundary <= MORNING_BLOCKS and int(t % 86400) // 3600 // BLOCK_HOURS < self.last_boundary:
+                # before the employee's own day begins (a New York evening, a night shift's end): their previous day
+                attrs = {**(attrs if attrs is not None else event.attrs), "previous_day": True}
         if (event.action == "upload" and event.personal is True and event.kind in UPLOAD_KINDS
                 and event.destination):
             n = self.destination_routine(event.destination, emp, day)

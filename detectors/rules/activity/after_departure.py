@@ -3,9 +3,13 @@
 Every event that touches data counts, automatic ones included: a sync client still pulling files or a mail
 rule still forwarding after the last day is what this rule is for. Sessions alone (``logon`` events: a logon,
 a logoff, a phone's mail sync the morning after) do not: they are an offboarding matter for IT, and an
-honest leaver's phone makes them (version 2). HR news that arrives late (a departure recorded with a last day in the past) re-evaluates the stored days.
+honest leaver's phone makes them (version 2). Days are the employee's own (version 3): an event before their
+own day begins (``attrs.previous_day``, ``detectors.habits``: a New York evening that runs past midnight UTC, the
+end of a night shift) belongs to the day before, so the last evening's clean-up is not "after the last day". HR news that arrives late (a departure recorded with a last day in the past) re-evaluates the stored days.
 One alert per last day; later events add evidence only to later re-runs.
 """
+
+import datetime as _dt
 
 from detectors.examples import ev, hr
 from detectors.rule import Example, Rule
@@ -14,14 +18,18 @@ from schemas import ActivityEvent
 
 
 def after_departure(e: ActivityEvent) -> bool:
-    return e.kind != "logon"
+    return e.kind != "logon" and not e.attrs.get("previous_day")
 
 
+# Nine weeks of a New York working day (09:00-22:00 local: 14:00-03:00 UTC), before the notice.
+_WEEKDAYS = [d for d in (_dt.date(2026, 1, 5) + _dt.timedelta(days=i) for i in range(60)) if d.weekday() < 5]
+_NEW_YORK = ([ev(f"{d}T{h:02d}:30:00Z") for d in _WEEKDAYS for h in (14, 18, 21)]
+             + [ev(f"{d + _dt.timedelta(days=1)}T01:30:00Z") for d in _WEEKDAYS])
 _LEAVER = [hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
 
 RULE = Rule(
     id="activity.after_departure",
-    version="2",
+    version="3",
     title=(
         "{observed:.0f} event(s) by the account after the last working day {last_day} "
         "({window_start} to {window_end}); HR status {status}"
@@ -45,6 +53,12 @@ RULE = Rule(
                 [ev("2026-04-02T08:00:00Z", action="download")], _LEAVER),
         Example("a lone session (a phone syncing mail the morning after) touches no data", False,
                 [ev("2026-04-01T06:30:00Z", action="logon")], _LEAVER),
+        Example("a New York employee's last evening, past midnight UTC, is still the last day", False,
+                _NEW_YORK + [ev("2026-04-01T01:30:00Z", action="delete")],
+                [hr("2026-01-01T09:00:00Z")] + _LEAVER),
+        Example("... and a download the next afternoon is after it", True,
+                _NEW_YORK + [ev("2026-04-01T18:30:00Z", action="download")],
+                [hr("2026-01-01T09:00:00Z")] + _LEAVER),
         Example("work on the last day itself is fine", False,
                 [ev("2026-03-31T17:00:00Z", action="download")], _LEAVER),
         Example("someone not leaving", False,
