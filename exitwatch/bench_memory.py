@@ -182,7 +182,7 @@ def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
         per_emp: dict[str, int] = {}
         each = spec.get("events_per_employee", 3)  # a few events each: the cache fills sooner, the same way
         while processed < spec["max_events"] and len(store._live) < cap:
-            batch = []
+            batch: list[Any] = []
             while len(batch) < 2000:
                 d = next(stream)
                 emp = d.get("employee_id") or wl.employee_of(d) or d["actor"]
