@@ -88,6 +88,8 @@ PENDING = LATE_DAYS + LAG_DAYS
 #: A day that begins this many blocks after 00:00 UTC or fewer (up to 12:00 UTC) makes the events before it the
 #: previous day's (``attrs.previous_day``): west of UTC, and night shifts.
 MORNING_BLOCKS = 6
+#: Answers remembered (detectors.habits.Habits.off_hours): cleared when full.
+MEMO = 8192
 #: Actions a person does not cause themselves.
 AUTOMATIC = frozenset({"auto_forward", "sync_download"})
 #: Distinct days of uploads that make someone a routine user of a destination.
@@ -181,6 +183,8 @@ class Habits:
         self.employees = 0
         #: the day boundary (detectors.habits.day_boundary) of the employee judged last, -1 if unknown
         self.last_boundary = -1
+        #: answers by (hours state, day, block, learnable): a state is a value, so equal keys give equal answers
+        self._memo: dict[tuple[Any, ...], tuple[str, bool, int]] = {}
         #: team habits: kind -> {employee: occasions}; (group, kind) -> employees; group -> members seen
         self.own: dict[str, dict[str, int]] = {}
         self.team: dict[tuple[str, str], set[str]] = {}
@@ -192,6 +196,20 @@ class Habits:
         judged from their days up to ``LAG_DAYS`` before it (so that events up to two days late give the same
         answers as in time order: the last ``PENDING`` days are kept as masks, older ones as counters)."""
         rec = st.extra.get(HOURS)
+        b = int(t % 86400) // 3600 // BLOCK_HOURS
+        key = (rec, day, b, learnable)
+        got = self._memo.get(key) if rec is not None else None
+        if got is not None:  # the same state, day and block as an earlier event (most events): the same answer
+            st.extra[HOURS], off, self.last_boundary = got
+            return off
+        off = self._off_hours(st, rec, day, b, learnable)
+        if rec is not None:
+            if len(self._memo) >= MEMO:
+                self._memo.clear()
+            self._memo[key] = (st.extra[HOURS], off, self.last_boundary)
+        return off
+
+    def _off_hours(self, st: Any, rec: str | None, day: int, b: int, learnable: bool) -> bool:
         if rec is None:
             self.employees += 1
             for g in _groups(st):
@@ -209,7 +227,6 @@ class Habits:
             masks.append(0)
             top += 1
         top = max(top, day)
-        b = int(t % 86400) // 3600 // BLOCK_HOURS
         if learnable and top - LATE_DAYS <= day <= top:
             masks[PENDING - 1 - (top - day)] |= 1 << b
         x = counters << 76 | sum(m << (16 + BLOCKS * i) for i, m in enumerate(masks)) | n << 12 | top % 4096
@@ -222,7 +239,8 @@ class Habits:
         self.last_boundary = -1
         if n < WARMUP_DAYS:
             return False
-        self.last_boundary = day_boundary(counters)
+        # where their day begins matters only for events in the UTC morning (attrs.previous_day)
+        self.last_boundary = day_boundary(counters) if b < MORNING_BLOCKS else -1
         own = any(_count(counters, x % BLOCKS) >= MIN_DAYS for x in (b - 1, b, b + 1))
         # a weekday is theirs once seen on as many days as a five-day week gives it so far (up to MIN_DAYS)
         return not own or _count(counters, BLOCKS + weekday(day)) < min(MIN_DAYS, n // 5)
