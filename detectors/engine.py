@@ -105,7 +105,9 @@ HR_HISTORY = 3
 #   days or after the last day; the watchlist), or a first-time rule finds another new thing. A provisional departure from the propensity
 #   (``possibly_leaving_view``) starts an episode but adds nothing to one: its alerts are low anyway;
 # and never more than ALERT_BUDGET times in any BUDGET_DAYS days, counted by the day each alert is sent, across
-# episodes: one rule gives one person at most two alerts a month, whatever their work looks like.
+# episodes: one rule gives one person at most two alerts a month, whatever their work looks like. The budget
+# holds for the rules without episodes too (departure-anchored windows, the risk score: ``Engine._budget_allows``),
+# and an alert under a provisional departure takes the budget only when the rule sent the person nothing in it.
 # The days of an episode do not teach the rule's baseline for its first ABSORB_DAYS days (a short
 # burst stays unusual); after that a lasting change of normal is learned, unless the person is leaving or on
 # the watchlist (those days are not learned at all).
@@ -135,13 +137,25 @@ def _sent(ep: list[Any]) -> list[int]:
     return ep[EP_SENT]  # type: ignore[no-any-return]
 
 
-def within_budget(ep: list[Any] | None, sent_day: int) -> bool:
-    """Whether one more alert sent on ``sent_day`` keeps the rule within ALERT_BUDGET alerts in BUDGET_DAYS.
+def within_budget(ep: list[Any] | None, sent_day: int, limit: int = ALERT_BUDGET) -> bool:
+    """Whether one more alert sent on ``sent_day`` keeps the rule within ``limit`` alerts in BUDGET_DAYS.
 
     >>> within_budget([None, 0, 0, 1, 0, 0, [10, 25]], 39), within_budget([None, 0, 0, 1, 0, 0, [10, 25]], 40)
     (False, True)
     """
-    return ep is None or sum(1 for d in _sent(ep) if d > sent_day - BUDGET_DAYS) < ALERT_BUDGET
+    return ep is None or sum(1 for d in _sent(ep) if d > sent_day - BUDGET_DAYS) < limit
+
+
+def budget_limit(hr: HRView) -> int:
+    """Alerts a rule may send one person in BUDGET_DAYS: ALERT_BUDGET, and under a provisional departure (the
+    propensity's, ``possibly_leaving_view``) only while it sent them nothing, so that a hint never takes the
+    place of the alert their real notice may bring."""
+    return 1 if hr.possibly_leaving else ALERT_BUDGET
+
+
+#: Alerts sent by the rules whose findings form no episodes (``Window.episodic`` False: departure-anchored
+#: windows, the risk score), by rule: ``st.extra[SENT] = {rule code: [days]}``, for the same budget.
+SENT = "bg"
 
 
 def episode_over(ep: list[Any], day: int) -> bool:
@@ -670,8 +684,9 @@ class Engine:
             return []
         day = f.day if f.day is not None else day_of(ts.timestamp())
         episodic = getattr(getattr(rule, "window", None), "episodic", rule.id != RISK_RULE.id)
-        if episodic and getattr(rule, "security", True) and not self._episode_raises(
-                rule, series, st, f, hr, day, day_of(ts.timestamp())):
+        if getattr(rule, "security", True) and not (
+                self._episode_raises(rule, series, st, f, hr, day, day_of(ts.timestamp())) if episodic
+                else self._budget_allows(rule.id, st, hr, day_of(ts.timestamp()))):
             return []
         st.remember(aid)
         if series is not None:
@@ -749,14 +764,15 @@ class Engine:
         code = hr_code(hr, day)
         sev = 0 if hr.possibly_leaving else LEVELS.index(
             grade(rule.severity, rule.score, f.ratio, hr, day, staying_cap=getattr(rule, "staying_cap", None))[0])
+        limit = budget_limit(hr)
         if ep is not None and day < ep[EP_FIRST] - EPISODE_GAP_DAYS:
             # A day before the current episode (HR news re-evaluating stored days): its own episode was judged
             # when it happened; it is raised only for an HR picture that episode was not raised under.
-            if not code & ~ep[EP_CODES] & (DEPARTING | WATCHED) or not within_budget(ep, sent_day):
+            if not code & ~ep[EP_CODES] & (DEPARTING | WATCHED) or not within_budget(ep, sent_day, limit):
                 return False
             ep[EP_CODES] |= code  # raised once under the new picture, not again for each older day
         elif ep is not None and (ep[EP_FIRST] - EPISODE_GAP_DAYS <= day <= ep[EP_LAST] + EPISODE_GAP_DAYS
-                                 or not within_budget(ep, sent_day)):
+                                 or not within_budget(ep, sent_day, limit)):
             _sent(ep)
             grows = f.observed >= EPISODE_GROWTH * ep[EP_PEAK] > 0 and sev > ep[EP_SEV]
             # something else new (a first-time rule's next new thing: another machine, another category)
@@ -767,13 +783,13 @@ class Engine:
             elif day < ep[EP_FIRST]:
                 ep[EP_FIRST] = day
             ep[EP_PEAK] = max(ep[EP_PEAK], f.observed)
-            if not (grows or news) or not within_budget(ep, sent_day):
+            if not (grows or news) or not within_budget(ep, sent_day, limit):
                 if series is not None and in_episode(ep, day, hr):
                     series.unlearn(day)  # folded before it joined the episode (a late event)
                 return False
             ep[EP_KEY] = f.key
             ep[EP_CODES] |= code | (GREW if grows else 0)
-        else:
+        else:  # a new episode (the old one's alerts still count in the budget; within it, see the elif)
             sent = [] if ep is None else [d for d in _sent(ep) if d > sent_day - BUDGET_DAYS]
             ep = [f.key, day, day, f.observed, code, sev, sent]
             if series is not None:
@@ -783,6 +799,17 @@ class Engine:
                 eps[rule_code(rule.id)] = ep
         ep[EP_SEV] = max(ep[EP_SEV], sev)
         ep[EP_SENT] = (ep[EP_SENT] + [sent_day])[-ALERT_BUDGET:]
+        return True
+
+    @staticmethod
+    def _budget_allows(rule_id: str, st: EmployeeState, hr: HRView, sent_day: int) -> bool:
+        """The budget (ALERT_BUDGET in BUDGET_DAYS) for a rule without episodes; counts the alert if allowed."""
+        sent_by = st.extra.setdefault(SENT, {})
+        code = rule_code(rule_id)
+        sent = [d for d in sent_by.get(code, ()) if d > sent_day - BUDGET_DAYS]
+        if len(sent) >= budget_limit(hr):
+            return False
+        sent_by[code] = (sent + [sent_day])[-ALERT_BUDGET:]
         return True
 
     @staticmethod
@@ -844,6 +871,12 @@ class Engine:
                 del eps[code]
             if not eps:
                 del st.extra["ep"]
+        sent_by = st.extra.get(SENT)
+        if sent_by:
+            for code in [c for c, days in sent_by.items() if day > max(days) + BUDGET_DAYS + LATE_DAYS]:
+                del sent_by[code]
+            if not sent_by:
+                del st.extra[SENT]
         for rid, s in st.series.items():
             if s.ep is not None and episode_over(s.ep, day):
                 s.ep = None  # over: only its key stays (as ``last``)
