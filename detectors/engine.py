@@ -106,8 +106,10 @@ HR_HISTORY = 3
 #   (``possibly_leaving_view``) starts an episode but adds nothing to one: its alerts are low anyway;
 # and never more than ALERT_BUDGET times in any BUDGET_DAYS days, counted by the day each alert is sent, across
 # episodes: one rule gives one person at most two alerts a month, whatever their work looks like. The budget
-# holds for the rules without episodes too (departure-anchored windows, the risk score: ``Engine._budget_allows``),
-# and an alert under a provisional departure takes the budget only when the rule sent the person nothing in it.
+# holds for the rules without episodes too (departure-anchored windows: ``Engine._budget_allows``), and an alert
+# under a provisional departure takes the budget only when the rule sent the person nothing in it. The risk
+# score's alert is not budgeted: it is raised when the score crosses its level, which only the other rules'
+# alerts (budgeted) move, and a budget on it would make its alerts depend on the order late events arrive in.
 # The days of an episode do not teach the rule's baseline for its first ABSORB_DAYS days (a short
 # burst stays unusual); after that a lasting change of normal is learned, unless the person is leaving or on
 # the watchlist (those days are not learned at all).
@@ -684,7 +686,7 @@ class Engine:
             return []
         day = f.day if f.day is not None else day_of(ts.timestamp())
         episodic = getattr(getattr(rule, "window", None), "episodic", rule.id != RISK_RULE.id)
-        if getattr(rule, "security", True) and not (
+        if getattr(rule, "security", True) and rule.id != RISK_RULE.id and not (
                 self._episode_raises(rule, series, st, f, hr, day, day_of(ts.timestamp())) if episodic
                 else self._budget_allows(rule.id, st, hr, day_of(ts.timestamp()))):
             return []

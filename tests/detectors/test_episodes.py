@@ -10,7 +10,17 @@ from typing import Any
 from detectors.catalogue import load_rules
 from detectors.engine import ALERT_BUDGET, BUDGET_DAYS, Engine, EngineConfig
 from detectors.examples import daily, ev, hr
+from detectors.rule import Rule
+from detectors.windows import BeforeLastDay
 from schemas import ActivityEvent, HRRecord
+
+
+#: A departure-anchored rule of the test's own (no episodes): more than 10 restricted downloads in the 30 days
+#: up to the last day.
+_BEFORE_LAST_DAY = Rule(id="test.downloads_before_last_day", version="1", title="{observed} downloads",
+                        description="test", severity="high", score=70,
+                        predicate=lambda e: e.action == "download" and e.sensitivity == "restricted",
+                        window=BeforeLastDay(days=30, threshold=10), runbook="", false_positives=(), examples=())
 
 
 def _engine(prefixes: tuple[str, ...]) -> Engine:
@@ -76,7 +86,7 @@ def test_provisional_departures_take_one_alert_and_leave_room_for_the_notice() -
     """A rule without episodes (sensitive downloads before the last day) under provisional departures from the
     propensity, flagged again and again: one provisional alert a month at most, and the real notice's alert
     still comes."""
-    eng = _engine(("file.sensitive_downloads_before_departure",))
+    eng = Engine(rules=[_BEFORE_LAST_DAY], config=EngineConfig(risk=False))
     hrs = [hr("2026-01-01T09:00:00Z")]
     events = daily("2026-01-05", 20, per_day=1, action="open")
     _run(eng, hrs, events)
@@ -92,4 +102,4 @@ def test_provisional_departures_take_one_alert_and_leave_room_for_the_notice() -
     alerts += _run(eng, notice, daily(_day(41), 1, per_day=12, action="download", sensitivity="restricted"))
     real = [a for a in alerts if not a.explanation.get("possibly_leaving")]
     assert real and real[-1].severity != "low"
-    assert _most_in_30_days(alerts, "file.sensitive_downloads_before_departure") <= ALERT_BUDGET
+    assert _most_in_30_days(alerts, _BEFORE_LAST_DAY.id) <= ALERT_BUDGET
