@@ -102,7 +102,7 @@ ROUTINE_SHARE = 0.03
 #: share of its members seen) that make it the team's; days of history before which nothing is judged.
 OWN_ROUTINE = 3
 TEAM_MIN = 3
-TEAM_SHARE = 0.2
+TEAM_SHARE = 0.4
 NEW_DAYS = 14
 #: Upload actions whose destination is counted.
 UPLOAD_KINDS = frozenset({"web", "file"})
