@@ -201,7 +201,8 @@ class BeforeLastDay(Window):
         ratio, why = _regraded(raw, st, self.unexplained, total, self.threshold)
         return Finding(
             # A provisional departure (the departure propensity: detectors.engine.possibly_leaving_view) moves
-            # its last day each time the person is flagged again: one such alert per employee, not one per flag.
+            # its last day each time the person is flagged again: one such alert per employee, not one per flag;
+            # and it must not use up the id of the alert the departure gets once HR records it.
             key="P" if hr.possibly_leaving else f"L{end}",
             observed=total,
             threshold=self.threshold,
@@ -287,7 +288,8 @@ class ConsecutiveDays(Window):
         ratio, why = _regraded(ratio_of(s.as_of(first), per_day), st, self.unexplained, per_day,
                                self.min_per_day * 0.999)
         return Finding(
-            key=f"R{first}",
+            # a provisional departure (possibly leaving) must not use up the id the run gets once HR records it
+            key=f"PR{first}" if hr.possibly_leaving else f"R{first}",
             observed=day - run_start + 1,
             threshold=self.days,
             window_start=first,

@@ -185,3 +185,24 @@ def test_a_provisional_departure_flagged_again_does_not_alert_again() -> None:
     assert possibly_leaving_view(st, HRView(), int(st.extra["pl"][0]) + 1) is not None  # (still flagged)
     mine = [a for a in out if a.rule_id == SENSITIVE]
     assert len(mine) == 1 and mine[0].severity == "low", [a.explanation for a in mine]
+
+
+def test_a_run_alerted_while_possibly_leaving_is_raised_again_when_hr_records_the_notice() -> None:
+    """Restricted downloads on three days while the propensity marks the person possibly leaving: a low alert;
+    HR then records the notice, dated before the run: the run is alerted again under the real departure."""
+    eng = Engine(rules=[RULES[RESTRICTED]], config=EngineConfig(risk=False))
+    eng.on_hr(HRRecord.model_validate(HIRED))
+    for e in history():
+        eng.on_event(ActivityEvent.model_validate(e))
+    st = eng.store.get("E1")
+    assert st is not None
+    st.extra["pl"] = [ActivityEvent.model_validate(ev("2026-03-02T08:00:00Z")).ts.timestamp() // 86400, 0.4]
+    out = []
+    for d in MARCH[:3]:
+        for e in session(d, 4, folder="/sites/finance/board"):
+            out += eng.on_event(ActivityEvent.model_validate(e))
+    out += eng.on_hr(HRRecord.model_validate(hr("2026-03-06T09:00:00Z", status="notice", last_day="2026-03-31",
+                                                resignation_date="2026-03-01")))
+    mine = [a for a in out if a.rule_id == RESTRICTED]
+    assert [a.severity for a in mine][:1] == ["low"] and len(mine) == 2, [a.explanation for a in mine]
+    assert mine[1].alert_id != mine[0].alert_id and LEVELS.index(mine[1].severity) >= LEVELS.index("medium")
