@@ -8,7 +8,8 @@ late (with its ``resignation_date``) re-evaluates the stored days.
 Version 2 grades the run by what was not passed on (``file/_handover.py``): restricted downloads an internal
 mail with attachments passed on within two hours are a handover, a download from a container the employee
 never touched weighs 3, an exit keeps them in; the run's ratio to the usual day is multiplied by the share left
-unexplained over the departure so far. What fires is unchanged. Version 1 graded the raw count: 10 of 390
+unexplained over the departure so far. What fires is unchanged; a run alerted while the person was only
+possibly leaving (the departure propensity) keeps an id of its own, so HR's notice raises it again at its grade. Version 1 graded the raw count: 10 of 390
 honest people in a high-turnover company got a medium or high alert, most of them handing over.
 """
 
