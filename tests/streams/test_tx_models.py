@@ -1,6 +1,6 @@
 """The learned models' shared state in the transactional worker's transactions (streams/tx/models.py), with
 the real models and a generated company, and a fake topic in place of the broker (the worker on the broker:
-tests/integration/test_tx_hang.py and the demo fed day by day with kills).
+tests/integration/test_tx_hang_broker.py and the demo fed day by day with kills).
 
 A worker restored from what its committed transactions wrote must have exactly the models of an engine that
 never stopped; an aborted transaction must leave them as committed."""
