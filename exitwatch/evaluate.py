@@ -564,6 +564,8 @@ def _notes(det: dict[str, Any], catalogue: list[str], coverage: dict[str, Any]) 
                              f"{rid} (meant for {sc}) fired medium+ on {c['medium_plus']}/{c['employees']} "
                              f"(any severity: {c['any']}/{c['employees']}).")
     for sc, intended in INTENDED.items():
+        if sc not in rules["scenarios"]:  # a scenario of the other generator: not in this company
+            continue
         s = rules["scenarios"][sc]
         missing = [x for x in intended if x not in catalogue]
         fired: Counter[str] = Counter()
