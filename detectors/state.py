@@ -280,7 +280,7 @@ class Series:
                 get = self.days.get
                 run = [get(d, 0) for d in range(lo, hi + 1)]
                 if all(type(v) is int and 0 <= v < 64 for v in run):  # small whole numbers: a character a day
-                    days = [lo, "".join([RUN_DIGITS[v] for v in run])]
+                    days = [lo, "".join([RUN_DIGITS[int(v)] for v in run])]
                 else:
                     days = [lo, run]
             else:
@@ -303,7 +303,7 @@ class Series:
     def from_obj(cls, o: list[Any], ids: list[str]) -> "Series":
         raw = o[0]
         if len(raw) == 2 and isinstance(raw[1], str):
-            days = {raw[0] + i: _RUN_VALUE[c] for i, c in enumerate(raw[1]) if c != "0"}
+            days: dict[int, float] = {raw[0] + i: _RUN_VALUE[c] for i, c in enumerate(raw[1]) if c != "0"}
         elif len(raw) == 2 and isinstance(raw[1], list) and not isinstance(raw[0], list):
             days = {raw[0] + i: v for i, v in enumerate(raw[1]) if v}
         else:
