@@ -3,11 +3,13 @@
 #  - profiles.md / profiles.json: the product over every company profile of `exitwatch generate` (400 employees x
 #    100 days, seeds 1 and 2); the headline is the worst profile. Companies go to var/evaluation (gitignored) and
 #    are reused when already there. About 30 minutes on a busy 2-core machine.
+#  - outside/profiles.md: the three companies of exitwatch/generate_outside.py, written apart from generate.py.
 #  - report.md / report.json / risk.png: one 1,000-employee, 120-day baseline company through every detector
 #    (rules, model, both, naive reference). The company goes to var/company (~520 MB). About 5 minutes.
 set -eu
 cd "$(dirname "$0")/../.."
 EW="${EXITWATCH:-.venv/bin/exitwatch}"
 "$EW" evaluate --size full --work var/evaluation --out reports/evaluation --progress
+"$EW" evaluate --profiles outside --seeds 1 --employees 400 --days 100 --work var/evaluation --out reports/evaluation/outside --progress
 "$EW" generate --employees 1000 --days 120 --seed 7 --out var/company
 "$EW" evaluate --data var/company --out reports/evaluation
