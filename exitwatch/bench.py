@@ -177,6 +177,17 @@ class Workload:
                         continue
                 yield line
 
+    def warm_events(self) -> Path:
+        """The event lines before the cutoff in a file of their own (``events.warm.jsonl``), written once."""
+        early = self.folder / "events.warm.jsonl"
+        if not early.exists():
+            tmp = early.with_suffix(".tmp")
+            with open(tmp, "wb") as fh:
+                for line in self.lines(after_cutoff=False):
+                    fh.write(line)
+            os.replace(tmp, early)
+        return early
+
     def employee_of(self, d: dict[str, Any]) -> str | None:
         return d.get("employee_id") or self.alias.get(self._norm(d["actor"]))
 
@@ -246,13 +257,7 @@ def _warm(wl: Workload, models: bool, cache: Path) -> dict[str, Any]:
     from detectors.factory import build_engine
     from detectors.replay import run as replay_run
 
-    early = wl.folder / "events.warm.jsonl"
-    if not early.exists():
-        tmp = early.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            for line in wl.lines(after_cutoff=False):
-                fh.write(line)
-        os.replace(tmp, early)
+    early = wl.warm_events()
     eng = build_engine(models=models)
     hr_early = [json.dumps(r) for r in wl.hr if r["ts"][:10] < wl.cutoff]
     sig_early = [json.dumps(s) for s in wl.signals if s["ts"][:10] < wl.cutoff]

@@ -45,13 +45,7 @@ def _warm_worker_states(wl: Any) -> dict[str, bytes]:
     eng = build_engine(models=True)
     out = ReplayOutputs(eng, secops=None, ledger=os.devnull)
     folder = wl.folder
-    early = folder / "events.warm.jsonl"
-    if not early.exists():
-        tmp = early.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
-            for line in wl.lines(after_cutoff=False):
-                fh.write(line)
-        os.replace(tmp, early)
+    early = wl.warm_events()
     (folder / "hr.warm.jsonl").write_text("\n".join(orjson.dumps(r).decode() for r in wl.hr
                                                      if r["ts"][:10] < wl.cutoff) + "\n")
     (folder / "signals.warm.jsonl").write_text("\n".join(orjson.dumps(s).decode() for s in wl.signals
