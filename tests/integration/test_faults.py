@@ -39,11 +39,11 @@ def test_quick_fault_run(tmp_path: Path) -> None:
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        stdout, stderr = p.communicate(timeout=540)
+        stdout, stderr = p.communicate(timeout=1200)
     except subprocess.TimeoutExpired:
         p.send_signal(signal.SIGTERM)  # the harness stops its own broker, Redis and workers
         stdout, stderr = p.communicate(timeout=120)
-        pytest.fail(f"fault run took over 9 minutes:\n{stderr[-5000:]}")
+        pytest.fail(f"fault run took over 20 minutes (a safety stop, not a speed goal: a quick run takes 4-10 min on 2 busy cores):\n{stderr[-5000:]}")
     assert (out / "results.json").exists(), f"no results:\n{stdout}\n{stderr[-5000:]}"
     res = json.loads((out / "results.json").read_text())
     failed = [k for k, v in res["checks"].items() if not v]
