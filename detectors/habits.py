@@ -37,7 +37,10 @@ hacking-tool site, a logon on a machine whose usual user is someone else) the en
 ``attrs.routine``: ``"own"`` when the person did it on several earlier occasions, ``"team"`` when several of
 their department or role did it too (a share of its members), ``"new"`` in the person's first days of data
 (nothing is known yet: caution, not alarm). A first for the person that is unusual for their peers stays
-unmarked and is judged as before.
+unmarked and is judged as before. The team's habit does not cover someone who is leaving or on the watchlist
+(the days that teach no baseline): an administrator in an IT department whose helpdesk logs on to colleagues'
+laptops every day, who never did so himself, and who logs on to his manager's laptop during his notice, is
+doing something new for *him*; only his own habit ("own") makes it ordinary.
 
 >>> h = Habits(); team = [EmployeeState(hr={"department": "Security"}) for _ in range(5)]
 >>> for i, st in enumerate(team):
@@ -46,6 +49,7 @@ unmarked and is judged as before.
 >>> [h.routine(st, f"e{i}", "hacking_tools", 30) for i, st in enumerate(team)]
 [None, None, None, 'team', 'team']
 >>> h.routine(EmployeeState(hr={"department": "Sales"}, extra={"fs": 0}), "s1", "hacking_tools", 30)
+>>> h.routine(team[4], "e4", "hacking_tools", 31, leaving=True)  # leaving, done only once before: new for them
 
 **Destinations of the company.** A consumer domain list calls github.com personal, yet in a software company
 hundreds of engineers push to the company's organisation there every day. A destination that is listed as
@@ -270,12 +274,13 @@ class Habits:
         return n if n >= max(MIN_ROUTINE_USERS, ROUTINE_SHARE * self.employees) else 0
 
     # ------------------------------------------------------------------ team habits
-    def routine(self, st: Any, emp: str, kind: str, day: int) -> str | None:
+    def routine(self, st: Any, emp: str, kind: str, day: int, leaving: bool = False) -> str | None:
         """Count that ``emp`` did ``kind`` (a habit some teams have: hacking-tool sites, logons on colleagues'
         machines); why it is routine for them, if it is: ``"own"`` (they did it on :data:`OWN_ROUTINE` earlier
         occasions), ``"team"`` (at least :data:`TEAM_MIN` others of their department or role did it, and at
-        least :data:`TEAM_SHARE` of its members seen) or ``"new"`` (fewer than :data:`NEW_DAYS` days of their
-        history: nothing is known yet, so nothing is alarming); else None."""
+        least :data:`TEAM_SHARE` of its members seen; not when ``leaving``: departing or on the watchlist) or
+        ``"new"`` (fewer than :data:`NEW_DAYS` days of their history: nothing is known yet, so nothing is
+        alarming); else None."""
         own = self.own.setdefault(kind, {})
         before = own.get(emp, 0)
         own[emp] = min(before + 1, 255)
@@ -285,7 +290,7 @@ class Habits:
             others = len(did - {emp})
             if len(did) < KEEP_USERS:
                 did.add(emp)
-            if why is None and others >= max(TEAM_MIN, TEAM_SHARE * self.members.get(g, 0)):
+            if why is None and not leaving and others >= max(TEAM_MIN, TEAM_SHARE * self.members.get(g, 0)):
                 why = "team"
         if why is None and day - int(st.extra.get("fs", day)) < NEW_DAYS:
             why = "new"
@@ -312,7 +317,7 @@ class Habits:
                 update["personal"] = False
         kind = _habit_kind(event)
         if kind is not None:
-            why = self.routine(st, emp, kind, day)
+            why = self.routine(st, emp, kind, day, leaving=not learnable)  # departing or watched: not the team's
             if why is not None:
                 attrs = {**(attrs if attrs is not None else event.attrs), "routine": why}
         if attrs is not None:

@@ -93,3 +93,55 @@ def test_a_helpdesk_technician_on_colleagues_machines() -> None:
     alerts = _run([hr("2026-01-01T09:00:00Z", department="Helpdesk")] + people, own + mine + visits)
     told = [a for a in alerts if a.rule_id == "logon.other_users_machine" and a.employee_id == "E1"]
     assert len(told) <= 1
+
+
+def _it_department(admin_hr: list[dict], admin_events: list[dict]) -> list:
+    """Three helpdesk technicians of the IT department log on to colleagues' machines every few days (the
+    team's habit); ann (E1) is an administrator of the same department who works on her own machine."""
+    people = [hr("2026-01-01T09:00:00Z", employee_id=f"C{i}", accounts=[f"c{i}@corp.example"], department="Finance")
+              for i in range(6)]
+    helpdesk = [hr("2026-01-01T09:00:00Z", employee_id=f"H{i}", accounts=[f"h{i}@corp.example"], department="IT")
+                for i in range(3)]
+    own = [e for i in range(6) for e in _workdays("2026-01-05", 60, range(8, 9), actor=f"c{i}@corp.example",
+                                                    action="logon", host=f"PC-{i}")]
+    desk = [e for i in range(3) for e in _workdays("2026-01-05", 60, range(8, 9), actor=f"h{i}@corp.example",
+                                                     action="logon", host=f"PC-H{i}")]
+    visits = [ev(f"{(dt.date(2026, 1, 19) + dt.timedelta(days=3 * k + i)).isoformat()}T11:00:00Z",
+                 actor=f"h{i}@corp.example", action="logon", host=f"PC-{(k + i) % 6}") for i in range(3) for k in range(5)]
+    mine = _workdays("2026-01-05", 60, range(8, 9), action="logon", host="PC-ANN")
+    return _run(people + helpdesk + admin_hr, own + desk + visits + mine + admin_events)
+
+
+_ADMIN = [hr("2026-01-01T09:00:00Z", department="IT", role="systems_administrator")]
+_ADMIN_LEAVES = _ADMIN + [hr("2026-03-02T09:00:00Z", status="notice", last_day="2026-03-27",
+                             resignation_date="2026-03-02", department="IT", role="systems_administrator")]
+_ON_PC_5 = [ev("2026-03-10T14:00:00Z", action="logon", host="PC-5")]
+
+
+def _logons(alerts: list) -> list:
+    return [a for a in alerts if a.rule_id == "logon.other_users_machine" and a.employee_id == "E1"]
+
+
+def test_the_teams_habit_hides_an_administrator_who_stays() -> None:
+    assert _logons(_it_department(_ADMIN, _ON_PC_5)) == []
+
+
+def test_the_teams_habit_does_not_hide_a_departing_administrators_first_logon_on_a_colleagues_machine() -> None:
+    """The sabotage case: an administrator who never logged on to a colleague's machine does so in his notice;
+    his helpdesk colleagues' habit is theirs, not his (version 2 read it as routine: nothing fired)."""
+    told = _logons(_it_department(_ADMIN_LEAVES, _ON_PC_5))
+    assert [a.severity for a in told] == ["medium"], told
+    assert "pc-5" in told[0].title
+
+
+def test_nor_a_watched_administrators() -> None:
+    watched = [hr("2026-01-01T09:00:00Z", department="IT", role="systems_administrator"),
+               hr("2026-03-01T09:00:00Z", department="IT", role="systems_administrator", watchlist=True)]
+    assert len(_logons(_it_department(watched, _ON_PC_5))) == 1
+
+
+def test_a_departing_helpdesk_technicians_own_habit_stays_calm() -> None:
+    """ann does desk-side support herself (three colleagues' machines before her notice): her next one in the
+    notice is her own routine, not news."""
+    before = [ev(f"2026-01-{20 + 3 * k:02d}T11:00:00Z", action="logon", host=f"PC-{k}") for k in range(3)]
+    assert _logons(_it_department(_ADMIN_LEAVES, before + _ON_PC_5)) == []

@@ -9,7 +9,8 @@ someone whose work it is (a security analyst visiting these sites every week) is
 marks a visit ``attrs.routine`` (``detectors.habits``) when the person made such visits several times before,
 when several of their department or role do it too (a security team), or in their first two weeks of data
 (no history: caution, not alarm). A first visit for the person that is unusual for their peers is judged as
-before.
+before. Version 3: the team's habit does not cover someone who is leaving or on the watchlist (only their own
+does): a departing member of a team that visits such sites, who never did, is doing something new for them.
 """
 
 from typing import Any
@@ -38,7 +39,7 @@ _KEYLOGGER: dict[str, Any] = dict(kind="web", action="visit", object="https://ww
 RULE = Rule(
     staying_cap="medium",
     id="web.hacking_tools",
-    version="2",
+    version="3",
     title=(
         "{observed:.0f} visit(s) or download(s) of hacking tools or keyloggers on {day}, "
         "{ratio_to_own_normal}x the employee's usual; HR status {status}"
@@ -65,6 +66,14 @@ RULE = Rule(
                 + [ev("2026-02-10T13:35:00Z", actor="sec4@corp.example", **_KEYLOGGER)]
                 + [ev(f"2026-01-{5 + i:02d}T09:00:00Z", actor="sec4@corp.example", action="logon")
                    for i in range(20)], _SEC),
+        Example("the security team's habit does not cover a member in notice who never visited such sites", True,
+                [e for i in range(4) for e in daily("2026-01-05", 20, per_day=1, actor=f"sec{i}@corp.example",
+                                                      **_KEYLOGGER)]
+                + [ev("2026-02-10T13:35:00Z", actor="sec4@corp.example", **_KEYLOGGER)]
+                + [ev(f"2026-01-{5 + i:02d}T09:00:00Z", actor="sec4@corp.example", action="logon")
+                   for i in range(20)],
+                _SEC + [hr("2026-02-02T09:00:00Z", employee_id="S4", accounts=["sec4@corp.example"],
+                           department="Security", status="notice", last_day="2026-02-27")]),
         Example("the first in a department where nobody does it", True,
                 [e for i in range(4) for e in daily("2026-01-05", 20, per_day=1, actor=f"it{i}@corp.example",
                                                       kind="web", action="visit", object="https://news.example/")]
