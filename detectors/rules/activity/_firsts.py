@@ -62,5 +62,10 @@ def other_users_machine(e: ActivityEvent) -> str | None:
 
 
 def any_first(e: ActivityEvent) -> str | None:
-    """The behaviours whose first time counts towards a cluster of firsts."""
+    """The behaviours whose first time counts towards a cluster of firsts. What the engine marked routine
+    (``attrs.routine``, :mod:`detectors.habits`: a helpdesk technician's logon on a colleague's machine, a
+    security analyst's exploit database) is nobody's first: it is their work (or the team's, for someone who
+    is not leaving)."""
+    if e.attrs.get("routine"):
+        return removable(e) or competitor_mail(e) or after_hours(e)
     return removable(e) or web_category(e) or competitor_mail(e) or other_users_machine(e) or after_hours(e)

@@ -9,7 +9,11 @@ today, each 1 except work after hours, the commonest first (a late evening now a
 and fires at 2: two strong firsts, or a late evening with two others. The explanation names them and the
 length of the history they are new against. It keeps its severity for someone not leaving (the departure
 is often recorded only afterwards). Version 2: after hours weighs half (version 1 flagged an honest researcher
-for one event at 19:05 and a first USB copy the next day on a generated company).
+for one event at 19:05 and a first USB copy the next day on a generated company). Version 3: what the engine
+marks routine (``attrs.routine``: a logon on a colleague's machine or a hacking-tool site that is the person's
+habit or, for someone not leaving, their team's) is no first: version 2 flagged three helpdesk and desktop
+support technicians of two outside companies (seed 1) for "host:a, host:b, host:c" (their desk-side visits)
+with a first thumb drive or a job site.
 """
 
 from detectors.examples import daily, ev, hr
@@ -32,7 +36,7 @@ _NIGHT_USB = [ev("2026-02-17T22:00:00Z", action="logon"),
 RULE = Rule(
     staying_cap=None,
     id="activity.firsts_together",
-    version="2",
+    version="3",
     title=(
         "Never done before in {history_days} days of history, within 7 days up to {day}: {new} (weight "
         "{observed:g}, after hours counting half); HR status {status}"
@@ -59,6 +63,13 @@ RULE = Rule(
                          ev("2026-02-19T11:00:00Z", kind="web", action="visit", attrs={"category": "leak_site"})],
                 _HR),
         Example("one new thing alone", False, _WORK + _NIGHT_USB[1:], _HR),
+        Example("a first logon on a colleague's machine and a first thumb drive", True,
+                _WORK + [ev("2026-02-16T11:00:00Z", action="logon", host="PC-BOB", attrs={"host_usual_user": "E2"}),
+                         ev("2026-02-17T11:00:00Z", action="connect")], _HR),
+        Example("... but a helpdesk technician's desk-side logons are routine, not firsts", False,
+                _WORK + [ev("2026-02-16T11:00:00Z", action="logon", host="PC-BOB",
+                            attrs={"host_usual_user": "E2", "routine": "own"}),
+                         ev("2026-02-17T11:00:00Z", action="connect")], _HR),
         Example("two new things 10 days apart", False,
                 _WORK + [ev("2026-02-06T11:00:00Z", action="connect"), ev("2026-02-17T22:00:00Z", action="logon")],
                 _HR),
