@@ -19,6 +19,9 @@ What an ``alerts.hr`` alert becomes for security operations (CONTRACT.md 5: iden
 - ``explanation``: the HR-derived fields (``last_day``, ``days_to_last_day``, ``status``, ``in_notice``) follow
   the employee's level; any other string that is not a date, a number or a plain name (rule and feature
   names) is keyed; the ``title`` is rendered again from the rule's template with these values.
+  ``possibly_leaving`` (the departure propensity behind a provisional departure window,
+  :func:`detectors.engine.possibly_leaving_view`) is left out altogether: HR data stay with HR, and naming it
+  as withheld would say it was there.
 
 Re-identification needs the key (``exitwatch reidentify``, which writes an audit record).
 
@@ -60,6 +63,8 @@ LEVELS: list[tuple[str, dict[str, str]]] = [
 _LEVEL = dict(LEVELS)
 #: Explanation fields derived from the HR record, and what they need to be shown.
 _HR_EXPLANATION = {"last_day": "last_day", "status": "status", "in_notice": "status"}
+#: Explanation fields that never reach alerts.secops, not even as withheld (the departure propensity).
+_HR_ONLY_EXPLANATION = frozenset({"possibly_leaving"})
 _SAFE_STRING = re.compile(r"^(?:\d{4}-\d\d-\d\d(?:T[\d:.]+(?:Z|[+-]\d\d:\d\d))?|-?[\d.]+)$")
 
 
@@ -276,6 +281,8 @@ def secops_view(alert: Alert, key: bytes, population: Population | None = None, 
     expl: dict[str, Any] = {}
     withheld: list[str] = []
     for name, v in alert.explanation.items():
+        if name in _HR_ONLY_EXPLANATION:
+            continue
         need = _HR_EXPLANATION.get(name)
         if name == "days_to_last_day":
             need = "last_day"

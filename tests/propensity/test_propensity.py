@@ -268,3 +268,42 @@ def test_the_level_is_the_companys_own_learned_from_those_who_stay() -> None:
     eng.on_hr(HRRecord.model_validate({"employee_id": "E000", "ts": "2026-08-20T08:00:00Z", "status": "notice",
                                        "last_day": "2026-09-30", "department": "sales"}))
     assert "bp" not in eng.store.get("E000").extra["hp"]
+
+
+def test_secops_never_sees_the_propensity_behind_a_provisional_alert(tmp_path: Any) -> None:
+    """A security rule that looked at someone because of a high propensity (provisional departure window) goes
+    to alerts.secops like any other security alert, but without the propensity or the "possibly leaving" that
+    came from HR data: ``exitwatch replay --alerts-secops``, end to end."""
+    import orjson
+
+    from exitwatch.cli import main
+
+    hr = tmp_path / "hr.jsonl"
+    recs = [_hr("E1", accounts=["ann@corp.example"]), _hr("E2")]
+    hr.write_bytes(b"".join(orjson.dumps(r.model_dump(mode="json")) + b"\n" for r in recs))
+    sigs = sorted(_history("E1", 200, drift_from=140) + _history("E2", 200, drift_from=None), key=lambda s: s.ts)
+    sp = tmp_path / "signals.jsonl"
+    sp.write_bytes(b"".join(orjson.dumps(s.model_dump(mode="json")) + b"\n" for s in sigs))
+
+    def replay(events: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bytes]:
+        ev, out, sec = tmp_path / "events.jsonl", tmp_path / "alerts.jsonl", tmp_path / "secops.jsonl"
+        ev.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in events))
+        assert main(["replay", "--hr", str(hr), "--signals", str(sp), "--events", str(ev), "--alerts", str(out),
+                     "--alerts-secops", str(sec), "--no-progress"]) == 0
+        return [orjson.loads(x) for x in out.read_bytes().splitlines()], sec.read_bytes()
+
+    first, _ = replay([{"event_id": "e0", "ts": "2026-07-20T10:00:00Z", "kind": "file", "action": "download",
+                        "actor": "bob", "employee_id": "E2", "source": "synthetic"}])
+    flagged = [a for a in first if a["rule_id"] == ID and a["employee_id"] == "E1"]
+    assert flagged, "the drifting employee must be flagged for the test to mean anything"
+    start = dt.date.fromisoformat(flagged[0]["ts"][:10]) + dt.timedelta(days=2)
+    downloads = [{"event_id": f"d{i}", "ts": f"{start + dt.timedelta(days=i)}T10:00:00Z", "kind": "file",
+                  "action": "download", "actor": "ann@corp.example", "source": "synthetic",
+                  "sensitivity": "restricted"} for i in range(12)]
+    hr_alerts, sec = replay(downloads)
+    provisional = [a for a in hr_alerts if a["employee_id"] == "E1" and "possibly_leaving" in a["explanation"]]
+    assert provisional and all(a["severity"] == "low" for a in provisional), "a provisional security alert to test"
+    sec_alerts = [orjson.loads(x) for x in sec.splitlines()]
+    ids = {a["rule_id"] for a in sec_alerts}
+    assert {a["rule_id"] for a in provisional} <= ids, "the security finding itself does reach secops"
+    assert b"propensity" not in sec and b"possibly_leaving" not in sec
