@@ -40,6 +40,10 @@ from detectors.models.propensity import FACTORS, WEIGHTS, PropensityModel
 from detectors.replay import merged
 
 EARLY_DAYS = 14
+#: Issue 18's goal: at least this share of future leavers flagged 14 days before their notice ...
+GOAL_LEAVERS = 0.60
+#: ... while flagging at most this share of the people who stay.
+GOAL_STAYERS = 0.05
 #: The stayer rates tried on the training companies (0.1% to 0.6% in steps of 0.05%).
 RATES = tuple(i / 10000 for i in range(10, 61, 5))
 WINDOW_DAYS = 90
@@ -80,6 +84,53 @@ def _load_hr(path: Path) -> tuple[dict[str, int], set[str]]:
                 nd = r.get("resignation_date") or r["ts"][:10]
                 notice[r["employee_id"]] = day_number(nd)
     return notice, everyone
+
+
+#: The signals the propensity reads, and those that carry a level it can compare (a survey answer, a review).
+READ = frozenset({"late_arrival", "early_leave", "absence", "leave_request", "performance_review", "survey"})
+SCORED = frozenset({"performance_review", "survey"})
+
+
+def coverage(path: Path, notice: dict[str, int], stayers: list[str], start: int, end: int) -> dict[str, Any]:
+    """What the company's HR signals let any model see, whatever its form: the signals the propensity reads per
+    person and 30 days (leavers in their warning window, 120 to 14 days before the notice; stayers in the
+    period), and the leavers with at least one survey answer or performance review in that window (without
+    one, a leaver's satisfaction and performance are unknown before the notice, as the level of any score)."""
+    per: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    with open(path, "rb") as fh:
+        for line in fh:
+            if line.strip():
+                r = orjson.loads(line)
+                if r.get("signal") in READ:
+                    per[r["employee_id"]].append((day_number(r["ts"][:10]), r["signal"]))
+    first = min((d for v in per.values() for d, _ in v), default=start)  # the HR history's first day
+    lo = {e: max(n - 120, first) for e, n in notice.items()}
+    hi = {e: n - EARLY_DAYS for e, n in notice.items()}
+    lsig = sum(1 for e in notice for d, _ in per.get(e, ()) if lo[e] <= d <= hi[e])
+    lspan = sum(max(0, hi[e] - lo[e] + 1) for e in notice)
+    scored = sum(1 for e in notice if any(lo[e] <= d <= hi[e] and k in SCORED for d, k in per.get(e, ())))
+    ssig = sum(1 for e in stayers for d, _ in per.get(e, ()) if start <= d <= end)
+    return {
+        "leaver_signals_per_30d": round(30 * lsig / lspan, 2) if lspan else None,
+        "stayer_signals_per_30d": round(30 * ssig / (len(stayers) * (end - start + 1)), 2) if stayers else None,
+        "leavers_scored_in_window": scored,
+    }
+
+
+def hindsight_recall(leavers: list[float], stayers: list[float], share: float) -> float | None:
+    """The share of leavers above the highest level that flags at most ``share`` of the stayers, each side by
+    its highest score (leavers in the warning window, stayers in the period): what the best level chosen in
+    hindsight on the company's own truth would give with this score, an upper bound for any level policy.
+
+    >>> hindsight_recall([0.9, 0.5, 0.2], [0.1] * 18 + [0.6, 0.3], 0.05)  # 1 of 20 stayers may be flagged
+    0.6667
+    """
+    if not leavers or not stayers:
+        return None
+    top = sorted(stayers, reverse=True)
+    k = int(share * len(top) + 1e-9)
+    level = top[k] if k < len(top) else -math.inf
+    return round(sum(1 for v in leavers if v > level) / len(leavers), 4)
 
 
 Series = dict[str, list[tuple[int, float, dict[str, float], float]]]
@@ -216,6 +267,11 @@ def evaluate_propensity(data: str | Path, level: float | None = None, weights: d
     caught = [e for e in leavers if any(notice[e] - 120 <= d <= notice[e] - EARLY_DAYS and p >= lv
                                         for d, p, _, lv in series.get(e, ()))]
     flagged = [e for e in stayers if any(start <= d <= end and p >= lv for d, p, _, lv in series.get(e, ()))]
+    hindsight = hindsight_recall(
+        [max((p for d, p, _, _ in series.get(e, ()) if notice[e] - 120 <= d <= notice[e] - EARLY_DAYS), default=0.0)
+         for e in leavers],
+        [max((p for d, p, _, _ in series.get(e, ()) if start <= d <= end), default=0.0) for e in stayers],
+        GOAL_STAYERS)
     levels = [lv for e in everyone for d, _, _, lv in series.get(e, ()) if start <= d <= end]
     alerts_by: dict[str, int] = defaultdict(int)
     for a in alerts:
@@ -252,6 +308,7 @@ def evaluate_propensity(data: str | Path, level: float | None = None, weights: d
                          "mean_p": round(sum(p for p, _ in sel) / len(sel), 3),
                          "observed": round(sum(y for _, y in sel) / len(sel), 3)})
     river = _river_online(snaps, notice, end)
+    cover = coverage(data / "signals.jsonl", notice, stayers, start, end)
     return {
         "data": str(data), "profile": meta.get("profile", "baseline"), "seed": meta.get("seed"),
         "signal_drift": meta.get("signal_drift", "default"),
@@ -264,12 +321,14 @@ def evaluate_propensity(data: str | Path, level: float | None = None, weights: d
         "leaver_recall_14d": round(len(caught) / len(leavers), 4) if leavers else None,
         "stayers_flagged": len(flagged),
         "stayer_flag_rate": round(len(flagged) / len(stayers), 4) if stayers else None,
+        "hindsight_recall_at_goal": hindsight,
         "auc_weekly": auc(pos, neg),
         "positives": len(pos), "negatives": len(neg),
         "brier": brier, "calibration": bins,
         "river_online_auc_weekly": river,
         "alerts": len(alerts), "alerted_employees": len(alerts_by),
         "weights": dict(weights or WEIGHTS),
+        **cover,
     }
 
 
@@ -368,6 +427,12 @@ def choose_rate(runs: list[FeatureRun], weights: dict[str, float], fallback: flo
     return best, sweep
 
 
+def goal_met(r: dict[str, Any]) -> bool:
+    """Whether a company's figures meet issue 18's goal (no leavers: not met, nothing was shown)."""
+    return (r["leaver_recall_14d"] is not None and r["leaver_recall_14d"] >= GOAL_LEAVERS
+            and r["stayer_flag_rate"] is not None and r["stayer_flag_rate"] <= GOAL_STAYERS)
+
+
 def _pct(x: float | None, digits: int = 0) -> str:
     return "n/a" if x is None else f"{100 * x:.{digits}f}%"
 
@@ -391,8 +456,10 @@ def render(reps: list[dict[str, Any]], cmd: str, protocol: dict[str, Any] | None
                   f"stayer rate **{protocol['stayer_rate']}**, weights `{protocol['weights']}`.", ""]
     lines += [
         "| role | profile | signal drift | seed | employees | leavers flagged >= 14 d before notice | stayers flagged "
-        "| AUC (scorecard) | AUC (River online) | Brier | level in the period | alerts |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| goal ({GOAL_LEAVERS:.0%} / {GOAL_STAYERS:.0%}) | leavers at a level chosen in hindsight ({GOAL_STAYERS:.0%} of stayers) "
+        "| AUC (scorecard) | AUC (River online) | Brier | level in the period | alerts "
+        "| HR signals a person per 30 d (leavers in window / stayers) | leavers with a survey or review in window |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in reps:
         lv = r.get("level_in_period")
@@ -400,8 +467,12 @@ def render(reps: list[dict[str, Any]], cmd: str, protocol: dict[str, Any] | None
             f"| {r.get('role', '')} | {r['profile']} | {r['signal_drift']} | {r['seed']} | {r['employees']} "
             f"| **{_pct(r['leaver_recall_14d'])}** "
             f"({r['leavers_flagged_14d_before_notice']}/{r['leavers']}) | **{_pct(r['stayer_flag_rate'], 1)}** "
-            f"({r['stayers_flagged']}/{r['stayers']}) | {r['auc_weekly']} | {r['river_online_auc_weekly']} "
-            f"| {r['brier']} | {'' if not lv else f'{lv[0]:.2f}-{lv[1]:.2f}'} | {r['alerts']} |")
+            f"({r['stayers_flagged']}/{r['stayers']}) | {'met' if goal_met(r) else 'not met'} "
+            f"| {_pct(r.get('hindsight_recall_at_goal'))} "
+            f"| {r['auc_weekly']} | {r['river_online_auc_weekly']} "
+            f"| {r['brier']} | {'' if not lv else f'{lv[0]:.2f}-{lv[1]:.2f}'} | {r['alerts']} "
+            f"| {r.get('leaver_signals_per_30d')} / {r.get('stayer_signals_per_30d')} "
+            f"| {r.get('leavers_scored_in_window')}/{r['leavers']} |")
     lines += ["", "Calibration (weekly snapshots, all companies):", "",
               "| p from | p to | snapshots | mean p | observed notice within 90 days |", "|---|---|---|---|---|"]
     agg: dict[tuple[float, float], list[float]] = {}

@@ -45,3 +45,45 @@ def test_report_files(tmp_path: Path) -> None:
 def test_auc_edges() -> None:
     assert auc([1.0], [0.0]) == 1.0 and auc([0.0], [1.0]) == 0.0 and auc([0.5], [0.5]) == 0.5
     assert auc([], [0.1]) is None
+
+
+def test_coverage_counts_what_a_model_could_see(tmp_path: Path) -> None:
+    """Signals in the leavers' warning window (120 to 14 days before notice) and the stayers' period, and the
+    leavers with a survey or review there: a survey 10 days before the notice is too late to count."""
+    from detectors.context import day_number
+    from exitwatch.evaluate_propensity import coverage, goal_met
+
+    def sig(emp: str, day: str, name: str, value: object = 1) -> bytes:
+        return orjson.dumps({"employee_id": emp, "ts": f"{day}T09:00:00Z", "signal": name, "value": value}) + b"\n"
+
+    (tmp_path / "signals.jsonl").write_bytes(b"".join([
+        sig("L1", "2026-01-01", "late_arrival"),  # the history's first day
+        sig("L1", "2026-03-01", "survey", 3), sig("L1", "2026-03-05", "absence"),
+        sig("L2", "2026-03-22", "survey", 2),  # 10 days before L2's notice: too late
+        sig("L2", "2026-03-02", "handover_item_open", "x"),  # not read by the propensity
+        sig("S1", "2026-02-10", "late_arrival"), sig("S1", "2026-02-11", "late_arrival"),
+        sig("S1", "2026-01-15", "late_arrival"),  # before the period: not counted for a stayer
+    ]))
+    n = day_number("2026-04-01")
+    notice = {"L1": n, "L2": n}
+    cov = coverage(tmp_path / "signals.jsonl", notice, ["S1", "S2"], day_number("2026-02-01"), day_number("2026-04-30"))
+    assert cov["leavers_scored_in_window"] == 1
+    # the window starts at the HR history's first day (2026-01-01), later than 120 days before the notice
+    window = 2 * (n - 14 - day_number("2026-01-01") + 1)
+    assert cov["leaver_signals_per_30d"] == round(30 * 3 / window, 2) == 0.58
+    assert cov["stayer_signals_per_30d"] == round(30 * 2 / (2 * 89), 2)
+    assert goal_met({"leaver_recall_14d": 0.6, "stayer_flag_rate": 0.05})
+    assert not goal_met({"leaver_recall_14d": 0.59, "stayer_flag_rate": 0.01})
+    assert not goal_met({"leaver_recall_14d": None, "stayer_flag_rate": 0.0})
+
+
+def test_hindsight_recall_is_the_best_level_for_the_stayer_share() -> None:
+    """The hindsight level flags at most the share of stayers; ties at the level flag nobody."""
+    from exitwatch.evaluate_propensity import hindsight_recall
+
+    stayers = [0.1] * 95 + [0.5] * 5
+    assert hindsight_recall([0.6, 0.5, 0.4], stayers, 0.05) == 1.0  # above 0.1: the 5 stayers at 0.5 are 5%
+    assert hindsight_recall([0.6, 0.5, 0.4], stayers, 0.04) == 0.3333  # above 0.5 only: the 5 tied ones are too many
+    assert hindsight_recall([0.6, 0.5, 0.4], [0.1] * 100, 0.05) == 1.0
+    assert hindsight_recall([0.05], [0.1] * 100, 0.05) == 0.0
+    assert hindsight_recall([], [0.1], 0.05) is None
