@@ -796,3 +796,164 @@ class Sustained(Window):
                    "total": round(s.total(start, end), 3),
                    "new_things": fresh_places_since(st, max(start - self.fresh_days, fs + self.warmup_days), end)},
         )
+
+
+@dataclass(frozen=True)
+class SustainedAbove(Sustained):
+    """Like :class:`Sustained`, for an amount rather than a behaviour, and for a change that may have begun
+    before the departure period: fires when, since some day (the *onset*), the days on which the amount is above
+    the employee's own usual day before that onset are too many for their normal.
+
+    The usual day is the ``quantile`` of the ``ref_days`` calendar days before the onset (days without any
+    count as 0): a day counts when its amount is above it. Sporadic, heavy-tailed work is its own normal: for
+    someone who downloads nothing on most days and a lot on some, the usual day is 0 and their share of days
+    above it is high, so only far more such days are evidence; a ratio to a mean near zero is never used. One
+    busy day is one day, never enough (``min_days``). The onset is searched from ``onset_days`` before the
+    departure period (:meth:`Sustained.period`) to its start, and the chance is multiplied by the number of
+    onsets tried (a change that began weeks before the last day is one change, not many chances). From the
+    onset, the days must also hold at least ``min_excess`` more than the reference's mean day would give.
+
+    Honest leavers hand over a lot once they have resigned; before the resignation there is nothing to hand
+    over. So the grade (``ratio``, the share of days above the usual against the usual share) stands when the
+    days *before the notice* (``notice_from``; the last day for someone without notice) are evidence on their
+    own; when only the notice's days make the evidence, the grade is multiplied by the share of downloads the
+    rule's observer (``unexplained``, :func:`unexplained_share`) could not explain and capped below
+    ``LOW_BELOW`` unless ``notice_grade`` is set: in the notice a handover looks the same."""
+
+    quantile: float = 0.75
+    min_ref_days: int = 14
+    min_excess: float = 10.0
+    onset_days: int = 30
+    unexplained: str = ""
+    #: Highest grade (ratio) the share of days can give: below 10 keeps the rule at its own severity (a share
+    #: of days against a small share reads "20x" quickly; what makes a drip worse is where the files go).
+    ratio_cap: float = RATIO_CAP
+    #: Whether evidence from the notice's days alone may grade above low (after the handover regrading).
+    notice_grade: bool = False
+
+    def horizon(self, lookback_days: int) -> int:
+        return max(lookback_days, self.days + self.onset_days + self.ref_days)
+
+    def _test(self, s: Series, fs: int, onset: int, end: int) -> tuple[float, dict[str, Any]] | None:
+        """Evidence (decades) that the days from ``onset`` to ``end`` are above the usual day before it."""
+        import math
+
+        ref_lo = max(fs, onset - self.ref_days)
+        n, m = onset - ref_lo, end - onset + 1
+        if n < self.min_ref_days or m < self.min_days:
+            return None
+        ref = sorted(float(s.days.get(d, 0.0)) for d in range(ref_lo, onset))
+        usual_day = ref[min(n - 1, int(self.quantile * n))]
+        k = sum(1 for d, v in s.days.items() if onset <= d <= end and v > usual_day)
+        mean = sum(ref) / n
+        total = s.total(onset, end)
+        k_ref = sum(1 for v in ref if v > usual_day)
+        share = (k_ref + 0.5) / (n + 1)
+        evidence = -math.log10(max(binomial_tail(k, m, share), 1e-300)) if k >= self.min_days else 0.0
+        return evidence, {"onset": onset, "k": k, "m": m, "n": n, "usual_day": usual_day, "mean": mean,
+                          "total": total, "excess": total - mean * m, "k_ref": k_ref, "share": share}
+
+    def _check(self, s: Series, hr: HRView, today: int, st: EmployeeState) -> Finding | None:
+        import math
+
+        p = self.period(hr, today)
+        if p is None:
+            return None
+        start, end = p
+        fs = int(st.extra.get("fs", start))
+        onsets = range(max(start - self.onset_days, fs + self.min_ref_days), start + 1)
+        if not onsets:
+            return None
+        penalty = math.log10(len(onsets))
+        notice = hr.notice_from if hr.notice_from is not None else (hr.last_day + 1 if hr.last_day is not None
+                                                                    else end + 1)
+        best: tuple[float, dict[str, Any]] | None = None
+        before = 0.0  # the best evidence from the days before the notice alone
+        for onset in onsets:
+            got = self._test(s, fs, onset, end)
+            if got is None:
+                continue
+            ev, t = got
+            if t["excess"] >= self.min_excess and (best is None or ev > best[0]):
+                best = got
+            if onset < notice:
+                pre = self._test(s, fs, onset, min(end, notice - 1))
+                if pre is not None and pre[1]["excess"] >= self.min_excess:
+                    before = max(before, pre[0])
+        if best is None:
+            return None
+        evidence, t = best[0] - penalty, best[1]
+        if evidence < self.min_evidence:
+            return None
+        raw = min(self.ratio_cap, (t["k"] / t["m"]) / t["share"])
+        before -= penalty
+        why: dict[str, Any] = {}
+        if before >= self.min_evidence:
+            ratio: float | None = raw
+            when = "before the notice"
+        else:
+            if (self.unexplained and today <= end and st.extra.get(self.unexplained) is not None
+                    and unexplained_share(st, self.unexplained) is None):
+                return None  # the observer has begun to judge the notice's downloads: wait for enough of them
+            ratio, why = _regraded(raw, st, self.unexplained, t["excess"], self.min_excess)
+            if not self.notice_grade and ratio is not None:
+                ratio = min(ratio, LOW_BELOW * 0.99)
+            when = "in the notice, where handovers look the same (graded low)" if not self.notice_grade else \
+                "in the notice"
+        return Finding(
+            key=f"L{hr.last_day}" if hr.last_day is not None else f"N{start}",
+            observed=t["k"],
+            threshold=self.min_days,
+            window_start=t["onset"],
+            window_end=end,
+            evidence=s.evidence(t["onset"], end),
+            baseline={"days": t["n"], "usual_day": t["usual_day"], "mean": round(t["mean"], 2),
+                      "days_above": t["k_ref"], "share": round(t["share"], 4)},
+            ratio=ratio,
+            day=max((d for d in s.days if t["onset"] <= d <= end), default=end),
+            extra={**why, "period_days": t["m"], "ref_days": t["n"], "ref_days_above": t["k_ref"],
+                   "usual_day": _num_str(t["usual_day"]), "evidence": round(evidence, 1),
+                   "evidence_before_notice": round(max(before, 0.0), 1), "when": when,
+                   "total": round(t["total"], 1), "expected": round(t["mean"] * t["m"], 1),
+                   "excess": round(t["excess"], 1)},
+        )
+
+
+def _num_str(v: float) -> str:
+    return str(int(v)) if v == int(v) else f"{v:.1f}"
+
+
+@dataclass(frozen=True)
+class OnEventTakeHome(OnEvent):
+    """An :class:`OnEvent` that knows the last working day: on the last day (or after it, as a UTC day may
+    hold a late evening), a day of uploads that is the employee's first in the departure period (``days``
+    before the last day, or from the notice if earlier) is graded low. People take their own things home on
+    their last day (photos, a CV, contacts); what was taken before it, or again and again, is what tells a theft
+    (and other rules weigh it: :mod:`detectors.rules.web.personal_cloud_repeated_before_departure`). The days
+    with a value in the last ``days`` + ``within_days`` days are kept for this (rare for most people)."""
+
+    days: int = 30
+
+    def horizon(self, lookback_days: int) -> int:
+        return self.days + self.within_days
+
+    def compact(self, s: Series, today: int) -> None:
+        """Nothing to drop: the days with uploads in the departure period are what the grade reads."""
+
+    def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
+        import dataclasses
+
+        f = super().check_day(s, hr, day, st, rid)
+        if f is None:
+            return f
+        f = dataclasses.replace(f, extra={**f.extra, "take_home": ""})
+        # the last day, or its evening that a UTC day puts on the next
+        if hr.last_day is None or not hr.last_day <= day <= hr.last_day + 1:
+            return f
+        start = min(hr.last_day - self.days + 1, hr.notice_from if hr.notice_from is not None else hr.last_day)
+        if any(v > 0 for d, v in s.days.items() if start <= d < hr.last_day):
+            return f
+        ratio = LOW_BELOW * 0.99 if f.ratio is None else min(f.ratio, LOW_BELOW * 0.99)
+        return dataclasses.replace(f, ratio=ratio, extra={
+            **f.extra, "take_home": "; the first in the departure period, on the last working day: a take-home "
+                                    "(graded low)"})

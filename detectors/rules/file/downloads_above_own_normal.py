@@ -1,0 +1,117 @@
+"""More downloads than the employee's own normal on many days before a departure, without labels.
+
+A slow drip (a few more files a day, for weeks, from the person's own usual folders) shows in no single day,
+needs no sensitivity label and comes from no new place: only the daily volume against the person's own
+normal tells it. The rule counts ``download`` events (not ``sync_download``: a sync client pulls libraries
+by itself) per day and judges the departure period (30 days up to the last working day, or from the start of
+the notice if earlier) with the 30 days before it, as one change that may have begun up to 30 days earlier
+(:class:`detectors.windows.SustainedAbove`): since an onset, a day counts when its downloads are above the
+employee's usual day before the onset (its 75th percentile, days without downloads counting 0). It fires once
+per departure when at least 5 days are, so many is a chance below 1 in 10,000 under their own share of such
+days (times the onsets tried), and they hold at least 10 downloads more than the mean day before. Sporadic,
+heavy-tailed users have a usual day of 0 and a high share of days above it: they need far more. One busy day
+is one day.
+
+Honest leavers hand over a lot, but only once they have resigned. Evidence from the days before the notice
+(what a drip that starts weeks before the resignation leaves) is graded medium; evidence that needs the
+notice's days is graded low (a handover looks the same), after taking out the downloads passed on by an
+internal mail within two hours (``file/_handover.py``). The alert names the days above the usual day, the
+usual day, the excess, the chance, and whether it began before the notice.
+"""
+
+from typing import Any
+
+from detectors.examples import daily, hr
+from detectors.rule import Example, Rule
+from detectors.rules.file._handover import observe
+from detectors.windows import SustainedAbove
+from schemas import ActivityEvent
+
+KEY = "dv"  # where observe() keeps this rule's record in st.extra
+
+
+def downloads_above_own_normal(e: ActivityEvent) -> bool:
+    return e.kind == "file" and e.action == "download"
+
+
+def _observe(e: ActivityEvent, st: Any, hr: Any, day: int, t: float) -> None:
+    observe(e, st, hr, day, t, counts=downloads_above_own_normal, key=KEY)
+
+
+def _own(start: str, days: int, per_day: int = 2, hour: int = 10) -> list[dict[str, Any]]:
+    return daily(start, days, per_day, hour=hour, action="download", object="/sites/support/cases/case.pdf")
+
+
+def _handover(start: str, days: int, n: int) -> list[dict[str, Any]]:
+    return daily(start, days, hour=11, action="send", count=n, external=False,
+                 recipients=["bob@corp.example"], object="handover notes")
+
+
+def _sporadic(start: str, weeks: int) -> list[dict[str, Any]]:
+    import datetime as dt
+
+    d0 = dt.date.fromisoformat(start)
+    return [x for w in range(weeks) for x in _own((d0 + dt.timedelta(days=7 * w + 2)).isoformat(), 1, per_day=20)]
+
+
+_LEAVER = [hr("2026-01-05T08:00:00Z"),
+           hr("2026-02-25T09:00:00Z", status="notice", last_day="2026-03-13", resignation_date="2026-02-25")]
+#: notice given before the downloads rose
+_EARLY = [hr("2026-01-05T08:00:00Z"),
+          hr("2026-02-13T09:00:00Z", status="notice", last_day="2026-03-13", resignation_date="2026-02-13")]
+
+RULE = Rule(
+    id="file.downloads_above_own_normal",
+    version="1",
+    title=(
+        "Downloads above the employee's usual day ({usual_day}) on {observed:.0f} of the {period_days} days from "
+        "{window_start} to {window_end}: {total:.0f} downloads, {excess:.0f} more than their normal "
+        "({expected:.0f}); before, on {ref_days_above} of {ref_days} days; a chance of 1 in 10^{evidence} under "
+        "their own normal, {when}; last working day {last_day}"
+    ),
+    description=__doc__,
+    severity="medium",
+    score=55,
+    predicate=downloads_above_own_normal,
+    observe=_observe,
+    window=SustainedAbove(days=30, ref_days=30, min_days=5, min_evidence=4.0, min_excess=10.0, unexplained=KEY,
+                          ratio_cap=9.0),
+    runbook=(
+        "Compare the downloaded files (evidence) with the handover plan; ask the manager whether the work in "
+        "the departure period needed them; look for the same files leaving by mail, USB or personal cloud."
+    ),
+    false_positives=(
+        "A handover prepared from downloads shared by link or chat, not by mail (graded on the raw count)",
+        "A project peak in the last weeks (a month-end close, a release) that the month before did not have",
+    ),
+    examples=(
+        Example("five downloads a day where two were usual, from two weeks before the resignation", True,
+                _own("2026-01-05", 40) + _own("2026-02-14", 21, per_day=5), _LEAVER),
+        Example("the same volume only after the resignation: a handover looks the same (graded low)", True,
+                _own("2026-01-05", 40) + _own("2026-02-14", 21, per_day=5), _EARLY),
+        Example("after the resignation, each day's downloads mailed on to a colleague (graded low)", True,
+                _own("2026-01-05", 40) + _own("2026-02-14", 21, per_day=5) + _handover("2026-02-14", 21, 5),
+                _EARLY),
+        Example("one busy day is not a drip", False,
+                _own("2026-01-05", 68) + _own("2026-02-20", 1, per_day=40), _LEAVER),
+        Example("someone who is not leaving", False,
+                _own("2026-01-05", 40) + _own("2026-02-14", 21, per_day=5), [hr("2026-01-05T08:00:00Z")]),
+        Example("the usual volume through the departure period", False, _own("2026-01-05", 68), _LEAVER),
+        Example("a sporadic user: twenty downloads one day a week, before and during the departure", False,
+                _sporadic("2026-01-05", 10), _LEAVER),
+        Example("one more download a day is not volume", False,
+                _own("2026-01-05", 40) + _own("2026-02-14", 9, per_day=3), _LEAVER),
+        Example("sync clients pulling libraries do not count", False,
+                _own("2026-01-05", 40) + daily("2026-02-14", 21, action="sync_download", count=50,
+                                               object="/sites/support/cases/lib"), _LEAVER),
+        Example("a drip that began six weeks before the last day (before the departure period)", True,
+                _own("2026-01-05", 30) + _own("2026-02-04", 37, per_day=4), _LEAVER),
+        Example("HR records the resignation after the downloads", True,
+                _own("2026-01-05", 40) + _own("2026-02-14", 14, per_day=5),
+                [hr("2026-01-05T08:00:00Z"),
+                 hr("2026-03-02T09:00:00Z", status="notice", last_day="2026-03-13", resignation_date="2026-02-25")]),
+        Example("a source without paths: events named only by a file", True,
+                [{**x, "object": "q.xlsx"} for x in _own("2026-01-05", 40) + _own("2026-02-14", 21, per_day=5)],
+                _LEAVER),
+    ),
+)
