@@ -270,10 +270,12 @@ class BehaviourModel:
         return {"d": day, "a": F.new_acc(), "e": [], "s": 0, "n": 0, "m": [0.0] * F.N, "v": [0.0] * F.N,
                 "p": [0.0] * F.N, "k": 0}
 
-    def _baseline(self, s: dict[str, Any], hr: HRView) -> tuple[Any, ...] | None:
+    def _baseline(self, s: dict[str, Any], hr: HRView, lazy: bool = False) -> tuple[Any, ...] | None:
         """``(mean, var, own days, peer group, own peak, own stats)`` per feature, mean and var blended with the
         peers' while the own history is short; own stats ``(own mean, own var, own peak)`` once the own history is
-        full (``own_full_days``), for the own gate; ``None`` when there is nothing to compare with."""
+        full (``own_full_days``), for the own gate; ``None`` when there is nothing to compare with. ``lazy``:
+        a blended mean and var are :class:`_Blend` views that compute an element when it is read (the check of
+        each event reads only the features it touched), with the same values as the lists."""
         c = self.config
         n = s["n"]
         own = (s["m"], s["v"], s["p"]) if n >= c.own_full_days else None
@@ -287,6 +289,8 @@ class BehaviourModel:
         if w >= 1.0:
             return s["m"], s["v"], n, peer, peak, own
         mo, vo, mp, vp = s["m"], s["v"], peer[2], peer[3]
+        if lazy:
+            return _Blend(w, mo, mp), _Blend(w, mo, mp, vo, vp), n, peer, peak, own
         mean = [w * a + (1 - w) * b for a, b in zip(mo, mp)]
         var = [w * va + (1 - w) * vb + w * (1 - w) * (a - b) ** 2 for a, b, va, vb in zip(mo, mp, vo, vp)]
         return mean, var, n, peer, peak, own
@@ -366,7 +370,7 @@ class BehaviourModel:
         c = self.config
         if not self.warmed_up():
             return []
-        base = self._baseline(s, hr)
+        base = self._baseline(s, hr, lazy=True)
         if base is None:
             return []
         acc = s["a"]
@@ -382,7 +386,7 @@ class BehaviourModel:
         if level <= s["s"]:
             return []
         s["s"] = level
-        return self._evaluate(emp, st, s, hr, base)
+        return self._evaluate(emp, st, s, hr)
 
     def _evaluate(self, emp: str, st: EmployeeState, s: dict[str, Any], hr: HRView,
                   base: tuple[Any, ...] | None = None) -> list[tuple[ModelMeta, Finding]]:
@@ -541,3 +545,25 @@ class BehaviourModel:
                 "own_gate": [F.NAMES[i] for i in gated],
             },
         )
+
+
+class _Blend:
+    """The blend of own and peer means (or, given the variances too, variances) with own weight ``w``, element
+    ``i`` computed when read, by the same expression as the lists of :meth:`BehaviourModel._baseline`.
+
+    >>> m = _Blend(0.25, [1.0, 2.0], [3.0, 6.0])
+    >>> [m[0], m[1]], _Blend(0.25, [1.0], [3.0], [1.0], [2.0])[0]
+    ([2.5, 5.0], 2.5)
+    """
+
+    __slots__ = ("w", "mo", "mp", "vo", "vp")
+
+    def __init__(self, w: float, mo: list[float], mp: list[float], vo: list[float] | None = None,
+                 vp: list[float] | None = None) -> None:
+        self.w, self.mo, self.mp, self.vo, self.vp = w, mo, mp, vo, vp
+
+    def __getitem__(self, i: int) -> float:
+        w, a, b = self.w, self.mo[i], self.mp[i]
+        if self.vo is None:
+            return w * a + (1 - w) * b
+        return w * self.vo[i] + (1 - w) * self.vp[i] + w * (1 - w) * (a - b) ** 2  # type: ignore[index]
