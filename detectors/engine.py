@@ -43,6 +43,7 @@ from detectors.windows import (FRESH, FRESH_MARK, FRESH_MARKS_CAP, THEN_MARK, TH
                                add_mark, first_time, fresh_since)
 from detectors.windows import usual as usual_amount
 from schemas import ActivityEvent, Alert, HRRecord, HRSignal
+from schemas.models import ACTIONS_BY_KIND
 from schemas.identity import AliasIndex
 
 log = logging.getLogger("exitwatch.engine")
@@ -307,6 +308,8 @@ class Engine:
             rule_code(rid)  # so that a state restored after a restart names its risk contributors
         # Series are stored under a short key of the rule id (state size: 12 rules x 40-character ids add up).
         self._skey = {r.id: series_key(r.id) for r in self.rules}
+        # The rules each event kind can use (Rule.kinds), in catalogue order: an event runs only these.
+        self._by_kind = {k: [r for r in self.rules if r.kinds is None or k in r.kinds] for k in ACTIONS_BY_KIND}
         self._horizon = {self._skey[r.id]: r.window.horizon(self.config.lookback_days) for r in self.rules}
         self._windows = {self._skey[r.id]: r.window for r in self.rules}
         self.hosts = HostUsers()  # a machine's usual users, from logon history (detectors.hosts)
@@ -409,7 +412,7 @@ class Engine:
 
         alerts: list[Alert] = closing
         novel: dict[str, bool] = {}  # this event's first-time keys, the same for every rule
-        for rule in self.rules:
+        for rule in self._by_kind.get(event.kind, self.rules):
             try:
                 sk = self._skey[rule.id]
                 if rule.first is not None and rule.first(event):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas import ActivityEvent
+from schemas.models import ACTIONS_BY_KIND
 
 Predicate = Callable[[ActivityEvent], float | bool | int | None]
 
@@ -86,8 +87,16 @@ class Rule:
     #: passed on internally, which came from places new to them (``detectors/rules/file/_handover.py``). It
     #: never changes what fires (the window's count does), so alert ids stay independent of arrival order.
     observe: Callable[..., None] | None = None
+    #: The event kinds the rule can use (in its predicate, ``first``, ``novelty``, ``fresh`` and ``observe``): the
+    #: engine runs it only on events of these kinds, so an event costs only the rules that read it. ``None``:
+    #: every kind; ``()``: none (a rule judged on the clock). tests/detectors/test_rule_kinds.py checks that
+    #: the rule does nothing with events of any other kind.
+    kinds: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.kinds is not None and not set(self.kinds) <= set(ACTIONS_BY_KIND):
+            raise ValueError(f"rule {self.id}: kinds {sorted(set(self.kinds) - set(ACTIONS_BY_KIND))} are not "
+                             f"event kinds ({sorted(ACTIONS_BY_KIND)})")
         if self.severity not in SEVERITIES:
             raise ValueError(f"rule {self.id}: severity {self.severity!r} is not one of {SEVERITIES}")
         if not 0 <= self.score <= 100:

@@ -38,6 +38,7 @@ RULE = Rule(
     severity="high",
     score=75,
     predicate=after_departure,
+    kinds=("crm", "device", "email", "file", "print", "web"),
     window=AfterLastDay(grace_days=0),
     runbook=(
         "Disable the accounts and revoke sessions and tokens now; identify the device (host) and whether it was "

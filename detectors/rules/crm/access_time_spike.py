@@ -42,6 +42,7 @@ RULE = Rule(
     severity="medium",
     score=45,
     predicate=access_time_spike,
+    kinds=("crm",),
     window=AboveBaseline(when="always", factor=2.0, z=3.0, min_value=1800.0, peers=True),
     runbook=(
         "List the accounts and reports opened that day (evidence); compare with the employee's territory and open "

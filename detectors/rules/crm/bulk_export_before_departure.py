@@ -64,6 +64,7 @@ RULE = Rule(
     severity="high",
     score=70,
     predicate=bulk_export_before_departure,
+    kinds=("crm",),
     agg="max",
     fresh=kind_of_export,
     # Graded against the employee's largest export before the departure period (finance and marketing

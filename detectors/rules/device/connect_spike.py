@@ -31,6 +31,7 @@ RULE = Rule(
     severity="medium",
     score=45,
     predicate=connect_spike,
+    kinds=("device",),
     window=AboveBaseline(when="always", factor=3.0, z=3.0, min_value=5.0),
     runbook="Identify the devices and the files copied (file alerts of the same day, endpoint logs); ask the "
             "manager about the need.",

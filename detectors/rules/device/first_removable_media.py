@@ -36,6 +36,7 @@ RULE = Rule(
     severity="low",
     score=35,
     predicate=first_removable_media,
+    kinds=("device", "file"),
     novelty=removable,
     window=FirstTime(min_history_days=28),
     runbook=(

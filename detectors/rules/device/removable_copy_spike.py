@@ -35,6 +35,7 @@ RULE = Rule(
     severity="high",
     score=60,
     predicate=removable_copy_spike,
+    kinds=("file",),
     window=AboveBaseline(when="always", factor=3.0, z=3.0, min_value=10.0),
     runbook=(
         "Identify the device (host, destination) and the files (evidence); check whether the device is a "

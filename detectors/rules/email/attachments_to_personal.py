@@ -47,6 +47,7 @@ RULE = Rule(
     severity="medium",
     score=50,
     predicate=attachments_to_personal,
+    kinds=("email",),
     window=BeforeLastDay(days=45, threshold=4),
     runbook=(
         "Read the subjects and attachment names (evidence): work documents, not the employee's own papers; "

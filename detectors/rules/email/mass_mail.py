@@ -49,6 +49,7 @@ RULE = Rule(
     severity="medium",
     score=40,
     predicate=mass_mail,
+    kinds=("email",),
     agg="max",
     window=OnEvent(when="always", min_value=25, relative_to="peak"),
     runbook="Read the message (evidence): content, whether it was sent from the person's own machine (host); "

@@ -32,6 +32,7 @@ RULE = Rule(
     severity="medium",
     score=55,
     predicate=sensitive_to_personal,
+    kinds=("email",),
     window=OnEvent(when="always", min_value=1),
     runbook=(
         "Read the subject and attachment names (evidence); confirm the recipient is the employee's own or a "

@@ -36,6 +36,7 @@ RULE = Rule(
     severity="medium",
     score=40,
     predicate=to_competitor,
+    kinds=("email",),
     window=AboveBaseline(when="always", factor=3.0, z=3.0, min_value=3.0),
     runbook="Read the messages' subjects and attachments (evidence); a job application or data sent to a "
             "competitor in notice goes to HR and legal.",

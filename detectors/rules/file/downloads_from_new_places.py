@@ -78,6 +78,7 @@ RULE = Rule(
     severity="medium",
     score=60,
     predicate=downloads_from_new_places,
+    kinds=("file",),
     fresh=place_of,
     window=Sustained(days=30, ref_days=30, min_days=5, min_evidence=5.0),
     runbook=(

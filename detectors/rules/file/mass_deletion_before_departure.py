@@ -46,6 +46,7 @@ RULE = Rule(
     severity="high",
     score=75,
     predicate=mass_deletion_before_departure,
+    kinds=("file",),
     window=AboveBaseline(when="last_days", within_days=14, factor=5.0, z=3.0, min_value=150.0, peers=True),
     runbook=(
         "Stop further loss first: restore from the recycle bin, version history or backup; list the deleted "

@@ -45,6 +45,7 @@ RULE = Rule(
     severity="high",
     score=65,
     predicate=restricted_downloads_consecutive_days,
+    kinds=("email", "file", "web"),
     observe=_observe,
     window=ConsecutiveDays(when="in_notice", days=3, min_per_day=1, unexplained=KEY),
     runbook=(

@@ -44,6 +44,7 @@ RULE = Rule(
     severity="high",
     score=70,
     predicate=sensitive_downloads_before_departure,
+    kinds=("email", "file", "web"),
     observe=_observe,
     window=BeforeLastDay(days=30, threshold=10, evidence_cap=8, unexplained=KEY),
     runbook=(

@@ -56,6 +56,7 @@ RULE = Rule(
     severity="medium",
     score=40,
     predicate=other_users_machine,
+    kinds=("logon",),
     novelty=_other,
     window=FirstTime(min_history_days=28),
     runbook=(

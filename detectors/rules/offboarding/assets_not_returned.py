@@ -28,6 +28,7 @@ RULE = Rule(
     severity="medium",
     score=50,
     predicate=assets_not_returned,
+    kinds=(),  # judged on the clock, never on an event
     window=AssetsNotReturned(),
     security=False,
     staying_cap=None,

@@ -33,6 +33,7 @@ RULE = Rule(
     severity="medium",
     score=50,
     predicate=customers_not_handed_over,
+    kinds=(),  # judged on the clock, never on an event
     window=CustomersNotHandedOver(days_before=5),
     security=False,
     staying_cap=None,

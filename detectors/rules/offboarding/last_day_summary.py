@@ -37,6 +37,7 @@ RULE = Rule(
     severity="low",
     score=20,
     predicate=last_day_summary,
+    kinds=(),  # judged on the clock, never on an event
     window=LastDaySummary(),
     security=False,
     staying_cap=None,

@@ -31,6 +31,7 @@ RULE = Rule(
     severity="medium",
     score=45,
     predicate=open_handover,
+    kinds=(),  # judged on the clock, never on an event
     window=OpenHandover(days_before=3),
     security=False,
     staying_cap=None,

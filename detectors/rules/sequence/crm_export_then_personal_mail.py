@@ -45,6 +45,7 @@ RULE = Rule(
     severity="high",
     score=65,
     predicate=crm_export_then_personal_mail,
+    kinds=("crm", "email"),
     first=crm_export,
     window=Sequence(within_hours=2, min_first=1, then_min=1, then_factor=0.0),
     runbook=(

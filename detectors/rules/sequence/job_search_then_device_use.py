@@ -38,6 +38,7 @@ RULE = Rule(
     severity="medium",
     score=55,
     predicate=job_search_then_device_use,
+    kinds=("device", "web"),
     first=job_site_visit,
     window=Sequence(within_hours=24 * 30, min_first=3, then_min=5, then_factor=3.0),
     runbook=(

@@ -83,6 +83,7 @@ RULE = Rule(
     severity="medium",
     score=55,
     predicate=job_search_then_exfiltration,
+    kinds=("email", "file", "web"),
     first=job_site_visit,
     fresh=destination_key,
     window=Sequence(within_hours=24 * 30, min_first=3, then_min=5, then_factor=3.0, fresh_days=7, warmup_days=14),

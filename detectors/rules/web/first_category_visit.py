@@ -34,6 +34,7 @@ RULE = Rule(
     severity="low",
     score=30,
     predicate=first_category_visit,
+    kinds=("web",),
     novelty=web_category,
     window=FirstTime(min_history_days=28),
     runbook="Look at the pages (evidence) and at what else was new that day; a leak site or a keylogger vendor "

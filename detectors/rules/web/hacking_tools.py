@@ -48,6 +48,7 @@ RULE = Rule(
     severity="medium",
     score=55,
     predicate=hacking_tools,
+    kinds=("web",),
     window=OnEvent(when="always", min_value=1),
     runbook=(
         "Check whether the tool was downloaded and run (endpoint protection, the file on the machine and on "

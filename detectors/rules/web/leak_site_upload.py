@@ -27,6 +27,7 @@ RULE = Rule(
     severity="high",
     score=75,
     predicate=leak_site_upload,
+    kinds=("web",),
     window=OnEvent(when="always", min_value=1),
     runbook=(
         "Identify what was sent (endpoint and proxy logs: file names and sizes); involve legal at once; keep "

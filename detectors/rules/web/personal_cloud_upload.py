@@ -53,6 +53,7 @@ RULE = Rule(
     severity="medium",
     score=50,
     predicate=personal_cloud_upload,
+    kinds=("file", "web"),
     window=OnEvent(when="always", min_value=3.0),
     runbook=(
         "Identify the service and account (destination) and the files (evidence); ask whether a personal account "
