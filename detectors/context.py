@@ -43,18 +43,26 @@ class HRView:
 
     @classmethod
     def of(cls, hr: dict[str, Any] | None) -> "HRView":
+        """The view of an HR record (the engine's ``st.hr`` form); equal records share one (frozen) view, built
+        once: the engine asks for it on every event."""
         if not hr:
             return NO_HR
-        ld = hr.get("last_day")
-        nf = hr.get("notice_from")
-        return cls(
-            status=hr.get("status"),
-            last_day=day_number(ld) if ld else None,
-            notice_from=day_number(nf) if nf else None,
-            watchlist=bool(hr.get("watchlist")),
-            department=hr.get("department"),
-            role=hr.get("role"),
-        )
+        key = (hr.get("status"), hr.get("last_day"), hr.get("notice_from"), bool(hr.get("watchlist")),
+               hr.get("department"), hr.get("role"))
+        v = _VIEWS.get(key)
+        if v is None:
+            if len(_VIEWS) >= _VIEWS_CAP:
+                _VIEWS.clear()
+            status, ld, nf, watchlist, department, role = key
+            v = _VIEWS[key] = cls(
+                status=status,
+                last_day=day_number(ld) if ld else None,
+                notice_from=day_number(nf) if nf else None,
+                watchlist=watchlist,
+                department=department,
+                role=role,
+            )
+        return v
 
     @property
     def leaving(self) -> bool:
@@ -91,3 +99,6 @@ class HRView:
 
 
 NO_HR = HRView()
+#: Views by HR record content (:meth:`HRView.of`); emptied when full (a view is cheap to build again).
+_VIEWS: dict[tuple[Any, ...], HRView] = {}
+_VIEWS_CAP = 65_536
