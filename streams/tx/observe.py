@@ -2,7 +2,7 @@
 (:mod:`streams.metrics`, :mod:`streams.observability`), so ``/metrics``, ``/healthz``, ``/readyz`` and the
 Grafana dashboards work unchanged: a heartbeat per loop iteration, and every :data:`TICK_S` the consumer lag
 per partition, assigned partitions, readiness and tracked employees; every :data:`HR_GAUGES_S` the departure
-gauges from the HR store.
+gauges from the HR store (on a thread of their own: the scan of Redis never holds the loop).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class TxObservability:
         self._next_hr = 0.0
         self._lag_labels: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        self._hr_thread: threading.Thread | None = None
         self._ready: dict[str, Any] = {"ready": False, "partitions": 0, "rebalancing": None, "recovery_done": False}
 
     def heartbeat_now(self) -> None:
@@ -45,7 +46,19 @@ class TxObservability:
             self._guarded(self.tick)
         if now >= self._next_hr:
             self._next_hr = now + HR_GAUGES_S
-            self._guarded(self.update_hr_gauges)
+            self.hr_gauges_in_background()
+
+    def hr_gauges_in_background(self) -> threading.Thread | None:
+        """Start :meth:`update_hr_gauges` on its own thread unless the last one still runs: the scan walks
+        every ``{prefix}hr:*`` key of a Redis that may hold millions of keys (shared with other applications),
+        so the loop, which heartbeats and feeds the transaction, never waits for it. Returns the thread."""
+        t = self._hr_thread
+        if t is not None and t.is_alive():
+            return None
+        t = self._hr_thread = threading.Thread(target=self._guarded, args=(self.update_hr_gauges,),
+                                               name="tx-hr-gauges", daemon=True)
+        t.start()
+        return t
 
     @staticmethod
     def _guarded(fn: Any) -> None:

@@ -1,0 +1,63 @@
+"""The transactional worker's HR gauges scan Redis on a thread of their own, never on the loop's thread
+(a Redis shared with other applications may hold millions of keys: the scan must not stall the loop)."""
+
+from __future__ import annotations
+
+import threading
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
+
+from streams import metrics
+from streams.tx.observe import TxObservability
+
+
+class _BlockingRedis:
+    """A Redis whose SCAN waits until ``release`` is set; remembers the thread that scanned."""
+
+    def __init__(self, records: dict[bytes, dict[str, Any]]) -> None:
+        self.records = records
+        self.release = threading.Event()
+        self.scanning = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def scan_iter(self, match: str, count: int) -> Any:
+        self.threads.append(threading.current_thread())
+        self.scanning.set()
+        self.release.wait(30)  # (on the loop thread, the old way, the test fails after this wait)
+        return iter(list(self.records))
+
+    def pipeline(self, transaction: bool = False) -> Any:
+        redis, keys = self, []
+
+        class _Pipe:
+            def hget(self, key: bytes, field: str) -> None:
+                keys.append(key)
+
+            def execute(self) -> list[bytes]:
+                return [orjson.dumps(redis.records[k]) for k in keys]
+
+        return _Pipe()
+
+
+def test_the_hr_scan_runs_off_the_loop_thread_one_at_a_time() -> None:
+    redis = _BlockingRedis({b"t.hr:E1": {"status": "notice", "department": "obs-test", "last_day": "2999-01-01"},
+                            b"t.hr:E2": {"status": "active", "department": "obs-test", "watchlist": True}})
+    worker = SimpleNamespace(hr=SimpleNamespace(redis=redis), settings=SimpleNamespace(topic_prefix="t."))
+    obs = TxObservability(worker)
+    obs.heartbeat_now()  # due at once: starts the scan, which blocks, and returns to the loop
+    assert redis.scanning.wait(60)
+    assert obs.heartbeat is not None
+    first = obs._hr_thread
+    assert first is not None and first.is_alive()
+    assert obs.hr_gauges_in_background() is None  # the last scan still runs: no second one
+    redis.release.set()
+    first.join(60)
+    assert redis.threads == [first] and first is not threading.main_thread()
+    assert metrics.HR_EMPLOYEES.labels("notice", metrics.bounded("department", "obs-test"))._value.get() == 1.0
+    assert metrics.LEAVING.labels("later")._value.get() >= 1.0
+    again = obs.hr_gauges_in_background()  # finished: the next period scans again
+    assert again is not None
+    again.join(60)
+    assert len(redis.threads) == 2
