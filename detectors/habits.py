@@ -19,7 +19,12 @@ is no judging.
 The same counters say where the employee's own day begins (:func:`day_boundary`: the middle of their longest
 quiet stretch). When it begins in the UTC morning (west of UTC, or a night shift), an event before it belongs to
 their previous day: the engine marks it ``attrs.previous_day`` (a New York evening past midnight UTC is still
-the last working day).
+the last working day). For someone with no quiet hours of their own (rotating shifts round the clock, or too new)
+or whose day begins in the UTC afternoon (a night worker west of UTC), the company's quietest hours stand in
+(:meth:`Habits.company_boundary`). And work that continues a stretch begun on an earlier day (pauses shorter than
+:data:`REST_S`, :data:`STRETCH_S` at most: a night shift, a long last evening) belongs to that day
+(:meth:`Habits.stretch`, ``st.extra["rn"]``). A day already past the employee's last working day on record is
+not marked: either way the event comes after it.
 
 The state is ``st.extra["wh"]``, 20 base64 characters of one 114-bit number: the counters (38 bits), the block
 masks of the last :data:`PENDING` days (60), the days learned (4, up to 15) and the latest day modulo 4096 (12).
@@ -70,6 +75,7 @@ number of routine users). These counts are shared by the employees one engine se
 from __future__ import annotations
 
 import base64
+import datetime as _dt
 from typing import Any
 
 from detectors.state import EmployeeState  # noqa: F401 (the doctest)
@@ -92,6 +98,18 @@ PENDING = LATE_DAYS + LAG_DAYS
 #: A day that begins this many blocks after 00:00 UTC or fewer (up to 12:00 UTC) makes the events before it the
 #: previous day's (``attrs.previous_day``): west of UTC, and night shifts.
 MORNING_BLOCKS = 6
+#: Where the company's day begins, for someone whose own is unknown (active round the clock on rotating shifts, or
+#: too new): the middle of the quietest QUIET_BLOCKS blocks of everyone's learned days, once COMPANY_DAYS days of
+#: people are learned.
+QUIET_BLOCKS = 4
+COMPANY_DAYS = 50
+#: A stretch of work (a shift, a long evening) ends at a pause of REST_S seconds; it is the day it began on for
+#: at most STRETCH_S seconds (a double shift with overtime): the night after a last day's evening is still it.
+REST_S = 6 * 3600
+STRETCH_S = 16 * 3600
+_EPOCH = _dt.date(1970, 1, 1)
+#: st.extra key of the current stretch: [its first event (s), its latest (s), the employee's day it began on].
+STRETCH = "rn"
 #: Answers remembered (detectors.habits.Habits.off_hours): cleared when full.
 MEMO = 8192
 #: Actions a person does not cause themselves.
@@ -173,6 +191,17 @@ def day_boundary(counters: int) -> int:
     return (best_start + best // 2) % BLOCKS
 
 
+def _past_last_day(st: Any, day: int) -> bool:
+    """Whether ``day`` lies after the employee's last working day on record."""
+    last = (st.hr or {}).get("last_day")
+    if not last:
+        return False
+    try:
+        return day > (_dt.date.fromisoformat(str(last)[:10]) - _EPOCH).days
+    except ValueError:
+        return False
+
+
 def weekday(day: int) -> int:
     """0 = Monday (1970-01-01, day 0, was a Thursday)."""
     return (day + 3) % 7
@@ -187,6 +216,9 @@ class Habits:
         self.employees = 0
         #: the day boundary (detectors.habits.day_boundary) of the employee judged last, -1 if unknown
         self.last_boundary = -1
+        #: person-days active in each block, over everyone's learned days (detectors.habits.company_boundary)
+        self.company = [0] * BLOCKS
+        self._company_boundary: int | None = None
         #: answers by (hours state, day, block, learnable): a state is a value, so equal keys give equal answers
         self._memo: dict[tuple[Any, ...], tuple[str, bool, int]] = {}
         #: team habits: kind -> {employee: occasions}; (group, kind) -> employees; group -> members seen
@@ -228,6 +260,10 @@ class Habits:
         for _ in range(min(max(0, day - top), PENDING)):  # a new day: the oldest pending day is folded
             m = masks.pop(0)
             counters, n = _fold(counters, n, m, top - PENDING + 1)
+            if m:  # the company's hours
+                for x in range(BLOCKS):
+                    self.company[x] += m >> x & 1
+                self._company_boundary = None
             masks.append(0)
             top += 1
         top = max(top, day)
@@ -248,6 +284,38 @@ class Habits:
         own = any(_count(counters, x % BLOCKS) >= MIN_DAYS for x in (b - 1, b, b + 1))
         # a weekday is theirs once seen on as many days as a five-day week gives it so far (up to MIN_DAYS)
         return not own or _count(counters, BLOCKS + weekday(day)) < min(MIN_DAYS, n // 5)
+
+    def company_boundary(self) -> int:
+        """Where the company's day begins, in UTC blocks: the middle of the quietest :data:`QUIET_BLOCKS` blocks
+        of everyone's learned days; -1 before :data:`COMPANY_DAYS` days are learned.
+
+        >>> h = Habits(); h.company = [8, 4, 1, 0, 0, 1, 10, 40, 60, 60, 50, 20]  # New York (UTC blocks)
+        >>> h.company_boundary()
+        4
+        >>> h = Habits(); h.company = [0] * 6 + [60] * 6; h.company_boundary()  # quiet from 00:00 to 12:00 UTC
+        3
+        """
+        if self._company_boundary is None:
+            c = self.company
+            if sum(c) < COMPANY_DAYS * 4:  # about four blocks a person-day
+                return -1
+            sums = [sum(c[(s + i) % BLOCKS] for i in range(QUIET_BLOCKS)) for s in range(BLOCKS)]
+            ties = [s for s in range(BLOCKS) if sums[s] == min(sums)]  # a longer quiet run: its middle
+            self._company_boundary = (ties[len(ties) // 2] + QUIET_BLOCKS // 2) % BLOCKS
+        return self._company_boundary
+
+    def stretch(self, st: Any, t: float, day: int) -> int:
+        """The employee's own day that the stretch of work holding this event began on (see :data:`REST_S`):
+        ``day``, or an earlier one when the event continues work begun then (a night shift, a late evening)."""
+        rn = st.extra.get(STRETCH)
+        ti = int(t)
+        if rn is not None and rn[0] <= ti and ti - rn[1] < REST_S and ti - rn[0] <= STRETCH_S:
+            if ti > rn[1]:
+                st.extra[STRETCH] = [rn[0], ti, rn[2]]
+            return min(int(rn[2]), day)
+        if rn is None or ti > rn[1]:  # a new stretch (an event older than the latest changes nothing)
+            st.extra[STRETCH] = [ti, ti, day]
+        return day
 
     # ------------------------------------------------------------------ destinations
     def destination_routine(self, destination: str, emp: str, day: int) -> int:
@@ -306,8 +374,19 @@ class Habits:
         if event.action not in AUTOMATIC:
             if self.off_hours(st, day, t, learnable):
                 attrs = {**event.attrs, "off_hours": True}
-            if 0 < self.last_boundary <= MORNING_BLOCKS and int(t % 86400) // 3600 // BLOCK_HOURS < self.last_boundary:
-                # before the employee's own day begins (a New York evening, a night shift's end): their previous day
+            # before the employee's own day begins (a New York evening, a night shift's end: their own hours; the
+            # company's for someone active round the clock, or whose own day begins in the UTC afternoon, such as
+            # a night worker west of UTC), or continuing work begun on an earlier day: their previous day
+            own, blk = day, int(t % 86400) // 3600 // BLOCK_HOURS
+            if blk < MORNING_BLOCKS:
+                bnd = (self.last_boundary if 0 <= self.last_boundary <= MORNING_BLOCKS
+                       else self.company_boundary())
+                if 0 < bnd <= MORNING_BLOCKS and blk < bnd:
+                    own = day - 1
+            own = self.stretch(st, t, own)
+            if own < day and not _past_last_day(st, own):
+                # (a day already past the employee's last working day is marked nothing: whichever it is, the
+                # event comes after their last day)
                 attrs = {**(attrs if attrs is not None else event.attrs), "previous_day": True}
         if (event.action == "upload" and event.personal is True and event.kind in UPLOAD_KINDS
                 and event.destination):

@@ -225,6 +225,8 @@ class AboveBaseline(Window):
     #: Grade against the department's same day (the engine divides the ratio by the department's ratio to its
     #: usual today: detectors.peerload).
     peers: bool = False
+    #: Where the rule's observer keeps what it could not explain (see :func:`unexplained_share`); "" for none.
+    unexplained: str = ""
 
     def limit(self, s: Series) -> float:
         return max(self.factor * usual(s), s.mean + self.z * s.sd, self.min_value)
@@ -241,6 +243,7 @@ class AboveBaseline(Window):
         lim = self.limit(s)
         if v <= lim:
             return None
+        ratio, why = _regraded(ratio_of(s, v, min_history=self.min_history_days), st, self.unexplained, v, lim)
         return Finding(
             key=f"D{day}",
             observed=v,
@@ -249,9 +252,9 @@ class AboveBaseline(Window):
             window_end=day,
             evidence=s.evidence(day, day),
             baseline=baseline_of(s),
-            ratio=ratio_of(s, v, min_history=self.min_history_days),
+            ratio=ratio,
             day=day,
-            extra={"factor": self.factor},
+            extra={"factor": self.factor, **why},
         )
 
 

@@ -7,6 +7,14 @@ honest leaver's phone makes them (version 2). Days are the employee's own (versi
 own day begins (``attrs.previous_day``, ``detectors.habits``: a New York evening that runs past midnight UTC, the
 end of a night shift) belongs to the day before, so the last evening's clean-up is not "after the last day". HR news that arrives late (a departure recorded with a last day in the past) re-evaluates the stored days.
 One alert per last day; later events add evidence only to later re-runs.
+
+Version 4: the own day also holds for people whose day no learned quiet hours can cut (nurses and call-centre
+agents on rotating shifts are active round the clock; newcomers have no hours yet): the company's quietest hours
+stand in (``Habits.company_boundary``), and work that continues a stretch begun the day before (pauses under
+six hours, at most sixteen hours in all: ``REST_S``, ``STRETCH_S``) belongs to that day. A night shift that
+starts on the last day and ends the next morning, or a last evening that runs past midnight, is the last day;
+the account active again after a rest is not. Version 3 flagged 8 honest leavers of a US hospital (400
+employees, 100 days), all on rotating shifts.
 """
 
 import datetime as _dt
@@ -26,10 +34,13 @@ _WEEKDAYS = [d for d in (_dt.date(2026, 1, 5) + _dt.timedelta(days=i) for i in r
 _NEW_YORK = ([ev(f"{d}T{h:02d}:30:00Z") for d in _WEEKDAYS for h in (14, 18, 21)]
              + [ev(f"{d + _dt.timedelta(days=1)}T01:30:00Z") for d in _WEEKDAYS])
 _LEAVER = [hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
+# The last shift: a night from 21:00 UTC on the last day to 09:00 the next morning, something every 45 minutes.
+_NIGHT = [ev(f"2026-0{3 + (h >= 24)}-{31 if h < 24 else 1:02d}T{h % 24:02d}:{m:02d}:00Z", action="view")
+          for h in range(21, 34) for m in (0, 45) if h < 33 or m == 0]
 
 RULE = Rule(
     id="activity.after_departure",
-    version="3",
+    version="4",
     title=(
         "{observed:.0f} event(s) by the account after the last working day {last_day} "
         "({window_start} to {window_end}); HR status {status}"
@@ -60,6 +71,10 @@ RULE = Rule(
         Example("... and a download the next afternoon is after it", True,
                 _NEW_YORK + [ev("2026-04-01T18:30:00Z", action="download")],
                 [hr("2026-01-01T09:00:00Z")] + _LEAVER),
+        Example("a night shift that starts on the last day and ends the next morning is the last day", False,
+                _NIGHT, _LEAVER),
+        Example("... the account active again after a rest is not", True,
+                _NIGHT + [ev("2026-04-01T19:30:00Z", action="send", kind="email")], _LEAVER),
         Example("work on the last day itself is fine", False,
                 [ev("2026-03-31T17:00:00Z", action="download")], _LEAVER),
         Example("someone not leaving", False,

@@ -1,0 +1,137 @@
+"""Honest leavers' last days: the last working day is the employee's own (a night shift, a late evening, a
+company on another clock), and acts of tidying up are not graded as theft (issue 14)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from detectors import habits
+from detectors.engine import Engine, EngineConfig
+from detectors.examples import ev, hr
+from detectors.habits import Habits
+from detectors.rules.activity.after_departure import RULE as AFTER
+from detectors.state import EmployeeState
+from schemas import ActivityEvent, HRRecord
+
+
+def _run(rule, hrs, events):
+    eng = Engine(rules=[rule], config=EngineConfig(risk=False))
+    items = [(h["ts"], 0, HRRecord.model_validate(h)) for h in hrs]
+    items += [(e["ts"], 1, ActivityEvent.model_validate(e)) for e in events]
+    items.sort(key=lambda x: (x[0], x[1]))
+    out = []
+    for _, k, o in items:
+        out += eng.on_hr(o) if k == 0 else eng.on_event(o)
+    return [a for a in out if a.rule_id == rule.id]
+
+
+LEAVER = [hr("2026-01-01T09:00:00Z"),
+          hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
+
+
+def _shift(start: dt.datetime, hours: int, actor: str = "ann@corp.example", action: str = "view") -> list[dict]:
+    return [ev((start + dt.timedelta(minutes=40 * i)).strftime("%Y-%m-%dT%H:%M:%SZ"), actor=actor, action=action)
+            for i in range(hours * 3 // 2)]
+
+
+def test_stretch_keeps_a_night_shift_on_the_day_it_began() -> None:
+    h, st = Habits(), EmployeeState()
+    d = 20000
+    assert h.stretch(st, d * 86400 + 21 * 3600, d) == d          # begins at 21:00 UTC
+    assert h.stretch(st, (d + 1) * 86400 + 3600, d + 1) == d    # 01:00 the next day: still that day's work
+    assert h.stretch(st, (d + 1) * 86400 + 6 * 3600, d + 1) == d
+    assert h.stretch(st, (d + 1) * 86400 + 13 * 3600, d + 1) == d + 1  # after a 7-hour rest: a new day
+    # a stretch is at most STRETCH_S long, however short its pauses
+    st2 = EmployeeState()
+    days = {h.stretch(st2, d * 86400 + 3600 * k, d + (k >= 24)) for k in range(0, 40)}
+    assert d + 1 in days
+
+
+def test_company_boundary_needs_enough_history() -> None:
+    h = Habits()
+    h.company = [1, 0, 0, 0, 0, 0, 2, 3, 3, 3, 2, 1]
+    assert h.company_boundary() == -1  # 15 block-days: nothing to say yet
+
+
+def test_a_night_shift_on_the_last_day_is_not_after_it() -> None:
+    night = _shift(dt.datetime(2026, 3, 31, 21), 13)
+    assert night[-1]["ts"].startswith("2026-04-01T09")
+    assert _run(AFTER, LEAVER, night) == []
+    # the same events with no notion of a stretch: version 3 flagged them
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(habits, "STRETCH_S", 0)
+        assert len(_run(AFTER, LEAVER, night)) == 1
+
+
+def test_rotating_shifts_take_the_company_day() -> None:
+    """A nurse on rotating shifts (active round the clock: no quiet hours of her own) in a New York company:
+    clean-up at 03:10 UTC after her last day's morning shift is her last day's evening; work the next UTC
+    afternoon is after the last day."""
+    events: list[dict] = []
+    day0 = dt.datetime(2026, 2, 2)
+    hrs = list(LEAVER)
+    for c in range(12):  # colleagues in New York: 09:00-21:00 local, 14:00-02:00 UTC
+        who = f"c{c}@corp.example"
+        hrs.append(hr("2026-01-01T09:00:00Z", employee_id=f"C{c}", accounts=[who]))
+        for d in range(40):
+            events += _shift(day0 + dt.timedelta(days=d, hours=14), 12, actor=who)
+    for d in range(40):  # the nurse: a week of mornings, a week of afternoons, a week of nights
+        start = [3, 11, 19][(d // 7) % 3]
+        events += _shift(day0 + dt.timedelta(days=d, hours=start), 8)
+    events += _shift(dt.datetime(2026, 3, 31, 3), 8)  # the last day: 03:00-11:00 UTC
+    tidy = [ev("2026-04-01T03:10:00Z", action="delete"), ev("2026-04-01T03:20:00Z", action="delete")]
+    assert _run(AFTER, hrs, events + tidy) == []
+    with pytest.MonkeyPatch.context() as mp:  # without the company's day: flagged
+        mp.setattr(Habits, "company_boundary", lambda self: -1)
+        assert len(_run(AFTER, hrs, events + tidy)) == 1
+    late = tidy + [ev("2026-04-01T17:00:00Z", action="download")]
+    assert len(_run(AFTER, hrs, events + late)) == 1
+
+
+def _new_york(hrs: list[dict], events: list[dict]) -> None:
+    """Twelve colleagues in New York: 09:00-21:00 local (14:00-02:00 UTC), 40 days."""
+    for c in range(12):
+        who = f"c{c}@corp.example"
+        hrs.append(hr("2026-01-01T09:00:00Z", employee_id=f"C{c}", accounts=[who]))
+        for d in range(40):
+            events += _shift(dt.datetime(2026, 2, 2) + dt.timedelta(days=d, hours=14), 12, actor=who)
+
+
+def test_a_night_worker_west_of_utc_takes_the_company_day() -> None:
+    """A night porter in New York (23:00-07:00 local, 03:00-11:00 UTC: his own day begins in the UTC afternoon)
+    mails in the afternoon of his last day and tidies up at 22:19 local (02:19 UTC the next day)."""
+    hrs, events = list(LEAVER), []
+    _new_york(hrs, events)
+    for d in range(39):  # up to his last night, which ends at 11:00 UTC on his last day
+        events += _shift(dt.datetime(2026, 2, 21) + dt.timedelta(days=d, hours=3), 8)
+    last = [ev("2026-03-31T19:15:00Z", action="send", kind="email"), ev("2026-04-01T02:19:00Z", action="delete")]
+    assert _run(AFTER, hrs, events + last) == []
+    with pytest.MonkeyPatch.context() as mp:  # his own day alone: flagged
+        mp.setattr(Habits, "company_boundary", lambda self: -1)
+        assert len(_run(AFTER, hrs, events + last)) == 1
+    assert len(_run(AFTER, hrs, events + last + [ev("2026-04-01T15:00:00Z", action="download")])) == 1
+
+
+def test_access_days_after_leaving_still_fires() -> None:
+    night = _shift(dt.datetime(2026, 3, 31, 21), 13)
+    later = _shift(dt.datetime(2026, 4, 2, 22), 6, action="download")
+    got = _run(AFTER, LEAVER, night + later)
+    assert len(got) == 1 and got[0].explanation["day"] == "2026-04-02"
+
+
+def test_evening_access_days_after_leaving_still_fires_in_the_company_day() -> None:
+    """A New York leaver who comes back on evenings after the last day (19:00-22:00 local, 00:00-03:00 UTC: before
+    the company's day begins) is after the last day whichever day the evening belongs to."""
+    hrs, events = list(LEAVER), []
+    _new_york(hrs, events)
+    for d in range(38):  # rotating shifts up to the last day
+        start = [3, 11, 19][(d // 7) % 3]
+        events += _shift(dt.datetime(2026, 2, 21) + dt.timedelta(days=d, hours=start), 8)
+    evenings = [ev(f"2026-04-0{d}T0{h}:30:00Z", action="download") for d in (3, 4, 6) for h in (0, 1, 2)]
+    got = _run(AFTER, hrs, events + evenings)
+    assert len(got) == 1 and got[0].explanation["day"] == "2026-04-03"
+    with pytest.MonkeyPatch.context() as mp:  # marked "previous day" regardless: the evenings would be hidden
+        mp.setattr(habits, "_past_last_day", lambda st, day: False)
+        assert _run(AFTER, hrs, events + evenings) == []
