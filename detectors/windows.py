@@ -226,6 +226,8 @@ class AboveBaseline(Window):
     #: usual today: detectors.peerload).
     peers: bool = False
     #: Where the rule's observer keeps what it could not explain (see :func:`unexplained_share`); "" for none.
+    #: With it, a day fires only when the share of its amount left unexplained is above the limit too, and is
+    #: graded on that share.
     unexplained: str = ""
 
     def limit(self, s: Series) -> float:
@@ -243,6 +245,10 @@ class AboveBaseline(Window):
         lim = self.limit(s)
         if v <= lim:
             return None
+        if self.unexplained:
+            share = unexplained_share(st, self.unexplained)
+            if share is not None and share * v <= lim:
+                return None  # explained (one's own files, for deletions): nothing left above the limit
         ratio, why = _regraded(ratio_of(s, v, min_history=self.min_history_days), st, self.unexplained, v, lim)
         return Finding(
             key=f"D{day}",

@@ -135,3 +135,55 @@ def test_evening_access_days_after_leaving_still_fires_in_the_company_day() -> N
     with pytest.MonkeyPatch.context() as mp:  # marked "previous day" regardless: the evenings would be hidden
         mp.setattr(habits, "_past_last_day", lambda st, day: False)
         assert _run(AFTER, hrs, events + evenings) == []
+
+
+# ------------------------------------------------------------------------------------------ the last days' acts
+from detectors.examples import daily  # noqa: E402
+from detectors.rules.device.removable_copy_spike import RULE as USB  # noqa: E402
+from detectors.rules.file.mass_deletion_before_departure import RULE as DELETE  # noqa: E402
+
+USB_HISTORY = daily("2026-01-10", 30, per_day=2, action="copy_to_removable", object="E:\\team\\notes.docx")
+
+
+@pytest.mark.parametrize("photos", [r"E:\Pictures\2019", r"E:\Pictures\2019\IMG_0042.JPG", r"F:\DCIM\100APPLE",
+                                    r"E:\My Music\Album"])
+def test_own_photos_to_a_thumb_drive_on_the_last_day_do_not_fire(photos: str) -> None:
+    copies = daily("2026-03-31", 1, per_day=1, action="copy_to_removable", count=230, object=photos)
+    assert _run(USB, LEAVER, USB_HISTORY + copies) == []
+
+
+def test_work_files_to_a_thumb_drive_on_the_last_evening_fire_high() -> None:
+    copies = daily("2026-03-31", 1, per_day=1, hour=21, action="copy_to_removable", count=230,
+                   object=r"E:\digital\projects\tolerance_studys\BOM 001.xlsx")
+    got = _run(USB, LEAVER, USB_HISTORY + copies)
+    assert len(got) == 1 and got[0].severity in ("high", "critical")
+
+
+LIB = "https://corp.sharepoint.com/sites/clinical/Shared Documents/"
+OWN_WORK = (daily("2026-01-10", 40, per_day=3, action="open", object=LIB + "plans/plan.docx")
+            + daily("2026-01-10", 40, per_day=1, action="download", object=LIB + "trackers/t.xlsx"))
+
+
+def _deletions(obj: str | None, n: int) -> list[dict]:
+    extra = {"object": obj} if obj else {}
+    return [ev(f"2026-03-31T15:{i % 60:02d}:00Z", action="delete", **extra) for i in range(n)]
+
+
+def test_clearing_own_team_library_on_the_last_day_does_not_fire() -> None:
+    assert _run(DELETE, LEAVER, OWN_WORK + _deletions(LIB + "archive/old plan.docx", 400)) == []
+
+
+def test_wiping_a_share_never_worked_in_is_critical() -> None:
+    got = _run(DELETE, LEAVER, OWN_WORK + _deletions(r"\\srv08\it\it\archive\network_diagrams\runbook.csv", 400))
+    assert len(got) == 1 and got[0].severity == "critical"
+
+
+def test_wiping_far_beyond_a_clean_up_of_own_files_is_not_low() -> None:
+    got = _run(DELETE, LEAVER, OWN_WORK + _deletions(LIB + "archive/old plan.docx", 1200))
+    assert len(got) == 1 and got[0].severity in ("high", "critical")
+    assert got[0].explanation["unexplained_share"] == 0.25
+
+
+def test_deletions_without_a_path_weigh_fully() -> None:
+    got = _run(DELETE, LEAVER, OWN_WORK + _deletions(None, 400))
+    assert len(got) == 1 and got[0].severity == "critical"

@@ -16,11 +16,11 @@ anomaly. What fires is unchanged.
 Version 4 grades by whose files they are, from the paths every log names: a deletion in a container (a site's
 library, a share's top folders: ``detectors/rules/file/_handover.py``) the employee worked in before the
 departure period is tidying up their own work and weighs :data:`OWN_WEIGHT`; one in a place they never touched
-(another team's share, a server's archive) weighs fully. The day is graded on the share of the departure
-period's deletions so weighed: when what is left does not exceed the limit, it is ``low``. Clearing one's own
-files on the last two days stays low; wiping other people's stays high. What fires is unchanged. Version 3
-flagged 9 of 51 honest leavers of two outside companies (400 employees, 100 days, seed 1) critical for clearing
-85-450 files of their own team's library.
+(another team's share, a server's archive) or with no path weighs fully. A day fires only when its amount times
+the departure period's share so weighed is still above the limit, and is graded on that share: clearing a few
+hundred of one's own files on the last days fires nothing; wiping other people's fires as before, and so does
+clearing more than four times the limit of one's own. Version 3 flagged 9 of 51 honest leavers of two outside
+companies (400 employees, 100 days, seed 1) critical for clearing 85-450 files of their own team's library.
 """
 
 from typing import Any
@@ -101,10 +101,10 @@ RULE = Rule(
         "Mailbox or drive clean-up tools run at IT's request",
     ),
     examples=(
-        Example("clearing 300 files of one's own team library on the last day fires, low", True,
+        Example("clearing 300 files of one's own team library on the last day is tidying up", False,
                 _OWN + [ev("2026-03-31T16:00:00Z", action="delete", count=300, object=_LIB + "old draft.docx")],
                 _LEAVER),
-        Example("... and 300 of a share never worked in, high", True,
+        Example("... 300 of a share never worked in is not", True,
                 _OWN + [ev("2026-03-31T16:00:00Z", action="delete", count=300,
                            object="\\\\srv08\\it\\archive\\runbook.docx")], _LEAVER),
         Example("200 files deleted 6 days before the last day", True,
