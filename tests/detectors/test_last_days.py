@@ -187,3 +187,19 @@ def test_wiping_far_beyond_a_clean_up_of_own_files_is_not_low() -> None:
 def test_deletions_without_a_path_weigh_fully() -> None:
     got = _run(DELETE, LEAVER, OWN_WORK + _deletions(None, 400))
     assert len(got) == 1 and got[0].severity == "critical"
+
+
+def test_job_search_then_own_photos_is_no_exfiltration() -> None:
+    from detectors.rules.sequence import job_search_then_exfiltration as seq
+
+    work = daily("2026-01-05", 40, per_day=3, action="open")
+    search = [ev(f"2026-03-{d:02d}T12:00:00Z", action="visit", kind="web", object="https://jobs.example/x",
+                 attrs={"category": "job_search"}) for d in (16, 18, 23, 25)]
+    photos = daily("2026-03-31", 1, per_day=1, hour=15, action="copy_to_removable", count=26,
+                   object=r"E:\Pictures\2024", destination="USB-NEW")
+    assert _run(seq.RULE, LEAVER, work + search + photos) == []
+    with pytest.MonkeyPatch.context() as mp:  # photos taken as work files: version 3 flagged it
+        mp.setattr(seq, "personal_media", lambda obj: False)
+        assert len(_run(seq.RULE, LEAVER, work + search + photos)) == 1
+    work_files = [{**e, "object": r"E:\clinical\plans\plan 001.xlsx"} for e in photos]
+    assert len(_run(seq.RULE, LEAVER, work + search + work_files)) == 1

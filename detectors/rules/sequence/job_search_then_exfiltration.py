@@ -16,10 +16,16 @@ they resign, so HR news is not needed); one alert per episode (``detectors.engin
 
 Version 3: the last step needs a new destination and a known normal; version 2 flagged 5 or 6 honest people
 per company profile (their usual USB drive, in their first weeks of history).
+
+Version 4: one's own photos, music and videos copied to a thumb drive (``E:\\Pictures\\2019``:
+:func:`detectors.content.personal_media`) are no data moved; version 3 flagged 6 honest leavers of two outside
+companies (400 employees, 100 days, seed 1) medium for taking their photos home on the last day after a few
+job-site visits.
 """
 
 import datetime as dt
 
+from detectors.content import personal_media
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Rule
 from detectors.rules.sequence._lists import is_job_site
@@ -38,7 +44,7 @@ def job_site_visit(e: ActivityEvent) -> bool:
 def job_search_then_exfiltration(e: ActivityEvent) -> int:
     a = e.action
     if a == "copy_to_removable":
-        return e.count or 1
+        return 0 if personal_media(e.object) else (e.count or 1)
     if e.kind == "email" and a in SENDS and "competitor" in (e.attrs.get("recipient_categories") or ()):
         return e.count or 1
     if e.personal is not True:
@@ -73,7 +79,7 @@ RULE = Rule(
     # The signal comes before anyone resigns (CERT scenario 2), so it keeps its severity for people staying.
     staying_cap=None,
     id="sequence.job_search_then_exfiltration",
-    version="3",
+    version="4",
     title=(
         "{first_steps} job-site visits since {window_start}, then {observed:.0f} files or messages moved to "
         "removable media, personal mail, personal cloud or a competitor new to the employee on {day} "
@@ -100,6 +106,9 @@ RULE = Rule(
         Example("3 job-site visits, then 12 files to a new USB drive a week later", True,
                 _WORK + _SEARCH + daily("2026-02-12", 1, per_day=12, action="copy_to_removable",
                                         destination="USB-NEW"), _HR),
+        Example("... but 120 of one's own photos to a new USB drive are no data moved", False,
+                _WORK + _SEARCH + daily("2026-02-12", 1, per_day=1, action="copy_to_removable", count=120,
+                                        object="E:\\Pictures\\2019", destination="USB-NEW"), _HR),
         Example("visits, then a folder of 6 files to a personal drive", True,
                 _WORK + _SEARCH + [ev("2026-02-20T18:00:00Z", kind="web", action="upload", personal=True, count=6,
                                       destination="dropbox.com")], _HR),
