@@ -95,6 +95,17 @@ META = ModelMeta(
 INSIDE = frozenset({F.F_DL, F.F_SDL, F.F_DEL, F.F_SDEL, F.F_CRM, F.F_CRMT, F.F_MB, F.F_AH, F.F_PRT})
 
 
+def _leaves(event: Any, action: str) -> bool:
+    """Whether the event takes data out of the company: work files to removable media, an upload or share to an
+    outside or personal destination, a mail with attachments to outside or personal addresses."""
+    if action == "copy_to_removable" or action == "share_external":
+        return True
+    out = bool(event.external or event.personal)
+    if action == "upload":
+        return out
+    return event.kind == "email" and out and bool(event.count)
+
+
 @dataclass(frozen=True)
 class BehaviourConfig:
     own_memory_days: int = 30  # forgetting of the employee's own baseline
@@ -220,10 +231,13 @@ class BehaviourModel:
                 return out
             out += self._close(emp, st, s, hr)
             s["d"], s["a"], s["e"], s["s"] = day, F.new_acc(), [], 0
+            s.pop("o", None)
         ts = event.ts.astimezone(dt.timezone.utc)
         action = event.action
         if action == "copy_to_removable" and personal_media(event.object):
             action = "copy"  # one's own photos or music to a thumb drive: no work content leaves
+        if "o" not in s and _leaves(event, action):
+            s["o"] = 1  # something left the company today (see _finding_of)
         touched = F.accumulate(
             s["a"], kind=event.kind, action=action, hour=ts.hour, weekday=ts.weekday(),
             sensitivity=event.sensitivity, nbytes=event.bytes, count=event.count, duration_s=event.duration_s,
@@ -498,7 +512,7 @@ class BehaviourModel:
         out = [s["d"], sc.score, sc.hst, sc.own_days, sc.peer_group, tf,
                sum(1 for z in sc.z if z >= c.min_top_z), evidence]
         gated = [i for i in top if sc.w[i] > F.WEIGHT[i]]
-        left = bool(acc[F.F_DST] or acc[F.F_USB] or acc[F.F_MAIL] or acc[F.F_SOUT])
+        left = "o" in s or bool(acc[F.F_USB] or acc[F.F_MAIL] or acc[F.F_SOUT])
         if gated or not left:
             out.append(gated)
         if not left:

@@ -16,9 +16,15 @@ PHOTOS = {"kind": "file", "action": "copy_to_removable", "object": "E:\\Pictures
 WORK_USB = {**PHOTOS, "object": "E:\\eng\\specs\\pump spec.docx", "bytes": 200_000}
 
 
-def _leaver_day(fields: dict, n: int = 30) -> list:
+OUT_MAIL = {"kind": "email", "action": "send", "recipients": ["patient@gmail.com"], "external": True, "count": 0,
+            "bytes": 20_000}
+
+
+def _leaver_day(fields: dict, n: int = 30, also: tuple[dict, int] | None = None) -> list:
     s = Stream()
     s.add("E03", DAY, fields, n)
+    if also:
+        s.add("E03", DAY, *also)
     s.hr.append(hr("E03", DAY - 5, "notice", resignation_date=day_str(DAY - 5), last_day=day_str(DAY + 2)))
     _, model, alerts = run(s.items())
     assert model.warmed_up()
@@ -29,6 +35,24 @@ def test_uploads_to_the_team_library_on_the_last_days_are_low() -> None:
     got = _leaver_day(TEAM_LIB)
     assert got, "the day is still unusual: the model says so"
     assert {a.severity for a in got} == {"low"}
+
+
+def test_a_plain_outside_mail_that_day_takes_nothing_out() -> None:
+    got = _leaver_day(TEAM_LIB, also=(OUT_MAIL, 2))
+    assert got and {a.severity for a in got} == {"low"}
+
+
+def test_what_takes_data_out() -> None:
+    from detectors.models.behaviour import _leaves
+    from schemas import ActivityEvent
+
+    def e(fields: dict) -> ActivityEvent:
+        return ActivityEvent.model_validate({"event_id": "x", "ts": "2026-02-09T10:00:00Z", "actor": "a",
+                                             "source": "t", **fields})
+    out = [{**OUT_MAIL, "count": 2}, PERSONAL, WORK_USB, {**TEAM_LIB, "action": "share_external"}]
+    stays = [OUT_MAIL, TEAM_LIB, {"kind": "web", "action": "visit", "external": True, "destination": "x.com"}]
+    assert [_leaves(e(f), f["action"]) for f in out] == [True] * 4
+    assert [_leaves(e(f), f["action"]) for f in stays] == [False] * 3
 
 
 def test_the_same_uploads_to_a_personal_cloud_are_medium_or_more() -> None:
