@@ -100,7 +100,9 @@ def _leaves(event: Any, action: str) -> bool:
     outside or personal destination, a mail with attachments to outside or personal addresses."""
     if action == "copy_to_removable" or action == "share_external":
         return True
-    out = bool(event.external or event.personal)
+    # a destination many colleagues use routinely is the company's own (detectors.habits: github.com in a
+    # software company), whatever a domain list says
+    out = bool(event.personal) or (bool(event.external) and not event.attrs.get("corporate_by_use"))
     if action == "upload":
         return out
     return event.kind == "email" and out and bool(event.count)

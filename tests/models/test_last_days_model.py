@@ -50,9 +50,11 @@ def test_what_takes_data_out() -> None:
         return ActivityEvent.model_validate({"event_id": "x", "ts": "2026-02-09T10:00:00Z", "actor": "a",
                                              "source": "t", **fields})
     out = [{**OUT_MAIL, "count": 2}, PERSONAL, WORK_USB, {**TEAM_LIB, "action": "share_external"}]
-    stays = [OUT_MAIL, TEAM_LIB, {"kind": "web", "action": "visit", "external": True, "destination": "x.com"}]
+    stays = [OUT_MAIL, TEAM_LIB, {"kind": "web", "action": "visit", "external": True, "destination": "x.com"},
+             {"kind": "web", "action": "upload", "external": True, "personal": False, "destination": "github.com",
+              "attrs": {"corporate_by_use": 40}}]  # the company's own organisation on github.com
     assert [_leaves(e(f), f["action"]) for f in out] == [True] * 4
-    assert [_leaves(e(f), f["action"]) for f in stays] == [False] * 3
+    assert [_leaves(e(f), f["action"]) for f in stays] == [False] * 4
 
 
 def test_the_same_uploads_to_a_personal_cloud_are_medium_or_more() -> None:
