@@ -26,8 +26,9 @@ How it works, per employee and UTC day:
    status: someone not leaving needs a higher score and starts at ``low`` (``medium`` only through the
    engine's ``ratio >= 10`` step); someone departing starts at ``medium`` (``high`` when the score is very
    high), but a day whose only feature far from normal keeps the data inside (downloads, exports, deletions,
-   CRM time, hours: :data:`INSIDE`) stays ``low`` unless the score is very high or the feature passed the own
-   gate. Version 2: that is its rule's to judge, with where the data went; in six generated companies such
+   CRM time, hours: :data:`INSIDE`) stays ``low`` unless the score is very high, the feature passed the own
+   gate, or the employee has fewer than ``own_full_days`` of own history (then no rule has a baseline to judge
+   it by, and the model, with its peer baselines, is what sees it). Version 2: that is its rule's to judge, with where the data went; in six generated companies such
    days of honest leavers' handover exports and clean-ups made about one honest medium+ flag per company,
    and the model caught no thief that no rule caught. Data leaving (removable media, uploads, mail out, new
    destinations) or coming from new places still starts at ``medium``. Version 3: a departing person's day on
@@ -538,7 +539,7 @@ class BehaviourModel:
         ratio: float | None = top_ratio
         if departing:
             severity = "high" if score >= c.strong else "medium"
-            if score < c.strong and n_dev < 2 and i0 in INSIDE and i0 not in gated:
+            if score < c.strong and n_dev < 2 and i0 in INSIDE and i0 not in gated and own_days >= c.own_full_days:
                 # One behaviour far from normal that keeps the data inside (a handover export, a clean-up, a
                 # day of downloads) is its rule's to judge, with where the data went: the model tells it, low.
                 severity, ratio = "low", None
