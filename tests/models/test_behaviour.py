@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import pathlib
+from typing import Any
 
 import orjson
 
@@ -203,3 +204,40 @@ def test_models_package_imports_no_broker_code() -> None:
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             for n in names:
                 assert not n.startswith(("faust", "kafka", "confluent_kafka", "aiokafka", "streams")), (p, n)
+
+
+SENSITIVE_DL = {"kind": "file", "action": "download", "object": "/sites/eng/specs/b.pdf", "bytes": 300_000,
+                "sensitivity": "confidential"}
+
+
+class JoinedLate(Stream):
+    """The workforce of :class:`Stream`, but ``newcomer`` has no activity (and no HR record) before ``joined``."""
+
+    def __init__(self, newcomer: str, joined: int, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.hr = [h for h in self.hr if h["employee_id"] != newcomer] + [hr(newcomer, joined)]
+        self.newcomer, self.joined = newcomer, joined
+
+    def events(self) -> list[dict[str, Any]]:
+        actor = f"{self.newcomer.lower()}@corp"
+        return [e for e in super().events() if e["actor"] != actor or e["ts"] >= day_str(self.joined)]
+
+
+def test_a_single_inside_feature_is_low_for_a_leaver_with_history_but_not_for_a_newcomer() -> None:
+    """A leaver's day whose only feature far from normal keeps the data inside is its rule's to judge (low) when
+    the rules have the employee's own baseline; a newcomer has none yet, so the model keeps the leaver's
+    severity (subtle seed 1: a thief with a week of history lost his only catch to the downgrade)."""
+    seen = {}
+    for emp in ("E05", "E04"):  # E05 joins on day 30; E04 has been there from the start
+        s = JoinedLate("E05", 30, days=49)
+        s.add(emp, 44, SENSITIVE_DL, 20)
+        s.hr.append(hr(emp, 40, "notice", resignation_date=day_str(40), last_day=day_str(70)))
+        _, model, alerts = run(s.items())
+        mine = [a for a in alerts if a.rule_id == ID and a.employee_id == emp]
+        assert [a.explanation["day"] for a in mine] == [day_str(44)], emp
+        x = mine[0].explanation
+        assert x["top_feature"] == "sensitive_downloads" and x["n_deviating"] == 1 and x["own_gate"] == []
+        assert x["anomaly_score"] < model.config.strong
+        seen[emp] = (mine[0].severity, x["own_days"])
+    assert seen["E04"][1] >= SMALL.own_full_days and seen["E04"][0] == "low"
+    assert seen["E05"][1] < SMALL.own_full_days and seen["E05"][0] in ("medium", "high")
