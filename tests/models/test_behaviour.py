@@ -210,6 +210,10 @@ SENSITIVE_DL = {"kind": "file", "action": "download", "object": "/sites/eng/spec
                 "sensitivity": "confidential"}
 
 
+MAIL_OUT = {"kind": "email", "action": "send", "recipients": ["buyer@client.example"], "external": True, "count": 1,
+            "bytes": 90_000}
+
+
 class JoinedLate(Stream):
     """The workforce of :class:`Stream`, but ``newcomer`` has no activity (and no HR record) before ``joined``."""
 
@@ -220,7 +224,11 @@ class JoinedLate(Stream):
 
     def events(self) -> list[dict[str, Any]]:
         actor = f"{self.newcomer.lower()}@corp"
-        return [e for e in super().events() if e["actor"] != actor or e["ts"] >= day_str(self.joined)]
+        out = [e for e in super().events() if e["actor"] != actor or e["ts"] >= day_str(self.joined)]
+        for e in out:  # a mail out goes first thing in the morning, before the day's downloads
+            if e.get("external") is True:
+                e["ts"] = e["ts"][:11] + "08:00:00Z"
+        return sorted(out, key=lambda e: e["ts"])
 
 
 def test_a_single_inside_feature_is_low_for_a_leaver_with_history_but_not_for_a_newcomer() -> None:
@@ -231,6 +239,7 @@ def test_a_single_inside_feature_is_low_for_a_leaver_with_history_but_not_for_a_
     for emp in ("E05", "E04"):  # E05 joins on day 30; E04 has been there from the start
         s = JoinedLate("E05", 30, days=49)
         s.add(emp, 44, SENSITIVE_DL, 20)
+        s.add(emp, 44, MAIL_OUT, 1)  # something left the company that day (else version 3 grades it low anyway)
         s.hr.append(hr(emp, 40, "notice", resignation_date=day_str(40), last_day=day_str(70)))
         _, model, alerts = run(s.items())
         mine = [a for a in alerts if a.rule_id == ID and a.employee_id == emp]
