@@ -1021,6 +1021,28 @@ class Worker:
             await self.deadletter("detect", f"detector failure: {type(exc).__name__}: {exc}", raw)
             return pre, emp
 
+    def note_leavers(self, records: list[dict[str, Any]], partitions: set[int], nparts: int) -> int:
+        """After a rebalance gave this worker the detect-stage ``partitions`` (of ``nparts``): their leavers
+        whose last day the watermark has still to pass, from the HR store's ``records``, so that a leaver's
+        last-day summary does not wait for their own news after a restart (the engine keeps them in memory
+        only, :meth:`detectors.engine.Engine.note_due`; the transactional worker does the same,
+        ``streams/tx/upkeep.note_leavers``). A summary already written is remembered in the state and not
+        written again. Returns how many."""
+        from detectors.context import HRView
+
+        n = 0
+        for rec in records:
+            emp = rec.get("employee_id")
+            if not emp:
+                continue
+            part = partition_of(str(emp).encode(), nparts)
+            hr = HRView.of(rec)
+            if part in partitions and hr.leaving and hr.last_day is not None:
+                self.emp_partition[str(emp)] = part
+                self.engine.note_due(str(emp), hr)
+                n += 1
+        return n
+
     def watermark(self, obj: Any, emp: str, partition: int | None) -> list[Alert]:
         """The detect stage's event time per input partition, :attr:`lateness` behind the latest record (its
         topics are not merged in time; records arrive out of order by up to that): when it enters a new day, the leavers of that partition whose last day it passed get their last-day summary
@@ -1369,6 +1391,14 @@ def create_worker(settings: Settings | None = None, engine: Engine | None = None
     async def _forget_on_assign(app_: Any, assigned: Any, **kwargs: Any) -> None:
         store.forget()
         worker.started_at.clear()
+        detect_parts = {tp.partition for tp in assigned
+                        if tp.topic in (events_topic, names["hr_status"], names["hr_signals"])}
+        if detect_parts and hasattr(hr_store, "all_records"):
+            try:  # the leavers of these partitions whose last-day summary is still due (Worker.note_leavers)
+                n = worker.note_leavers(await hr_store.all_records(), detect_parts, s.partitions)
+                log.info("%d leavers with a last-day summary due on the assigned partitions", n)
+            except Exception as exc:  # noqa: BLE001 - Redis down: the summaries come at the leavers' next news
+                log.warning("leavers of the assigned partitions not read from the HR store: %s", exc)
         if _TRACE:
             logging.getLogger("exitwatch.trace").warning("trace assigned %s", " ".join(sorted(
                 f"{tp.topic.rsplit('.', 1)[-1]}[{tp.partition}]" for tp in assigned)))
