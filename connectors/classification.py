@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
@@ -86,6 +87,73 @@ def domain_of(value: str | None) -> str | None:
     if not host or "." not in host or any(c in host for c in " \\<>@"):
         return None
     return host.split(":", 1)[0]
+
+
+def _name_parts(local: str) -> list[str]:
+    """The letter runs of an address's local part, lower-cased, accents dropped ("Jörg.Meyer-2" -> jorg, meyer)."""
+    plain = unicodedata.normalize("NFKD", local.casefold())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return re.findall(r"[a-z]+", plain)
+
+
+def _joins(parts: list[str], s: str) -> list[int] | None:
+    """How ``s`` splits into the parts' beginnings one after another, each at least one letter (the lengths:
+    "karlmor" for karl, moreau is [4, 3]; "jsmith" for john, smith is [1, 5]); None when it does not."""
+    if not parts:
+        return [] if not s else None
+    head, rest = parts[0], parts[1:]
+    for k in range(min(len(head), len(s)), 0, -1):
+        if head[:k] == s[:k]:
+            tail = _joins(rest, s[k:])
+            if tail is not None:
+                return [k, *tail]
+    return None
+
+
+def _common(a: list[str], r: list[str]) -> list[int] | None:
+    """The letters two names share, part by part (``a`` the sender's account, ``r`` the recipient's local
+    part): token by token when both have as many parts, each naming the other's beginning (an initial, a
+    shortened name), or one side written as one word of the other's beginnings; None when they differ."""
+    if len(a) == len(r):
+        if all(x.startswith(y) or y.startswith(x) for x, y in zip(a, r)):
+            return [min(len(x), len(y)) for x, y in zip(a, r)]
+        return None
+    if len(r) == 1:
+        return _joins(a, r[0])
+    if len(a) == 1:
+        return _joins(r, a[0])
+    return None
+
+
+def own_address(recipient: str | None, actor: str | None) -> bool:
+    """Whether ``recipient`` is evidently the sender's own address elsewhere: both are mail addresses on
+    different domains, and the recipient's local part spells the sender's name as the sender's own account does
+    (digits and separators aside, in either order, with initials or shortened names on either side), with at
+    least five letters of the name in common, three of them in one part.
+
+    >>> own_address("yuki.miller87@t-online.de", "y.miller@corp.example")
+    True
+    >>> own_address("karlmor80@gmail.com", "KARL.MOREAU@CORP.EXAMPLE"), own_address("miller.yuki@home.example", "yuki.miller@corp.example")
+    (True, True)
+    >>> own_address("yuki.miller@corp.example", "y.miller@corp.example"), own_address("amil@partner.example", "a.miller@corp.example")
+    (False, False)
+    >>> own_address("jan.kowalski@partner.example", "y.miller@corp.example"), own_address("ann@x.example", "CORP\\\\ann")
+    (False, False)
+    """
+    if not recipient or not actor or "@" not in recipient or "@" not in actor:
+        return False
+    r_dom, a_dom = domain_of(recipient), domain_of(actor)
+    if not r_dom or not a_dom or r_dom == a_dom or r_dom.endswith("." + a_dom) or a_dom.endswith("." + r_dom):
+        return False
+    r_local = recipient.strip().rsplit("@", 1)[0].rsplit("<", 1)[-1]
+    a, r = _name_parts(actor.strip().rsplit("@", 1)[0]), _name_parts(r_local)
+    if not a or not r:
+        return False
+    for order in (a, a[::-1]) if len(a) > 1 else (a,):
+        common = _common(order, r)
+        if common and sum(common) >= 5 and max(common) >= 3:
+            return True
+    return False
 
 
 def _pattern_to_regex(pat: str) -> re.Pattern[str]:
@@ -174,7 +242,9 @@ class Classifier:
     def classify(self, destination: str | None, actor: str | None = None) -> tuple[bool | None, bool | None]:
         """``(external, personal)`` of one destination; ``(None, None)`` when it names no domain.
 
-        The acting account's own domain counts as a company domain, unless it is a personal domain.
+        The acting account's own domain counts as a company domain, unless it is a personal domain. An address
+        outside the company domains that evidently names the sender (:func:`own_address`) is personal, whatever
+        its domain: ``y.miller@corp.example`` mailing ``yuki.miller87@miller-family.example``.
         """
         dom = domain_of(destination)
         if dom is None:
@@ -183,6 +253,8 @@ class Classifier:
             return True, True
         extra = ()
         adom = domain_of(actor) if actor and "@" in actor else None
+        if adom and "@" in (destination or "") and not self.is_company_domain(dom) and own_address(destination, actor):
+            return True, True
         if adom and not self.is_personal_domain(adom):
             extra = (adom,)
         if not self.company_domains and not extra:

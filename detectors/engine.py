@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from detectors import offboarding
 from detectors.context import HRView, day_date, day_number
 from detectors.dedupe import Floor, seen_or_add
+from detectors.destinations import annotate as annotate_destination
 from detectors.offboarding import HANDOVER_SIGNALS
 from detectors.habits import Habits
 from detectors.hosts import HostUsers
@@ -398,6 +399,7 @@ class Engine:
         pv = possibly_leaving_view(st, hr, day) if not hr.leaving and "pl" in st.extra else None
         extra_views: tuple[HRView, ...] = () if pv is None else (pv,)
         flagged = self._flagged(st)
+        event = annotate_destination(event)  # a mail home the source did not mark personal (detectors.destinations)
         event = self.habits.annotate(st, emp, event, day, t, hr_then.learnable(day))
         group = str((st.hr or {}).get("department") or "")
         self.peer_firsts.part = part
