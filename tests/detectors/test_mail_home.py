@@ -91,3 +91,55 @@ def test_unlabelled_research_mailed_to_a_regional_provider_marked_false_fires() 
                personal=False, external=True) for d, c in ((3, 1), (9, 3), (16, 2), (23, 5))]
     alerts = run_example(ATTACH, Example("t-online", True, work + home, leaver))
     assert len(alerts) == 1 and alerts[0].severity != "low"
+
+
+def _quiet(days_counts, history=(), recipient="yuki.miller87@t-online.de", notice="2026-03-01"):
+    leaver = [hr("2026-01-01T09:00:00Z", accounts=["y.miller@corp.example"]),
+              hr(f"{notice}T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date=notice,
+                 accounts=["y.miller@corp.example"])]
+    work = daily("2026-01-05", 40, per_day=2, actor="y.miller@corp.example", action="send",
+                 recipients=["bob@corp.example"], personal=False, count=1)
+    mails = [ev(ts, actor="y.miller@corp.example", action="send", count=c, recipients=[recipient], personal=False)
+             for ts, c in list(history) + list(days_counts)]
+    return run_example(ATTACH, Example("quiet", True, work + mails, leaver))
+
+
+def test_a_few_attachments_on_separate_days_to_a_new_private_address_reach_medium() -> None:
+    """Subtle thieves send 2-3 mails of 1-2 attachments (issue 14): v1 needed more than 4 attachments."""
+    alerts = _quiet([("2026-03-04T18:00:00Z", 2), ("2026-03-19T18:00:00Z", 1)])
+    assert len(alerts) == 1
+    a = alerts[0]
+    assert a.severity in ("medium", "high", "critical"), a.title
+    assert a.explanation["home_days"] == 2 and a.explanation["new_addresses"] == 1
+    assert "on 2 day(s) to 1 address(es) new since" in a.title
+
+
+def test_mails_home_early_in_a_long_notice_count() -> None:
+    """The period reaches back to the notice (at most 90 days): mails 60 days before the last day count."""
+    alerts = _quiet([("2026-01-30T18:00:00Z", 2), ("2026-02-06T18:00:00Z", 2)], notice="2026-01-26")
+    assert len(alerts) == 1
+
+
+def test_the_same_mails_to_an_address_used_for_months_or_on_one_day_do_not_fire() -> None:
+    habit = [("2026-01-13T18:00:00Z", 0), ("2026-01-20T18:00:00Z", 0)]
+    assert _quiet([("2026-03-04T18:00:00Z", 2), ("2026-03-19T18:00:00Z", 1)], history=habit) == []
+    assert _quiet([("2026-03-30T10:00:00Z", 2), ("2026-03-30T16:00:00Z", 1)]) == []
+    assert _quiet([("2026-03-04T18:00:00Z", 1), ("2026-03-19T18:00:00Z", 1)]) == []  # two attachments in all
+
+
+def test_the_address_memory_is_small_and_order_independent() -> None:
+    from detectors.rules.email.attachments_to_personal import ADDRESSES, MEMORY, observe
+    from detectors.state import EmployeeState
+
+    st = EmployeeState()
+    mails = [ActivityEvent.model_validate(ev(f"2026-03-0{1 + i % 9}T10:00:00Z", actor="y.miller@corp.example",
+                                             action="send", count=1, personal=True,
+                                             recipients=[f"friend{i}@gmail.com"])) for i in range(10)]
+    for m in mails:
+        observe(m, st, None, 100 + int(m.ts.day), 0.0)
+    assert len(st.extra[MEMORY]) == ADDRESSES
+    late = EmployeeState()
+    a, b = mails[0], mails[0].model_copy(update={"event_id": "late"})
+    observe(a, late, None, 110, 0.0)
+    observe(b, late, None, 105, 0.0)  # an earlier message read later
+    assert late.extra[MEMORY][0][1] == 105 and late.extra[MEMORY][0][2:] == [105, 110]

@@ -8,18 +8,42 @@ to the last working day hold more than 4, graded against the employee's own norm
 who mails a payslip home now and then stays under, someone who mails a tax form home every week is ``low``,
 a leaver who sends folders of work home (research mailed to their own private address over three weeks) is
 not.
+
+Version 2 (issue 14) also sees the quiet variant: a few attachments at a time, on separate days, to a private
+address the employee had not written to before the departure period. The rule keeps, per employee, the
+personal addresses they mail (16-bit hashes, the day of the first message and the last days with attachments:
+:func:`observe`, ``st.extra["mh"]``, :data:`ADDRESSES` of them). When the departure period (the 45 days up to
+the last working day, or from the notice if that is earlier, at most 90 days) holds attachments to such a
+*new* address on at least 2 different days, 3 or more in all, the rule fires too, graded against the
+employee's own normal as above. An address first written to more than 30 days before the period, or in the
+employee's first week, is theirs: mailing one's own tax forms home for months is not new. A single mail home
+on the last day (contacts, references) stays under. The personal flag is the connectors', decided again by
+the detectors for mail that arrives without it (:mod:`detectors.destinations`: regional consumer providers,
+the sender's own address on any domain).
 """
 
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
+from detectors.context import HRView, day_date
+from detectors.destinations import personal_recipient
 from detectors.examples import daily, ev, hr
-from detectors.rule import Example, Rule
-from detectors.windows import BeforeLastDay
+from detectors.rule import Example, Finding, Rule
+from detectors.state import EmployeeState, Series
+from detectors.windows import BeforeLastDay, novelty_hash, ratio_of
 from schemas import ActivityEvent
 
 SENDS = frozenset({"send", "forward"})
 #: A message with no attachment count but at least this size counts one attachment.
 BYTES_PER_ATTACHMENT = 1_000_000
+#: Where the personal addresses an employee mails are kept, and how many of them.
+MEMORY = "mh"
+ADDRESSES = 6
+#: Days with attachments kept per address.
+DAYS_KEPT = 4
 
 
 def attachments_to_personal(e: ActivityEvent) -> int:
@@ -30,6 +54,108 @@ def attachments_to_personal(e: ActivityEvent) -> int:
     return int((e.bytes or 0) >= BYTES_PER_ATTACHMENT)
 
 
+def _home_addresses(e: ActivityEvent) -> list[str]:
+    """The personal recipients of a personal mail: those the classification calls personal, else (the source
+    knew better) every recipient outside the sender's own domain; at most 3."""
+    first = personal_recipient(e)
+    if first is not None:
+        return [first.strip().lower()]
+    dom = e.actor.rsplit("@", 1)[-1].lower() if "@" in e.actor else None
+    return [r.strip().lower() for r in (e.recipients or ()) if r and (dom is None or not r.lower().endswith(dom))][:3]
+
+
+def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) -> None:
+    """Remember the personal addresses the employee mails: ``[hash, first day, days with attachments...]``,
+    the most recently used last (order of arrival does not change a first day or a set of days)."""
+    if e.kind != "email" or e.action not in SENDS or e.personal is not True:
+        return
+    attached = attachments_to_personal(e) > 0
+    mem: list[list[int]] = st.extra.setdefault(MEMORY, [])
+    for addr in _home_addresses(e):
+        h = novelty_hash(addr)
+        entry = next((x for x in mem if x[0] == h), None)
+        if entry is None:
+            entry = [h, day]
+        else:
+            mem.remove(entry)
+            entry[1] = min(entry[1], day)
+        if attached and day not in entry[2:]:
+            entry[2:] = sorted(entry[2:] + [day])[-DAYS_KEPT:]
+        mem.append(entry)
+    del mem[:-ADDRESSES]
+
+
+@dataclass(frozen=True)
+class MailedHome(BeforeLastDay):
+    """``BeforeLastDay`` over the attachments, or attachments to a private address new in the departure period
+    on ``min_days`` different days (``min_total`` or more in all)."""
+
+    min_days: int = 2
+    min_total: float = 3
+    #: An address first written to earlier than this many days before the period is the employee's own habit.
+    new_days: int = 30
+    warmup_days: int = 7
+    #: The period reaches back to the notice, at most this many days before the last day.
+    max_days: int = 90
+
+    def horizon(self, lookback_days: int) -> int:
+        return max(lookback_days, self.max_days)
+
+    def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
+        if hr.last_day is None or not (hr.within_days_of_last_day(day, self.days) or hr.in_notice(day)):
+            return None
+        return self._check(s, hr, day, st)
+
+    def _period_start(self, hr: HRView) -> int:
+        assert hr.last_day is not None
+        start = hr.last_day - self.days + 1
+        if hr.notice_from is not None:
+            start = min(start, max(hr.notice_from, hr.last_day - self.max_days + 1))
+        return start
+
+    def _new_home_days(self, st: EmployeeState, start: int, end: int) -> tuple[list[int], int]:
+        """Days in ``start..end`` with attachments to addresses new in the period, and how many such addresses."""
+        fs = int(st.extra.get("fs", start))
+        days: set[int] = set()
+        n = 0
+        for entry in st.extra.get(MEMORY, ()):
+            first = entry[1]
+            if first < start - self.new_days or first < fs + self.warmup_days:
+                continue
+            mine = [d for d in entry[2:] if start <= d <= end]
+            if mine:
+                n += 1
+                days.update(mine)
+        return sorted(days), n
+
+    def _check(self, s: Series, hr: HRView, today: int, st: EmployeeState) -> Finding | None:
+        assert hr.last_day is not None
+        end = hr.last_day
+        start = self._period_start(hr)
+        new_days, n_new = self._new_home_days(st, start, min(today, end))
+        extra = {"home_days": len(new_days), "new_addresses": n_new,
+                 "period_start": day_date(start).isoformat()}
+        f = super()._check(s, hr, today, st)
+        if f is not None:
+            return dataclasses.replace(f, extra={**f.extra, **extra})
+        total = s.total(start, end)
+        if len(new_days) < self.min_days or total < self.min_total:
+            return None
+        elapsed = max(self.min_elapsed, min(end, today) - start + 1)
+        return Finding(
+            key="P" if hr.possibly_leaving else f"L{end}",
+            observed=total,
+            threshold=self.threshold,
+            window_start=start,
+            window_end=end,
+            evidence=s.evidence(start, end),
+            baseline={"mean": round(s.mean, 4), "sd": round(s.sd, 4), "days": s.n},
+            ratio=ratio_of(s, total, per_days=elapsed),
+            day=new_days[-1],
+            extra=extra,
+        )
+
+
 _LEAVER = [hr("2026-01-01T09:00:00Z"),
            hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
 _HOME: dict[str, Any] = dict(action="send", personal=True, external=True, recipients=["ann.lee42@gmail.example"])
@@ -37,18 +163,20 @@ _WORK = daily("2026-01-05", 40, per_day=2, action="send", recipients=["bob@corp.
 
 RULE = Rule(
     id="email.attachments_to_personal",
-    version="1",
+    version="2",
     title=(
-        "{observed:.0f} attachment(s) mailed to personal addresses from {window_start} to {window_end} (more than "
-        "{threshold:.0f} is flagged), {ratio_to_own_normal}x the employee's usual for as many days; last working "
-        "day {last_day}"
+        "{observed:.0f} attachment(s) mailed to personal addresses from {window_start} to {window_end}, on "
+        "{home_days} day(s) to {new_addresses} address(es) new since {period_start} (flagged: more than "
+        "{threshold:.0f}, or attachments on 2 or more days to a new address), {ratio_to_own_normal}x the "
+        "employee's usual for as many days; last working day {last_day}"
     ),
     description=__doc__,
     severity="medium",
     score=50,
     predicate=attachments_to_personal,
     kinds=("email",),
-    window=BeforeLastDay(days=45, threshold=4),
+    observe=observe,
+    window=MailedHome(days=45, threshold=4),
     runbook=(
         "Read the subjects and attachment names (evidence): work documents, not the employee's own papers; "
         "confirm the address is the employee's own; ask them to delete the copies and record the answer."
@@ -57,7 +185,7 @@ RULE = Rule(
     examples=(
         Example("unlabelled research mailed home over three weeks in notice", True,
                 _WORK + [ev(f"2026-03-{d:02d}T18:00:00Z", count=3, **_HOME) for d in (5, 12, 19)], _LEAVER),
-        Example("two payslips and a contract: 3 attachments", False,
+        Example("two payslips and a contract: 3 attachments on one day", False,
                 _WORK + [ev("2026-03-20T18:00:00Z", count=3, **_HOME)], _LEAVER),
         Example("big messages without a count weigh one attachment each", True,
                 _WORK + [ev(f"2026-03-{d:02d}T18:00:00Z", bytes=5_000_000, **_HOME) for d in range(2, 8)],
@@ -71,5 +199,18 @@ RULE = Rule(
         Example("public brochures do not count", False,
                 _WORK + [ev(f"2026-03-{d:02d}T18:00:00Z", count=3, sensitivity="public", **_HOME)
                          for d in (5, 12, 19)], _LEAVER),
+        Example("quiet: 2 and 1 attachments on two days to a private address new in the notice", True,
+                _WORK + [ev("2026-03-06T18:00:00Z", count=2, **_HOME), ev("2026-03-17T18:00:00Z", count=1, **_HOME)],
+                _LEAVER),
+        Example("quiet, to the sender's own address at a provider no list names (decided by the detectors)", True,
+                _WORK + [ev(f"2026-03-{d:02d}T18:00:00Z", actor="ann.lee@corp.example", count=c, action="send",
+                            personal=False, recipients=["ann.lee42@lee-family.example"]) for d, c in ((4, 1), (18, 2))],
+                [{**h, "accounts": ["ann@corp.example", "ann.lee@corp.example"]} for h in _LEAVER]),
+        Example("quiet, but to the address the employee has mailed home to since January", False,
+                _WORK + [ev(f"2026-01-{d:02d}T18:00:00Z", **_HOME, count=0) for d in (12, 26)]
+                + [ev("2026-03-06T18:00:00Z", count=2, **_HOME), ev("2026-03-17T18:00:00Z", count=1, **_HOME)],
+                _LEAVER),
+        Example("one mail home on the last day: contacts and references", False,
+                _WORK + [ev("2026-03-31T16:00:00Z", count=3, **_HOME)], _LEAVER),
     ),
 )
