@@ -93,11 +93,12 @@ def test_unlabelled_research_mailed_to_a_regional_provider_marked_false_fires() 
     assert len(alerts) == 1 and alerts[0].severity != "low"
 
 
-def _quiet(days_counts, history=(), recipient="yuki.miller87@t-online.de", notice="2026-03-01"):
-    leaver = [hr("2026-01-01T09:00:00Z", accounts=["y.miller@corp.example"]),
+def _quiet(days_counts, history=(), recipient="yuki.miller87@t-online.de", notice="2026-03-01",
+           since="2025-12-01"):
+    leaver = [hr("2025-12-01T09:00:00Z", accounts=["y.miller@corp.example"]),
               hr(f"{notice}T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date=notice,
                  accounts=["y.miller@corp.example"])]
-    work = daily("2026-01-05", 40, per_day=2, actor="y.miller@corp.example", action="send",
+    work = daily(since, 40, per_day=2, actor="y.miller@corp.example", action="send",
                  recipients=["bob@corp.example"], personal=False, count=1)
     mails = [ev(ts, actor="y.miller@corp.example", action="send", count=c, recipients=[recipient], personal=False)
              for ts, c in list(history) + list(days_counts)]
@@ -125,6 +126,8 @@ def test_the_same_mails_to_an_address_used_for_months_or_on_one_day_do_not_fire(
     assert _quiet([("2026-03-04T18:00:00Z", 2), ("2026-03-19T18:00:00Z", 1)], history=habit) == []
     assert _quiet([("2026-03-30T10:00:00Z", 2), ("2026-03-30T16:00:00Z", 1)]) == []
     assert _quiet([("2026-03-04T18:00:00Z", 1), ("2026-03-19T18:00:00Z", 1)]) == []  # two attachments in all
+    # with less than 28 days of history before the period (from 2026-02-15) no address is new
+    assert _quiet([("2026-03-04T18:00:00Z", 2), ("2026-03-19T18:00:00Z", 1)], since="2026-01-26") == []
 
 
 def test_the_address_memory_is_small_and_order_independent() -> None:

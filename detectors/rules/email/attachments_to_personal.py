@@ -16,7 +16,8 @@ personal addresses they mail (16-bit hashes, the day of the first message and th
 the last working day, or from the notice if that is earlier, at most 90 days) holds attachments to such a
 *new* address on at least 2 different days, 3 or more in all, the rule fires too, graded against the
 employee's own normal as above. An address first written to more than 30 days before the period, or in the
-employee's first week, is theirs: mailing one's own tax forms home for months is not new. A single mail home
+employee's first week, is theirs: mailing one's own tax forms home for months is not new; with less than 28 days
+of history before the period no address is called new. A single mail home
 on the last day (contacts, references) stays under. The personal flag is the connectors', decided again by
 the detectors for mail that arrives without it (:mod:`detectors.destinations`: regional consumer providers,
 the sender's own address on any domain).
@@ -97,6 +98,8 @@ class MailedHome(BeforeLastDay):
     warmup_days: int = 7
     #: The period reaches back to the notice, at most this many days before the last day.
     max_days: int = 90
+    #: Days of the employee's history before the period needed to call an address new.
+    min_history_days: int = 28
 
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.max_days)
@@ -118,6 +121,8 @@ class MailedHome(BeforeLastDay):
         fs = int(st.extra.get("fs", start))
         days: set[int] = set()
         n = 0
+        if start - fs < self.min_history_days:
+            return [], 0  # too little history before the period to call an address new
         for entry in st.extra.get(MEMORY, ()):
             first = entry[1]
             if first < start - self.new_days or first < fs + self.warmup_days:
