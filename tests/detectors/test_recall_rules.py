@@ -90,6 +90,11 @@ def _exports(eng: Engine, items: list[tuple[str, int, str]]) -> list:
     return alerts
 
 
+def _next_input(eng: Engine, ts: str) -> list:
+    """The employee's next input: an export waits 2 hours for a handover mail before it is judged (v5)."""
+    return eng.on_event(ActivityEvent.model_validate(ev(ts, action="open", object="/sites/sales/notes.docx")))
+
+
 def test_a_bulk_export_made_before_hr_knew_is_graded_against_the_exports_before_the_departure() -> None:
     eng = _export_engine()
     eng.on_hr(HRRecord.model_validate(hr("2026-01-05T08:00:00Z")))
@@ -116,7 +121,7 @@ def test_a_handover_export_no_larger_than_before_stays_low() -> None:
     _exports(eng, [(f"2026-01-{d:02d}T10:00:00Z", 40, "report_export") for d in range(5, 31)])
     _exports(eng, [("2026-01-20T11:00:00Z", 300, "report_export")])  # a big month-end report, as usual
     eng.on_hr(HRRecord.model_validate(hr("2026-02-16T09:00:00Z", status="notice", last_day="2026-03-13")))
-    alerts = _exports(eng, [("2026-03-02T10:00:00Z", 280, "report_export")])
+    alerts = _exports(eng, [("2026-03-02T10:00:00Z", 280, "report_export")]) + _next_input(eng, "2026-03-02T13:00:00Z")
     assert len(alerts) == 1 and alerts[0].severity == "low", alerts[0].title
     assert alerts[0].explanation["largest_before"] == 300
 
@@ -129,7 +134,7 @@ def test_an_export_of_a_new_kind_is_graded_against_the_largest_before_and_one_of
         _exports(eng, [(f"2026-01-{d:02d}T10:00:00Z", 40, "report_export") for d in range(5, 31)])
         _exports(eng, [("2026-01-20T11:00:00Z", 300, "report_export")])
         eng.on_hr(HRRecord.model_validate(hr("2026-02-16T09:00:00Z", status="notice", last_day="2026-03-13")))
-        return _exports(eng, [("2026-03-02T10:00:00Z", 700, action)])
+        return _exports(eng, [("2026-03-02T10:00:00Z", 700, action)]) + _next_input(eng, "2026-03-02T13:00:00Z")
 
     usual, new = run("report_export"), run("bulk_query")
     assert usual[0].severity == "low" and usual[0].explanation["ratio_to_own_normal"] == round(700 / 600, 2)

@@ -18,16 +18,42 @@ against twice their largest before (a successor may get the whole list they used
 made in the last 30 days (a full object export, a bulk API query, a report they never ran) is graded against
 their largest itself. The kinds are kept in a small memory of their own (:func:`detectors.windows.fresh_since`,
 8 entries, ``fk``).
+
+Version 5 (issue 14) looks at what happened to the export next, in the mail log every company has. An honest
+account manager exports their accounts for a successor and mails the list to them; someone taking the list keeps
+it, or mails it home (``sequence.crm_export_then_personal_mail``). An export of 100 records or more now waits
+:data:`PASS_HOURS` (2 h) before it is judged: if a mail with attachments to colleagues only (every recipient
+internal, none personal) follows within that time, the day's exports were passed on: the alert still says what
+was exported but is graded low, whatever the size. The wait is kept in the state (:func:`observe`: the waiting
+exports, the days passed on, the time of the latest input) and ends at the employee's first input after it, or
+a later day (the engine asks the window after every input of a leaver: :meth:`PassedOn.on_clock`).
 """
 
-import re
+from __future__ import annotations
 
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from detectors.context import HRView
 from detectors.examples import ev, hr
-from detectors.rule import Example, Rule
-from detectors.windows import OnEvent
+from detectors.rule import Example, Finding, Rule
+from detectors.state import EmployeeState, Series
+from detectors.windows import LOW_BELOW, OnEvent
 from schemas import ActivityEvent
 
 EXPORTS = frozenset({"export", "report_export", "bulk_query"})
+SENDS = frozenset({"send", "forward"})
+#: Hours after an export within which an internal mail with attachments passes it on.
+PASS_HOURS = 2.0
+#: Exports waiting for their judgement: ``[time, day, passed on (0/1)]``, at most PENDING_CAP, dropped after
+#: PENDING_DAYS; the days whose exports were all passed on (``PASSED``, at most PASSED_CAP); the time of the
+#: employee's latest event while an export waits (``NOW``).
+PENDING, PASSED, NOW = "xq", "xp", "xn"
+PENDING_CAP, PASSED_CAP, PENDING_DAYS = 4, 6, 7
+#: An export of fewer records is never judged (the window's ``min_value``), so it never waits.
+MIN_RECORDS = 100
 
 
 def bulk_export_before_departure(e: ActivityEvent) -> int:
@@ -48,15 +74,92 @@ def kind_of_export(e: ActivityEvent) -> str:
     return f"crm:{e.action}:{what[:40]}"
 
 
+def _internal_attachments(e: ActivityEvent) -> bool:
+    """A mail that carries attachments to colleagues only (every recipient internal, none personal)."""
+    return (e.kind == "email" and e.action in SENDS and e.external is False and e.personal is not True
+            and bool(e.count or (e.bytes or 0) >= 1_000_000))
+
+
+def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) -> None:
+    """Exports of :data:`MIN_RECORDS` or more wait :data:`PASS_HOURS` for an internal mail with attachments that
+    passes them on (a handover to a successor, a list for the team); the window judges them when that time is
+    over (:meth:`PassedOn.on_clock`)."""
+    pending: list[list[int]] | None = st.extra.get(PENDING)
+    if e.kind == "crm" and e.action in EXPORTS and (e.count or 0) >= MIN_RECORDS:
+        pending = [p for p in (pending or []) if p[0] >= t - PENDING_DAYS * 86400]
+        pending.append([int(t), day, 0])
+        pending.sort()
+        st.extra[PENDING] = pending[-PENDING_CAP:]
+    elif pending and _internal_attachments(e):
+        for p in pending:
+            if p[0] <= t <= p[0] + PASS_HOURS * 3600:
+                p[2] = 1
+        for d in {p[1] for p in pending}:
+            if all(p[2] for p in pending if p[1] == d):
+                passed = st.extra.setdefault(PASSED, [])
+                if d not in passed:
+                    passed.append(d)
+                    del passed[:-PASSED_CAP]
+    if st.extra.get(PENDING):
+        st.extra[NOW] = max(int(t), int(st.extra.get(NOW, 0)))
+
+
+@dataclass(frozen=True)
+class PassedOn(OnEvent):
+    """``OnEvent`` that waits ``pass_hours`` after an export before judging it: an export passed on to colleagues
+    by mail in that time (every recipient internal, with attachments) is a handover and graded low."""
+
+    pass_hours: float = PASS_HOURS
+
+    def _waiting(self, st: EmployeeState, day: int) -> bool:
+        now = int(st.extra.get(NOW, 0))
+        return any(p[1] == day and now < p[0] + self.pass_hours * 3600 for p in st.extra.get(PENDING, ()))
+
+    def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
+        if self._waiting(st, day):
+            return None  # judged once the export has had its time to be passed on (on_clock)
+        f = super().check_day(s, hr, day, st, rid)
+        if f is None:
+            return None
+        if day in st.extra.get(PASSED, ()):
+            ratio = LOW_BELOW * 0.99 if f.ratio is None else min(f.ratio, LOW_BELOW * 0.99)
+            return dataclasses.replace(f, ratio=ratio, extra={
+                **f.extra, "handover": "passed on to colleagues by mail within "
+                f"{self.pass_hours:g} h (a handover: graded low)"})
+        return dataclasses.replace(f, extra={**f.extra, "handover": f"not passed on to colleagues within "
+                                                                    f"{self.pass_hours:g} h"})
+
+    def on_clock(self, st: EmployeeState, hr: HRView, day: int, s: Series | None) -> Finding | None:
+        """A waiting export whose time is over (a later input, or a later day): judged now, once."""
+        pending = st.extra.get(PENDING)
+        if not pending or s is None:
+            return None
+        now = int(st.extra.get(NOW, 0))
+        due = [p for p in pending if now >= p[0] + self.pass_hours * 3600 or day > p[1]]
+        if not due:
+            return None
+        d = due[0][1]
+        st.extra[PENDING] = [p for p in pending if p[1] != d]
+        if not st.extra[PENDING]:
+            del st.extra[PENDING]
+            st.extra.pop(NOW, None)
+        if not self.ok(hr, d):
+            return None
+        from detectors.engine import series_key  # the engine is loaded by the time it asks
+
+        return self.check_day(s.as_of(d), hr, d, st, series_key(RULE.id))
+
+
 _LEAVER = [hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
 _STAYER = [hr("2026-01-01T09:00:00Z")]
+_NEXT = ev("2026-03-10T15:00:00Z", action="open", object="/sites/sales/notes.docx")  # the employee's next input
 
 RULE = Rule(
     id="crm.bulk_export_before_departure",
-    version="4",
+    version="5",
     title=(
         "CRM export of {observed:.0f} records on {day} by an employee who is leaving (status {status}, "
-        "last working day {last_day}), {new_kind}; their largest before the departure period was "
+        "last working day {last_day}), {new_kind}, {handover}; their largest before the departure period was "
         "{largest_before:.0f}; "
         "exports of {threshold:.0f} records or more are flagged"
     ),
@@ -67,9 +170,11 @@ RULE = Rule(
     kinds=("crm",),
     agg="max",
     fresh=kind_of_export,
+    observe=observe,
     # Graded against the employee's largest export before the departure period (finance and marketing
     # export hundreds routinely; a handover of the usual report is no larger than before).
-    window=OnEvent(when="departing", within_days=30, min_value=100, relative_to="before", usual_factor=2.0),
+    window=PassedOn(when="departing", within_days=30, min_value=MIN_RECORDS, relative_to="before",
+                    usual_factor=2.0),
     runbook=(
         "Identify the report or object exported and its record count; ask the manager whether the handover "
         "needed it; look for the file leaving by personal mail, USB or personal cloud in the following hours."
@@ -79,10 +184,10 @@ RULE = Rule(
         "Scheduled report exports that run under the employee's account",
     ),
     examples=(
-        Example("an export of 250 records in notice", True,
-                [ev("2026-03-10T10:00:00Z", action="export", count=250)], _LEAVER),
+        Example("an export of 250 records in notice (judged at the next input, 2 hours on)", True,
+                [ev("2026-03-10T10:00:00Z", action="export", count=250), _NEXT], _LEAVER),
         Example("exactly 100 records is enough", True,
-                [ev("2026-03-10T10:00:00Z", action="bulk_query", count=100)], _LEAVER),
+                [ev("2026-03-10T10:00:00Z", action="bulk_query", count=100), _NEXT], _LEAVER),
         Example("99 records is just under", False,
                 [ev("2026-03-10T10:00:00Z", action="report_export", count=99)], _LEAVER),
         Example("several small exports do not add up to a bulk export", False,
@@ -93,6 +198,13 @@ RULE = Rule(
                 [ev("2026-03-10T10:00:00Z", action="export", count=5000)], _STAYER),
         Example("an export long before the notice", False,
                 [ev("2026-01-10T10:00:00Z", action="export", count=5000)], _LEAVER),
+        Example("a handover list mailed to a colleague 40 minutes later is still reported (graded low)", True,
+                [ev("2026-03-10T10:00:00Z", action="report_export", count=900, object="My accounts - handover"),
+                 ev("2026-03-10T10:40:00Z", action="send", count=1, external=False, personal=False,
+                    recipients=["successor@corp.example"]), _NEXT], _LEAVER),
+        Example("the same export kept: judged at the employee's next input after 2 hours", True,
+                [ev("2026-03-10T10:00:00Z", action="report_export", count=900, object="Customer master"),
+                 ev("2026-03-10T13:00:00Z", action="open", object="/sites/sales/notes.docx")], _LEAVER),
         Example("HR news of the notice arrives two weeks after the export", True,
                 [ev("2026-03-05T10:00:00Z", action="export", count=800)],
                 _STAYER + [hr("2026-03-20T09:00:00Z", status="notice", last_day="2026-03-31")]),
