@@ -167,7 +167,9 @@ RULE = Rule(
     severity="high",
     score=70,
     predicate=bulk_export_before_departure,
-    kinds=("crm",),
+    # Every kind: the observer sees the mail that passes an export on, and the time of the employee's next input
+    # of any kind ends its wait (one dictionary look-up unless an export waits).
+    kinds=None,
     agg="max",
     fresh=kind_of_export,
     observe=observe,
