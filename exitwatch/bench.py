@@ -1395,6 +1395,9 @@ def _guard(res: dict[str, Any], name: str, fn: Callable[[], Any]) -> Any:
 
 
 def _child_main(kind: str, spec_json: str) -> int:
+    from schemas.runtime import tune_from_settings
+
+    tune_from_settings()  # as every exitwatch command (exitwatch.cli.main)
     spec = json.loads(spec_json)
     if kind == "core":
         print(json.dumps(core_child(spec)))

@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    from schemas.runtime import tune_from_settings
+
+    tune_from_settings()  # the garbage collector's threshold (EXITWATCH_GC_GEN0)
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:

@@ -146,3 +146,8 @@ class Settings(BaseSettings):
                                 "keeps in memory (60-120 KB each, measured); the committed states of every other "
                                 "employee wait in a local file under data_dir. Above the number of employees "
                                 "active in a day, every event pays a decode of its employee's state")
+    # --- the garbage collector of every exitwatch process (exitwatch/runtime.py; issue 15, s6-perf) ---
+    gc_gen0: int = Field(50_000, ge=0, description="allocations between two collections of Python's youngest "
+                         "generation (Python's default 700; 0 leaves the interpreter's setting): detection state is "
+                         "many small dicts and lists freed by reference counting, and at 700 the collector took a "
+                         "fifth of the worker's time walking them")

@@ -358,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     s = Settings()
+    from schemas.runtime import tune_gc
+
+    tune_gc(s.gc_gen0)  # as every exitwatch command (exitwatch.cli.main)
     if a.dev:
         s = s.model_copy(update={"dev_mode": True})
     refused = cli_guard(s, "python -m streams.batch")
