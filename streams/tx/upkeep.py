@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from typing import Any
 
@@ -33,16 +34,49 @@ def commit_idle_positions(self: Any) -> None:
 
 def refresh_population(self: Any) -> None:
     """The whole company's HR records from Redis (every worker writes its HR records there), for the
-    k-anonymity of alerts.secops: at start and every :data:`POPULATION_REFRESH_S`, while idle."""
+    k-anonymity of alerts.secops: at start and every :data:`POPULATION_REFRESH_S`, while idle. The first read
+    is done here (the population is known before the first record is processed); the later ones scan Redis on
+    a thread of their own (:class:`PopulationRead`; a Redis shared with other applications may hold millions
+    of keys) and what they read is applied here, on the loop's thread, at the next idle step."""
+    job = self._population_job
+    if job is not None:
+        if job.is_alive():
+            return
+        self._population_job = None
+        if job.error is not None:  # Redis down: keep the population known so far
+            log.warning("HR population not refreshed from the HR store: %s", job.error)
+        for rec in job.records:
+            self.proc.outputs.on_hr_population(rec)
     now = time.monotonic()
     if now < self._population_at or self.proc.outputs is None:
         return
+    first = self._population_at == 0.0
     self._population_at = now + POPULATION_REFRESH_S
+    if not first:
+        self._population_job = PopulationRead(self.hr)
+        self._population_job.start()
+        return
     try:
         for rec in self.hr.all_records():
             self.proc.outputs.on_hr_population(rec)
     except Exception as exc:  # noqa: BLE001 - Redis down: keep the population known so far
         log.warning("HR population not refreshed from the HR store: %s", exc)
+
+
+class PopulationRead(threading.Thread):
+    """``hr.all_records()`` on a thread of its own: :attr:`records` (empty on failure, then :attr:`error`)."""
+
+    def __init__(self, hr: Any) -> None:
+        super().__init__(name="tx-hr-population", daemon=True)
+        self.hr = hr
+        self.records: list[dict[str, Any]] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.records = self.hr.all_records()
+        except Exception as exc:  # noqa: BLE001 - reported by refresh_population on the loop's thread
+            self.error = exc
 
 
 def retention(self: Any, today: dt.date | None = None) -> list[str]:

@@ -90,6 +90,7 @@ class TxWorker(Rebalancing):
         self.loop_at = time.monotonic()
         self._idle_check_at = 0.0
         self._population_at = 0.0
+        self._population_job: Any = None  # a later refresh of the HR population, read on a thread (upkeep)
         self._retention_at = 0.0
         self.next_offsets: dict[tuple[str, int], int] = {}  # processed in the open transaction
         self.committed_offsets: dict[tuple[str, int], int] = {}  # as last committed (lag, caught_up)

@@ -1,5 +1,6 @@
-"""The transactional worker's HR gauges scan Redis on a thread of their own, never on the loop's thread
-(a Redis shared with other applications may hold millions of keys: the scan must not stall the loop)."""
+"""The transactional worker's HR gauges and its HR population refreshes scan Redis on a thread of their own,
+never on the loop's thread (a Redis shared with other applications may hold millions of keys: the scan must not
+stall the loop)."""
 
 from __future__ import annotations
 
@@ -61,3 +62,41 @@ def test_the_hr_scan_runs_off_the_loop_thread_one_at_a_time() -> None:
     assert again is not None
     again.join(60)
     assert len(redis.threads) == 2
+
+
+class _SlowHR:
+    """An HR store whose ``all_records`` waits for ``release`` from its second call on."""
+
+    def __init__(self) -> None:
+        self.calls: list[threading.Thread] = []
+        self.release = threading.Event()
+        self.records = [{"employee_id": "E1", "status": "active", "department": "x"}]
+
+    def all_records(self) -> list[dict[str, Any]]:
+        self.calls.append(threading.current_thread())
+        if len(self.calls) > 1:
+            self.release.wait(30)
+        return [dict(r) for r in self.records]
+
+
+def test_the_hr_population_is_read_at_start_then_refreshed_off_the_loop_thread() -> None:
+    from streams.tx import upkeep
+
+    seen: list[dict[str, Any]] = []
+    hr = _SlowHR()
+    worker = SimpleNamespace(hr=hr, proc=SimpleNamespace(outputs=SimpleNamespace(on_hr_population=seen.append)),
+                             _population_at=0.0, _population_job=None)
+    upkeep.refresh_population(worker)  # the first read: here, before any record is processed
+    assert [r["employee_id"] for r in seen] == ["E1"] and hr.calls == [threading.current_thread()]
+    worker._population_at = 1.0  # due again
+    hr.records.append({"employee_id": "E2", "status": "notice", "department": "x"})
+    upkeep.refresh_population(worker)  # starts the read on a thread, which blocks, and returns
+    job = worker._population_job
+    assert job is not None and job.is_alive() and len(seen) == 1
+    upkeep.refresh_population(worker)  # still reading: nothing applied, no second read
+    assert len(seen) == 1 and len(hr.calls) == 2
+    hr.release.set()
+    job.join(60)
+    assert hr.calls[1] is job and job is not threading.current_thread()
+    upkeep.refresh_population(worker)  # applied on the loop's thread at its next idle step
+    assert [r["employee_id"] for r in seen] == ["E1", "E1", "E2"] and worker._population_job is None
