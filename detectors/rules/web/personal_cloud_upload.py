@@ -9,13 +9,20 @@ engine does not mark uploads to it personal (``detectors.habits``; version 2). T
 three other non-public files; a single holiday photo does not. Grading then does the rest: in notice or
 near the last day the score rises, ten times the employee's usual uploads raises the severity, and someone
 who syncs to a personal drive every day is graded low.
+
+Version 3: on the last working day (or the UTC day after it, which holds a late evening), a day of uploads
+that is the employee's first in the departure period (30 days before the last day, or the notice if earlier)
+is graded low: people take their own things home on their last day, and version 2 flagged 4 of 31 honest
+leavers in a remote-first company for one upload of 75-200 MB then. Uploads earlier in the departure period,
+or on several of its days, are graded as before (and ``web.personal_cloud_repeated_before_departure`` weighs
+them together against the person's own habit).
 """
 
 from typing import Any
 
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Rule
-from detectors.windows import OnEvent
+from detectors.windows import OnEventTakeHome
 from schemas import ActivityEvent
 
 UPLOAD_KINDS = frozenset({"web", "file"})
@@ -44,17 +51,17 @@ _UP: dict[str, Any] = dict(kind="web", action="upload", personal=True, destinati
 
 RULE = Rule(
     id="web.personal_cloud_upload",
-    version="2",
+    version="3",
     title=(
         "Uploads to personal cloud storage on {day} weigh {observed:.0f} (a confidential or restricted file "
-        "counts 3, any other non-public file 1; {threshold:.0f} or more is flagged); HR status {status}"
+        "counts 3, any other non-public file 1; {threshold:.0f} or more is flagged); HR status {status}{take_home}"
     ),
     description=__doc__,
     severity="medium",
     score=50,
     predicate=personal_cloud_upload,
     kinds=("file", "web"),
-    window=OnEvent(when="always", min_value=3.0),
+    window=OnEventTakeHome(when="always", min_value=3.0, days=30),
     runbook=(
         "Identify the service and account (destination) and the files (evidence); ask whether a personal account "
         "was used by mistake for a work share; in notice, ask the employee to delete the copies and confirm in "
@@ -66,6 +73,10 @@ RULE = Rule(
         "A personal flag set by a domain list that is out of date",
     ),
     examples=(
+        Example("one 100 MB upload on the last working day, the first of the departure: a take-home (graded low)",
+                True, [ev("2026-03-31T16:00:00Z", bytes=100_000_000, **_UP)], _LEAVER),
+        Example("the same upload two weeks before the last day is not a take-home", True,
+                [ev("2026-03-17T16:00:00Z", bytes=100_000_000, **_UP)], _LEAVER),
         Example("one restricted file to a personal drive", True,
                 [ev("2026-02-10T10:00:00Z", sensitivity="restricted", **_UP)], _STAYER),
         Example("a sync client uploading 4 unlabelled files in notice", True,

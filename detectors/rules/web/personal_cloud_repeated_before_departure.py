@@ -1,0 +1,77 @@
+"""Uploads to personal cloud storage on several days of the departure period, for someone who rarely or never
+uploaded to one before.
+
+A careful thief takes a little at a time: one or two uploads of a few megabytes to a personal drive, days
+apart, none of them large enough for ``web.personal_cloud_upload`` (which weighs a single day). The
+departure period as a whole shows it: the days with a personal upload (the same weights as
+``web.personal_cloud_upload``: a public file counts nothing; a destination the company uses routinely, such
+as its own GitHub organisation, is not personal: :mod:`detectors.habits`) are counted from 30 days before the
+last working day (or the notice, if earlier) and judged against the share of such days in the 30 days before
+(:class:`detectors.windows.Sustained`, a Jeffreys estimate: no such day in 30 reads as a share of 1.6%).
+The rule fires once per departure when there are at least 2 such days and so many is a chance below 1 in 10
+under the person's own habit: someone who shares with customers through a personal drive every week needs
+far more. A single upload, however large, is ``web.personal_cloud_upload``'s to weigh; a take-home on the last
+day alone never fires this rule.
+"""
+
+from typing import Any
+
+from detectors.examples import ev, hr
+from detectors.rule import Example, Rule
+from detectors.rules.web.personal_cloud_upload import personal_cloud_upload
+from detectors.windows import Sustained
+from schemas import ActivityEvent
+
+
+def personal_cloud_repeated_before_departure(e: ActivityEvent) -> float:
+    return personal_cloud_upload(e)
+
+
+_UP: dict[str, Any] = dict(kind="web", action="upload", personal=True, destination="drive.example-personal.com")
+_LEAVER = [hr("2026-01-05T08:00:00Z"),
+           hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
+
+
+def _up(day: str, mb: int = 20, **kw: Any) -> dict[str, Any]:
+    return ev(f"{day}T19:30:00Z", bytes=mb * 1_000_000, **{**_UP, **kw})
+
+
+_WORK = [ev(f"2026-01-{5 + i:02d}T10:00:00Z", action="open", object="/sites/x/a.docx") for i in range(20)]
+
+RULE = Rule(
+    id="web.personal_cloud_repeated_before_departure",
+    version="1",
+    title=(
+        "Uploads to personal cloud storage on {observed:.0f} of the {period_days} days from {window_start} to "
+        "{window_end}; before, on {ref_days_with} of {ref_days} days; a chance of 1 in 10^{evidence} under their "
+        "own habit; last working day {last_day}"
+    ),
+    description=__doc__,
+    severity="medium",
+    score=55,
+    predicate=personal_cloud_repeated_before_departure,
+    kinds=("file", "web"),
+    window=Sustained(days=30, ref_days=30, min_days=2, min_evidence=1.0),
+    runbook=(
+        "Identify the service, the account and what was uploaded on each day (evidence); ask the employee to "
+        "delete the copies and confirm in writing; check the same days for downloads of the files."
+    ),
+    false_positives=(
+        "Sharing with a customer or agency through a personal drive, begun in the notice",
+        "Personal files (photos, a CV) taken home on more than one day",
+    ),
+    examples=(
+        Example("two uploads of 20 MB, a week apart, in the notice of someone who never uploaded before", True,
+                _WORK + [_up("2026-03-10"), _up("2026-03-17")], _LEAVER),
+        Example("a single upload in the notice", False, _WORK + [_up("2026-03-10", mb=300)], _LEAVER),
+        Example("a take-home on the last day", False, _WORK + [_up("2026-03-31", mb=150)], _LEAVER),
+        Example("someone who shares through a personal drive every week", False,
+                _WORK + [_up(f"2026-{m:02d}-{d:02d}") for m, d in ((1, 26), (2, 2), (2, 9), (2, 16), (2, 23),
+                                                                     (3, 2), (3, 9))], _LEAVER),
+        Example("someone who is not leaving", False, _WORK + [_up("2026-03-10"), _up("2026-03-17")],
+                [hr("2026-01-05T08:00:00Z")]),
+        Example("public files do not count", False,
+                _WORK + [_up("2026-03-10", sensitivity="public"), _up("2026-03-17", sensitivity="public")],
+                _LEAVER),
+    ),
+)

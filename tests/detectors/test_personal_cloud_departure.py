@@ -1,0 +1,73 @@
+"""Personal-cloud uploads around a departure (issue 14): a take-home on the last day stays low; a few small
+uploads on several days of the departure period, by someone who never uploaded there, reach medium."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from detectors.examples import ev, hr, run_example
+from detectors.rule import Example
+from detectors.rules.web.personal_cloud_repeated_before_departure import RULE as REPEATED
+from detectors.rules.web.personal_cloud_upload import RULE as UPLOAD
+
+_UP: dict[str, Any] = dict(kind="web", action="upload", personal=True, destination="dropbox.com")
+_WORK = [ev(f"2026-01-{5 + i:02d}T10:00:00Z", action="open", object="/sites/x/a.docx") for i in range(20)]
+LEAVER = [hr("2026-01-05T08:00:00Z"),
+          hr("2026-03-02T09:00:00Z", status="notice", last_day="2026-03-27", resignation_date="2026-03-02")]
+
+
+def _up(ts: str, mb: int, **kw: Any) -> dict[str, Any]:
+    return ev(ts, bytes=mb * 1_000_000, **{**_UP, **kw})
+
+
+def _severities(rule: Any, events: list[dict[str, Any]], hr_: list[dict[str, Any]] = LEAVER) -> list[str]:
+    return [a.severity for a in run_example(rule, Example("x", True, events, hr_))]
+
+
+def test_a_single_upload_on_the_last_day_is_a_take_home_graded_low() -> None:
+    assert _severities(UPLOAD, _WORK + [_up("2026-03-27T15:00:00Z", 150)]) == ["low"]
+    # its evening, which the UTC clock puts on the next day (a New York leaver)
+    assert _severities(UPLOAD, _WORK + [_up("2026-03-28T01:30:00Z", 150)]) == ["low"]
+
+
+def test_the_same_upload_earlier_in_the_notice_is_medium_or_more() -> None:
+    sev = _severities(UPLOAD, _WORK + [_up("2026-03-13T15:00:00Z", 150)])
+    assert len(sev) == 1 and sev[0] != "low"
+
+
+def test_a_last_day_upload_after_earlier_ones_in_the_departure_is_not_a_take_home() -> None:
+    from detectors.context import HRView
+    from detectors.state import EmployeeState, Series
+
+    w = UPLOAD.window
+    hr_view = HRView(status="notice", notice_from=100, last_day=120)
+    st = EmployeeState()
+    first = w.check_day(Series(days={120: 6.0}, n=30), hr_view, 120, st, "r")
+    again = w.check_day(Series(days={110: 6.0, 120: 6.0}, n=30), hr_view, 120, st, "r")
+    assert first is not None and first.ratio is not None and first.ratio < 1.5 and first.extra["take_home"]
+    assert again is not None and (again.ratio is None or again.ratio >= 1.5) and again.extra["take_home"] == ""
+
+
+def test_two_small_uploads_days_apart_in_the_departure_reach_medium() -> None:
+    events = _WORK + [_up("2026-03-09T19:30:00Z", 12), _up("2026-03-16T20:10:00Z", 30)]
+    assert _severities(UPLOAD, events) == []  # each day is too small for the daily rule
+    alerts = run_example(REPEATED, Example("x", True, events, LEAVER))
+    assert [a.severity for a in alerts] == ["medium"]
+    x = alerts[0].explanation
+    assert x["observed"] == 2 and x["ref_days_with"] == 0 and x["evidence"] >= 1.0
+
+
+def test_the_company_own_destination_is_not_personal_for_the_repeated_rule() -> None:
+    from detectors.engine import Engine, EngineConfig
+
+    github = dict(_UP, destination="github.com")
+    colleagues = [ev(f"2026-02-{2 + d:02d}T10:00:00Z", actor=f"u{u}@corp.example", employee_id=f"U{u}",
+                     bytes=40_000, **github) for u in range(30) for d in range(3)]
+    events = _WORK + colleagues + [ev("2026-03-09T10:00:00Z", bytes=20_000_000, **github),
+                                   ev("2026-03-16T10:00:00Z", bytes=20_000_000, **github)]
+    ex = Example("x", False, events, LEAVER)
+    assert run_example(REPEATED, ex, lambda: Engine(rules=[REPEATED], config=EngineConfig(risk=False))) == []
+
+
+def test_versions() -> None:
+    assert UPLOAD.version == "3" and REPEATED.version == "1"
