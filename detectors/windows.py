@@ -739,6 +739,9 @@ class Sustained(Window):
     #: the employee used it in their first ``warmup_days`` (see :func:`fresh_since`).
     fresh_days: int = 30
     warmup_days: int = 7
+    #: Highest grade (ratio) the share of days can give: below 10 keeps the rule at its own severity (a share
+    #: of days against a small share reads "20x" quickly; what makes it worse is where the data goes).
+    ratio_cap: float = RATIO_CAP
 
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.days + self.ref_days)
@@ -784,7 +787,7 @@ class Sustained(Window):
         evidence = -math.log10(chance)
         if evidence < self.min_evidence:
             return None
-        ratio = min(RATIO_CAP, (k / m) / share)
+        ratio = min(self.ratio_cap, (k / m) / share)
         extra: dict[str, Any] = {"moved": ""}
         moved = moved_on(st)
         if moved is not None and moved >= start - self.fresh_days:
@@ -834,33 +837,44 @@ class SustainedAbove(Sustained):
     min_excess: float = 10.0
     onset_days: int = 30
     unexplained: str = ""
-    #: Highest grade (ratio) the share of days can give: below 10 keeps the rule at its own severity (a share
-    #: of days against a small share reads "20x" quickly; what makes a drip worse is where the files go).
-    ratio_cap: float = RATIO_CAP
     #: Whether evidence from the notice's days alone may grade above low (after the handover regrading).
     notice_grade: bool = False
 
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.days + self.onset_days + self.ref_days)
 
-    def _test(self, s: Series, fs: int, onset: int, end: int) -> tuple[float, dict[str, Any]] | None:
-        """Evidence (decades) that the days from ``onset`` to ``end`` are above the usual day before it."""
+    def _test(self, vals: list[float], lo: int, first: int, onset: int, end: int
+              ) -> tuple[float, dict[str, Any]] | None:
+        """Evidence (decades) that the days from ``onset`` to ``end`` are above the usual day before it (from
+        ``first`` at the earliest); ``vals[i]`` is day ``lo + i``'s amount."""
         import math
 
-        ref_lo = max(fs, onset - self.ref_days)
+        ref_lo = max(first, onset - self.ref_days)
         n, m = onset - ref_lo, end - onset + 1
         if n < self.min_ref_days or m < self.min_days:
             return None
-        ref = sorted(float(s.days.get(d, 0.0)) for d in range(ref_lo, onset))
-        usual_day = ref[min(n - 1, int(self.quantile * n))]
-        k = sum(1 for d, v in s.days.items() if onset <= d <= end and v > usual_day)
+        ref = vals[ref_lo - lo : onset - lo]
+        usual_day = sorted(ref)[min(n - 1, int(self.quantile * n))]
+        after = vals[onset - lo : end - lo + 1]
+        k = sum(1 for v in after if v > usual_day)
         mean = sum(ref) / n
-        total = s.total(onset, end)
+        total = sum(after)
         k_ref = sum(1 for v in ref if v > usual_day)
         share = (k_ref + 0.5) / (n + 1)
-        evidence = -math.log10(max(binomial_tail(k, m, share), 1e-300)) if k >= self.min_days else 0.0
+        evidence = -math.log10(max(_binomial_tail_fast(k, m, share), 1e-300)) if k >= self.min_days else 0.0
         return evidence, {"onset": onset, "k": k, "m": m, "n": n, "usual_day": usual_day, "mean": mean,
                           "total": total, "excess": total - mean * m, "k_ref": k_ref, "share": share}
+
+    def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
+        """Judged when the day's amount reaches 1, 2, 4, 8... (a day counts once past the usual day, so later
+        events of a day add little; the search over onsets is not repeated for each), and never again once
+        this departure's alert was sent."""
+        if not self.ok(hr, day) or (hr.last_day is not None and s.last == f"L{hr.last_day}"):
+            return None
+        v = s.days.get(day, 0.0)
+        if v == int(v) and int(v) & (int(v) - 1):
+            return None
+        return self._check(s, hr, day, st)
 
     def _check(self, s: Series, hr: HRView, today: int, st: EmployeeState) -> Finding | None:
         import math
@@ -874,19 +888,21 @@ class SustainedAbove(Sustained):
         if not onsets:
             return None
         penalty = math.log10(len(onsets))
+        lo = onsets[0] - self.ref_days
+        vals = [float(s.days.get(d, 0.0)) for d in range(lo, end + 1)]
         notice = hr.notice_from if hr.notice_from is not None else (hr.last_day + 1 if hr.last_day is not None
                                                                     else end + 1)
         best: tuple[float, dict[str, Any]] | None = None
         before = 0.0  # the best evidence from the days before the notice alone
         for onset in onsets:
-            got = self._test(s, fs, onset, end)
+            got = self._test(vals, lo, fs, onset, end)
             if got is None:
                 continue
             ev, t = got
             if t["excess"] >= self.min_excess and (best is None or ev > best[0]):
                 best = got
             if onset < notice:
-                pre = self._test(s, fs, onset, min(end, notice - 1))
+                pre = self._test(vals, lo, fs, onset, min(end, notice - 1))
                 if pre is not None and pre[1]["excess"] >= self.min_excess:
                     before = max(before, pre[0])
         if best is None:
@@ -926,6 +942,32 @@ class SustainedAbove(Sustained):
                    "total": round(t["total"], 1), "expected": round(t["mean"] * t["m"], 1),
                    "excess": round(t["excess"], 1)},
         )
+
+
+def _binomial_tail_fast(k: int, m: int, p: float) -> float:
+    """:func:`binomial_tail` by the ratio of successive terms (floats, no big integers).
+
+    >>> abs(_binomial_tail_fast(12, 40, 0.1) - binomial_tail(12, 40, 0.1)) < 1e-12, _binomial_tail_fast(0, 5, 0.3)
+    (True, 1.0)
+    """
+    import math
+
+    if k <= 0:
+        return 1.0
+    if k > m:
+        return 0.0
+    if p >= 1.0:
+        return 1.0
+    log_term = (math.lgamma(m + 1) - math.lgamma(k + 1) - math.lgamma(m - k + 1) + k * math.log(p)
+                + (m - k) * math.log1p(-p))
+    term = math.exp(log_term)
+    total, q = term, p / (1 - p)
+    for i in range(k, m):
+        term *= (m - i) / (i + 1) * q
+        total += term
+        if term < total * 1e-16:
+            break
+    return min(1.0, total)
 
 
 def _num_str(v: float) -> str:

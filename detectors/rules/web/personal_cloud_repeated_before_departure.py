@@ -6,12 +6,15 @@ apart, none of them large enough for ``web.personal_cloud_upload`` (which weighs
 departure period as a whole shows it: the days with a personal upload (the same weights as
 ``web.personal_cloud_upload``: a public file counts nothing; a destination the company uses routinely, such
 as its own GitHub organisation, is not personal: :mod:`detectors.habits`) are counted from 30 days before the
-last working day (or the notice, if earlier) and judged against the share of such days in the 30 days before
-(:class:`detectors.windows.Sustained`, a Jeffreys estimate: no such day in 30 reads as a share of 1.6%).
+last working day (or the notice, if earlier) and judged against the share of such days in the 60 days before
+(:class:`detectors.windows.Sustained`, a Jeffreys estimate: no such day in 60 reads as a share of 0.8%; at
+least 14 days of history). A long reference matters: someone who uploads once or twice a month has months
+without an upload, and two in the departure period are then their habit, not news.
 The rule fires once per departure when there are at least 2 such days and so many is a chance below 1 in 10
 under the person's own habit: someone who shares with customers through a personal drive every week needs
 far more. A single upload, however large, is ``web.personal_cloud_upload``'s to weigh; a take-home on the last
-day alone never fires this rule.
+day alone never fires this rule. The grade is capped below "ten times usual": a share of days against a share near
+zero reads large quickly; what raises it is what else the person did (other rules, the risk score).
 """
 
 from typing import Any
@@ -51,7 +54,8 @@ RULE = Rule(
     score=55,
     predicate=personal_cloud_repeated_before_departure,
     kinds=("file", "web"),
-    window=Sustained(days=30, ref_days=30, min_days=2, min_evidence=1.0),
+    window=Sustained(days=30, ref_days=60, min_ref_days=14, min_days=2, min_evidence=1.0,
+                     ratio_cap=9.0),
     runbook=(
         "Identify the service, the account and what was uploaded on each day (evidence); ask the employee to "
         "delete the copies and confirm in writing; check the same days for downloads of the files."
