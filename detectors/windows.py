@@ -742,6 +742,10 @@ class Sustained(Window):
     #: Highest grade (ratio) the share of days can give: below 10 keeps the rule at its own severity (a share
     #: of days against a small share reads "20x" quickly; what makes it worse is where the data goes).
     ratio_cap: float = RATIO_CAP
+    #: Days the period counts as at least: a rare behaviour (a share near zero) seen twice in the first days of
+    #: the period is not rarer than twice in the whole period (a sequential test would otherwise fire early on
+    #: chance). 0: the days elapsed.
+    min_period_days: int = 0
 
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.days + self.ref_days)
@@ -783,7 +787,7 @@ class Sustained(Window):
             return None
         k_ref = sum(1 for d, v in s.days.items() if ref_lo <= d < start and v > 0)
         share = (k_ref + 0.5) / (n + 1)  # Jeffreys: no day in a short history is not a share of zero
-        chance = max(binomial_tail(k, m, share), 1e-300)
+        chance = max(binomial_tail(k, max(m, self.min_period_days), share), 1e-300)
         evidence = -math.log10(chance)
         if evidence < self.min_evidence:
             return None

@@ -71,3 +71,19 @@ def test_the_company_own_destination_is_not_personal_for_the_repeated_rule() -> 
 
 def test_versions() -> None:
     assert UPLOAD.version == "3" and REPEATED.version == "1"
+
+
+def test_two_uploads_early_in_the_period_of_an_occasional_uploader_are_judged_over_the_whole_period() -> None:
+    from detectors.context import HRView
+    from detectors.state import EmployeeState, Series
+
+    # an occasional uploader: 2 upload days in the 60 before the period; then 2 in its first 6 days
+    s = Series(days={20: 4.0, 45: 2.0, 101: 1.0, 105: 2.0})
+    st = EmployeeState(extra={"fs": 0})
+    hr_view = HRView(status="notice", notice_from=110, last_day=129)
+    assert REPEATED.window.min_period_days == 30
+    assert REPEATED.window._check(s, hr_view, 105, st) is None
+    import dataclasses
+
+    eager = dataclasses.replace(REPEATED.window, min_period_days=0)  # judged over the 6 days elapsed: fires
+    assert eager._check(s, hr_view, 105, st) is not None

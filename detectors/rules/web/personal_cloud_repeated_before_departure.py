@@ -11,7 +11,8 @@ last working day (or the notice, if earlier) and judged against the share of suc
 least 14 days of history). A long reference matters: someone who uploads once or twice a month has months
 without an upload, and two in the departure period are then their habit, not news.
 The rule fires once per departure when there are at least 2 such days and so many is a chance below 1 in 10
-under the person's own habit: someone who shares with customers through a personal drive every week needs
+under the person's own habit over the whole period (30 days, however few have passed: two uploads in the
+first week are no rarer than two in the month): someone who shares with customers through a personal drive every week needs
 far more. A single upload, however large, is ``web.personal_cloud_upload``'s to weigh; a take-home on the last
 day alone never fires this rule. The grade is capped below "ten times usual": a share of days against a share near
 zero reads large quickly; what raises it is what else the person did (other rules, the risk score).
@@ -55,7 +56,9 @@ RULE = Rule(
     predicate=personal_cloud_repeated_before_departure,
     kinds=("file", "web"),
     window=Sustained(days=30, ref_days=60, min_ref_days=14, min_days=2, min_evidence=1.0,
-                     ratio_cap=9.0),
+    kinds=("file", "web"),
+    window=Sustained(days=30, ref_days=60, min_ref_days=14, min_days=2, min_evidence=1.0,
+                     ratio_cap=9.0, min_period_days=30),
     runbook=(
         "Identify the service, the account and what was uploaded on each day (evidence); ask the employee to "
         "delete the copies and confirm in writing; check the same days for downloads of the files."
