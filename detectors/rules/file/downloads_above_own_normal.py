@@ -73,6 +73,7 @@ RULE = Rule(
     severity="medium",
     score=55,
     predicate=downloads_above_own_normal,
+    kinds=("email", "file", "web"),  # downloads, and the mails and uploads the handover observer reads
     observe=_observe,
     window=SustainedAbove(days=30, ref_days=30, min_days=5, min_evidence=4.0, min_excess=10.0, unexplained=KEY,
                           ratio_cap=9.0),

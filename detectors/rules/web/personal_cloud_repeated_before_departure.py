@@ -56,8 +56,6 @@ RULE = Rule(
     predicate=personal_cloud_repeated_before_departure,
     kinds=("file", "web"),
     window=Sustained(days=30, ref_days=60, min_ref_days=14, min_days=2, min_evidence=1.0,
-    kinds=("file", "web"),
-    window=Sustained(days=30, ref_days=60, min_ref_days=14, min_days=2, min_evidence=1.0,
                      ratio_cap=9.0, min_period_days=30),
     runbook=(
         "Identify the service, the account and what was uploaded on each day (evidence); ask the employee to "
