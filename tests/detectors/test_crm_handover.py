@@ -1,5 +1,5 @@
 """crm.bulk_export_before_departure v5 (issue 14): an export passed on to colleagues by mail within 2 hours is a
-handover and graded low; one kept, or passed on only to outside or personal addresses, is graded as before."""
+handover and not reported; one kept, or passed on only to outside or personal addresses, is graded as before."""
 
 from __future__ import annotations
 
@@ -35,13 +35,17 @@ def _mail(ts: str, **kw) -> dict:
 LATER = ev("2026-03-02T15:00:00Z", action="open", object="/sites/sales/notes.docx")
 
 
-def test_an_export_mailed_to_a_colleague_within_two_hours_is_a_handover_graded_low() -> None:
-    alerts = _run([_mail("2026-03-02T10:40:00Z"), LATER])
-    assert len(alerts) == 1
-    a = alerts[0]
-    assert a.severity == "low", a.title
-    assert "passed on to colleagues by mail within 2 h" in a.title
-    assert a.explanation["observed"] == 900
+def test_an_export_mailed_to_a_colleague_within_two_hours_is_a_handover_not_reported() -> None:
+    assert _run([_mail("2026-03-02T10:40:00Z"), LATER]) == []
+
+
+def test_a_handover_does_not_hide_a_later_export_kept() -> None:
+    """Within one episode a reported handover would set the peak a later export must exceed (outside_a s2: a
+    361-row export passed on, then a 350-row 'All accounts' export mailed home three weeks later, not raised)."""
+    later = [ev("2026-03-05T10:00:00Z", action="report_export", count=800, object="All accounts with contacts"),
+             ev("2026-03-05T15:00:00Z", action="open", object="/sites/sales/x.docx")]
+    alerts = _run([_mail("2026-03-02T10:40:00Z"), LATER] + later)
+    assert len(alerts) == 1 and alerts[0].explanation["observed"] == 800 and alerts[0].severity != "low"
 
 
 def test_the_same_export_kept_is_graded_as_before() -> None:

@@ -23,8 +23,9 @@ Version 5 (issue 14) looks at what happened to the export next, in the mail log 
 account manager exports their accounts for a successor and mails the list to them; someone taking the list keeps
 it, or mails it home (``sequence.crm_export_then_personal_mail``). An export of 100 records or more now waits
 :data:`PASS_HOURS` (2 h) before it is judged: if a mail with attachments to colleagues only (every recipient
-internal, none personal) follows within that time, the day's exports were passed on: the alert still says what
-was exported but is graded low, whatever the size. The wait is kept in the state (:func:`observe`: the waiting
+internal, none personal) follows within that time, the day's exports were passed on: a handover, not reported,
+whatever the size (a low alert would still set the episode's peak that a later export kept or mailed home must
+exceed to be raised). The wait is kept in the state (:func:`observe`: the waiting
 exports, the days passed on, the time of the latest input) and ends at the employee's first input after it, or
 a later day (the engine asks the window after every input of a leaver: :meth:`PassedOn.on_clock`).
 """
@@ -40,7 +41,7 @@ from detectors.context import HRView
 from detectors.examples import ev, hr
 from detectors.rule import Example, Finding, Rule
 from detectors.state import EmployeeState, Series
-from detectors.windows import LOW_BELOW, OnEvent
+from detectors.windows import OnEvent
 from schemas import ActivityEvent
 
 EXPORTS = frozenset({"export", "report_export", "bulk_query"})
@@ -122,10 +123,9 @@ class PassedOn(OnEvent):
         if f is None:
             return None
         if day in st.extra.get(PASSED, ()):
-            ratio = LOW_BELOW * 0.99 if f.ratio is None else min(f.ratio, LOW_BELOW * 0.99)
-            return dataclasses.replace(f, ratio=ratio, extra={
-                **f.extra, "handover": "passed on to colleagues by mail within "
-                f"{self.pass_hours:g} h (a handover: graded low)"})
+            # A handover. Not even a low alert: within an episode, its size would become the peak that a later
+            # export kept or mailed home must exceed to be raised.
+            return None
         return dataclasses.replace(f, extra={**f.extra, "handover": f"not passed on to colleagues within "
                                                                     f"{self.pass_hours:g} h"})
 
@@ -200,7 +200,7 @@ RULE = Rule(
                 [ev("2026-03-10T10:00:00Z", action="export", count=5000)], _STAYER),
         Example("an export long before the notice", False,
                 [ev("2026-01-10T10:00:00Z", action="export", count=5000)], _LEAVER),
-        Example("a handover list mailed to a colleague 40 minutes later is still reported (graded low)", True,
+        Example("a handover list mailed to a colleague 40 minutes later is not reported", False,
                 [ev("2026-03-10T10:00:00Z", action="report_export", count=900, object="My accounts - handover"),
                  ev("2026-03-10T10:40:00Z", action="send", count=1, external=False, personal=False,
                     recipients=["successor@corp.example"]), _NEXT], _LEAVER),
