@@ -382,7 +382,7 @@ class Engine:
                     st.hr.pop("watchlist", None)  # absent means False (state size)
         t = event.ts.timestamp()
         day = day_of(t)
-        part = self.partition_of(emp)
+        part = self.habits.part = self.partition_of(emp)
         if event.kind == "logon" and event.action == "logon" and event.host:
             usual = self.hosts.observe(event.host, emp, day, part)
             if usual is not None:  # someone else's machine: the rules read it from the event
@@ -832,7 +832,7 @@ class Engine:
     @property
     def shared(self) -> tuple[SharedMemory, ...]:
         """The memories shared by every employee (detectors.shared), for a worker to persist."""
-        return (self.hosts, self.peer_firsts, self.peer_load)
+        return (self.hosts, self.peer_firsts, self.peer_load, *self.habits.memories)
 
     def shared_changes(self) -> list[tuple[str, int, bytes | None]]:
         """``(record key, partition, value)`` of every contribution changed since the last commit."""

@@ -61,10 +61,15 @@ hundreds of engineers push to the company's organisation there every day. A dest
 personal but to which many colleagues upload routinely (at least :data:`ROUTINE_DAYS` distinct days each, by
 at least :data:`MIN_ROUTINE_USERS` people and :data:`ROUTINE_SHARE` of the employees seen) is the company's
 own: the engine treats uploads to it as not personal (``personal`` False, ``attrs.corporate_by_use`` = the
-number of routine users). These counts are shared by the employees one engine sees (like
-:mod:`detectors.hosts`); after a restart they are learned again (a false alert at worst for the first days).
+number of routine users).
 
->>> h = Habits(); h.employees = 100
+**Persisted.** The company's destinations, the team habits and the employees seen (the company's and each
+peer group's size) are shared by the employees one engine sees, like :mod:`detectors.hosts`: engine-wide
+memories (:mod:`detectors.shared`) held as one contribution per partition of the employees who changed them
+(``Habits.part``, set by the engine), which the worker persists with its transactions and reads back when it
+starts or its assignment changes. A restarted worker answers as one that never stopped, and as replay.
+
+>>> h = Habits(); h.seen.touch(0, ALL)[0] = 100  # 100 employees seen
 >>> for emp in range(12):
 ...     for d in range(3):
 ...         n = h.destination_routine("www.GitHub.com", f"e{emp}", d)
@@ -78,6 +83,7 @@ import base64
 import datetime as _dt
 from typing import Any
 
+from detectors.shared import SharedMemory
 from detectors.state import EmployeeState  # noqa: F401 (the doctest)
 from schemas import ActivityEvent
 
@@ -207,13 +213,60 @@ def weekday(day: int) -> int:
     return (day + 3) % 7
 
 
+#: Name of the count of every employee seen in :class:`Seen` (peer groups are named ``d:<department>``,
+#: ``r:<role>``).
+ALL = "*"
+
+
+class Destinations(SharedMemory):
+    """``parts``: destination -> partition -> ``[routine users, {employee: [upload days, last day counted]}]``
+    (an employee's days stop at :data:`ROUTINE_DAYS`, when they become a routine user)."""
+
+    kind = "d"
+
+    def empty(self) -> Any:
+        return [0, {}]
+
+    def routine_users(self, d: str) -> int:
+        return sum(c[0] for c in self.parts.get(d, {}).values())
+
+
+class OwnHabits(SharedMemory):
+    """``parts``: habit kind -> partition -> ``{employee: occasions}`` (up to 255)."""
+
+    kind = "o"
+
+
+class TeamHabits(SharedMemory):
+    """``parts``: ``<habit kind>|<peer group>`` -> partition -> ``[employees who did it]``."""
+
+    kind = "t"
+
+    def empty(self) -> Any:
+        return []
+
+
+class Seen(SharedMemory):
+    """``parts``: :data:`ALL` or a peer group -> partition -> ``[employees seen]``."""
+
+    kind = "m"
+
+    def empty(self) -> Any:
+        return [0]
+
+    def count(self, name: str) -> int:
+        return sum(c[0] for c in self.parts.get(name, {}).values())
+
+
 class Habits:
     def __init__(self) -> None:
-        #: destination -> {employee: [upload days, last day counted]}
-        self.dest: dict[str, dict[str, list[int]]] = {}
-        self.routine_users: dict[str, int] = {}
-        #: employees whose hours this engine has started to learn (the company's size as seen)
-        self.employees = 0
+        #: The partition of the employee being judged (set by the engine): where the shared memories count.
+        self.part = 0
+        #: destinations (the company's own), team habits, employees seen: engine-wide memories (see the module)
+        self.destinations = Destinations()
+        self.own = OwnHabits()
+        self.team = TeamHabits()
+        self.seen = Seen()
         #: the day boundary (detectors.habits.day_boundary) of the employee judged last, -1 if unknown
         self.last_boundary = -1
         #: person-days active in each block, over everyone's learned days (detectors.habits.company_boundary)
@@ -221,10 +274,16 @@ class Habits:
         self._company_boundary: int | None = None
         #: answers by (hours state, day, block, learnable): a state is a value, so equal keys give equal answers
         self._memo: dict[tuple[Any, ...], tuple[str, bool, int]] = {}
-        #: team habits: kind -> {employee: occasions}; (group, kind) -> employees; group -> members seen
-        self.own: dict[str, dict[str, int]] = {}
-        self.team: dict[tuple[str, str], set[str]] = {}
-        self.members: dict[str, int] = {}
+
+    @property
+    def memories(self) -> tuple[SharedMemory, ...]:
+        """The engine-wide memories, for the engine to persist with its others (detectors.shared)."""
+        return (self.destinations, self.own, self.team, self.seen)
+
+    @property
+    def employees(self) -> int:
+        """Employees whose hours this engine has started to learn (the company's size as seen)."""
+        return self.seen.count(ALL)
 
     # ------------------------------------------------------------------ hours
     def off_hours(self, st: Any, day: int, t: float, learnable: bool) -> bool:
@@ -247,9 +306,8 @@ class Habits:
 
     def _off_hours(self, st: Any, rec: str | None, day: int, b: int, learnable: bool) -> bool:
         if rec is None:
-            self.employees += 1
-            for g in _groups(st):
-                self.members[g] = self.members.get(g, 0) + 1
+            for g in (ALL, *_groups(st)):
+                self.seen.touch(self.part, g)[0] += 1
             top, masks, counters, n = day, [0] * PENDING, 0, 0
         else:
             x = int.from_bytes(base64.b64decode(rec), "big")
@@ -324,21 +382,23 @@ class Habits:
         d = destination.lower().strip()
         if d.startswith("www."):
             d = d[4:]
-        users = self.dest.get(d)
-        if users is None:
-            if len(self.dest) >= KEEP_DESTINATIONS:
-                return 0
-            users = self.dest[d] = {}
-        rec = users.get(emp)
+        mem = self.destinations
+        by_part = mem.parts.get(d)
+        if by_part is None and len(mem.parts) >= KEEP_DESTINATIONS:
+            return 0
+        mine = None if by_part is None else by_part.get(self.part)
+        rec = None if mine is None else mine[1].get(emp)
         if rec is None:
-            if len(users) < KEEP_USERS:
-                users[emp] = [1, day]
+            if mine is None or len(mine[1]) < KEEP_USERS:
+                mem.touch(self.part, d)[1][emp] = [1, day]
         elif rec[1] != day and rec[0] < ROUTINE_DAYS:
+            c = mem.touch(self.part, d)
+            rec = c[1][emp]
             rec[0] += 1
             rec[1] = day
             if rec[0] == ROUTINE_DAYS:
-                self.routine_users[d] = self.routine_users.get(d, 0) + 1
-        n = self.routine_users.get(d, 0)
+                c[0] += 1
+        n = mem.routine_users(d)
         return n if n >= max(MIN_ROUTINE_USERS, ROUTINE_SHARE * self.employees) else 0
 
     # ------------------------------------------------------------------ team habits
@@ -349,16 +409,20 @@ class Habits:
         least :data:`TEAM_SHARE` of its members seen; not when ``leaving``: departing or on the watchlist) or
         ``"new"`` (fewer than :data:`NEW_DAYS` days of their history: nothing is known yet, so nothing is
         alarming); else None."""
-        own = self.own.setdefault(kind, {})
-        before = own.get(emp, 0)
-        own[emp] = min(before + 1, 255)
+        mine = self.own.parts.get(kind, {}).get(self.part)
+        before = 0 if mine is None else mine.get(emp, 0)
+        if before < 255:
+            self.own.touch(self.part, kind)[emp] = before + 1
         why = "own" if before >= OWN_ROUTINE else None
         for g in _groups(st):
-            did = self.team.setdefault((g, kind), set())
-            others = len(did - {emp})
-            if len(did) < KEEP_USERS:
-                did.add(emp)
-            if why is None and not leaving and others >= max(TEAM_MIN, TEAM_SHARE * self.members.get(g, 0)):
+            name = f"{kind}|{g}"
+            by_part = self.team.parts.get(name, {})
+            did = by_part.get(self.part)
+            me = did is not None and emp in did
+            others = sum(len(c) for c in by_part.values()) - me
+            if not me and (did is None or len(did) < KEEP_USERS):
+                self.team.touch(self.part, name).append(emp)
+            if why is None and not leaving and others >= max(TEAM_MIN, TEAM_SHARE * self.seen.count(g)):
                 why = "team"
         if why is None and day - int(st.extra.get("fs", day)) < NEW_DAYS:
             why = "new"

@@ -48,9 +48,9 @@ def _ids(alerts: list[Any]) -> list[tuple[str, str, str]]:
     return [(a.alert_id, a.rule_id, a.severity) for a in alerts]
 
 
-def replay() -> list[tuple[str, str, str]]:
+def replay(make: Any = company) -> list[tuple[str, str, str]]:
     eng = Engine()
-    hrs, events = company()
+    hrs, events = make()
     out = []
     for r in hrs:
         out += eng.on_hr(r)
@@ -59,11 +59,13 @@ def replay() -> list[tuple[str, str, str]]:
     return _ids(out)
 
 
-def restarted(stop_at: int, nparts: int = 4) -> list[tuple[str, str, str]]:
+def restarted(stop_at: int, nparts: int = 4, make: Any = company, memories: bool = True
+              ) -> list[tuple[str, str, str]]:
     """The same inputs through a worker-like engine that stops after ``stop_at`` events and restarts from what
-    it persisted (state bytes, memory records), with an aborted batch of 50 events just before the stop."""
-    hrs, events = company()
-    part = {e: (int(e[1:]) * 7) % nparts for e in PEOPLE}
+    it persisted (state bytes, memory records unless not ``memories``), with an aborted batch of 50 events just
+    before the stop."""
+    hrs, events = make()
+    part = {r.employee_id: (int(r.employee_id[1:]) * 7) % nparts for r in hrs}
     eng = Engine()
     eng.partition_of = part.__getitem__
     out = []
@@ -85,7 +87,7 @@ def restarted(stop_at: int, nparts: int = 4) -> list[tuple[str, str, str]]:
         new.aliases.add(r.employee_id, r.accounts)
     for emp, raw in states.items():
         new.store.put(emp, EmployeeState.from_bytes(raw))
-    for k, v in records.items():
+    for k, v in records.items() if memories else ():
         new.shared_load(k, v)
     for e in events[stop_at - 50 :]:
         out += new.on_event(e)
@@ -122,3 +124,71 @@ def test_memories_lost_at_a_restart_would_change_alerts() -> None:
         out += new.on_event(e)
     # the department's firsts forgotten: E8's first thumb drive now looks unusual
     assert "device.first_removable_media" in {r for _, r, _ in _ids(out)}
+
+
+# ------------------------------------------------------------------ habits (detectors/habits.py)
+def habits_company() -> tuple[list[HRRecord], list[ActivityEvent]]:
+    """30 days of 12 engineers who push to github.com (a domain listed as personal) every day, a security team
+    of five who read hacking-tool sites in their first week, and a sixth analyst who reads one on day 25
+    (a team habit: not counted), besides everyone's daily logon."""
+    eng = [f"E{i}" for i in range(1, 13)]
+    sec = [f"S{i}" for i in range(1, 7)]
+    hrs = [HRRecord.model_validate(hr("2026-01-01T08:00:00Z", employee_id=e, accounts=[_account(e)],
+                                      department="Eng" if e[0] == "E" else "Security")) for e in eng + sec]
+    raw: list[dict[str, Any]] = []
+    d0 = dt.date(2026, 1, 5)
+    for i in range(30):
+        day = (d0 + dt.timedelta(days=i)).isoformat()
+        for n, e in enumerate(eng + sec):
+            raw.append(ev(f"{day}T08:{n:02d}:00Z", actor=_account(e), action="logon", host=f"PC-{e}"))
+        for n, e in enumerate(eng):
+            raw.append(ev(f"{day}T14:{n:02d}:00Z", actor=_account(e), kind="web", action="upload",
+                          destination="github.com", object="https://github.com/acme/app", personal=True,
+                          bytes=40_000))
+        for n, e in enumerate(sec[:5] if i < 7 else sec[5:] if i == 25 else []):
+            raw.append(ev(f"{day}T11:{n:02d}:00Z", actor=_account(e), kind="web", action="visit",
+                          object="https://exploit-db.example/x", attrs={"category": "hacking_tools"}))
+    events = sorted((ActivityEvent.model_validate(r) for r in raw), key=lambda e: e.ts)
+    return hrs, events
+
+
+def test_habits_survive_a_restart_and_partitions() -> None:
+    """The company's own destinations, the team habits and the employees seen are engine-wide memories: a
+    worker that restarts from what it persisted (and splits employees over partitions) alerts as replay; one
+    that learned them again would alert on the engineers' pushes and the analyst's visit."""
+    want = replay(habits_company)
+    rules = {r for _, r, _ in want}
+    assert "web.hacking_tools" not in rules  # the sixth analyst's visit is the team's habit
+    n_events = len(habits_company()[1])
+    for stop_at in (n_events // 3, 2 * n_events // 3):
+        assert restarted(stop_at, make=habits_company) == want, stop_at
+        forgot = restarted(stop_at, make=habits_company, memories=False)
+        assert forgot != want, stop_at
+    assert "web.hacking_tools" in {r for _, r, _ in forgot} - rules
+
+
+def test_habits_records_restore_every_answer() -> None:
+    """What a worker persists of the habits (its memories' records) gives a new engine the same answers: the
+    company's own destination, the team's habit, the company's size."""
+    hrs, events = habits_company()
+    eng = Engine()
+    eng.partition_of = lambda emp: int(emp[1:]) % 3
+    for r in hrs:
+        eng.on_hr(r)
+    for e in events:
+        eng.on_event(e)
+    records = eng.shared_changes()
+    assert {k[0] for k, _, _ in records} >= {"d", "o", "t", "m"}
+    new = Engine()
+    for k, _, v in records:
+        new.shared_load(k, v)
+    for m, n in zip(eng.habits.memories, new.habits.memories):
+        assert m.parts == n.parts
+    assert new.habits.employees == eng.habits.employees == 18
+    assert new.habits.destinations.routine_users("github.com") == 12
+    for h in (eng.habits, new.habits):
+        h.part = 1
+        assert h.destination_routine("github.com", "E1", 40) == 12  # the company's own: not personal
+    st = EmployeeState(hr={"department": "Security"}, extra={"fs": 0})
+    assert new.habits.routine(st, "S9", "hacking_tools", 40) == "team"
+    assert Engine().habits.routine(st, "S9", "hacking_tools", 40) is None  # what a restart without them says
