@@ -247,6 +247,7 @@ class BehaviourModel:
             external=event.external, personal=event.personal, destination=event.destination,
             recipients=event.recipients, obj=event.object,
             known_dirs=s["k"] if s["n"] >= self.config.own_min_days else None,
+            off_hours=event.attrs.get("off_hours") is True,  # the employee's own hours (detectors.habits)
         )
         if len(touched) > 1:  # more than the after-hours share: an event worth citing
             ev = s["e"]

@@ -10,9 +10,12 @@ addresses, sensitive items going out, bulk CRM exports, sensitive deletions), ho
 sensitive ones, ones from folders this employee has not used before, CRM time, megabytes moved) and context
 (after-hours share, distinct outside destinations, prints).
 
-Hours are UTC: the contract carries no local time zone, so "after hours" means outside 07:00-19:00 UTC or at
-the weekend. Distinct outside destinations and familiar folders are approximate (32-bit bitmaps; linear
-counting for the former, exact for a handful).
+"After hours" is the employee's own: an event the engine marked ``attrs.off_hours`` (outside the hours and
+weekdays the person is usually active in, learned by :mod:`detectors.habits`, as the rules read it; nothing is
+marked before the habit's warm-up), passed as ``off_hours``. A fixed clock (outside 07:00-19:00 UTC or at the
+weekend) made every afternoon of a New York employee after hours, and a night shift's every day; it remains
+only for callers that pass no ``off_hours``. Distinct outside destinations and familiar folders are
+approximate (32-bit bitmaps; linear counting for the former, exact for a handful).
 
 >>> acc = new_acc()
 >>> touched = accumulate(acc, kind="file", action="copy_to_removable", hour=22, weekday=2,
@@ -99,10 +102,12 @@ def accumulate(acc: list[Any], *, kind: str, action: str, hour: int, weekday: in
                nbytes: int | None = None, count: int | None = None, duration_s: float | None = None,
                external: bool | None = None, personal: bool | None = None, destination: str | None = None,
                recipients: list[str] | tuple[str, ...] = (), obj: str | None = None,
-               known_dirs: int | None = None) -> list[int]:
+               known_dirs: int | None = None, off_hours: bool | None = None) -> list[int]:
     """Add one event to ``acc``; return the feature indices it changed (after-hours share always).
 
-    ``known_dirs`` is the employee's bitmap of familiar folders (``None``: too early to tell)."""
+    ``known_dirs`` is the employee's bitmap of familiar folders (``None``: too early to tell); ``off_hours``
+    whether the event lies outside the employee's own hours (``None``: judged by ``hour`` and ``weekday`` in
+    UTC against 07:00-19:00 on weekdays)."""
     touched: list[int] = []
     moved = False
     sens = sensitivity in SENSITIVE
@@ -176,7 +181,7 @@ def accumulate(acc: list[Any], *, kind: str, action: str, hour: int, weekday: in
             acc[F_DST] = bm
             touched.append(F_DST)
     acc[A_TOT] += 1
-    if weekday >= 5 or not WORK_START_H <= hour < WORK_END_H:
+    if off_hours if off_hours is not None else (weekday >= 5 or not WORK_START_H <= hour < WORK_END_H):
         acc[F_AH] += 1
     touched.append(F_AH)
     return touched

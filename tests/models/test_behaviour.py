@@ -250,3 +250,23 @@ def test_a_single_inside_feature_is_low_for_a_leaver_with_history_but_not_for_a_
         seen[emp] = (mine[0].severity, x["own_days"])
     assert seen["E04"][1] >= SMALL.own_full_days and seen["E04"][0] == "low"
     assert seen["E05"][1] < SMALL.own_full_days and seen["E05"][0] in ("medium", "high")
+
+
+def test_after_hours_are_the_employees_own() -> None:
+    """The after-hours share counts what the engine marked outside the employee's own hours
+    (``attrs.off_hours``, detectors.habits), not a UTC clock: a night shift's nights are their normal, and a
+    day worker's night is after hours."""
+    acc = F.new_acc()
+    F.accumulate(acc, kind="logon", action="logon", hour=23, weekday=2, off_hours=False)
+    F.accumulate(acc, kind="logon", action="logon", hour=11, weekday=2, off_hours=True)
+    assert acc[F.F_AH] == 1
+    night = Stream(employees=12, days=30)
+    events = night.events()
+    for e in events:  # E05 works nights: every event of theirs twelve hours later
+        if e["actor"] == "e05@corp":
+            h = int(e["ts"][11:13])
+            e["ts"] = e["ts"][:11] + f"{(h + 12) % 24:02d}" + e["ts"][13:]
+    night.events = lambda: sorted(events, key=lambda e: e["ts"])  # type: ignore[method-assign]
+    eng, _, _ = run(night.items())
+    share = {emp: eng.store.get(emp).extra[ID]["m"][F.F_AH] for emp in ("E05", "E06")}
+    assert share["E05"] < 0.02 and share["E06"] < 0.02, share  # their own hours: nobody works after hours
