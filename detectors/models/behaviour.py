@@ -37,6 +37,9 @@ How it works, per employee and UTC day:
    from new places is ``low`` too, however many of its features are far from normal, unless the score is very
    high: a leaver uploading their files to the team's library and tidying up on the last days. Version 2 made
    that medium or high for 14 of 51 honest leavers of two outside companies (400 employees, 100 days, seed 1).
+   And an upload that stays in the company (no outside or personal destination, or one the company uses
+   routinely: ``attrs.corporate_by_use``) counts as moved data, not as an upload: the ``uploads`` feature is a
+   way data leaves.
    The explanation lists the top features with observed value, own usual and peers' usual.
 
 The shared parts (peer baselines, the tree model, counters) are saved and restored with :meth:`state_dict` /
@@ -239,6 +242,8 @@ class BehaviourModel:
         action = event.action
         if action == "copy_to_removable" and personal_media(event.object):
             action = "copy"  # one's own photos or music to a thumb drive: no work content leaves
+        elif action == "upload" and not _leaves(event, action):
+            action = "copy"  # an upload to the company's own storage (a team library): moved, not gone out
         if "o" not in s and _leaves(event, action):
             s["o"] = 1  # something left the company today (see _finding_of)
         touched = F.accumulate(

@@ -16,6 +16,8 @@ PHOTOS = {"kind": "file", "action": "copy_to_removable", "object": "E:\\Pictures
 WORK_USB = {**PHOTOS, "object": "E:\\eng\\specs\\pump spec.docx", "bytes": 200_000}
 
 
+# clearing out one's own folder, confidential files included
+TIDY = {"kind": "file", "action": "delete", "object": "/sites/eng/docs/a.pdf", "sensitivity": "confidential"}
 OUT_MAIL = {"kind": "email", "action": "send", "recipients": ["patient@gmail.com"], "external": True, "count": 0,
             "bytes": 20_000}
 
@@ -33,12 +35,18 @@ def _leaver_day(fields: dict, n: int = 30, also: tuple[dict, int] | None = None)
 
 def test_uploads_to_the_team_library_on_the_last_days_are_low() -> None:
     got = _leaver_day(TEAM_LIB)
-    assert got, "the day is still unusual: the model says so"
-    assert {a.severity for a in got} == {"low"}
+    assert all(a.severity == "low" for a in got)
+    assert all(t["feature"] != "uploads" for a in got for t in a.explanation["top_features"])
+
+
+def test_a_day_when_nothing_left_is_low() -> None:
+    """Deleting one's own (confidential) files: unusual, told low; version 2 made it medium."""
+    got = _leaver_day(TIDY, 40)
+    assert got and {a.severity for a in got} == {"low"}
 
 
 def test_a_plain_outside_mail_that_day_takes_nothing_out() -> None:
-    got = _leaver_day(TEAM_LIB, also=(OUT_MAIL, 2))
+    got = _leaver_day(TIDY, 40, also=(OUT_MAIL, 2))
     assert got and {a.severity for a in got} == {"low"}
 
 
