@@ -258,6 +258,46 @@ class Seen(SharedMemory):
         return sum(c[0] for c in self.parts.get(name, {}).values())
 
 
+class CompanyHours(SharedMemory):
+    """``parts``: ``"hours"`` -> partition -> person-days active in each block of the day (:data:`BLOCKS`
+    counts), over the learned days of its employees (:meth:`Habits.company_boundary`)."""
+
+    kind = "w"
+    NAME = "hours"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.version = 0  # changes whenever the totals may have (a fold, a restore, another worker's record)
+
+    def empty(self) -> Any:
+        return [0] * BLOCKS
+
+    def add(self, part: int, mask: int) -> None:
+        c = self.touch(part, self.NAME)
+        for x in range(BLOCKS):
+            c[x] += mask >> x & 1
+        self.version += 1
+
+    def totals(self) -> list[int]:
+        out = [0] * BLOCKS
+        for c in self.parts.get(self.NAME, {}).values():
+            for x in range(BLOCKS):
+                out[x] += c[x]
+        return out
+
+    def load(self, key: str, value: bytes | None) -> bool:
+        self.version += 1
+        return super().load(key, value)
+
+    def rollback(self) -> None:
+        self.version += 1
+        super().rollback()
+
+    def clear(self) -> None:
+        self.version += 1
+        super().clear()
+
+
 class Habits:
     def __init__(self) -> None:
         #: The partition of the employee being judged (set by the engine): where the shared memories count.
@@ -269,16 +309,17 @@ class Habits:
         self.seen = Seen()
         #: the day boundary (detectors.habits.day_boundary) of the employee judged last, -1 if unknown
         self.last_boundary = -1
-        #: person-days active in each block, over everyone's learned days (detectors.habits.company_boundary)
-        self.company = [0] * BLOCKS
-        self._company_boundary: int | None = None
+        #: person-days active in each block, over everyone's learned days (detectors.habits.company_boundary): an
+        #: engine-wide memory too
+        self.hours = CompanyHours()
+        self._company_boundary: tuple[int, int] | None = None  # (hours.version, boundary)
         #: answers by (hours state, day, block, learnable): a state is a value, so equal keys give equal answers
         self._memo: dict[tuple[Any, ...], tuple[str, bool, int]] = {}
 
     @property
     def memories(self) -> tuple[SharedMemory, ...]:
         """The engine-wide memories, for the engine to persist with its others (detectors.shared)."""
-        return (self.destinations, self.own, self.team, self.seen)
+        return (self.destinations, self.own, self.team, self.seen, self.hours)
 
     @property
     def employees(self) -> int:
@@ -319,9 +360,7 @@ class Habits:
             m = masks.pop(0)
             counters, n = _fold(counters, n, m, top - PENDING + 1)
             if m:  # the company's hours
-                for x in range(BLOCKS):
-                    self.company[x] += m >> x & 1
-                self._company_boundary = None
+                self.hours.add(self.part, m)
             masks.append(0)
             top += 1
         top = max(top, day)
@@ -347,20 +386,24 @@ class Habits:
         """Where the company's day begins, in UTC blocks: the middle of the quietest :data:`QUIET_BLOCKS` blocks
         of everyone's learned days; -1 before :data:`COMPANY_DAYS` days are learned.
 
-        >>> h = Habits(); h.company = [8, 4, 1, 0, 0, 1, 10, 40, 60, 60, 50, 20]  # New York (UTC blocks)
+        >>> h = Habits(); h.hours.touch(0, "hours")[:] = [8, 4, 1, 0, 0, 1, 10, 40, 60, 60, 50, 20]  # New York
         >>> h.company_boundary()
         4
-        >>> h = Habits(); h.company = [0] * 6 + [60] * 6; h.company_boundary()  # quiet from 00:00 to 12:00 UTC
+        >>> h = Habits(); h.hours.touch(1, "hours")[:] = [0] * 6 + [60] * 6; h.company_boundary()  # quiet 0-12 UTC
         3
         """
-        if self._company_boundary is None:
-            c = self.company
-            if sum(c) < COMPANY_DAYS * 4:  # about four blocks a person-day
-                return -1
+        cached = self._company_boundary
+        if cached is not None and cached[0] == self.hours.version:
+            return cached[1]
+        c = self.hours.totals()
+        if sum(c) < COMPANY_DAYS * 4:  # about four blocks a person-day
+            b = -1
+        else:
             sums = [sum(c[(s + i) % BLOCKS] for i in range(QUIET_BLOCKS)) for s in range(BLOCKS)]
             ties = [s for s in range(BLOCKS) if sums[s] == min(sums)]  # a longer quiet run: its middle
-            self._company_boundary = (ties[len(ties) // 2] + QUIET_BLOCKS // 2) % BLOCKS
-        return self._company_boundary
+            b = (ties[len(ties) // 2] + QUIET_BLOCKS // 2) % BLOCKS
+        self._company_boundary = (self.hours.version, b)
+        return b
 
     def stretch(self, st: Any, t: float, day: int) -> int:
         """The employee's own day that the stretch of work holding this event began on (see :data:`REST_S`):

@@ -51,8 +51,25 @@ def test_stretch_keeps_a_night_shift_on_the_day_it_began() -> None:
 
 def test_company_boundary_needs_enough_history() -> None:
     h = Habits()
-    h.company = [1, 0, 0, 0, 0, 0, 2, 3, 3, 3, 2, 1]
+    h.hours.touch(0, "hours")[:] = [1, 0, 0, 0, 0, 0, 2, 3, 3, 3, 2, 1]
     assert h.company_boundary() == -1  # 15 block-days: nothing to say yet
+
+
+def test_company_hours_are_an_engine_wide_memory() -> None:
+    """Two partitions' contributions add up; a restarted engine reading the records answers the same."""
+    h = Habits()
+    for part, mask in ((0, 0b111111000000), (3, 0b000011000000)):
+        h.part = part
+        for _ in range(30):
+            h.hours.add(part, mask)
+    assert h.company_boundary() == 3
+    assert h.hours in h.memories
+    new = Habits()
+    for key, _, value in h.hours.dump():
+        new.hours.load(key, value)
+    assert new.hours.totals() == h.hours.totals() and new.company_boundary() == 3
+    new.hours.load("w3|hours", None)  # another worker's partition gone: its counts go, the answer follows
+    assert new.hours.totals()[6] == 30
 
 
 def test_a_night_shift_on_the_last_day_is_not_after_it() -> None:
