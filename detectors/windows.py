@@ -229,6 +229,30 @@ class AboveBaseline(Window):
     #: With it, a day fires only when the share of its amount left unexplained is above the limit too, and is
     #: graded on that share.
     unexplained: str = ""
+    #: For someone departing or on the watchlist (not a provisional departure): a day above the limit is told
+    #: only as the ``repeat_days``-th such day within ``within_days`` days, or once the day reaches
+    #: ``alone_ratio`` times the usual. One busy day in a notice is what a handover looks like; a pattern of
+    #: such days, or one far beyond anything the person does, is not. 0: every day above the limit is told.
+    #: The days above the limit are kept (``compact``), the others dropped once folded.
+    repeat_days: int = 0
+    alone_ratio: float = 10.0
+
+    def horizon(self, lookback_days: int) -> int:
+        return max(super().horizon(lookback_days), self.within_days if self.repeat_days else 1)
+
+    def compact(self, s: Series, today: int) -> None:
+        """With ``repeat_days``: only the days above the limit are worth keeping (see ``days_above``)."""
+        if not self.repeat_days or s.n < self.min_history_days:
+            return
+        lim = self.limit(s)
+        for d in [d for d, v in s.days.items()
+                  if d < today and v <= lim and (s.folded or 0) >= d and not s.refoldable(d)]:
+            del s.days[d]
+
+    def days_above(self, s: Series, day: int, lim: float) -> int:
+        """Days within ``within_days`` up to ``day`` above ``lim`` (the current limit: the departure period
+        teaches no baseline, so the limit stands as it stood before it)."""
+        return sum(1 for d, v in s.days.items() if day - self.within_days < d <= day and v > lim)
 
     def limit(self, s: Series) -> float:
         return max(self.factor * usual(s), s.mean + self.z * s.sd, self.min_value)
@@ -250,6 +274,13 @@ class AboveBaseline(Window):
             if share is not None and share * v <= lim:
                 return None  # explained (one's own files, for deletions): nothing left above the limit
         ratio, why = _regraded(ratio_of(s, v, min_history=self.min_history_days), st, self.unexplained, v, lim)
+        extra: dict[str, Any] = {"factor": self.factor, **why}
+        if self.repeat_days:
+            above = self.days_above(s, day, lim)
+            extra["days_above"] = above
+            alarmed = not hr.possibly_leaving and (hr.departing(day, 30) or hr.after_departure(day) or hr.watchlist)
+            if alarmed and above < self.repeat_days and (ratio is None or ratio < self.alone_ratio):
+                return None  # one busy day in a notice: told when it repeats or grows far beyond the usual
         return Finding(
             key=f"D{day}",
             observed=v,
@@ -260,7 +291,7 @@ class AboveBaseline(Window):
             baseline=baseline_of(s),
             ratio=ratio,
             day=day,
-            extra={"factor": self.factor, **why},
+            extra=extra,
         )
 
 
