@@ -16,7 +16,8 @@ PEOPLE = [f"p{i}@corp.example" for i in range(8)]
 def _company(everyone_peaks: bool) -> list[Any]:
     """Eight sales people, 30 days of 1200 s of CRM a day; on the peak day p0 does 6000 s and the others
     either 4800 s (month end for everyone) or their usual. Every one of them is in notice (so the grade is
-    not capped for people staying)."""
+    not capped for people staying), and p0 had a day of 6000 s alone a week before (one busy day in a notice is
+    not told alone: crm.access_time_spike v3)."""
     eng = Engine(rules=[RULE], config=EngineConfig(risk=False))
     for i, a in enumerate(PEOPLE):
         eng.on_hr(HRRecord.model_validate(hr("2026-01-01T08:00:00Z", employee_id=f"E{i}", accounts=[a],
@@ -28,6 +29,8 @@ def _company(everyone_peaks: bool) -> list[Any]:
         day = f"2026-01-{d:02d}" if d <= 31 else f"2026-02-{d - 31:02d}"
         for a in PEOPLE:
             events += [ev(f"{day}T{9 + j:02d}:00:00Z", actor=a, action="view", duration_s=120.0) for j in range(10)]
+    events += [ev(f"2026-02-03T{9 + j // 6:02d}:{(j % 6) * 9:02d}:00Z", actor=PEOPLE[0], action="view",
+                  duration_s=120.0) for j in range(50)]
     for i, a in enumerate(PEOPLE):
         n = 50 if i == 0 else (40 if everyone_peaks else 10)
         events += [ev(f"2026-02-10T{9 + j // 6:02d}:{(j % 6) * 9:02d}:00Z", actor=a, action="view", duration_s=120.0)
