@@ -33,8 +33,8 @@ masks of the last :data:`PENDING` days (60), the days learned (4, up to 15) and 
 >>> def at(day, hour):
 ...     return h.off_hours(st, day, day * 86400 + hour * 3600 + 60, True)
 >>> _ = [(at(d, 9), at(d, 16)) for d in range(20000, 20021) if weekday(d) < 5]  # 3 weeks of weekdays
->>> at(20021, 10), at(20021, 17), at(20021, 22), at(20022, 10)  # a Friday at 10, 17, 22; Saturday at 10
-(False, False, True, True)
+>>> at(20021, 10), at(20021, 17), at(20021, 22), at(20022, 10), at(20022, 23)  # Fri 10, 17, 22; Sat 10, 23
+(False, False, True, 'weekday', True)
 
 **Team habits.** Some teams' work looks like an attack elsewhere: security analysts read exploit databases
 and password crackers, helpdesk staff log on to colleagues' machines every day. For such events (a
@@ -116,6 +116,10 @@ STRETCH_S = 16 * 3600
 _EPOCH = _dt.date(1970, 1, 1)
 #: st.extra key of the current stretch: [its first event (s), its latest (s), the employee's day it began on].
 STRETCH = "rn"
+#: What Habits.off_hours answers (true) for an event at the person's own hours on a day of the week that is not
+#: one of theirs (a Saturday of someone who works Monday to Friday); the engine marks it
+#: ``attrs.off_weekday_only`` besides ``attrs.off_hours``.
+WEEKDAY_ONLY = "weekday"
 #: Answers remembered (detectors.habits.Habits.off_hours): cleared when full.
 MEMO = 8192
 #: Actions a person does not cause themselves.
@@ -327,10 +331,11 @@ class Habits:
         return self.seen.count(ALL)
 
     # ------------------------------------------------------------------ hours
-    def off_hours(self, st: Any, day: int, t: float, learnable: bool) -> bool:
+    def off_hours(self, st: Any, day: int, t: float, learnable: bool) -> bool | str:
         """Learn this person-caused event's hour and say whether it lies outside the employee's own hours, as
         judged from their days up to ``LAG_DAYS`` before it (so that events up to two days late give the same
-        answers as in time order: the last ``PENDING`` days are kept as masks, older ones as counters)."""
+        answers as in time order: the last ``PENDING`` days are kept as masks, older ones as counters).
+        :data:`WEEKDAY_ONLY` (true as well) when the hour is theirs and only the day of the week is not."""
         rec = st.extra.get(HOURS)
         b = int(t % 86400) // 3600 // BLOCK_HOURS
         key = (rec, day, b, learnable)
@@ -345,7 +350,7 @@ class Habits:
             self._memo[key] = (st.extra[HOURS], off, self.last_boundary)
         return off
 
-    def _off_hours(self, st: Any, rec: str | None, day: int, b: int, learnable: bool) -> bool:
+    def _off_hours(self, st: Any, rec: str | None, day: int, b: int, learnable: bool) -> bool | str:
         if rec is None:
             for g in (ALL, *_groups(st)):
                 self.seen.touch(self.part, g)[0] += 1
@@ -379,8 +384,11 @@ class Habits:
         # where their day begins matters only for events in the UTC morning (attrs.previous_day)
         self.last_boundary = day_boundary(counters) if b < MORNING_BLOCKS else -1
         own = any(_count(counters, x % BLOCKS) >= MIN_DAYS for x in (b - 1, b, b + 1))
-        # a weekday is theirs once seen on as many days as a five-day week gives it so far (up to MIN_DAYS)
-        return not own or _count(counters, BLOCKS + weekday(day)) < min(MIN_DAYS, n // 5)
+        if not own:
+            return True
+        # a weekday is theirs once seen on as many days as a five-day week gives it so far (up to MIN_DAYS);
+        # "weekday" (true too) when only the day is not theirs: their usual hours on a Saturday
+        return WEEKDAY_ONLY if _count(counters, BLOCKS + weekday(day)) < min(MIN_DAYS, n // 5) else False
 
     def company_boundary(self) -> int:
         """Where the company's day begins, in UTC blocks: the middle of the quietest :data:`QUIET_BLOCKS` blocks
@@ -479,8 +487,11 @@ class Habits:
         update: dict[str, Any] = {}
         attrs: dict[str, Any] | None = None
         if event.action not in AUTOMATIC:
-            if self.off_hours(st, day, t, learnable):
+            off = self.off_hours(st, day, t, learnable)
+            if off:
                 attrs = {**event.attrs, "off_hours": True}
+                if off == WEEKDAY_ONLY:  # their usual hours, on a day of the week that is not theirs
+                    attrs["off_weekday_only"] = True
             # before the employee's own day begins (a New York evening, a night shift's end: their own hours; the
             # company's for someone active round the clock, or whose own day begins in the UTC afternoon, such as
             # a night worker west of UTC), or continuing work begun on an earlier day: their previous day

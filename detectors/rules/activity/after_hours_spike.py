@@ -7,6 +7,12 @@ warm-up of active days). So a New York afternoon, a Kolkata morning or a night s
 hours" for being off a UTC clock (version 1 judged 07:00-19:00 UTC and flagged honest leavers in other time
 zones on every busy notice day). Fires in notice when a day has more than 3 times the usual after-hours
 events, 3 standard deviations above it and more than 10.
+
+Version 3: only the hours count. Work at the employee's own hours on a day of the week that is not theirs (a
+Saturday morning of someone who works Monday to Friday: ``attrs.off_weekday_only``) is catching up, which is
+what honest leavers do with a handover: on the six own profiles (seeds 1 and 2, e6f5935) 6 of the 9 honest
+leavers this rule flagged at medium or higher were a weekend day at office hours (a handover copied to a thumb
+drive, a home folder cleared). The nights and evenings that are not theirs, any day, still count.
 """
 
 from detectors.examples import daily, hr
@@ -17,7 +23,7 @@ from schemas import ActivityEvent
 
 
 def after_hours_spike(e: ActivityEvent) -> bool:
-    return is_after_hours(e)
+    return is_after_hours(e) and not e.attrs.get("off_weekday_only")
 
 
 _LEAVER = [hr("2026-01-01T09:00:00Z"),
@@ -29,7 +35,7 @@ _HISTORY = [e for e in daily("2026-01-10", 30, per_day=3, hour=10, action="open"
 
 RULE = Rule(
     id="activity.after_hours_spike",
-    version="2",
+    version="3",
     title=(
         "{observed:.0f} events outside the employee's own working hours and weekdays on "
         "{day} during the notice period, {ratio_to_own_normal}x the employee's usual {baseline[mean]:.1f} "
@@ -54,8 +60,10 @@ RULE = Rule(
                 _HISTORY + daily("2026-03-10", 1, per_day=20, hour=2, action="download"), _LEAVER),
         Example("20 events in the evening hours the employee always works (a time zone, a late shift)", False,
                 _HISTORY + daily("2026-03-10", 1, per_day=20, hour=20, action="download"), _LEAVER),
-        Example("daytime work on a Saturday counts", True,
+        Example("daytime work on a Saturday, at the employee's own hours: catching up", False,
                 _HISTORY + daily("2026-03-14", 1, per_day=20, hour=11, action="open"), _LEAVER),
+        Example("the same Saturday at 02:00 counts", True,
+                _HISTORY + daily("2026-03-14", 1, per_day=20, hour=2, action="open"), _LEAVER),
         Example("the same work during office hours on a Tuesday", False,
                 _HISTORY + daily("2026-03-10", 1, per_day=20, hour=11, action="open"), _LEAVER),
         Example("10 events is not above the floor of 10", False,
