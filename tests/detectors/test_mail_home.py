@@ -122,7 +122,7 @@ def test_mails_home_early_in_a_long_notice_count() -> None:
 
 
 def test_the_same_mails_to_an_address_used_for_months_or_on_one_day_do_not_fire() -> None:
-    habit = [("2026-01-13T18:00:00Z", 0), ("2026-01-20T18:00:00Z", 0)]
+    habit = [("2025-12-09T18:00:00Z", 0), ("2025-12-16T18:00:00Z", 0)]
     assert _quiet([("2026-03-04T18:00:00Z", 2), ("2026-03-19T18:00:00Z", 1)], history=habit) == []
     assert _quiet([("2026-03-30T10:00:00Z", 2), ("2026-03-30T16:00:00Z", 1)]) == []
     assert _quiet([("2026-03-04T18:00:00Z", 1), ("2026-03-19T18:00:00Z", 1)]) == []  # two attachments in all
@@ -146,3 +146,10 @@ def test_the_address_memory_is_small_and_order_independent() -> None:
     observe(a, late, None, 110, 0.0)
     observe(b, late, None, 105, 0.0)  # an earlier message read later
     assert late.extra[MEMORY][0][1] == 105 and late.extra[MEMORY][0][2:] == [105, 110]
+
+
+def test_mails_home_in_the_month_before_the_notice_count() -> None:
+    """People collect before they resign: the period reaches back 30 days before the notice."""
+    alerts = _quiet([("2026-02-05T18:00:00Z", 2), ("2026-03-10T18:00:00Z", 1)])
+    assert len(alerts) == 1 and alerts[0].explanation["home_days"] == 2
+    assert alerts[0].explanation["period_start"] == "2026-01-30"

@@ -13,7 +13,7 @@ Version 2 (issue 14) also sees the quiet variant: a few attachments at a time, o
 address the employee had not written to before the departure period. The rule keeps, per employee, the
 personal addresses they mail (16-bit hashes, the day of the first message and the last days with attachments:
 :func:`observe`, ``st.extra["mh"]``, :data:`ADDRESSES` of them). When the departure period (the 45 days up to
-the last working day, or from the notice if that is earlier, at most 90 days) holds attachments to such a
+the last working day, or from 30 days before the notice if that is earlier, at most 90 days) holds attachments to such a
 *new* address on at least 2 different days, 3 or more in all, the rule fires too, graded against the
 employee's own normal as above. An address first written to more than 30 days before the period, or in the
 employee's first week, is theirs: mailing one's own tax forms home for months is not new; with less than 28 days
@@ -96,7 +96,9 @@ class MailedHome(BeforeLastDay):
     #: An address first written to earlier than this many days before the period is the employee's own habit.
     new_days: int = 30
     warmup_days: int = 7
-    #: The period reaches back to the notice, at most this many days before the last day.
+    #: The period reaches back to this many days before the notice (people collect before they resign), at most
+    #: ``max_days`` before the last day.
+    before_notice_days: int = 30
     max_days: int = 90
     #: Days of the employee's history before the period needed to call an address new.
     min_history_days: int = 28
@@ -113,7 +115,7 @@ class MailedHome(BeforeLastDay):
         assert hr.last_day is not None
         start = hr.last_day - self.days + 1
         if hr.notice_from is not None:
-            start = min(start, max(hr.notice_from, hr.last_day - self.max_days + 1))
+            start = min(start, max(hr.notice_from - self.before_notice_days, hr.last_day - self.max_days + 1))
         return start
 
     def _new_home_days(self, st: EmployeeState, start: int, end: int) -> tuple[list[int], int]:
@@ -161,10 +163,10 @@ class MailedHome(BeforeLastDay):
         )
 
 
-_LEAVER = [hr("2026-01-01T09:00:00Z"),
+_LEAVER = [hr("2025-12-01T09:00:00Z"),
            hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
 _HOME: dict[str, Any] = dict(action="send", personal=True, external=True, recipients=["ann.lee42@gmail.example"])
-_WORK = daily("2026-01-05", 40, per_day=2, action="send", recipients=["bob@corp.example"])
+_WORK = daily("2025-12-01", 40, per_day=2, action="send", recipients=["bob@corp.example"])
 
 RULE = Rule(
     id="email.attachments_to_personal",
@@ -211,8 +213,8 @@ RULE = Rule(
                 _WORK + [ev(f"2026-03-{d:02d}T18:00:00Z", actor="ann.lee@corp.example", count=c, action="send",
                             personal=False, recipients=["ann.lee42@lee-family.example"]) for d, c in ((4, 1), (18, 2))],
                 [{**h, "accounts": ["ann@corp.example", "ann.lee@corp.example"]} for h in _LEAVER]),
-        Example("quiet, but to the address the employee has mailed home to since January", False,
-                _WORK + [ev(f"2026-01-{d:02d}T18:00:00Z", **_HOME, count=0) for d in (12, 26)]
+        Example("quiet, but to the address the employee has mailed home to since December", False,
+                _WORK + [ev(f"2025-12-{d:02d}T18:00:00Z", **_HOME, count=0) for d in (12, 26)]
                 + [ev("2026-03-06T18:00:00Z", count=2, **_HOME), ev("2026-03-17T18:00:00Z", count=1, **_HOME)],
                 _LEAVER),
         Example("one mail home on the last day: contacts and references", False,
