@@ -82,12 +82,13 @@ def test_stored_bytes_is_what_settle_then_to_bytes_gives_and_keeps_the_events_un
     assert stored_bytes(b) == want  # and again, unchanged
     # read back, the kept events are the same records either way
     restored = EmployeeState.from_bytes(want)
-    assert _events(restored.extra["_ev"]) == {k: orjson.loads(v) for k, v in b.extra["_ev"]["e"].items()}
+    assert _events(restored.extra["_ev"]) == b.extra["_ev"]["e"]  # read back as the same JSON bytes
+    assert stored_bytes(restored) == want  # and written again, the same state bytes
 
 
 def test_stored_bytes_of_a_state_read_back_and_extended() -> None:
     a = state_with_evidence(20)
-    st = EmployeeState.from_bytes(stored_bytes(a))  # events come back as records (dicts), new ones are bytes
+    st = EmployeeState.from_bytes(stored_bytes(a))  # events come back as JSON bytes, as new ones are kept
     st2 = EmployeeState.from_bytes(stored_bytes(a))
     more = events(6, seed=11)
     for ev in more:
