@@ -1237,6 +1237,7 @@ def evaluate_profiles(out: str | Path | None, profiles: Iterable[str] | None = N
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
     pooled = {n: pool(v) for n, v in per.items()}
+    single = {f"{n} s{r['seed']}": pool([r]) for n in names for r in per[n]}
     about = {**{n: p.about for n, p in PROFILES.items()}, **{n: p.about for n, p in OUTSIDE_PROFILES.items()}}
 
     rep = {
@@ -1248,6 +1249,11 @@ def evaluate_profiles(out: str | Path | None, profiles: Iterable[str] | None = N
         "profiles": {n: {"about": about[n], **pooled[n], "misses": misses(pooled[n])} for n in names},
         "runs": runs_meta,
         "per_seed": {n: [{k: v for k, v in r.items() if k not in ("leads",)} for r in per[n]] for n in names},
+        "worst_company": worst(single),
+        "companies": {c: {k: p[k] for k in ("recall", "caught", "malicious", "honest_flagged_per_1000_per_30d",
+                                            "honest_flagged", "honest_employees", "lead_days_median",
+                                            "max_rule_alerts_honest_30d")} | {"misses": misses(p)}
+                      for c, p in single.items()},
     }
     if out is not None:
         out = Path(out)
@@ -1257,6 +1263,31 @@ def evaluate_profiles(out: str | Path | None, profiles: Iterable[str] | None = N
         (out / "profiles.json").write_bytes(orjson.dumps(rep, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
         (out / "profiles.md").write_text(render_profiles(rep, cmd))
     return rep
+
+
+def render_companies(rep: dict[str, Any]) -> list[str]:
+    """Every company (a profile at one seed) on its own, and the worst single company: pooling seeds can hide a
+    bad company behind a good one."""
+    comp = rep.get("companies") or {}
+    if len(comp) <= len(rep["profiles"]):
+        return []
+    w = rep["worst_company"]
+    L = ["", "## Every company (a profile at one seed)", "",
+         f"Worst single company: **{w['profile']}**. Worst figures, each with its company: recall "
+         f"{w['recall']['value']:.3f} ({w['recall']['profile']}), honest flagged "
+         f"{w['honest_flagged_per_1000_per_30d']['value']:g} /1,000/30 d "
+         f"({w['honest_flagged_per_1000_per_30d']['profile']}), median lead "
+         f"{'-' if w['lead_days_median']['value'] == -1e9 else w['lead_days_median']['value']} d "
+         f"({w['lead_days_median']['profile']}), alerts from one rule to one honest person in 30 days "
+         f"{w['max_rule_alerts_honest_30d']['value']} ({w['max_rule_alerts_honest_30d']['profile']}).", "",
+         "| company | recall | caught | honest flagged /1,000/30 d | honest flagged | median lead (d) | "
+         "max alerts one rule / honest / 30 d | misses |", "|---|---|---|---|---|---|---|---|"]
+    for c, p in comp.items():
+        L.append(f"| {c} | {p['recall']:.3f} | {p['caught']}/{p['malicious']} | "
+                 f"{p['honest_flagged_per_1000_per_30d']:g} | {p['honest_flagged']}/{p['honest_employees']} | "
+                 f"{p['lead_days_median']} | {p['max_rule_alerts_honest_30d']['alerts']} | "
+                 f"{', '.join(p['misses']) or '-'} |")
+    return L
 
 
 def render_profiles(rep: dict[str, Any], cmd: str) -> str:
@@ -1290,6 +1321,7 @@ def render_profiles(rep: dict[str, Any], cmd: str) -> str:
                  f"| {p['honest_flagged']}/{p['honest_employees']} | {p['lead_days_median']} | {b['alerts']}"
                  f"{' (' + str(b['rule_id']) + ')' if b['rule_id'] else ''} | {p['alerts_per_day']:g} | "
                  f"{', '.join(p['misses']) or '-'} |")
+    L += render_companies(rep)
     L += ["", "## What the profiles are", ""]
     for n, p in rep["profiles"].items():
         L.append(f"- **{n}**: {p['about']}")

@@ -93,3 +93,22 @@ def test_sweep_from_the_cli(tmp_path: Path) -> None:
     assert main(["evaluate", "--profiles", "baseline", "--seeds", "1", "--employees", "40", "--days", "45",
                  "--work", str(tmp_path / "w"), "--out", str(out), "--no-progress"]) == 0
     assert (tmp_path / "w" / "baseline-40x45-s1" / "events.jsonl").stat().st_mtime == before
+
+
+def test_every_company_and_the_worst_single_one() -> None:
+    """Pooled over seeds a bad company hides behind a good one; the report also names the worst single one."""
+    from exitwatch.evaluate import render_companies
+
+    def run(seed: int, caught: int, pairs: int) -> dict:
+        return {"caught": caught, "malicious": 10, "honest_pairs": pairs, "honest_units": 2.0, "leads": [9, 10],
+                "max_rule_alerts_honest_30d": {"alerts": 1, "rule_id": "r", "employee_id": "E", "first_day": 0},
+                "honest_flagged_by_rule": {}, "alerts_per_day": 1.0, "scenarios": {}, "honest_flagged": pairs,
+                "honest_employees": 100, "seed": seed}
+    runs = {"a": [run(1, 10, 0), run(2, 7, 8)], "b": [run(1, 10, 1), run(2, 10, 1)]}
+    single = {f"{n} s{r['seed']}": pool([r]) for n, rs in runs.items() for r in rs}
+    rep = {"profiles": {n: pool(rs) for n, rs in runs.items()}, "worst_company": worst(single),
+           "companies": {c: {**p, "misses": misses(p)} for c, p in single.items()}}
+    md = "\n".join(render_companies(rep))
+    assert rep["profiles"]["a"]["recall"] == 0.85 and "Worst single company: **a s2**" in md
+    assert "recall 0.700 (a s2)" in md and md.count("| a s") == 2 and md.count("| b s") == 2
+    assert render_companies({**rep, "companies": {"a s1": rep["companies"]["a s1"]}}) == []
