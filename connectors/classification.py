@@ -96,15 +96,17 @@ def _name_parts(local: str) -> list[str]:
     return re.findall(r"[a-z]+", plain)
 
 
-def _joins(parts: list[str], s: str) -> list[int] | None:
+def _joins(parts: list[str], s: str, rest_first: bool = True) -> list[int] | None:
     """How ``s`` splits into the parts' beginnings one after another, each at least one letter (the lengths:
     "karlmor" for karl, moreau is [4, 3]; "jsmith" for john, smith is [1, 5]); None when it does not."""
     if not parts:
         return [] if not s else None
     head, rest = parts[0], parts[1:]
     for k in range(min(len(head), len(s)), 0, -1):
+        if k == 1 and rest_first is False:
+            break  # only the first part may be an initial: "tomasz" is not tomas + z of "tomasz.z"
         if head[:k] == s[:k]:
-            tail = _joins(rest, s[k:])
+            tail = _joins(rest, s[k:], False)
             if tail is not None:
                 return [k, *tail]
     return None

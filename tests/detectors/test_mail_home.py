@@ -50,6 +50,7 @@ def test_business_domains_are_not_personal(domain: str) -> None:
     ("ann@partner.example", "ann.lee@corp.example", False),           # a first name alone is no evidence
     ("a.lee@partner.example", "ann.lee@corp.example", False),         # nor an initial and a short name
     ("amil@partner.example", "a.miller@corp.example", False),
+    ("tomasz@partner.example", "tomasz.z@corp.example", False),       # a partner's first name (outside_c s1)
     ("ann@home.example", "CORP\\ann", False),                          # no mail address to compare
 ])
 def test_own_address(recipient: str, actor: str, own: bool) -> None:
