@@ -241,7 +241,7 @@ class BehaviourModel:
         ts = event.ts.astimezone(dt.timezone.utc)
         action = event.action
         if action == "copy_to_removable" and personal_media(event.object):
-            action = "copy"  # one's own photos or music to a thumb drive: no work content leaves
+            action = "open"  # one's own photos or music to a thumb drive: no work content moves or leaves
         elif action == "upload" and not _leaves(event, action):
             action = "copy"  # an upload to the company's own storage (a team library): moved, not gone out
         if "o" not in s and _leaves(event, action):

@@ -73,10 +73,29 @@ def test_the_same_uploads_to_a_personal_cloud_are_medium_or_more() -> None:
 def test_own_photos_on_a_thumb_drive_are_not_removable_copies() -> None:
     got = _leaver_day(PHOTOS)
     assert all(a.severity == "low" for a in got)
-    assert all(t["feature"] != "removable_copies" for a in got for t in a.explanation["top_features"])
+    assert all(t["feature"] not in ("removable_copies", "mb_moved") for a in got for t in a.explanation["top_features"])
 
 
 def test_work_files_on_a_thumb_drive_are_medium_or_more() -> None:
     got = _leaver_day(WORK_USB)
     assert got and got[0].severity in ("medium", "high", "critical")
     assert "removable_copies" in [t["feature"] for t in got[0].explanation["top_features"]]
+
+
+def test_own_photos_count_in_no_feature_of_the_day() -> None:
+    """Neither removable copies nor megabytes moved: the photos are not the company's data."""
+    from detectors.context import HRView
+    from detectors.models import BehaviourModel
+    from detectors.models import features as F
+    from detectors.state import EmployeeState
+    from schemas import ActivityEvent
+
+    m, st = BehaviourModel(), EmployeeState()
+    for i, fields in enumerate((PHOTOS, WORK_USB)):
+        e = ActivityEvent.model_validate({"event_id": f"p{i}", "ts": "2026-02-09T10:00:00Z", "actor": "a",
+                                          "source": "t", **fields})
+        m.observe("E03", st, HRView(), e, 20493, e.ts.timestamp())
+        acc = st.extra[ID]["a"]
+        if i == 0:
+            assert acc[F.F_USB] == 0 and acc[F.F_MB] == 0
+    assert acc[F.F_USB] == 1 and acc[F.F_MB] == WORK_USB["bytes"]
