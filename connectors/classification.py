@@ -105,6 +105,8 @@ def _joins(parts: list[str], s: str, rest_first: bool = True) -> list[int] | Non
     for k in range(min(len(head), len(s)), 0, -1):
         if k == 1 and rest_first is False:
             break  # only the first part may be an initial: "tomasz" is not tomas + z of "tomasz.z"
+        if rest_first and 1 < k < len(head):
+            continue  # the first part whole or its initial: "valentina" is not valenti + na of valentina.nair
         if head[:k] == s[:k]:
             tail = _joins(rest, s[k:], False)
             if tail is not None:
@@ -153,7 +155,8 @@ def own_address(recipient: str | None, actor: str | None) -> bool:
         return False
     for order in (a, a[::-1]) if len(a) > 1 else (a,):
         common = _common(order, r)
-        if common and sum(common) >= 5 and max(common) >= 3:
+        # two parts of a name at least: a first name alone (freya@partner for freya@corp) names nobody
+        if common and len(common) >= 2 and sum(common) >= 5 and max(common) >= 3:
             return True
     return False
 

@@ -43,7 +43,7 @@ def test_business_domains_are_not_personal(domain: str) -> None:
     ("marie.werner22@home.example", "marie.we@kestrel.example", True),
     ("karlmor80@home.example", "KARL.MOREAU@CORP.EXAMPLE", True),
     ("miller.yuki@home.example", "yuki.miller@corp.example", True),
-    ("jsmith77@isp.example", "jsmith@corp.example", True),
+    ("jsmith77@isp.example", "jsmith@corp.example", False),           # one word on both sides: like a first name
     ("yuki.miller@corp.example", "y.miller@corp.example", False),     # a colleague of the same name
     ("y.miller@eu.corp.example", "y.miller@corp.example", False),     # the company's own subdomain
     ("samuel@kpmg.example", "a.kowalski@corp.example", False),
@@ -51,6 +51,8 @@ def test_business_domains_are_not_personal(domain: str) -> None:
     ("a.lee@partner.example", "ann.lee@corp.example", False),         # nor an initial and a short name
     ("amil@partner.example", "a.miller@corp.example", False),
     ("tomasz@partner.example", "tomasz.z@corp.example", False),       # a partner's first name (outside_c s1)
+    ("freya@partner.example", "freya@corp.example", False),           # first names alone
+    ("valentina@partner.example", "valentina.nair@corp.example", False),
     ("ann@home.example", "CORP\\ann", False),                          # no mail address to compare
 ])
 def test_own_address(recipient: str, actor: str, own: bool) -> None:
