@@ -87,3 +87,29 @@ def test_the_waiting_state_is_small_and_cleared() -> None:
     small = EmployeeState()
     observe(ActivityEvent.model_validate(ev("2026-03-02T10:00:00Z", action="export", count=99)), small, None, 100, 0.0)
     assert small.extra == {}
+
+
+def test_someone_mailing_colleagues_all_day_passes_nothing_on() -> None:
+    """v6: a mail after the export is a handover only if none went out in the 2 h before it (sales_org s2: a thief
+    mailing dozens of attachments a day to colleagues had every large export read as handed over)."""
+    before = _mail("2026-03-02T09:15:00Z", recipients=["team@corp.example"])
+    alerts = _run([_mail("2026-03-02T10:40:00Z"), LATER], export_at="2026-03-02T10:00:00Z")
+    assert alerts == []  # a quiet person's mail after the export still passes it on
+    eng_alerts = _run_with_before(before)
+    assert len(eng_alerts) == 1 and eng_alerts[0].severity != "low", eng_alerts
+    # a mail more than 2 h before the export says nothing about the hours around it
+    assert _run_with_before(_mail("2026-03-02T07:30:00Z", recipients=["team@corp.example"])) == []
+
+
+def _run_with_before(before: dict) -> list:
+    eng = Engine(rules=[EXPORT], config=EngineConfig(risk=False))
+    eng.on_hr(HRRecord.model_validate(hr("2026-01-05T08:00:00Z")))
+    for d in range(5, 31):
+        eng.on_event(ActivityEvent.model_validate(ev(f"2026-01-{d:02d}T10:00:00Z", action="report_export", count=40,
+                                                     object="Pipeline by region")))
+    eng.on_hr(HRRecord.model_validate(hr("2026-02-16T09:00:00Z", status="notice", last_day="2026-03-13")))
+    alerts = []
+    for e in (before, ev("2026-03-02T10:00:00Z", action="report_export", count=900, object="My accounts - handover"),
+              _mail("2026-03-02T10:40:00Z"), LATER):
+        alerts += eng.on_event(ActivityEvent.model_validate(e))
+    return [a for a in alerts if a.rule_id == EXPORT.id]

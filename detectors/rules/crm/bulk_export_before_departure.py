@@ -28,6 +28,12 @@ whatever the size (a low alert would still set the episode's peak that a later e
 exceed to be raised). The wait is kept in the state (:func:`observe`: the waiting
 exports, the days passed on, the time of the latest input) and ends at the employee's first input after it, or
 a later day (the engine asks the window after every input of a leaver: :meth:`PassedOn.on_clock`).
+
+Version 6: the mail that follows is evidence of a handover only when it is a change from what the person was doing
+just before. Someone who mails attachments to colleagues all day long (a thief in sales_org seed 2 sent dozens a
+day, so each of three large exports was followed by one within 2 h and none was reported) passes nothing on by
+that: an export made when such a mail went out in the 2 hours before it is graded as kept. One time stamp more in
+the state (``xm``).
 """
 
 from __future__ import annotations
@@ -52,6 +58,9 @@ PASS_HOURS = 2.0
 #: PENDING_DAYS; the days whose exports were all passed on (``PASSED``, at most PASSED_CAP); the time of the
 #: employee's latest event while an export waits (``NOW``).
 PENDING, PASSED, NOW = "xq", "xp", "xn"
+#: The time of the employee's latest mail with attachments to colleagues (``MAILED``): a mail that follows an
+#: export passes it on only when none went out in the :data:`PASS_HOURS` before it (see version 6).
+MAILED = "xm"
 PENDING_CAP, PASSED_CAP, PENDING_DAYS = 4, 6, 7
 #: An export of fewer records is never judged (the window's ``min_value``), so it never waits.
 MIN_RECORDS = 100
@@ -88,15 +97,21 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) ->
     pending: list[list[int]] | None = st.extra.get(PENDING)
     if e.kind == "crm" and e.action in EXPORTS and (e.count or 0) >= MIN_RECORDS:
         pending = [p for p in (pending or []) if p[0] >= t - PENDING_DAYS * 86400]
-        pending.append([int(t), day, 0])
+        # Someone already mailing attachments to colleagues in the hours before the export: a mail after it is
+        # their ordinary traffic, no sign of passing it on (-1: never a handover).
+        busy = 0 <= t - int(st.extra.get(MAILED, -10**10)) <= PASS_HOURS * 3600
+        pending.append([int(t), day, -1 if busy else 0])
         pending.sort()
         st.extra[PENDING] = pending[-PENDING_CAP:]
-    elif pending and _internal_attachments(e):
+    elif _internal_attachments(e):
+        st.extra[MAILED] = int(t)
+        if not pending:
+            return
         for p in pending:
-            if p[0] <= t <= p[0] + PASS_HOURS * 3600:
+            if p[2] == 0 and p[0] <= t <= p[0] + PASS_HOURS * 3600:
                 p[2] = 1
         for d in {p[1] for p in pending}:
-            if all(p[2] for p in pending if p[1] == d):
+            if all(p[2] == 1 for p in pending if p[1] == d):
                 passed = st.extra.setdefault(PASSED, [])
                 if d not in passed:
                     passed.append(d)
@@ -156,7 +171,7 @@ _NEXT = ev("2026-03-10T15:00:00Z", action="open", object="/sites/sales/notes.doc
 
 RULE = Rule(
     id="crm.bulk_export_before_departure",
-    version="5",
+    version="6",
     title=(
         "CRM export of {observed:.0f} records on {day} by an employee who is leaving (status {status}, "
         "last working day {last_day}), {new_kind}, {handover}; their largest before the departure period was "
@@ -204,6 +219,12 @@ RULE = Rule(
                 [ev("2026-03-10T10:00:00Z", action="report_export", count=900, object="My accounts - handover"),
                  ev("2026-03-10T10:40:00Z", action="send", count=1, external=False, personal=False,
                     recipients=["successor@corp.example"]), _NEXT], _LEAVER),
+        Example("someone mailing attachments to colleagues before and after the export passes nothing on", True,
+                [ev("2026-03-10T09:30:00Z", action="send", count=2, external=False, personal=False,
+                    recipients=["team@corp.example"]),
+                 ev("2026-03-10T10:00:00Z", action="report_export", count=900, object="Customer master"),
+                 ev("2026-03-10T10:40:00Z", action="send", count=1, external=False, personal=False,
+                    recipients=["team@corp.example"]), _NEXT], _LEAVER),
         Example("the same export kept: judged at the employee's next input after 2 hours", True,
                 [ev("2026-03-10T10:00:00Z", action="report_export", count=900, object="Customer master"),
                  ev("2026-03-10T13:00:00Z", action="open", object="/sites/sales/notes.docx")], _LEAVER),
