@@ -21,6 +21,11 @@ the departure period's share so weighed is still above the limit, and is graded 
 hundred of one's own files on the last days fires nothing; wiping other people's fires as before, and so does
 clearing more than four times the limit of one's own. Version 3 flagged 9 of 51 honest leavers of two outside
 companies (400 employees, 100 days, seed 1) critical for clearing 85-450 files of their own team's library.
+
+Version 5: a confidential or restricted file weighs fully even in the employee's own container. Sabotage goes for
+what matters in the place the saboteur knows: two saboteurs of the own profiles (subtle and shifts, seed 1) wiped
+66-71 files of their own team's site, 21-37 of them labelled, and version 4 read it as tidying up (both caught by
+version 3). A clean-up of one's own drafts rarely holds labelled files.
 """
 
 from typing import Any
@@ -61,7 +66,8 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) ->
             st.extra.pop(KEY, None)  # back to ordinary days: nothing to keep
         return
     rec = st.extra.setdefault(KEY, [0, 0.0])
-    own = container(e.object) is not None and known_container(st, e.object, False)  # no path: nothing to tell
+    # Confidential and restricted files are never tidying up, whatever their container (version 5).
+    own = not e.sensitive and container(e.object) is not None and known_container(st, e.object, False)
     rec[0] += w
     rec[1] = round(rec[1] + w * (OWN_WEIGHT if own else 1.0), 2)
 
@@ -77,7 +83,7 @@ _OWN = (daily("2026-01-10", 30, per_day=3, action="open", object=_LIB + "plan.do
 
 RULE = Rule(
     id="file.mass_deletion_before_departure",
-    version="4",
+    version="5",
     title=(
         "Deletions weighing {observed:.0f} (restricted and confidential files count 3) on {day}, {days_to_last_day} day(s) before the last working day "
         "({last_day}): {ratio_to_own_normal}x the employee's usual {baseline[mean]:.1f} a day "
@@ -103,6 +109,11 @@ RULE = Rule(
     examples=(
         Example("clearing 300 files of one's own team library on the last day is tidying up", False,
                 _OWN + [ev("2026-03-31T16:00:00Z", action="delete", count=300, object=_LIB + "old draft.docx")],
+                _LEAVER),
+        Example("wiping 50 restricted files of one's own team library is not tidying up", True,
+                _OWN + [ev("2026-03-31T16:00:00Z", action="delete", count=50, object=_LIB + "contract.docx",
+                           sensitivity="restricted"),
+                        ev("2026-03-31T16:05:00Z", action="delete", count=30, object=_LIB + "old draft.docx")],
                 _LEAVER),
         Example("... 300 of a share never worked in is not", True,
                 _OWN + [ev("2026-03-31T16:00:00Z", action="delete", count=300,
