@@ -9,8 +9,8 @@ every audit log carries do:
   attachments are handover or ordinary collaboration: the mail takes back up to its attachment count of them.
   A copy to removable media, an external share, or a mail or upload to an external or personal destination
   makes the session's pending downloads unclaimable. A session (downloads less than :data:`HANDOVER_HOURS`
-  apart on one day) is judged when it is over: at the next file or mail event after that time, at the end of
-  its day, or at an exit.
+  apart on one day) is judged when it is over: once an event after that time is seen, at the end of its day,
+  or at an exit.
 - **Novelty.** A download from a container (the host and the first :data:`CONTAINER_DEPTH` folders of its
   path) the employee has never touched counts :data:`NOVEL_WEIGHT` and is never taken back: re-reading one's
   own work is not collecting a department's files. Containers are learned from the employee's file events on
@@ -26,6 +26,17 @@ weight not explained per download judged: near 0 for a handover, 1 when nothing 
 employee's usual by it; what fires (the count) does not depend on it, so alert ids stay independent of the
 order in which events arrive.
 
+**Arrival order.** Streaming delivers events late (a source that lags, topics read in no fixed order, a
+partition read again), and the engine accepts them up to ``detectors.state.LATE_DAYS`` days late. The
+valuation is the one time order gives for the events seen so far, whatever order they came in: the record
+keeps the events that matter (counted downloads, known or novel; internal handover mails; exits) of the days a
+late event may still change as *marks*, one int per kind and minute, and replays them in time order (within a
+minute: downloads, then a mail, then an exit); older days are judged for good and leave two numbers. So a
+handover mail that arrives after its downloads were judged still takes them back, and downloads that arrive
+after their mail are still taken back (version 2 judged each session in arrival order: a late mail or late
+downloads changed the grade, and ``risk.employee`` then crossed only in the late order). A download more
+than ``LATE_DAYS`` late counts as not passed on.
+
 >>> container("https://corp.sharepoint.com/sites/Finance/Shared Documents/Q3/budget.xlsx")
 'corp.sharepoint.com/sites/finance/shared documents'
 >>> container("/sites/sales/conf/doc-0001.pdf"), container("C:\\\\Users\\\\ann\\\\report.docx"), container(None)
@@ -34,10 +45,11 @@ order in which events arrive.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from typing import Any
 
-from detectors.state import EmployeeState
+from detectors.state import LATE_DAYS, EmployeeState
 from schemas import ActivityEvent
 
 DOWNLOADS = frozenset({"download", "sync_download"})
@@ -115,12 +127,84 @@ def relevant(e: ActivityEvent) -> bool:
 #: Downloads judged before the share is trusted (fewer: the share is unknown and the ratio stays as it is).
 MIN_JUDGED = 3
 
+#: What the record keeps of an event, by kind (the two low bits of a mark; this order also breaks ties within
+#: a minute: downloads, then a mail that may take them back, then an exit).
+KNOWN_DL, NOVEL_DL, MAIL, EXIT = range(4)
+#: A mark's count (downloads in its minute, a mail's attachments) saturates here (10 bits).
+COUNT_CAP = 1023
+#: Marks kept at most (a safety bound: the oldest days are judged for good earlier when it is reached).
+MARKS_CAP = 160
+#: Fields of the record (``st.extra[key]``): the day its minutes count from (the oldest day a late event may
+#: still change), the latest minute seen, what was judged for good (downloads, weight not explained), the marks
+#: of the days since, then the valuation as of the latest minute: downloads judged, their weight not explained.
+R_ORIGIN, R_CLOCK, R_BASE_N, R_BASE_W, R_MARKS, R_JUDGED, R_WEIGHT = range(7)
+
+
+def _mark(minute: int, code: int, n: int) -> int:
+    """One event (or several of one kind in one minute) as an int: minute, kind, count; ints sort by time, then
+    kind."""
+    return ((minute * 4 + code) << 10) | min(n, COUNT_CAP)
+
+
+def _value(marks: list[int], n0: int, w0: float, clock: int | None) -> tuple[int, float]:
+    """Downloads judged and their weight not explained, from ``n0``/``w0`` and the marks replayed in time order
+    (sessions end after HANDOVER_HOURS without a download, at the end of the day, or at an exit); with
+    ``clock`` (a minute), the session still open is judged if it is over by then, else (None) it is judged."""
+    gap = int(HANDOVER_HOURS * 60)
+    judged, weight = n0, w0
+    last = -1
+    total = known = novel = 0  # the open session's downloads, its known ones not taken back, its novel ones
+    for m in marks:
+        minute, code, n = m >> 12, (m >> 10) & 3, m & COUNT_CAP
+        if total and (minute - last > gap or minute // 1440 != last // 1440 or code == EXIT):
+            judged, weight = judged + total, weight + known + NOVEL_WEIGHT * novel
+            total = known = novel = 0
+        if code == KNOWN_DL or code == NOVEL_DL:
+            last = minute
+            total += n
+            if code == KNOWN_DL:
+                known += n
+            else:
+                novel += n
+        elif code == MAIL and known:
+            known -= min(known, n)
+    if total and (clock is None or clock - last > gap or clock // 1440 != last // 1440):
+        judged, weight = judged + total, weight + known + NOVEL_WEIGHT * novel
+    return judged, round(weight, 1)
+
+
+def _open(rec: list[Any]) -> bool:
+    """Whether a session of the record is still open at its latest minute."""
+    marks = rec[R_MARKS]
+    return _value(marks, 0, 0.0, rec[R_CLOCK]) != _value(marks, 0, 0.0, None)
+
+
+def _settle(rec: list[Any], day: int) -> None:
+    """Judge for good the days older than a late event may still change (``LATE_DAYS`` before ``day``), or
+    more while the marks exceed MARKS_CAP; their marks go, and the origin moves on."""
+    origin = max(rec[R_ORIGIN], day - LATE_DAYS)
+    marks = rec[R_MARKS]
+    if len(marks) > MARKS_CAP:
+        origin = min(max(origin, rec[R_ORIGIN] + (marks[0] >> 12) // 1440 + 1), day)
+    shift = (origin - rec[R_ORIGIN]) * 1440
+    if shift <= 0:
+        return
+    old = [m for m in marks if m >> 12 < shift]
+    if old:
+        rec[R_BASE_N], rec[R_BASE_W] = _value(old, rec[R_BASE_N], rec[R_BASE_W], None)
+    rec[R_MARKS] = [m - (shift << 12) for m in marks if m >> 12 >= shift]
+    rec[R_CLOCK] = max(0, rec[R_CLOCK] - shift)
+    rec[R_ORIGIN] = origin
+
 
 def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float, *,
             counts: Callable[[ActivityEvent], bool], key: str) -> None:
     """Follow event ``e`` for a rule that counts the downloads ``counts`` accepts, keeping its record under
-    ``st.extra[key]``: ``[time of the session's last download, its known downloads not taken back, its novel
-    downloads, its downloads, downloads judged, their weight not explained]``."""
+    ``st.extra[key]`` (see :data:`R_ORIGIN`): the valuation is the one time order gives, whatever order the
+    events arrive in, for events up to ``LATE_DAYS`` late (within a minute: a mail after the downloads of its
+    minute, an exit after both). The events of the days a late event may still change are kept as *marks*,
+    one int per kind and minute; older days are judged for good. A download older than that counts as not
+    passed on."""
     if not relevant(e):
         return
     learn = hr.learnable(day)
@@ -128,25 +212,41 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float, *,
     download = e.kind == "file" and e.action in DOWNLOADS and counts(e)
     known = known_container(st, e.object, learn or not mature) if e.kind == "file" else True
     rec: list[Any] | None = st.extra.get(key)
-    if rec is None:
-        if learn or not download:
-            return
-        rec = st.extra[key] = [int(t), 0, 0, 0, 0, 0.0]
-    elif rec[3] and (t - rec[0] > HANDOVER_HOURS * 3600 or day != day_of_t(rec[0]) or is_exit(e)):
-        rec[4] += rec[3]  # the session is over: judge it
-        rec[5] = round(rec[5] + rec[1] + NOVEL_WEIGHT * rec[2], 1)
-        rec[1] = rec[2] = rec[3] = 0
+    if learn:
+        # a day that may teach a baseline is no departure: once the record's last session is over, back to
+        # ordinary days (an event from before the departure that arrives late changes nothing)
+        if rec is not None and day >= rec[R_ORIGIN] + rec[R_CLOCK] // 1440 and not _open(rec):
+            del st.extra[key]
+        return
     if download:
-        rec[0] = max(rec[0], int(t)) if rec[3] else int(t)
-        rec[3] += 1
-        if mature and not known:
-            rec[2] += 1
+        code, n = (NOVEL_DL if mature and not known else KNOWN_DL), 1
+    elif is_exit(e):
+        code, n = EXIT, 1
+    elif is_internal_handover(e):
+        code, n = MAIL, e.count or 0
+    else:
+        code, n = -1, 0
+    if rec is None:
+        if code < 0:
+            return
+        rec = st.extra[key] = [day - LATE_DAYS, LATE_DAYS * 1440, 0, 0.0, [], 0, 0.0]
+    minute = int(t // 60) - rec[R_ORIGIN] * 1440
+    if minute < 0:  # older than a late event may be: a download counts as not passed on, the rest is lost
+        if code == KNOWN_DL or code == NOVEL_DL:
+            rec[R_BASE_N] += n
+            rec[R_BASE_W] = round(rec[R_BASE_W] + (NOVEL_WEIGHT if code == NOVEL_DL else 1.0) * n, 1)
+    elif code >= 0:
+        marks: list[int] = rec[R_MARKS]
+        m = _mark(minute, code, n)
+        head = m >> 10
+        i = bisect.bisect_left(marks, head << 10)
+        if i < len(marks) and marks[i] >> 10 == head:
+            marks[i] = _mark(minute, code, (marks[i] & COUNT_CAP) + n)
         else:
-            rec[1] += 1
-    elif rec[1] and is_internal_handover(e):
-        rec[1] -= min(rec[1], e.count or 0)
-    if learn and not rec[3]:
-        del st.extra[key]  # back to ordinary days: nothing to keep
+            marks.insert(i, m)
+    rec[R_CLOCK] = max(rec[R_CLOCK], minute)
+    _settle(rec, rec[R_ORIGIN] + rec[R_CLOCK] // 1440)
+    rec[R_JUDGED], rec[R_WEIGHT] = _value(rec[R_MARKS], rec[R_BASE_N], rec[R_BASE_W], rec[R_CLOCK])
 
 
 def day_of_t(t: float) -> int:
