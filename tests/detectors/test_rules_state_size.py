@@ -1,4 +1,4 @@
-"""A busy employee's state through the whole catalogue stays small: one Faust table value under 4 KiB.
+"""A busy employee's state through the whole catalogue stays small: one Faust table value under 4.5 KiB.
 
 120 days of 50 mixed events a day (file, mail, CRM, web, USB, deletions, some after hours), the last month in
 notice and two days after the last day, through ``Engine()`` with every rule and the risk score on.
@@ -17,7 +17,9 @@ import pytest
 from detectors.engine import Engine
 from schemas import ActivityEvent, HRRecord
 
-LIMIT = 4096
+#: 4 KiB until the sixth session; 4.5 KiB since the download rules' valuation became independent of arrival order
+#: (a late event re-valued in time order needs the marks of the last LATE_DAYS days: ~300 bytes for this person).
+LIMIT = 4608
 #: Growth without bound (lists per event) would blow far past this; LIMIT is the goal the state meets.
 RUNAWAY = 48 * 1024
 START = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
@@ -115,7 +117,7 @@ def test_busy_employee_state_is_bounded() -> None:
     assert len(data) < RUNAWAY, breakdown(data)
 
 
-def test_busy_employee_state_stays_under_4_kib() -> None:
+def test_busy_employee_state_stays_under_4_5_kib() -> None:
     _, data = _report()
     assert len(data) < LIMIT, breakdown(data)
 
