@@ -10,6 +10,6 @@ set -eu
 cd "$(dirname "$0")/../.."
 EW="${EXITWATCH:-.venv/bin/exitwatch}"
 "$EW" evaluate --size full --work var/evaluation --out reports/evaluation --progress
-"$EW" evaluate --profiles outside --seeds 1 --employees 400 --days 100 --work var/evaluation --out reports/evaluation/outside --progress
+"$EW" evaluate --profiles outside --seeds 1,2 --employees 400 --days 100 --work var/evaluation --out reports/evaluation/outside --progress
 "$EW" generate --employees 1000 --days 120 --seed 7 --out var/company
 "$EW" evaluate --data var/company --out reports/evaluation
