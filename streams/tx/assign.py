@@ -22,7 +22,7 @@ from confluent_kafka import Consumer
 from schemas.transport import kafka_config
 from streams import metrics
 from streams.tx.store import StateStore
-from streams.tx.upkeep import note_leavers
+from streams.tx.upkeep import read_leavers
 from streams.tx.txn import Fenced, Transaction
 
 log = logging.getLogger("exitwatch.tx.assign")
@@ -88,6 +88,7 @@ class Rebalancing:
         owned: set[int]
         paused: set[tuple[str, int]]
         sealer: Any
+        _leavers_jobs: list[Any]
         committed_offsets: dict[tuple[str, int], int]
         ready: bool  # readiness (observe.py)
         rebalancing: bool
@@ -117,11 +118,11 @@ class Rebalancing:
         committed = self.consumer.committed(partitions, timeout=60) if partitions else []
         self.committed_offsets = {(tp.topic, tp.partition): tp.offset for tp in committed}
         fresh = new_owned - self.owned
+        read_leavers(self, fresh)  # on a thread, meanwhile; noted before the first record (upkeep.note_leavers)
         n = restore(self._restore_consumer, self.changelog, fresh, self.store, self.sealer.open)
         self.shared.reload()  # engine-wide memories: every partition's, as committed (streams/tx/shared.py)
         self.owned.clear()
         self.owned.update(new_owned)
-        note_leavers(self, fresh)
         self.paused.clear()
         for tp in partitions:
             self.merge.add((tp.topic, tp.partition))

@@ -66,8 +66,8 @@ def refresh_population(self: Any) -> None:
 class PopulationRead(threading.Thread):
     """``hr.all_records()`` on a thread of its own: :attr:`records` (empty on failure, then :attr:`error`)."""
 
-    def __init__(self, hr: Any) -> None:
-        super().__init__(name="tx-hr-population", daemon=True)
+    def __init__(self, hr: Any, name: str = "tx-hr-population") -> None:
+        super().__init__(name=name, daemon=True)
         self.hr = hr
         self.records: list[dict[str, Any]] = []
         self.error: BaseException | None = None
@@ -116,27 +116,46 @@ def retention(self: Any, today: dt.date | None = None) -> list[str]:
     return sorted(emp for emp, _, _ in doomed)
 
 
-def note_leavers(self: Any, partitions: set[int]) -> int:
-    """After ``partitions`` were restored: their leavers whose last day the event-time watermark has still to
-    pass (the engine keeps them in memory only, :meth:`detectors.engine.Engine.note_due`), from the HR store,
-    so the last-day summary does not wait for the leaver's own news after a restart. Returns how many."""
+def read_leavers(self: Any, partitions: set[int]) -> None:
+    """At assignment, before the changelog restore: start reading the HR store for the leavers of the
+    newly owned ``partitions`` (:func:`note_leavers` applies what it read). The read walks every HR record in
+    Redis (a SCAN, as the HR gauges' and the population's: on a Redis shared with other applications, millions of
+    keys); on a thread of its own it overlaps the restore and the assignment callback returns without it."""
     if not partitions:
-        return 0
+        return
+    job = PopulationRead(self.hr, name="tx-hr-leavers")
+    job.start()
+    self._leavers_jobs.append((job, set(partitions)))
+
+
+def note_leavers(self: Any, wait: bool) -> int:
+    """The leavers read by :func:`read_leavers` whose last day the event-time watermark has still to pass (the
+    engine keeps them in memory only, :meth:`detectors.engine.Engine.note_due`), so the last-day summary does
+    not wait for the leaver's own news after a restart. Called on the loop's thread before each step's records
+    are processed: a finished read is applied; with ``wait`` (records are about to be processed) an unfinished
+    one is waited for, so no record of a newly owned partition is processed before its leavers are known (as
+    when the read was done in the assignment itself). Only partitions still owned count. Returns how many."""
     from detectors.context import HRView
 
-    try:
-        records = self.hr.all_records()
-    except Exception as exc:  # noqa: BLE001 - Redis down: the summaries come at the leavers' next news
-        log.warning("leavers of the restored partitions not read from the HR store: %s", exc)
-        return 0
     n = 0
-    for rec in records:
-        emp = rec.get("employee_id")
-        if emp and self.partition_of(emp) in partitions:
-            hr = HRView.of(rec)
-            if hr.leaving and hr.last_day is not None:
-                self.engine.note_due(emp, hr)
-                n += 1
+    left = []
+    for job, partitions in self._leavers_jobs:
+        if job.is_alive() and not wait:
+            left.append((job, partitions))
+            continue
+        job.join()
+        if job.error is not None:  # Redis down: the summaries come at the leavers' next news
+            log.warning("leavers of the restored partitions not read from the HR store: %s", job.error)
+            continue
+        partitions = partitions & self.owned
+        for rec in job.records:
+            emp = rec.get("employee_id")
+            if emp and self.partition_of(emp) in partitions:
+                hr = HRView.of(rec)
+                if hr.leaving and hr.last_day is not None:
+                    self.engine.note_due(emp, hr)
+                    n += 1
+    self._leavers_jobs[:] = left
     return n
 
 

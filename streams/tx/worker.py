@@ -91,6 +91,7 @@ class TxWorker(Rebalancing):
         self._idle_check_at = 0.0
         self._population_at = 0.0
         self._population_job: Any = None  # a later refresh of the HR population, read on a thread (upkeep)
+        self._leavers_jobs: list[Any] = []  # reads of the leavers of newly owned partitions (upkeep.read_leavers)
         self._retention_at = 0.0
         self.next_offsets: dict[tuple[str, int], int] = {}  # processed in the open transaction
         self.committed_offsets: dict[tuple[str, int], int] = {}  # as last committed (lag, caught_up)
@@ -153,6 +154,8 @@ class TxWorker(Rebalancing):
                 self.merge.push(self.proc.decode(m))
             self._flow_control()
             recs = self.merge.drain(self.caught_up, self.batch)
+            if self._leavers_jobs:  # read on assignment: noted before the records of those partitions
+                upkeep.note_leavers(self, wait=bool(recs))
             if recs:
                 self.tx.begin()  # also when the records write nothing but state: their offsets must be committed
                 self.proc.send = self.tx.send

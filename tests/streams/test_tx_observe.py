@@ -100,3 +100,59 @@ def test_the_hr_population_is_read_at_start_then_refreshed_off_the_loop_thread()
     assert hr.calls[1] is job and job is not threading.current_thread()
     upkeep.refresh_population(worker)  # applied on the loop's thread at its next idle step
     assert [r["employee_id"] for r in seen] == ["E1", "E1", "E2"] and worker._population_job is None
+
+
+class _BlockingHR:
+    """An HR store whose ``all_records`` waits for ``release``; remembers the threads that read."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self.records = records
+        self.release = threading.Event()
+        self.calls: list[threading.Thread] = []
+
+    def all_records(self) -> list[dict[str, Any]]:
+        self.calls.append(threading.current_thread())
+        self.release.wait(30)
+        return [dict(r) for r in self.records]
+
+
+def test_the_leavers_of_new_partitions_are_read_off_the_loop_thread_and_noted_before_their_records() -> None:
+    """The assignment starts the HR store's SCAN for the leavers on a thread and returns; the loop applies what
+    it read at its next step, and waits for it only when records are about to be processed."""
+    from streams.tx import upkeep
+
+    part = {"E1": 0, "E2": 1, "E3": 0, "E4": 2}
+    hr = _BlockingHR([
+        {"employee_id": "E1", "status": "notice", "last_day": "2999-01-10"},  # leaver, partition 0
+        {"employee_id": "E2", "status": "notice", "last_day": "2999-01-10"},  # leaver, partition 1: not this one
+        {"employee_id": "E3", "status": "active"},  # partition 0, not leaving
+        {"employee_id": "E4", "status": "notice", "last_day": "2999-01-10"},  # partition 2: revoked meanwhile
+    ])
+    due: dict[str, Any] = {}
+    worker = SimpleNamespace(hr=hr, owned={0, 2}, _leavers_jobs=[], partition_of=part.__getitem__,
+                             engine=SimpleNamespace(note_due=lambda emp, view: due.__setitem__(emp, view.last_day)))
+    upkeep.read_leavers(worker, {0, 2})  # the assignment: starts the read, which blocks, and returns
+    [(job, parts)] = worker._leavers_jobs
+    assert parts == {0, 2} and job.is_alive() and not due
+    assert upkeep.note_leavers(worker, wait=False) == 0  # an idle step: nothing to apply yet, nothing waited for
+    assert job.is_alive() and worker._leavers_jobs and not due
+    worker.owned.discard(2)  # partition 2 revoked before the read ended
+    threading.Timer(0.1, hr.release.set).start()
+    assert upkeep.note_leavers(worker, wait=True) == 1  # records to process: waits for the read, then notes
+    assert list(due) == ["E1"] and worker._leavers_jobs == []
+    assert hr.calls == [job] and job is not threading.current_thread()
+    upkeep.read_leavers(worker, set())  # nothing new owned: no read
+    assert worker._leavers_jobs == [] and len(hr.calls) == 1
+
+
+def test_a_failed_leavers_read_is_reported_and_dropped() -> None:
+    from streams.tx import upkeep
+
+    class _Down:
+        def all_records(self) -> list[dict[str, Any]]:
+            raise ConnectionError("redis down")
+
+    worker = SimpleNamespace(hr=_Down(), owned={0}, _leavers_jobs=[], partition_of=lambda e: 0,
+                             engine=SimpleNamespace(note_due=lambda emp, view: None))
+    upkeep.read_leavers(worker, {0})
+    assert upkeep.note_leavers(worker, wait=True) == 0 and worker._leavers_jobs == []
