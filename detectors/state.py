@@ -109,8 +109,24 @@ def unpack_id(stored: str) -> str:
     return out
 
 
+#: One int object per day number: a state holds the same day in many places (every series' days and
+#: evidence, the folded day), and a day number is above the interpreter's small-int cache, so each would
+#: otherwise be an object of its own (28 bytes; replay holds every employee's state live).
+_DAYS: dict[int, int] = {}
+
+
+def intern_day(day: int) -> int:
+    """The shared int object for ``day`` (:data:`_DAYS`); the value is ``day`` itself."""
+    got = _DAYS.get(day)
+    if got is None:
+        if len(_DAYS) > 100000:  # far more days than any horizon: odd inputs cannot grow it without bound
+            _DAYS.clear()
+        got = _DAYS[day] = day
+    return got
+
+
 def day_of(epoch: float) -> int:
-    return int(epoch // DAY_S)
+    return intern_day(int(epoch // DAY_S))
 
 
 def _fold(n: int, mean: float, var: float, top: float, x: float) -> tuple[int, float, float, float]:
@@ -129,12 +145,12 @@ def _num(v: float) -> float:
     return int(v) if v == int(v) else round(v, 3)
 
 
-@dataclass
+@dataclass(slots=True)  # no instance dict: replay holds every employee's series live
 class Series:
     """A daily series of one quantity for one employee, with its learned baseline."""
 
     days: dict[int, float] = field(default_factory=dict)
-    ev: list[list[Any]] = field(default_factory=list)  # [day, event_id]
+    ev: list[tuple[int, str]] = field(default_factory=list)  # (day, event_id)
     n: int = 0  # days folded into the baseline
     mean: float = 0.0
     var: float = 0.0
@@ -154,13 +170,15 @@ class Series:
         """Add ``value`` to ``day``; closed days before ``day`` are folded into the baseline where ``learn``
         (a flag, or a function judging each closed day on its own)."""
         self.close_until(day, learn=learn)
-        old = self.days.get(day, 0)
+        old = self.days.get(day)
+        if old is None:
+            old, day = 0, intern_day(day)  # a new key: the shared day object
         v = max(old, value) if agg == "max" else old + value
         self.days[day] = _num(v)  # whole numbers kept as ints: smaller and faster to serialise
         if self.folded is not None and day <= self.folded and self.days[day] != old:
             self._late(day, learn)
         if event_id is not None:
-            self.ev.append([day, event_id])
+            self.ev.append((day, event_id))
             if len(self.ev) > cap:
                 del self.ev[0 : len(self.ev) - cap]
 
@@ -168,7 +186,7 @@ class Series:
         """Fold every day before ``day`` not yet folded into the baseline (zero where nothing happened)."""
         if self.folded is None:
             # Baseline starts at the first day we see anything for this employee and series.
-            self.folded = day - 1
+            self.folded = intern_day(day - 1)
             return
         if day - 1 <= self.folded:
             return
@@ -183,7 +201,7 @@ class Series:
             if ok(d):
                 self._fold(self.days.get(d, 0.0))
                 mask |= 1 << (d - base[0] - 1)
-        self.folded = day - 1
+        self.folded = intern_day(day - 1)
         # The base moves up to LATE_DAYS days behind, folding the days it passes as they were taught.
         b0, n, mean, var, top = base[0], base[1], base[2], base[3], base[4]
         while b0 < self.folded - LATE_DAYS:
@@ -191,7 +209,7 @@ class Series:
             if mask & 1:
                 n, mean, var, top = _fold(n, mean, var, top, self.days.get(b0, 0.0))
             mask >>= 1
-        base[:] = [b0, n, mean, var, top, mask]
+        base[:] = [intern_day(b0), n, mean, var, top, mask]
 
     def _fold(self, x: float) -> None:
         self.n, self.mean, self.var, self.top = _fold(self.n, self.mean, self.var, self.top, x)
@@ -303,17 +321,17 @@ class Series:
     def from_obj(cls, o: list[Any], ids: list[str]) -> "Series":
         raw = o[0]
         if len(raw) == 2 and isinstance(raw[1], str):
-            days: dict[int, float] = {raw[0] + i: _RUN_VALUE[c] for i, c in enumerate(raw[1]) if c != "0"}
+            days: dict[int, float] = {intern_day(raw[0] + i): _RUN_VALUE[c] for i, c in enumerate(raw[1]) if c != "0"}
         elif len(raw) == 2 and isinstance(raw[1], list) and not isinstance(raw[0], list):
-            days = {raw[0] + i: v for i, v in enumerate(raw[1]) if v}
+            days = {intern_day(raw[0] + i): v for i, v in enumerate(raw[1]) if v}
         else:
-            days = {int(d): v for d, v in raw}
+            days = {intern_day(int(d)): v for d, v in raw}
         rest = o[7:]
         last = rest.pop(0) if rest and not isinstance(rest[0], int) else None
         ep = None
         if isinstance(last, list):
             ep, last = last, last[0]
-        s = cls(days, [[d, ids[i]] for d, i in o[1]], o[2], o[3], o[4], o[5], o[6] if len(o) > 6 else 0.0, last,
+        s = cls(days, [(intern_day(d), ids[i]) for d, i in o[1]], o[2], o[3], o[4], o[5], o[6] if len(o) > 6 else 0.0, last,
                 None, ep)
         if rest and s.folded is not None:
             meta = rest[0]
