@@ -32,7 +32,7 @@ from detectors.context import HRView, day_date, day_number
 from detectors.dedupe import Floor, seen_or_add
 from detectors.destinations import annotate as annotate_destination
 from detectors.offboarding import HANDOVER_SIGNALS
-from detectors.habits import Habits
+from detectors.habits import MASS_RECIPIENTS, Habits
 from detectors.hosts import HostUsers
 from detectors.peerload import PeerLoad
 from detectors.peers import PeerFirsts
@@ -387,6 +387,11 @@ class Engine:
             usual = self.hosts.observe(event.host, emp, day, part)
             if usual is not None:  # someone else's machine: the rules read it from the event
                 event = event.model_copy(update={"attrs": {**event.attrs, "host_usual_user": usual}})
+        elif event.kind == "email" and event.host and len(event.recipients) >= MASS_RECIPIENTS:
+            # a message to many sent from a machine whose usual user is someone else (email.mass_mail)
+            usual = self.hosts.usual_of(event.host)
+            if usual is not None and usual != emp:
+                event = event.model_copy(update={"attrs": {**event.attrs, "machine_of": usual}})
         # The HR picture at the event's time, and the one known now. They differ only for an event older
         # than the latest HR change (a late event, or HR news processed first while streaming): then the
         # event is judged under both, so the order in which HR news and events arrive cannot hide an alert.

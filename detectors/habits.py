@@ -38,14 +38,17 @@ masks of the last :data:`PENDING` days (60), the days learned (4, up to 15) and 
 
 **Team habits.** Some teams' work looks like an attack elsewhere: security analysts read exploit databases
 and password crackers, helpdesk staff log on to colleagues' machines every day. For such events (a
-hacking-tool site, a logon on a machine whose usual user is someone else) the engine marks
+hacking-tool site, a logon on a machine whose usual user is someone else, a message to many people, files
+copied to removable media) the engine marks
 ``attrs.routine``: ``"own"`` when the person did it on several earlier occasions, ``"team"`` when several of
 their department or role did it too (a share of its members), ``"new"`` in the person's first days of data
 (nothing is known yet: caution, not alarm). A first for the person that is unusual for their peers stays
 unmarked and is judged as before. The team's habit does not cover someone who is leaving or on the watchlist
 (the days that teach no baseline): an administrator in an IT department whose helpdesk logs on to colleagues'
 laptops every day, who never did so himself, and who logs on to his manager's laptop during his notice, is
-doing something new for *him*; only his own habit ("own") makes it ordinary.
+doing something new for *him*; only his own habit ("own") makes it ordinary. A message to many
+(:data:`TEAM_EVEN_LEAVING`) is the exception: its recipients read it, so the team's newsletter sent by a
+marketing manager in her notice is still the team's habit.
 
 >>> h = Habits(); team = [EmployeeState(hr={"department": "Security"}) for _ in range(5)]
 >>> for i, st in enumerate(team):
@@ -141,6 +144,16 @@ UPLOAD_KINDS = frozenset({"web", "file"})
 #: Employees remembered per destination (beyond that, only the routine count grows: the destination is common).
 KEEP_USERS = 4096
 KEEP_DESTINATIONS = 512
+#: Team habits of work that anyone sees (marked ``attrs.routine`` like the others): a message to at least
+#: MASS_RECIPIENTS people (email.mass_mail counts from the same number: the newsletter or the all-hands mail
+#: of a marketing or communications team) and files copied to removable media (field technicians, marketing
+#: staff carrying presentations to fairs, test engineers moving builds to rigs).
+MAIL_SENDS = frozenset({"send", "forward"})
+MASS_RECIPIENTS = 25
+#: Habit kinds whose team habit covers someone leaving too: a message to many is read by all of them and hides
+#: nothing; sending the newsletter one's team sends is the same job in the notice period as before it. (Files
+#: to removable media are not among them: a departing person's first copies are theirs to explain.)
+TEAM_EVEN_LEAVING = frozenset({"mass_mail"})
 
 
 def _count(counters: int, i: int) -> int:
@@ -163,6 +176,10 @@ def _habit_kind(e: ActivityEvent) -> str | None:
         return "hacking_tools"
     if e.kind == "logon" and e.attrs.get("host_usual_user"):
         return "other_machine"
+    if e.kind == "email" and e.action in MAIL_SENDS and len(e.recipients) >= MASS_RECIPIENTS:
+        return "mass_mail"
+    if e.kind == "file" and e.action == "copy_to_removable":
+        return "removable"
     return None
 
 
@@ -456,7 +473,7 @@ class Habits:
     def routine(self, st: Any, emp: str, kind: str, day: int, leaving: bool = False) -> str | None:
         """Count that ``emp`` did ``kind`` (a habit some teams have: hacking-tool sites, logons on colleagues'
         machines); why it is routine for them, if it is: ``"own"`` (they did it on :data:`OWN_ROUTINE` earlier
-        occasions), ``"team"`` (at least :data:`TEAM_MIN` others of their department or role did it, and at
+        occasions, each event one: a burst of copies soon reads "own"), ``"team"`` (first when both hold; at least :data:`TEAM_MIN` others of their department or role did it, and at
         least :data:`TEAM_SHARE` of its members seen; not when ``leaving``: departing or on the watchlist) or
         ``"new"`` (fewer than :data:`NEW_DAYS` days of their history: nothing is known yet, so nothing is
         alarming); else None."""
@@ -473,8 +490,8 @@ class Habits:
             others = sum(len(c) for c in by_part.values()) - me
             if not me and (did is None or len(did) < KEEP_USERS):
                 self.team.touch(self.part, name).append(emp)
-            if why is None and not leaving and others >= max(TEAM_MIN, TEAM_SHARE * self.seen.count(g)):
-                why = "team"
+            if why != "team" and not leaving and others >= max(TEAM_MIN, TEAM_SHARE * self.seen.count(g)):
+                why = "team"  # the team's habit names it even when it is also the person's own
         if why is None and day - int(st.extra.get("fs", day)) < NEW_DAYS:
             why = "new"
         return why
@@ -514,7 +531,8 @@ class Habits:
                 update["personal"] = False
         kind = _habit_kind(event)
         if kind is not None:
-            why = self.routine(st, emp, kind, day, leaving=not learnable)  # departing or watched: not the team's
+            # departing or watched: not the team's (but for acts anyone sees, TEAM_EVEN_LEAVING)
+            why = self.routine(st, emp, kind, day, leaving=not learnable and kind not in TEAM_EVEN_LEAVING)
             if why is not None:
                 attrs = {**(attrs if attrs is not None else event.attrs), "routine": why}
         if attrs is not None:

@@ -57,6 +57,18 @@ class HostUsers(SharedMemory):
             mine[1] = day
         return other
 
+    def usual_of(self, host: str) -> str | None:
+        """The host's usual user, without counting anything (a machine other events come from, such as mail).
+
+        >>> h = HostUsers()
+        >>> for d in range(10):
+        ...     _ = h.observe("PC-1", "ann", d)
+        >>> h.usual_of("pc-1"), h.usual_of("PC-2")
+        ('ann', None)
+        """
+        by_part = self.parts.get(host.lower())
+        return self.usual_user(by_part) if by_part else None
+
     @staticmethod
     def usual_user(by_part: dict[int, dict[str, list[int]]]) -> str | None:
         top, n, total = None, 0, 0

@@ -21,6 +21,15 @@ Version 4: one's own photos, music and videos copied to a thumb drive (``E:\\Pic
 :func:`detectors.content.personal_media`) are no data moved; version 3 flagged 6 honest leavers of two outside
 companies (400 employees, 100 days, seed 1) medium for taking their photos home on the last day after a few
 job-site visits.
+
+Version 5: files copied to removable media by someone who is not leaving, when such copies are their team's
+habit (``attrs.routine`` ``"team"``, ``detectors.habits``: at least 3 others of their department or role, and
+40% of it, copied files to removable media), are their work, not data moved: the marketing staff who carry
+presentations to trade fairs, test engineers who move builds to test rigs. Version 4 flagged 3 such staying
+employees of one outside company (400 employees, 100 days, seed 2) high: 15-25 team presentations to a thumb
+drive new to them, a week or three after 3-4 job-site visits, in roles where 18 of 18 and 13 of 14 colleagues
+copy to thumb drives every few weeks. Someone leaving or on the watchlist is judged as before (the team's habit
+does not cover them), and so is mail, personal cloud and competitor mail.
 """
 
 import datetime as dt
@@ -44,7 +53,7 @@ def job_site_visit(e: ActivityEvent) -> bool:
 def job_search_then_exfiltration(e: ActivityEvent) -> int:
     a = e.action
     if a == "copy_to_removable":
-        return 0 if personal_media(e.object) else (e.count or 1)
+        return 0 if personal_media(e.object) or e.attrs.get("routine") == "team" else (e.count or 1)
     if e.kind == "email" and a in SENDS and "competitor" in (e.attrs.get("recipient_categories") or ()):
         return e.count or 1
     if e.personal is not True:
@@ -75,11 +84,18 @@ _SEARCH = [ev(f"2026-02-0{d}T12:{m}:00Z", action="visit", kind="web", object=url
                              (3, 15, "https://www.linkedin.com/jobs/view/42"),
                              (5, 20, "https://uk.glassdoor.com/Job/index.htm"))]
 
+# a marketing department of five, each copying 20 files to a thumb drive on two days in January
+_MKT_HR = [hr("2026-01-01T09:00:00Z", employee_id=f"M{i}", accounts=[f"m{i}@corp.example"], department="Marketing")
+           for i in range(5)]
+_MINE_MKT = hr("2026-01-01T09:00:00Z", department="Marketing")
+_MKT = [ev(f"2026-01-{d + i:02d}T09:00:00Z", actor=f"m{i}@corp.example", action="copy_to_removable", count=20,
+           destination=f"USB-M{i}") for i in range(5) for d in (6, 20)]
+
 RULE = Rule(
     # The signal comes before anyone resigns (CERT scenario 2), so it keeps its severity for people staying.
     staying_cap=None,
     id="sequence.job_search_then_exfiltration",
-    version="4",
+    version="5",
     title=(
         "{first_steps} job-site visits since {window_start}, then {observed:.0f} files or messages moved to "
         "removable media, personal mail, personal cloud or a competitor new to the employee on {day} "
@@ -134,6 +150,18 @@ RULE = Rule(
                                                      per_day=10, action="copy_to_removable", destination=f"USB-{d}")]
                 + _SEARCH + daily("2026-02-12", 1, per_day=12, action="copy_to_removable", destination="USB-X"),
                 [hr("2025-11-01T09:00:00Z")]),
+        Example("a staying marketing specialist whose colleagues copy to thumb drives every few weeks", False,
+                _WORK + _MKT + _SEARCH + daily("2026-02-12", 1, per_day=12, action="copy_to_removable",
+                                               destination="USB-NEW"), _MKT_HR + [_MINE_MKT]),
+        Example("... the same in her notice: the team's habit does not cover a leaver", True,
+                _WORK + _MKT + _SEARCH + daily("2026-02-12", 1, per_day=12, action="copy_to_removable",
+                                               destination="USB-NEW"),
+                _MKT_HR + [_MINE_MKT, hr("2026-02-09T09:00:00Z", status="notice", last_day="2026-03-06",
+                                         department="Marketing")]),
+        Example("... and a stayer in Finance, where nobody copies to thumb drives, is told", True,
+                _WORK + _MKT + _SEARCH + daily("2026-02-12", 1, per_day=12, action="copy_to_removable",
+                                               destination="USB-NEW"),
+                _MKT_HR + [hr("2026-01-01T09:00:00Z", department="Finance")]),
         Example("device connects alone are not files moved", False,
                 daily("2026-01-05", 30, per_day=1, action="connect") + _SEARCH
                 + daily("2026-02-12", 1, per_day=6, action="connect"), _HR),
