@@ -26,6 +26,7 @@ _ATTRS: list[dict[str, Any]] = [
     {"category": "job_search"}, {"category": "leak_site"}, {"category": "hacking_tools"},
     {"recipient_categories": ["competitor"], "off_hours": True},
     {"host_usual_user": "bob", "routine": False},
+    {"routine": "team", "machine_of": "bob"},
 ]
 
 
@@ -67,8 +68,11 @@ def test_a_rule_does_nothing_with_kinds_it_does_not_declare(rule: Any) -> None:
     if rule.observe is not None:
         from detectors.context import HRView
 
-        for e in [e for e in PROBES if e.kind in rule.kinds and rule.predicate(e)][:3]:
+        # three matching events, or as many as it takes for one the rule keeps context from (an engine's mark)
+        for i, e in enumerate(e for e in PROBES if e.kind in rule.kinds and rule.predicate(e)):
             rule.observe(e, warm, HRView.of(warm.hr), int(e.ts.timestamp() // 86400), e.ts.timestamp() - 60)
+            if i >= 2 and warm != _state():
+                break
         assert warm != _state(), f"{rule.id}: observe keeps nothing from a matching event"
     for e in other:
         assert not rule.predicate(e), f"{rule.id}: predicate matches a {e.kind} event; add it to kinds"

@@ -119,3 +119,33 @@ def test_job_search_then_thumb_drive_a_stayer_in_a_thumb_drive_team_and_a_leaver
                                               hr("2026-02-09T09:00:00Z", status="notice", last_day="2026-03-06",
                                                  department="Mkt")], team + work + search + copies)
     assert [a.severity for a in leaver if a.rule_id == rid and a.employee_id == "E1"] == ["high"]
+
+
+def test_a_leaver_is_judged_against_own_copies_that_were_the_teams_habit() -> None:
+    """An IT administrator who, staying, copied 5 files a weekday to fresh drives as his team does: those copies
+    are no step for him then, but they are his normal. In his notice (the team's habit no longer covers him) 5
+    files to a new drive after a job search are his usual day, not 3 times it."""
+    import datetime as _dt
+
+    rid = "sequence.job_search_then_exfiltration"
+    team_hr = [hr("2026-01-01T09:00:00Z", employee_id=f"T{i}", accounts=[f"t{i}@corp.example"], department="IT")
+               for i in range(5)]
+    team = [ev(f"2026-01-{d + i:02d}T09:00:00Z", actor=f"t{i}@corp.example", action="copy_to_removable", count=5,
+               destination=f"USB-T{i}-{d}") for i in range(5) for d in (5, 12)]
+    mine = []
+    for k in range(45):
+        day = _dt.date(2026, 1, 5) + _dt.timedelta(days=k)
+        if day.weekday() < 5:
+            mine.append(ev(f"{day.isoformat()}T11:00:00Z", action="copy_to_removable", count=5,
+                           destination=f"USB-{k}"))
+    search = [ev(f"2026-02-2{d}T12:00:00Z", kind="web", action="visit", object="https://www.indeed.com/j")
+              for d in (3, 4, 5)]
+    notice = [ev("2026-02-26T11:00:00Z", action="copy_to_removable", count=5, destination="USB-NOTICE")]
+    hrs = team_hr + [hr("2026-01-01T09:00:00Z", department="IT"),
+                     hr("2026-02-20T09:00:00Z", status="notice", last_day="2026-03-20", department="IT")]
+    alerts = _run(_engine((rid,)), hrs, team + mine + search + notice)
+    assert not [a for a in alerts if a.rule_id == rid and a.employee_id == "E1"]
+    # ... while 20 files that day are 4 times his usual
+    big = [ev("2026-02-26T11:00:00Z", action="copy_to_removable", count=20, destination="USB-NOTICE")]
+    alerts = _run(_engine((rid,)), hrs, team + mine + search + big)
+    assert [a.explanation["observed"] for a in alerts if a.rule_id == rid and a.employee_id == "E1"] == [20]

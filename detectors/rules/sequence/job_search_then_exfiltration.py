@@ -29,15 +29,23 @@ presentations to trade fairs, test engineers who move builds to test rigs. Versi
 employees of one outside company (400 employees, 100 days, seed 2) high: 15-25 team presentations to a thumb
 drive new to them, a week or three after 3-4 job-site visits, in roles where 18 of 18 and 13 of 14 colleagues
 copy to thumb drives every few weeks. Someone leaving or on the watchlist is judged as before (the team's habit
-does not cover them), and so is mail, personal cloud and competitor mail.
+does not cover them), and so is mail, personal cloud and competitor mail. The team's copies still teach the
+person's own normal (a leaver who copied as the team did is judged against it, as in version 4): the rule keeps
+the day's team-habit copies apart (:func:`observe`, ``st.extra["jr"]``, the last :data:`ROUTINE_DAYS` days) and
+the last step is that day's amount without them. (They are subtracted whether or not their drive was new to the
+person: a miss, never a false alert.)
 """
 
+import dataclasses
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 from detectors.content import personal_media
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Rule
 from detectors.rules.sequence._lists import is_job_site
+from detectors.state import EmployeeState, Series
 from detectors.windows import Sequence
 from schemas import ActivityEvent
 
@@ -53,7 +61,7 @@ def job_site_visit(e: ActivityEvent) -> bool:
 def job_search_then_exfiltration(e: ActivityEvent) -> int:
     a = e.action
     if a == "copy_to_removable":
-        return 0 if personal_media(e.object) or e.attrs.get("routine") == "team" else (e.count or 1)
+        return 0 if personal_media(e.object) else (e.count or 1)
     if e.kind == "email" and a in SENDS and "competitor" in (e.attrs.get("recipient_categories") or ()):
         return e.count or 1
     if e.personal is not True:
@@ -61,6 +69,36 @@ def job_search_then_exfiltration(e: ActivityEvent) -> int:
     if (a == "upload" and e.kind in UPLOAD_KINDS) or (e.kind == "email" and a in SENDS):
         return e.count or 1
     return 0
+
+
+#: st.extra key of the team-habit copies of the last days: ``[[day, files], ...]``.
+ROUTINE = "jr"
+ROUTINE_DAYS = 3
+
+
+def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) -> None:
+    """Keep the day's copies to removable media that the engine marked the team's habit (``attrs.routine``)."""
+    if e.action != "copy_to_removable" or e.attrs.get("routine") != "team" or personal_media(e.object):
+        return
+    rec: list[list[int]] = st.extra.setdefault(ROUTINE, [])
+    entry = next((x for x in rec if x[0] == day), None)
+    if entry is None:
+        rec.append([day, 0])
+        entry = rec[-1]
+    entry[1] += e.count or 1
+    rec.sort()
+    del rec[:-ROUTINE_DAYS]
+
+
+@dataclass(frozen=True)
+class BeyondTeamHabit(Sequence):
+    """A :class:`Sequence` whose last step is the day's amount without the copies that are the team's habit."""
+
+    def _check_at(self, s: Series, t: float, day: int, st: EmployeeState, rid: str) -> Any:
+        routine = sum(n for d, n in st.extra.get(ROUTINE, ()) if d == day)
+        if routine:
+            s = dataclasses.replace(s, days={**s.days, day: max(0.0, s.days.get(day, 0.0) - routine)})
+        return super()._check_at(s, t, day, st, rid)
 
 
 def destination_key(e: ActivityEvent) -> str:
@@ -108,7 +146,9 @@ RULE = Rule(
     kinds=("email", "file", "web"),
     first=job_site_visit,
     fresh=destination_key,
-    window=Sequence(within_hours=24 * 30, min_first=3, then_min=5, then_factor=3.0, fresh_days=7, warmup_days=14),
+    observe=observe,
+    window=BeyondTeamHabit(within_hours=24 * 30, min_first=3, then_min=5, then_factor=3.0, fresh_days=7,
+                           warmup_days=14),
     runbook=(
         "Treat the job search as context, not wrongdoing: look at what left (evidence after the visits) and its "
         "sensitivity; if it is company data, raise it with HR and the manager as a possible pre-resignation "
