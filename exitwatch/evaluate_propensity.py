@@ -11,7 +11,7 @@ from ``hr.jsonl`` (``resignation_date``) as the truth:
   days before their notice, negatives are stayers' weeks in the period;
 - **calibration**: Brier score and a reliability table of ``p`` against "notice within 90 days" on the weekly
   snapshots whose 90 days are fully observed;
-- **River, online**: the same four factors fed to River's ``LogisticRegression`` that learns as notices come
+- **River, online**: the same five factors fed to River's ``LogisticRegression`` that learns as notices come
   in (a week's snapshot is learned once its 90 days have passed or a notice came; predicted before), scored
   the same way, to say whether the fitted scorecard or a model learning on site ranks better.
 

@@ -16,7 +16,7 @@ Learned online per employee from ``hr.signals`` (CONTRACT.md 4) and HR records, 
   what the scatter of their own answers explains (1.5 points beyond it is one unit), and the department's
   mean.
 
-The four units go into a scorecard, ``p = 1 / (1 + exp(-(b0 + sum w_i x_i)))``, whose weights were fitted by
+The five units go into a scorecard, ``p = 1 / (1 + exp(-(b0 + sum w_i x_i)))``, whose weights were fitted by
 logistic regression to the event "notice within the next 90 days" on training companies only (generated seeds
 101 and 102 of the six profiles), so ``p`` reads as that probability. ``exitwatch/evaluate_propensity.py``
 measures it on held-out companies and seeds (ranking, calibration, early warning) and compares it with an
@@ -62,21 +62,22 @@ ID = "hr.departure_propensity"
 STATE_VERSION = 2
 KEY = "hp"  # st.extra key of the per-employee state
 ATTENDANCE = frozenset({"late_arrival", "early_leave", "absence"})
-FACTORS = ("attendance", "performance", "leave", "satisfaction")
+FACTORS = ("attendance", "performance", "leave", "satisfaction", "absence")
 
 #: The scorecard: logistic regression of "notice within 90 days" on weekly snapshots of the 12 training companies
 #: only (generated seeds 101 and 102 of the six profiles, 1,000 people, 120 days; reports/propensity/NOTES.md).
 WEIGHTS: dict[str, float] = {
-    "intercept": -4.847,
-    "attendance": 1.23,
-    "performance": 2.415,
-    "leave": 0.832,
-    "satisfaction": 1.754,
+    "intercept": -4.94,
+    "attendance": 1.01,
+    "performance": 2.297,
+    "leave": 0.757,
+    "satisfaction": 1.62,
+    "absence": 2.028,
 }
 #: Share of the employees who stay that the level lets the propensity flag in four weeks: the largest rate that kept
 #: the stayers flagged at or under 4% on every training company (setting ``EXITWATCH_PROPENSITY_STAYER_RATE``;
 #: 0: the absolute level always).
-STAYER_RATE = 0.002
+STAYER_RATE = 0.001
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,9 @@ class PropensityMeta:
 
 META = PropensityMeta()
 
+
+#: Absences: the recent window, the own history it is compared with (days), and the absence days kept.
+ABSENCE_WINDOW, ABSENCE_PRIOR, ABSENCE_KEEP = 56, 180, 24
 
 #: A block of the population level: four weeks.
 BLOCK_DAYS = 28
@@ -267,6 +271,10 @@ class PropensityModel:
         if name in ATTENDANCE:
             if day // 7 == s["w"]:
                 s["c"] += 1
+            if name == "absence":
+                ab = s.setdefault("ab", [])
+                ab.append(day)
+                s["ab"] = [d for d in ab if d > day - ABSENCE_WINDOW - ABSENCE_PRIOR][-ABSENCE_KEEP:]
         elif name == "leave_request":
             s["lr"].append(day)
             s["lr"] = [d for d in s["lr"] if d > day - 240][-16:]
@@ -339,7 +347,7 @@ class PropensityModel:
         return c >= max(2.0, own, peer)
 
     def features(self, s: dict[str, Any], day: int, dept: str) -> dict[str, Any]:
-        """The four factors in units (1 = the level HR names) plus the numbers behind them."""
+        """The five factors in units (1 = the level HR names) plus the numbers behind them."""
         # attendance: weeks running (the current week counts once it is anomalous already)
         run = 1 if self._anomalous(s, s["c"], dept) else 0
         for c in reversed(s["r"]):
@@ -385,9 +393,19 @@ class PropensityModel:
             var = sum((v - sat_before) ** 2 for v in before_v) / (k - 1) if k > 1 else 1.0
             noise = math.sqrt(max(var, 0.64) * (0.5 + 1.0 / k))
             sat_x = min(max(0.0, sat_before - sat_now - noise) / 1.5, 3.0)
+        # absence: absences in the last eight weeks against the own rate in the six months before, as a surprise
+        # under a Poisson count (lateness is common and noisy; absences are rare, so a few more stand out)
+        ab = s.get("ab", [])
+        abs_recent = sum(1 for d in ab if d > day - ABSENCE_WINDOW)
+        abs_x, abs_usual = 0.0, None
+        span = max(0, min(ABSENCE_PRIOR, day - ABSENCE_WINDOW - s["s"]))
+        if span >= 56:  # at least eight weeks of own history
+            prior = sum(1 for d in ab if day - ABSENCE_WINDOW - span < d <= day - ABSENCE_WINDOW)
+            abs_usual = prior * ABSENCE_WINDOW / span
+            abs_x = max(0.0, (abs_recent - abs_usual) / math.sqrt(abs_usual + 1.0)) / 3.0
         peer_sat = self.peer_sv.get(dept, [0, None])[1]
         units = {"attendance": min(att_x, 2.0), "performance": min(perf_x, 2.0), "leave": min(leave_x, 2.0),
-                 "satisfaction": min(sat_x, 2.0)}
+                 "satisfaction": min(sat_x, 2.0), "absence": min(abs_x, 2.0)}
         return {
             **units,
             "_att_run": run, "_att_week": s["c"], "_att_recent": list(recent), "_att_usual": round(s["m"], 2),
@@ -396,11 +414,12 @@ class PropensityModel:
             "_leave_recent": recent_lr, "_leave_usual": None if prior_rate is None else round(prior_rate, 2),
             "_sat_now": sat_now, "_sat_before": None if sat_before is None else round(sat_before, 2),
             "_sat_peers": None if peer_sat is None else round(peer_sat, 2),
+            "_abs_recent": abs_recent, "_abs_usual": None if abs_usual is None else round(abs_usual, 2),
         }
 
     def probability(self, f: dict[str, Any]) -> float:
         w = self.weights
-        z = w["intercept"] + sum(w[k] * f[k] for k in FACTORS)
+        z = w["intercept"] + sum(w.get(k, 0.0) * f[k] for k in FACTORS)
         return 1.0 / (1.0 + math.exp(-z))
 
     # ------------------------------------------------------------ alert
@@ -426,6 +445,10 @@ class PropensityModel:
             out.append({"factor": "satisfaction", "contribution": round(w["satisfaction"] * f["satisfaction"], 2),
                         "text": (f"satisfaction falling: {f['_sat_now']:g} in the last two surveys against "
                                  f"{f['_sat_before']:g} before{peers}")})
+        if f["absence"] > 0:
+            out.append({"factor": "absence", "contribution": round(w.get("absence", 0.0) * f["absence"], 2),
+                        "text": (f"{f['_abs_recent']} absences in the last {ABSENCE_WINDOW // 7} weeks (usually "
+                                 f"{f['_abs_usual']:g} in as long)")})
         out = [x for x in out if x["contribution"] > 0]  # only what raised the score is a reason
         out.sort(key=lambda x: -x["contribution"])
         return out

@@ -307,3 +307,45 @@ def test_secops_never_sees_the_propensity_behind_a_provisional_alert(tmp_path: A
     ids = {a["rule_id"] for a in sec_alerts}
     assert {a["rule_id"] for a in provisional} <= ids, "the security finding itself does reach secops"
     assert b"propensity" not in sec and b"possibly_leaving" not in sec
+
+
+def _absences(emp: str, days: int, every: int, rising_from: int | None = None) -> list[HRSignal]:
+    """A person with no lateness, steady surveys and reviews, and an absence every ``every`` working days; from
+    ``rising_from`` on, an absence a week (interviews, appointments)."""
+    out = []
+    for day in range(days):
+        if (D0 + dt.timedelta(days=day)).weekday() >= 5:
+            continue
+        if rising_from is not None and day >= rising_from:
+            if (D0 + dt.timedelta(days=day)).weekday() == 3:
+                out.append(_sig(emp, day, "absence", 1, hour=8))
+        elif day % every == 0:
+            out.append(_sig(emp, day, "absence", 1, hour=8))
+        if day % 28 == 2:
+            out.append(_sig(emp, day, "survey", 7, hour=11))
+    return out
+
+
+def test_absences_rising_against_the_own_rate_is_a_factor_of_its_own() -> None:
+    m = PropensityModel(level=0.99)
+    eng = Engine(rules=[], models=[m], config=EngineConfig())
+    for e in ("A1", "A2", "A3"):
+        eng.on_hr(_hr(e))
+    # A1: an absence a month for six months, then one a week for eight weeks; A2: an absence a month throughout;
+    # A3: the same weekly absences but no earlier history (a new hire: nothing to compare with)
+    sigs = _absences("A1", 240, every=30, rising_from=180) + _absences("A2", 240, every=30)
+    sigs += [s for s in _absences("A3", 240, every=30, rising_from=180) if s.ts.date() >= D0 + dt.timedelta(180)]
+    _run(eng, sigs)
+    units = {}
+    for e in ("A1", "A2", "A3"):
+        st = eng.store.get(e)
+        assert st is not None
+        s = st.extra["hp"]
+        units[e] = m.features(s, s["w"] * 7 + 6, "sales")
+    assert units["A1"]["absence"] >= 1.0, units["A1"]
+    assert units["A1"]["_abs_recent"] >= 7 and units["A1"]["_abs_usual"] is not None and units["A1"]["_abs_usual"] < 3
+    assert units["A2"]["absence"] == 0.0 and units["A3"]["absence"] == 0.0
+    assert units["A3"]["_abs_usual"] is None
+    text = [f["text"] for f in m.explain(units["A1"]) if f["factor"] == "absence"]
+    assert text and "absences in the last 8 weeks" in text[0], m.explain(units["A1"])
+    assert len(eng.store.get("A1").extra["hp"]["ab"]) <= 24  # type: ignore[union-attr]
