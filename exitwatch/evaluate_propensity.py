@@ -192,10 +192,11 @@ def simulate(run: FeatureRun, weights: dict[str, float], rate: float, fallback: 
     """(share of leavers flagged >= 14 days before notice, share of stayers flagged in the period) with these
     weights and stayer rate: the model's population level replayed day by day from the factor units (within a
     day the order of signals and HR records is not kept: close to, not exactly, what the model does)."""
-    from detectors.models.propensity import BLOCK_DAYS, CONFIRM_DAYS, StayerLevel
+    from detectors.models.propensity import BLOCK_DAYS, CONFIRM_DAYS, WARM_DAYS, StayerLevel
 
     w = weights
     pts: dict[int, list[tuple[str, float]]] = defaultdict(list)
+    first = {emp: ser[0][0] for emp, ser in run.units.items() if ser}
     for emp, ser in run.units.items():
         for d, u in ser:
             z = w["intercept"] + sum(w.get(k, 0.0) * u[k] for k in FACTORS)
@@ -216,7 +217,7 @@ def simulate(run: FeatureRun, weights: dict[str, float], rate: float, fallback: 
         b = day // BLOCK_DAYS
         level = None
         for emp, p in pts.get(day, ()):
-            if emp not in leaving:
+            if emp not in leaving and day - first[emp] >= WARM_DAYS:
                 cur = bm.get(emp)
                 if cur is not None and cur[0] < b:
                     bp[emp].append(cur)

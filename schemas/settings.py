@@ -133,7 +133,7 @@ class Settings(BaseSettings):
                                      "worker resumes from the last committed state")
 
     # -- departure propensity: the level relative to the company (issue 18, i-prop)
-    propensity_stayer_rate: float = Field(0.001, ge=0, lt=1, description="share of the employees who stay that "
+    propensity_stayer_rate: float = Field(0.006, ge=0, lt=1, description="share of the employees who stay that "
                                           "hr.departure_propensity may flag in four weeks: its level is that "
                                           "quantile of the company's own stayers (learned online; "
                                           "EXITWATCH_PROPENSITY_LEVEL until known, and always when 0)")

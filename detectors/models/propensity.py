@@ -77,7 +77,7 @@ WEIGHTS: dict[str, float] = {
 #: Share of the employees who stay that the level lets the propensity flag in four weeks: the largest rate that kept
 #: the stayers flagged at or under 4% on every training company (setting ``EXITWATCH_PROPENSITY_STAYER_RATE``;
 #: 0: the absolute level always).
-STAYER_RATE = 0.001
+STAYER_RATE = 0.006
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,11 @@ META = PropensityMeta()
 
 #: Absences: the recent window, the own history it is compared with (days), and the absence days kept.
 ABSENCE_WINDOW, ABSENCE_PRIOR, ABSENCE_KEEP = 56, 180, 24
+
+#: Days of own signals before an employee's scores teach the company's level: the longest own history a factor
+#: compares with (absence: eight weeks before its eight-week window). Before it, every factor reads low (nothing
+#: to compare with), and a level learned from those weeks would be far too low for people whose history is known.
+WARM_DAYS = ABSENCE_WINDOW + 56
 
 #: A block of the population level: four weeks.
 BLOCK_DAYS = 28
@@ -143,7 +148,8 @@ class StayerLevel:
     reach in four weeks.
 
     Every employee's highest propensity in each four-week block (:data:`BLOCK_DAYS`, the same blocks for all)
-    is kept with the employee until :data:`CONFIRM_DAYS` have passed after it without a notice: then it is a
+    is kept with the employee until :data:`CONFIRM_DAYS` have passed after it without a notice (blocks of the
+    employee's first :data:`WARM_DAYS` of signals are not kept: their factors have no history yet): then it is a
     stayer's, and goes into the histogram of its block (a notice drops the blocks still waiting, so the drift
     of people about to leave never raises the level for everyone else). The level is the ``1 - rate`` quantile
     of the last :data:`KEEP_BLOCKS` blocks, never below ``floor``; until :data:`MIN_BLOCKS` employee-blocks are
@@ -302,6 +308,8 @@ class PropensityModel:
     def _block(self, s: dict[str, Any], day: int, p: float) -> None:
         """The highest propensity of the employee's current four-week block; a finished block waits with the
         employee until :data:`CONFIRM_DAYS` passed without a notice, then goes to the population level."""
+        if day - s["s"] < WARM_DAYS:
+            return  # the factors lack the own history they compare with: such scores do not teach the level
         b = day // BLOCK_DAYS
         bm = s.get("bm")
         if bm is not None and bm[0] < b:

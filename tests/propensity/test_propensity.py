@@ -241,20 +241,23 @@ def test_possibly_leaving_raises_monitoring_at_a_lower_severity() -> None:
 def test_the_level_is_the_companys_own_learned_from_those_who_stay() -> None:
     """StayerLevel: every employee's highest propensity per four-week block, counted once 90 days passed after
     it without a notice; once enough blocks are known the level in force is the company's quantile, not the
-    configured one; a notice drops the leaver's blocks still waiting."""
-    from detectors.models.propensity import FLOOR, MIN_BLOCKS
+    configured one; a notice drops the leaver's blocks still waiting; the weeks before anyone's factors have
+    their own history to compare with (WARM_DAYS) teach it nothing."""
+    from detectors.models.propensity import BLOCK_DAYS, FLOOR, MIN_BLOCKS, WARM_DAYS
 
-    m = PropensityModel(level=0.6, stayer_rate=0.05)
+    m = PropensityModel(level=0.6, stayer_rate=0.08)
     eng = Engine(rules=[], models=[m], config=EngineConfig())
     emps = [f"E{i:03d}" for i in range(60)]
     for e in emps:
         eng.on_hr(_hr(e))
     sigs: list[HRSignal] = []
-    for i, e in enumerate(emps):  # a tenth drift from day 60 and stay: the company's top
-        sigs += _history(e, 240, drift_from=60 if i % 10 == 0 else None, late_per_week=i % 3)
+    for i, e in enumerate(emps):  # a tenth drift from day 150 and stay: the company's top
+        sigs += _history(e, 330, drift_from=150 if i % 10 == 0 else None, late_per_week=i % 3)
     _run(eng, sigs)
-    day = (D0 - dt.date(1970, 1, 1)).days + 239
+    day0 = (D0 - dt.date(1970, 1, 1)).days
+    day = day0 + 329
     assert sum(m.population.counts(day)) >= MIN_BLOCKS
+    assert min(m.population.hist) >= (day0 + WARM_DAYS) // BLOCK_DAYS, "no block of the warm-up weeks"
     level = m.population.level(day)
     assert level != 0.6 and level >= FLOOR, "the company's own level replaced the configured one"
     # the drifting tenth (who stayed) set it: most of them reach it, the others do not
@@ -262,11 +265,11 @@ def test_the_level_is_the_companys_own_learned_from_those_who_stay() -> None:
     drifting = [ps[e] for i, e in enumerate(emps) if i % 10 == 0]
     others = [ps[e] for i, e in enumerate(emps) if i % 10]
     assert max(others) < level and sum(p >= level for p in drifting) >= len(drifting) // 2, (level, drifting)
-    assert "top 5.00%" in m.population.basis(day)
+    assert "top 8.00%" in m.population.basis(day)
     # a notice drops the blocks that are still waiting: they never count as a stayer's
     assert eng.store.get("E000").extra["hp"].get("bp")
-    eng.on_hr(HRRecord.model_validate({"employee_id": "E000", "ts": "2026-08-20T08:00:00Z", "status": "notice",
-                                       "last_day": "2026-09-30", "department": "sales"}))
+    eng.on_hr(HRRecord.model_validate({"employee_id": "E000", "ts": "2026-12-01T08:00:00Z", "status": "notice",
+                                       "last_day": "2026-12-31", "department": "sales"}))
     assert "bp" not in eng.store.get("E000").extra["hp"]
 
 
