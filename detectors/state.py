@@ -320,18 +320,20 @@ class Series:
     @classmethod
     def from_obj(cls, o: list[Any], ids: list[str]) -> "Series":
         raw = o[0]
+        g = _DAYS.get  # the shared day objects (intern_day), inline: a state has dozens of days to decode
         if len(raw) == 2 and isinstance(raw[1], str):
-            days: dict[int, float] = {intern_day(raw[0] + i): _RUN_VALUE[c] for i, c in enumerate(raw[1]) if c != "0"}
+            days: dict[int, float] = {g(d) or intern_day(d): _RUN_VALUE[c]
+                                      for d, c in enumerate(raw[1], raw[0]) if c != "0"}
         elif len(raw) == 2 and isinstance(raw[1], list) and not isinstance(raw[0], list):
-            days = {intern_day(raw[0] + i): v for i, v in enumerate(raw[1]) if v}
+            days = {g(d) or intern_day(d): v for d, v in enumerate(raw[1], raw[0]) if v}
         else:
-            days = {intern_day(int(d)): v for d, v in raw}
+            days = {g(d) or intern_day(int(d)): v for d, v in raw}
         rest = o[7:]
         last = rest.pop(0) if rest and not isinstance(rest[0], int) else None
         ep = None
         if isinstance(last, list):
             ep, last = last, last[0]
-        s = cls(days, [(intern_day(d), ids[i]) for d, i in o[1]], o[2], o[3], o[4], o[5], o[6] if len(o) > 6 else 0.0, last,
+        s = cls(days, [(g(d) or intern_day(d), ids[i]) for d, i in o[1]], o[2], o[3], o[4], o[5], o[6] if len(o) > 6 else 0.0, last,
                 None, ep)
         if rest and s.folded is not None:
             meta = rest[0]
