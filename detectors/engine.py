@@ -35,6 +35,7 @@ from detectors.offboarding import HANDOVER_SIGNALS
 from detectors.habits import MASS_RECIPIENTS, Habits
 from detectors.hosts import HostUsers
 from detectors.peerload import PeerLoad
+from detectors.peerrates import PeerRates, peer_groups
 from detectors.peers import PeerFirsts
 from detectors.risk import RISK_RULE, rule_code, update_risk
 from detectors.shared import SharedMemory
@@ -320,6 +321,7 @@ class Engine:
         #: (detectors.shared).
         self.partition_of: Callable[[str], int] = lambda emp: 0
         self.peer_load = PeerLoad()  # a department's day against its usual (detectors.peerload)
+        self.peer_rates = PeerRates()  # each peer's rate, per role and department (detectors.peerrates)
         self.habits = Habits()  # own working hours, the company's own destinations (detectors.habits)
         self._seq_keep = {
             r.id: r.window.within_hours * 3600 for r in self.rules if isinstance(r.window, Sequence)
@@ -433,6 +435,10 @@ class Engine:
                 if rule.observe is not None:  # context the rule keeps from every event (see Rule.observe)
                     rule.observe(event, st, hr_then, day, t)
                 v = rule.predicate(event)
+                prate = getattr(rule.window, "peer_rates", False)
+                if prate:  # every member's rate, for the peer fallback (detectors.peerrates)
+                    pgroups = peer_groups(sk, st.hr)
+                    self.peer_rates.member(st, sk, pgroups, day, first_seen, float(v), part)
                 if not v:
                     continue
                 nk = None
@@ -474,6 +480,8 @@ class Engine:
                 for view in (views if rule.window.when != "always" else views[:1]) + extra_views:
                     f = (rule.window.on_event(s, view, day, t, st, sk) if nk is None
                          else rule.window.on_new(s, view, day, st, sk, nk[0], nk[1:]))
+                    if f is None and prate:  # no own normal to judge by: the peers'
+                        f = rule.window.on_peers(s, view, day, st, sk, self.peer_rates, pgroups)
                     if f is not None:
                         if peers:  # graded against the department's same day
                             f = self.peer_load.regrade(f, group, sk, day, s.days.get(day, 0.0), usual_amount(s))
@@ -837,7 +845,7 @@ class Engine:
     @property
     def shared(self) -> tuple[SharedMemory, ...]:
         """The memories shared by every employee (detectors.shared), for a worker to persist."""
-        return (self.hosts, self.peer_firsts, self.peer_load, *self.habits.memories)
+        return (self.hosts, self.peer_firsts, self.peer_load, *self.habits.memories, self.peer_rates)
 
     def shared_changes(self) -> list[tuple[str, int, bytes | None]]:
         """``(record key, partition, value)`` of every contribution changed since the last commit."""

@@ -874,6 +874,16 @@ class SustainedAbove(Sustained):
     unexplained: str = ""
     #: Whether evidence from the notice's days alone may grade above low (after the handover regrading).
     notice_grade: bool = False
+    #: The peer fallback (:meth:`on_peers`, :mod:`detectors.peerrates`): for an employee first seen too
+    #: recently for the onset search (the change may have begun before any own history), the rate per 30
+    #: days before the notice against their peers' (``peer_rank``-th busiest other member, at least
+    #: ``peer_floor``): ``peer_times`` as much and ``peer_excess`` more, with ``peer_min`` other members.
+    peer_rates: bool = False
+    peer_times: float = 3.0
+    peer_rank: int = 2
+    peer_floor: float = 4.0
+    peer_excess: float = 20.0
+    peer_min: int = 5
 
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.days + self.onset_days + self.ref_days)
@@ -910,6 +920,78 @@ class SustainedAbove(Sustained):
         if v == int(v) and int(v) & (int(v) - 1):
             return None
         return self._check(s, hr, day, st)
+
+    def on_peers(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str, rates: Any,
+                 groups: tuple[str, ...]) -> Finding | None:
+        """The peer fallback, asked by the engine when :meth:`on_event` found nothing (``rates``: its
+        :class:`detectors.peerrates.PeerRates`; ``groups``: the employee's peer groups, finest first).
+
+        Someone first seen less than ``onset_days`` + ``min_ref_days`` before the departure period has no
+        own normal from before a change that began early: their days from first seen to the day before the
+        notice (at least ``min_ref_days`` of them, ``min_days`` with the amount) are compared with their
+        peers' rates. Each day counts at most twice the median of their days with the amount (one busy day
+        is not a rate). It fires when the rate per 30 days is at least ``peer_times`` the ``peer_rank``-th
+        busiest other member's (one unusual colleague does not hide it; at least ``peer_floor``), with
+        ``peer_excess`` more than that rate gives, in the first group with ``peer_min`` other members. Only
+        the days before the notice count: in the notice a handover looks the same. Graded by the ratio
+        (capped at ``ratio_cap``)."""
+        import statistics
+
+        if not self.peer_rates or not self.ok(hr, day) or (hr.last_day is not None and s.last == f"L{hr.last_day}"):
+            return None
+        v = s.days.get(day, 0.0)
+        if v == int(v) and int(v) & (int(v) - 1):
+            return None
+        p = self.period(hr, day)
+        if p is None:
+            return None
+        start, end = p
+        fs = int(st.extra.get("fs", start))
+        if fs <= start - self.onset_days - self.min_ref_days:
+            return None  # an own normal before any onset: the own test judges
+        notice = hr.notice_from if hr.notice_from is not None else (hr.last_day + 1 if hr.last_day is not None
+                                                                    else end + 1)
+        last = min(end, notice - 1)
+        m = last - fs + 1
+        if m < self.min_ref_days:
+            return None
+        vals = [float(s.days.get(d, 0.0)) for d in range(fs, last + 1)]
+        active = [x for x in vals if x > 0]
+        if len(active) < self.min_days:
+            return None
+        cap = max(1.0, 2 * statistics.median(active))
+        total = sum(min(x, cap) for x in vals)
+        rate = 30.0 * total / m
+        own = (st.extra.get("pr" + rid) or [0, 0, [], None])[3]
+        for g in groups:
+            n, peer = rates.busiest(g, own, self.peer_rank)
+            if n >= self.peer_min:
+                break
+        else:
+            return None
+        usual = max(self.peer_floor, peer)
+        expected = usual * m / 30.0
+        if rate < self.peer_times * usual or total - expected < self.peer_excess:
+            return None
+        team = g[len(rid) + 1:] if g.startswith(rid + ":") else g
+        return Finding(
+            key=f"L{hr.last_day}" if hr.last_day is not None else f"N{start}",
+            observed=len(active),
+            threshold=self.min_days,
+            window_start=fs,
+            window_end=last,
+            evidence=s.evidence(fs, last),
+            baseline={"peers": n, "peer_rate_30d": round(peer, 1), "rank": self.peer_rank},
+            ratio=min(self.ratio_cap, rate / usual),
+            day=max((d for d in s.days if fs <= d <= last), default=last),
+            extra={"period_days": m, "total": round(total, 1), "expected": round(expected, 1),
+                   "excess": round(total - expected, 1), "evidence_before_notice": None,
+                   "basis": f"their peers' ({team}, {n} others)",
+                   "normal": f"the {_ordinal(self.peer_rank)} busiest peer's rate ({usual:.1f} per 30 days) gives",
+                   "detail": f"{rate:.1f} per 30 days, {rate / usual:.1f}x ({self.peer_times:g}x needed); no own "
+                             f"history before {day_date(fs).isoformat()}",
+                   "when": "before the notice", "peer_group": team, "rate_30d": round(rate, 1)},
+        )
 
     def _check(self, s: Series, hr: HRView, today: int, st: EmployeeState) -> Finding | None:
         import math
@@ -975,7 +1057,10 @@ class SustainedAbove(Sustained):
                    "usual_day": _num_str(t["usual_day"]), "evidence": round(evidence, 1),
                    "evidence_before_notice": round(max(before, 0.0), 1), "when": when,
                    "total": round(t["total"], 1), "expected": round(t["mean"] * t["m"], 1),
-                   "excess": round(t["excess"], 1)},
+                   "excess": round(t["excess"], 1),
+                   "basis": f"the employee's usual day ({_num_str(t['usual_day'])})", "normal": "their normal",
+                   "detail": f"before, on {t['k_ref']} of {t['n']} days; a chance of 1 in 10^{round(evidence, 1)} "
+                             "under their own normal"},
         )
 
 
@@ -1003,6 +1088,10 @@ def _binomial_tail_fast(k: int, m: int, p: float) -> float:
         if term < total * 1e-16:
             break
     return min(1.0, total)
+
+
+def _ordinal(n: int) -> str:
+    return {1: "first", 2: "second", 3: "third"}.get(n, f"{n}th")
 
 
 def _num_str(v: float) -> str:

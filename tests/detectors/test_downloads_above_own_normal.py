@@ -86,5 +86,94 @@ def test_the_onset_search_finds_a_change_before_the_period_and_pays_for_the_onse
 
 
 def test_rule_version_and_severity() -> None:
-    assert RULE.version == "1" and RULE.severity == "medium"
+    assert RULE.version == "2" and RULE.severity == "medium"
     assert RULE.window.ratio_cap < 10
+
+
+# ---------------------------------------------------------------------------- the peer fallback (v2)
+def _agent(i: int) -> str:
+    return f"p{i}@corp.example"
+
+
+def _team(per_day: list[int], start: str = "2026-01-05", days: int = 60) -> list[dict]:
+    """Colleague i downloads per_day[i] files every day."""
+    return [x for i, k in enumerate(per_day) if k
+            for x in daily(start, days, k, hour=9, action="download", actor=_agent(i), object=OWN)]
+
+
+def _hr_team(n: int, first: str = "2026-01-05") -> list[dict]:
+    return [hr(f"{first}T07:00:00Z", employee_id=f"P{i}", accounts=[_agent(i)], department="support", role="agent")
+            for i in range(n)]
+
+
+def _new_leaver(first: str = "2026-01-20", resigned: str = "2026-02-25", last_day: str = "2026-03-13") -> list[dict]:
+    return [hr(f"{first}T08:00:00Z", department="support", role="agent"),
+            hr(f"{resigned}T09:00:00Z", status="notice", resignation_date=resigned, last_day=last_day,
+               department="support", role="agent")]
+
+
+def _run(events: list[dict], hrs: list[dict], rule=RULE) -> list:
+    return run_example(rule, Example("x", True, events, hrs))
+
+
+def _drip(start: str = "2026-01-20", days: int = 53, per_day: int = 4) -> list[dict]:
+    return daily(start, days, per_day, hour=14, action="download", object=OWN)
+
+
+def test_a_drip_from_the_first_day_seen_is_caught_by_the_peers_and_only_by_them() -> None:
+    import dataclasses
+
+    from detectors.rule import Rule
+
+    events, hrs = _drip() + _team([1] * 8), _new_leaver() + _hr_team(8)
+    alerts = _run(events, hrs)
+    assert [a.severity for a in alerts] == ["medium"], [a.title for a in alerts]
+    x = alerts[0].explanation
+    assert x["peer_group"] == "support/agent" and x["baseline"]["peers"] == 8
+    assert x["when"] == "before the notice" and x["window_end"] == "2026-02-24"  # the notice's days never count
+    assert 3 * 31.0 <= x["rate_30d"] == 120.0  # 4 a day against the team's 1 (bucket top 31 per 30 days)
+    assert "their peers' (support/agent, 8 others)" in alerts[0].title
+    assert alerts[0].ts.date() <= dt.date(2026, 2, 25)  # at the resignation, 16 days before the last day
+    # without the fallback the own normal sees nothing: the drip is all the history there is
+    own_only = Rule(**{**{f.name: getattr(RULE, f.name) for f in dataclasses.fields(RULE)},
+                       "window": dataclasses.replace(RULE.window, peer_rates=False)})
+    assert _run(events, hrs, own_only) == []
+
+
+def test_peers_who_download_as_much_or_too_few_peers_give_nothing() -> None:
+    assert _run(_drip() + _team([4] * 8), _new_leaver() + _hr_team(8)) == []
+    assert _run(_drip() + _team([1] * 4), _new_leaver() + _hr_team(4)) == []  # 4 colleagues: fewer than 5
+
+
+def test_one_busy_colleague_does_not_hide_a_drip_but_two_do() -> None:
+    assert len(_run(_drip() + _team([1] * 7 + [6]), _new_leaver() + _hr_team(8))) == 1
+    assert _run(_drip() + _team([1] * 6 + [6, 6]), _new_leaver() + _hr_team(8)) == []
+
+
+def test_a_burst_is_not_a_rate_and_the_notice_alone_is_not_peer_evidence() -> None:
+    burst = daily("2026-02-02", 1, 150, hour=14, action="download", object=OWN) + _drip("2026-02-03", 5, 1) \
+        + _drip("2026-02-25", 17, 1)
+    assert _run(burst + _team([1] * 8), _new_leaver() + _hr_team(8)) == []
+    # the same drip, only from the resignation on: a handover looks the same, the peers are not asked
+    alerts = _run(_drip("2026-02-25", 17) + _team([1] * 8), _new_leaver() + _hr_team(8))
+    assert all(a.explanation.get("peer_group") is None for a in alerts)
+
+
+def test_the_peer_rates_are_shared_memory_that_survives_a_restore() -> None:
+    from detectors.engine import Engine, EngineConfig
+    from detectors.peerrates import PeerRates
+
+    eng = Engine(rules=[RULE], config=EngineConfig(risk=False))
+    _run(_drip() + _team([1] * 8), _new_leaver() + _hr_team(8))  # smoke: a fresh engine per run
+    assert any(isinstance(m, PeerRates) for m in eng.shared)
+    pr = PeerRates()
+    st = EmployeeState()
+    for d in range(20):
+        pr.member(st, "s", ("s:a/b", "s:a"), d, 0, 2.0)
+    assert pr.busiest("s:a", own=None, rank=1)[0] == 1
+    pr.member(st, "s", ("s:c",), 20, 0, 0.0)  # moved to another department: out of the old groups
+    assert pr.busiest("s:a", own=None, rank=1) == (0, 0.0) and pr.busiest("s:c", own=None, rank=1)[0] == 1
+    back = PeerRates()
+    for key, _part, value in pr.dump():
+        assert back.load(key, value)
+    assert back.parts == pr.parts

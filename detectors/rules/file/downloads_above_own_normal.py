@@ -17,6 +17,17 @@ Honest leavers hand over a lot, but only once they have resigned. Evidence from 
 notice's days is graded low (a handover looks the same), after taking out the downloads passed on by an
 internal mail within two hours (``file/_handover.py``). The alert names the days above the usual day, the
 usual day, the excess, the chance, and whether it began before the notice.
+
+**Peers, when there is no own normal** (v2). A drip that began in the first days the system saw the employee
+(a new deployment, a new hire) has no clean history before it: for someone first seen less than 44 days (30
+onsets + 14 reference days) before the departure period, the days from first seen to the day before the
+notice are compared with their peers (role within the department, else the department; :mod:`detectors.
+peerrates`). It fires, medium, when their downloads per 30 days are at least 3 times the rate of the second
+busiest of at least 5 colleagues (one unusual colleague does not hide it; the rate is at least 4, a download a
+week), at least 20 downloads more, on at least 5 days; each day counts at most twice their median day, so a
+burst is not a rate. For example a sales assistant first seen 9 days before a drip of 3-10 files a day: 97 per
+30 days against 22 for the second busiest of 15 colleagues, 4.5x. Someone who always downloads far more than
+their team is judged by their own normal once it exists (44 days), never by the peers.
 """
 
 from typing import Any
@@ -54,6 +65,23 @@ def _sporadic(start: str, weeks: int) -> list[dict[str, Any]]:
     return [x for w in range(weeks) for x in _own((d0 + dt.timedelta(days=7 * w + 2)).isoformat(), 1, per_day=20)]
 
 
+def _team(start: str, days: int, per_day: int, n: int = 6) -> list[dict[str, Any]]:
+    """``n`` colleagues (P1..Pn, support agents) downloading ``per_day`` files a day."""
+    return [x for i in range(1, n + 1)
+            for x in daily(start, days, per_day, hour=9, action="download", actor=f"p{i}@corp.example",
+                           object="/sites/support/cases/case.pdf")]
+
+
+def _team_hr(n: int = 6) -> list[dict[str, Any]]:
+    return [hr("2026-01-05T07:00:00Z", employee_id=f"P{i}", accounts=[f"p{i}@corp.example"],
+               department="support", role="agent") for i in range(1, n + 1)]
+
+
+#: an agent first seen on 20 January, resigning on 25 February (no own normal before a change that began early)
+_NEW = [hr("2026-01-20T08:00:00Z", department="support", role="agent"),
+        hr("2026-02-25T09:00:00Z", status="notice", last_day="2026-03-13", resignation_date="2026-02-25",
+           department="support", role="agent")]
+
 _LEAVER = [hr("2026-01-05T08:00:00Z"),
            hr("2026-02-25T09:00:00Z", status="notice", last_day="2026-03-13", resignation_date="2026-02-25")]
 #: notice given before the downloads rose
@@ -62,12 +90,11 @@ _EARLY = [hr("2026-01-05T08:00:00Z"),
 
 RULE = Rule(
     id="file.downloads_above_own_normal",
-    version="1",
+    version="2",
     title=(
-        "Downloads above the employee's usual day ({usual_day}) on {observed:.0f} of the {period_days} days from "
-        "{window_start} to {window_end}: {total:.0f} downloads, {excess:.0f} more than their normal "
-        "({expected:.0f}); before, on {ref_days_above} of {ref_days} days; a chance of 1 in 10^{evidence} under "
-        "their own normal, {when}; last working day {last_day}"
+        "Downloads above {basis} on {observed:.0f} of the {period_days} days from {window_start} to "
+        "{window_end}: {total:.0f} downloads, {excess:.0f} more than {normal} ({expected:.0f}); {detail}, "
+        "{when}; last working day {last_day}"
     ),
     description=__doc__,
     severity="medium",
@@ -76,7 +103,7 @@ RULE = Rule(
     kinds=("email", "file", "web"),  # downloads, and the mails and uploads the handover observer reads
     observe=_observe,
     window=SustainedAbove(days=30, ref_days=30, min_days=5, min_evidence=4.0, min_excess=10.0, unexplained=KEY,
-                          ratio_cap=9.0),
+                          ratio_cap=9.0, peer_rates=True),
     runbook=(
         "Compare the downloaded files (evidence) with the handover plan; ask the manager whether the work in "
         "the departure period needed them; look for the same files leaving by mail, USB or personal cloud."
@@ -111,6 +138,15 @@ RULE = Rule(
                 _own("2026-01-05", 40) + _own("2026-02-14", 14, per_day=5),
                 [hr("2026-01-05T08:00:00Z"),
                  hr("2026-03-02T09:00:00Z", status="notice", last_day="2026-03-13", resignation_date="2026-02-25")]),
+        Example("peers: five downloads a day from the first day seen, where the team downloads one (5x)", True,
+                _own("2026-01-20", 53, per_day=5) + _team("2026-01-05", 51, 1), _NEW + _team_hr()),
+        Example("peers: the same five a day in a team that downloads five", False,
+                _own("2026-01-20", 53, per_day=5) + _team("2026-01-05", 51, 5), _NEW + _team_hr()),
+        Example("peers: too few colleagues to compare with", False,
+                _own("2026-01-20", 53, per_day=5) + _team("2026-01-05", 51, 1, n=3), _NEW + _team_hr(3)),
+        Example("peers: a long own history at the same volume is the own normal (the team is not asked)", False,
+                _own("2025-11-20", 96, per_day=5) + _team("2026-01-05", 51, 1),
+                [{**_NEW[0], "ts": "2025-11-20T08:00:00Z"}, _NEW[1]] + _team_hr()),
         Example("a source without paths: events named only by a file", True,
                 [{**x, "object": "q.xlsx"} for x in _own("2026-01-05", 40) + _own("2026-02-14", 21, per_day=5)],
                 _LEAVER),
