@@ -480,8 +480,8 @@ class Engine:
                 for view in (views if rule.window.when != "always" else views[:1]) + extra_views:
                     f = (rule.window.on_event(s, view, day, t, st, sk) if nk is None
                          else rule.window.on_new(s, view, day, st, sk, nk[0], nk[1:]))
-                    if f is None and prate:  # no own normal to judge by: the peers'
-                        f = rule.window.on_peers(s, view, day, st, sk, self.peer_rates, pgroups)
+                    if prate:  # the peers': a fallback without own normal, context with it
+                        f = rule.window.with_peers(f, s, view, day, st, sk, self.peer_rates, pgroups)
                     if f is not None:
                         if peers:  # graded against the department's same day
                             f = self.peer_load.regrade(f, group, sk, day, s.days.get(day, 0.0), usual_amount(s))
@@ -539,7 +539,12 @@ class Engine:
                 if s is None:
                     continue
                 try:
-                    for f in rule.window.lookback(s, hr, today, self.config.lookback_days, st, self._skey[rule.id]):
+                    found = rule.window.lookback(s, hr, today, self.config.lookback_days, st, self._skey[rule.id])
+                    if getattr(rule.window, "peer_rates", False):  # the peers' context or fallback, as on events
+                        sk, groups = self._skey[rule.id], peer_groups(self._skey[rule.id], st.hr)
+                        found = [g for g in (rule.window.with_peers(f, s, hr, today, st, sk, self.peer_rates, groups,
+                                                                    gated=False) for f in (found or [None])) if g]
+                    for f in found:
                         alerts += self._emit(rule, emp, f, st, hr, record.ts)
                 except Exception:
                     self.stats.errors[rule.id] += 1

@@ -101,15 +101,38 @@ class PeerRates(SharedMemory):
             k = str(new)
             c[k] = c.get(k, 0) + 1
 
-    def busiest(self, name: str, own: int | None, rank: int = 2) -> tuple[int, float]:
-        """(other members counted, the rate of the ``rank``-th busiest of them; 0 when fewer) in ``name``;
-        ``own``: the employee's own bucket, left out."""
+    def _others(self, name: str, own: int | None) -> dict[int, int]:
         counts: dict[int, int] = {}
         for c in self.parts.get(name, {}).values():
             for k, v in c.items():
                 counts[int(k)] = counts.get(int(k), 0) + v
         if own is not None and counts.get(own, 0) > 0:
             counts[own] -= 1
+        return counts
+
+    def typical(self, name: str, own: int | None) -> tuple[int, float]:
+        """(other members counted, the median member's rate; 0 without members) in ``name``.
+
+        >>> pr = PeerRates()
+        >>> for b, k in ((0, 3), (8, 1), (20, 3)):
+        ...     pr.touch(0, "x")[str(b)] = k
+        >>> n, r = pr.typical("x", own=None)
+        >>> n, round(r, 2), round(rate_of(8), 2), pr.typical("x", own=20)[0], pr.typical("y", own=None)
+        (7, 3.76, 3.76, 6, (0, 0.0))
+        """
+        counts = self._others(name, own)
+        n = sum(counts.values())
+        seen = 0
+        for b in sorted(counts):
+            seen += counts[b]
+            if 2 * seen >= n + 1:
+                return n, rate_of(b)
+        return n, 0.0
+
+    def busiest(self, name: str, own: int | None, rank: int = 2) -> tuple[int, float]:
+        """(other members counted, the rate of the ``rank``-th busiest of them; 0 when fewer) in ``name``;
+        ``own``: the employee's own bucket, left out."""
+        counts = self._others(name, own)
         n = sum(counts.values())
         left = rank
         for b in sorted(counts, reverse=True):

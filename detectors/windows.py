@@ -884,6 +884,10 @@ class SustainedAbove(Sustained):
     peer_floor: float = 4.0
     peer_excess: float = 20.0
     peer_min: int = 5
+    #: With ``peer_rates``, an own-normal finding stays above low only when the rate per 30 days since the onset
+    #: is at least ``peer_typical_times`` the median colleague's (at least ``peer_floor``): back at what the
+    #: role usually downloads after a quiet month is no drip.
+    peer_typical_times: float = 2.0
 
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.days + self.onset_days + self.ref_days)
@@ -921,8 +925,38 @@ class SustainedAbove(Sustained):
             return None
         return self._check(s, hr, day, st)
 
+    def with_peers(self, f: Finding | None, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str,
+                   rates: Any, groups: tuple[str, ...], gated: bool = True) -> Finding | None:
+        """Asked by the engine after :meth:`on_event` (and :meth:`lookback`, ``gated`` False) for a window with
+        ``peer_rates`` (``rates``: its :class:`detectors.peerrates.PeerRates`; ``groups``: the employee's peer
+        groups, finest first): without a finding, the peer fallback (:meth:`on_peers`); with one above low, the
+        peers' context: a rate since the onset below ``peer_typical_times`` the median colleague's grades it
+        low."""
+        import dataclasses
+
+        if f is None:
+            return self.on_peers(s, hr, day, st, rid, rates, groups, gated)
+        if f.ratio is None or f.ratio < LOW_BELOW or not f.extra.get("period_days"):
+            return f
+        own = (st.extra.get("pr" + rid) or [0, 0, [], None])[3]
+        for g in groups:
+            n, typical = rates.typical(g, own)
+            if n >= self.peer_min:
+                break
+        else:
+            return f
+        rate = 30.0 * float(f.extra.get("total", 0.0)) / float(f.extra["period_days"])
+        usual = max(self.peer_floor, typical)
+        team = g[len(rid) + 1:] if g.startswith(rid + ":") else g
+        extra = {**f.extra, "peer_group": team, "peer_typical_30d": round(typical, 1), "rate_30d": round(rate, 1)}
+        if rate >= self.peer_typical_times * usual:
+            return dataclasses.replace(f, extra=extra)
+        extra["when"] = (f"{f.extra.get('when', '')}; {rate:.0f} per 30 days, less than {self.peer_typical_times:g}x "
+                         f"what their median colleague ({team}, {n} others) downloads ({usual:.1f}): graded low")
+        return dataclasses.replace(f, ratio=min(f.ratio, LOW_BELOW * 0.99), extra=extra)
+
     def on_peers(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str, rates: Any,
-                 groups: tuple[str, ...]) -> Finding | None:
+                 groups: tuple[str, ...], gated: bool = True) -> Finding | None:
         """The peer fallback, asked by the engine when :meth:`on_event` found nothing (``rates``: its
         :class:`detectors.peerrates.PeerRates`; ``groups``: the employee's peer groups, finest first).
 
@@ -940,7 +974,7 @@ class SustainedAbove(Sustained):
         if not self.peer_rates or not self.ok(hr, day) or (hr.last_day is not None and s.last == f"L{hr.last_day}"):
             return None
         v = s.days.get(day, 0.0)
-        if v == int(v) and int(v) & (int(v) - 1):
+        if gated and v == int(v) and int(v) & (int(v) - 1):
             return None
         p = self.period(hr, day)
         if p is None:
@@ -980,10 +1014,10 @@ class SustainedAbove(Sustained):
             threshold=self.min_days,
             window_start=fs,
             window_end=last,
-            evidence=s.evidence(fs, last),
+            evidence=s.evidence(fs, day),  # the latest of the drip (the series keeps the last few ids)
             baseline={"peers": n, "peer_rate_30d": round(peer, 1), "rank": self.peer_rank},
             ratio=min(self.ratio_cap, rate / usual),
-            day=max((d for d in s.days if fs <= d <= last), default=last),
+            day=day,  # judged today, in the departure period (the days before the notice are the evidence)
             extra={"period_days": m, "total": round(total, 1), "expected": round(expected, 1),
                    "excess": round(total - expected, 1), "evidence_before_notice": None,
                    "basis": f"their peers' ({team}, {n} others)",

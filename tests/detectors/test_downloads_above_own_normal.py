@@ -134,6 +134,10 @@ def test_a_drip_from_the_first_day_seen_is_caught_by_the_peers_and_only_by_them(
     assert 3 * 31.0 <= x["rate_30d"] == 120.0  # 4 a day against the team's 1 (bucket top 31 per 30 days)
     assert "their peers' (support/agent, 8 others)" in alerts[0].title
     assert alerts[0].ts.date() <= dt.date(2026, 2, 25)  # at the resignation, 16 days before the last day
+    assert alerts[0].evidence  # the latest downloads of the drip
+    # a long notice: the days before it lie more than 30 days before the last day, the alert is still medium
+    long = _run(_drip(days=60) + _team([1] * 8, days=75), _new_leaver(last_day="2026-05-29") + _hr_team(8))
+    assert [a.severity for a in long] == ["medium"], [(a.severity, a.title) for a in long]
     # without the fallback the own normal sees nothing: the drip is all the history there is
     own_only = Rule(**{**{f.name: getattr(RULE, f.name) for f in dataclasses.fields(RULE)},
                        "window": dataclasses.replace(RULE.window, peer_rates=False)})
@@ -177,3 +181,18 @@ def test_the_peer_rates_are_shared_memory_that_survives_a_restore() -> None:
     for key, _part, value in pr.dump():
         assert back.load(key, value)
     assert back.parts == pr.parts
+
+
+def test_an_own_normal_finding_is_graded_by_what_the_median_colleague_downloads() -> None:
+    """2 a day for 40 days, then 5 a day from two weeks before the resignation: medium on its own normal; low
+    when the median colleague downloads 5 a day as well (back at the role's volume); medium again when they
+    download 1 (5 a day is 150 per 30 days, over twice their 31)."""
+    own = _workdays("2026-01-05", 80, 2) + daily("2026-02-14", 21, 5, hour=14, action="download", object=OWN)
+    hrs = [{**x, "department": "support", "role": "agent"} for x in _leaver("2026-03-02", "2026-03-13")]
+    busy = _run(own + _team([5] * 8, days=70), hrs + _hr_team(8))
+    assert [a.severity for a in busy] == ["low"], [a.title for a in busy]
+    assert "median colleague (support/agent, 8 others)" in busy[0].title
+    assert busy[0].explanation["evidence_before_notice"] >= 4  # the own normal alone would say medium
+    quiet = _run(own + _team([1] * 8, days=70), hrs + _hr_team(8))
+    assert [a.severity for a in quiet] == ["medium"], [a.title for a in quiet]
+    assert quiet[0].explanation["peer_typical_30d"] < quiet[0].explanation["rate_30d"] / 2

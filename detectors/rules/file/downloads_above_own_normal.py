@@ -28,6 +28,11 @@ week), at least 20 downloads more, on at least 5 days; each day counts at most t
 burst is not a rate. For example a sales assistant first seen 9 days before a drip of 3-10 files a day: 97 per
 30 days against 22 for the second busiest of 15 colleagues, 4.5x. Someone who always downloads far more than
 their team is judged by their own normal once it exists (44 days), never by the peers.
+
+**Peers as context** (v2). An own-normal finding above low is graded low when the rate since the onset is less
+than twice what the median colleague downloads (at least 4 per 30 days): someone back at their role's usual
+volume after a quiet month is no drip. For example an engineering manager at 79 downloads per 30 days, up from
+24 (a chance of 1 in 10^5.7 under their own normal), where the median of 9 colleagues downloads 83.
 """
 
 from typing import Any
@@ -147,6 +152,9 @@ RULE = Rule(
         Example("peers: a long own history at the same volume is the own normal (the team is not asked)", False,
                 _own("2025-11-20", 96, per_day=5) + _team("2026-01-05", 51, 1),
                 [{**_NEW[0], "ts": "2025-11-20T08:00:00Z"}, _NEW[1]] + _team_hr()),
+        Example("above the own normal, but what the median colleague downloads (graded low)", True,
+                _own("2026-01-05", 40) + _own("2026-02-14", 21, per_day=5) + _team("2026-01-05", 61, 5),
+                [{**x, "department": "support", "role": "agent"} for x in _LEAVER] + _team_hr()),
         Example("a source without paths: events named only by a file", True,
                 [{**x, "object": "q.xlsx"} for x in _own("2026-01-05", 40) + _own("2026-02-14", 21, per_day=5)],
                 _LEAVER),
