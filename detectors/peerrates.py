@@ -2,7 +2,7 @@
 no own history to compare with (a drip that began in the first days the system saw them).
 
 Every member of a peer group (the role within the department, and the department) has a *rate*: their amount
-since they were first seen, per 30 days (``30 * total / days``), kept as a bucket of a quarter of an octave
+since they were first seen, per 30 days (``30 * total / days``), kept as a bucket of an eighth of an octave
 (:func:`bucket`; a bucket stands for its upper end, :func:`rate_of`, so a peer is never read lower than they
 are). A member counts once they have been seen for :data:`MIN_DAYS` days: a few days' rate says little. The
 memory keeps, per group and rule series, how many members are in each bucket; :meth:`PeerRates.busiest` reads
@@ -37,14 +37,14 @@ from detectors.shared import SharedMemory
 #: Days a member must have been seen before their rate counts.
 MIN_DAYS = 14
 #: Buckets per doubling of the rate.
-STEPS = 4
+STEPS = 8
 
 
 def bucket(rate: float) -> int:
     """The bucket of a rate per 30 days (0 for none).
 
     >>> bucket(0.0), bucket(1.0), bucket(3.0), bucket(100.0)
-    (0, 4, 8, 26)
+    (0, 8, 16, 53)
     """
     return int(STEPS * math.log2(1.0 + max(0.0, rate)))
 
@@ -52,8 +52,8 @@ def bucket(rate: float) -> int:
 def rate_of(b: int) -> float:
     """The upper end of bucket ``b`` (a rate per 30 days).
 
-    >>> round(rate_of(0), 2), round(rate_of(4), 2), rate_of(bucket(50.0)) >= 50.0
-    (0.19, 1.38, True)
+    >>> round(rate_of(0), 2), round(rate_of(8), 2), 50.0 <= rate_of(bucket(50.0)) <= 50.0 * 2 ** (1 / 8)
+    (0.09, 1.18, True)
     """
     return 2.0 ** ((b + 1) / STEPS) - 1.0
 
@@ -114,11 +114,11 @@ class PeerRates(SharedMemory):
         """(other members counted, the median member's rate; 0 without members) in ``name``.
 
         >>> pr = PeerRates()
-        >>> for b, k in ((0, 3), (8, 1), (20, 3)):
+        >>> for b, k in ((0, 3), (16, 1), (40, 3)):
         ...     pr.touch(0, "x")[str(b)] = k
         >>> n, r = pr.typical("x", own=None)
-        >>> n, round(r, 2), round(rate_of(8), 2), pr.typical("x", own=20)[0], pr.typical("y", own=None)
-        (7, 3.76, 3.76, 6, (0, 0.0))
+        >>> n, round(r, 2), round(rate_of(16), 2), pr.typical("x", own=40)[0], pr.typical("y", own=None)
+        (7, 3.36, 3.36, 6, (0, 0.0))
         """
         counts = self._others(name, own)
         n = sum(counts.values())

@@ -937,7 +937,9 @@ class SustainedAbove(Sustained):
         if f is None:
             return self.on_peers(s, hr, day, st, rid, rates, groups, gated)
         if f.ratio is None or f.ratio < LOW_BELOW or not f.extra.get("period_days"):
-            return f
+            # a low finding (the notice's days alone) of someone without own normal: the peers may say more
+            # about the days before the notice, and the rule fires once per departure
+            return self.on_peers(s, hr, day, st, rid, rates, groups, gated=False) or f
         own = (st.extra.get("pr" + rid) or [0, 0, [], None])[3]
         for g in groups:
             n, typical = rates.typical(g, own)

@@ -196,3 +196,17 @@ def test_an_own_normal_finding_is_graded_by_what_the_median_colleague_downloads(
     quiet = _run(own + _team([1] * 8, days=70), hrs + _hr_team(8))
     assert [a.severity for a in quiet] == ["medium"], [a.title for a in quiet]
     assert quiet[0].explanation["peer_typical_30d"] < quiet[0].explanation["rate_30d"] / 2
+
+
+def test_a_notice_only_finding_of_someone_without_own_normal_yields_to_the_peers() -> None:
+    """Four a day from the first day seen, twelve a day in the notice: the own normal sees only the notice's
+    step (low, a handover looks the same); the peers see the days before the notice at 4x the team (medium), and
+    the rule fires once per departure, so the peers' finding is the one sent."""
+    events = _drip(days=36) + _drip("2026-02-25", 17, per_day=12) + _team([1] * 8)
+    late = _new_leaver()
+    late[1] = {**late[1], "ts": "2026-03-06T09:00:00Z"}  # HR records the resignation of 25 February late
+    alerts = _run(events, late + _hr_team(8))
+    assert [a.severity for a in alerts] == ["medium"], [a.title for a in alerts]
+    assert alerts[0].explanation["peer_group"] == "support/agent"
+    alone = _run(_drip(days=36) + _drip("2026-02-25", 17, per_day=12), late)  # no peers: the own low
+    assert [a.severity for a in alone] == ["low"] and "handovers look the same" in alone[0].title
