@@ -4,8 +4,9 @@
 (``exitwatch generate``: hr.jsonl, signals.jsonl, events.jsonl) with the learned models, as ``exitwatch replay``
 does, and reads the process's resident memory from ``/proc`` once the engine is built and again after the run
 (after a full collection). The difference over the employees with detection state is the figure. ``--trace N``
-also runs tracemalloc and lists the N largest allocation sites still alive at the end, and the live objects by
-type; it slows the run several times (its own figures exclude tracemalloc's bookkeeping, the RSS figure does not).
+also runs tracemalloc from the baseline on and lists the N largest allocation sites still alive at the end, and
+the live objects by type; it slows the run several times (its own figures exclude tracemalloc's bookkeeping, the
+RSS figure does not).
 
 The alert file's SHA-256 is printed: a change to how state is held must leave it unchanged.
 """
@@ -79,14 +80,14 @@ def measure(folder: Path, alerts: Path, trace: int = 0) -> dict[str, Any]:
     from detectors.factory import build_engine
     from detectors.replay import replay_files
 
-    if trace:
-        import tracemalloc
-
-        tracemalloc.start(1)
     warm_up(folder)
     engine = build_engine(models=True)
     gc.collect()
     r0 = rss_bytes()
+    if trace:  # from here: what the run itself allocates and keeps
+        import tracemalloc
+
+        tracemalloc.start(1)
     t0 = time.perf_counter()
     st = replay_files([str(folder / "hr.jsonl")], [str(folder / "signals.jsonl")], [str(folder / "events.jsonl")],
                       str(alerts), engine=engine, show_progress=False)
