@@ -39,7 +39,10 @@ How it works, per employee and UTC day:
    that medium or high for 14 of 51 honest leavers of two outside companies (400 employees, 100 days, seed 1).
    And an upload that stays in the company (no outside or personal destination, or one the company uses
    routinely: ``attrs.corporate_by_use``) counts as moved data, not as an upload: the ``uploads`` feature is a
-   way data leaves.
+   way data leaves. Version 4: that "nothing left the company" downgrade, like version 2's, only for an employee
+   with ``own_full_days`` of own history: for a newcomer no rule has a baseline yet and the model, with its peer
+   baselines, is what sees the day (subtle seed 1: a thief with a week of history whose CRM access spiked lost
+   his only catch to version 3's downgrade).
    The explanation lists the top features with observed value, own usual and peers' usual.
 
 The shared parts (peer baselines, the tree model, counters) are saved and restored with :meth:`state_dict` /
@@ -83,7 +86,7 @@ class ModelMeta:
 
 META = ModelMeta(
     id=ID,
-    version="3",
+    version="4",
     severity="low",
     score=60.0,
     title=(
@@ -549,7 +552,7 @@ class BehaviourModel:
                 # One behaviour far from normal that keeps the data inside (a handover export, a clean-up, a
                 # day of downloads) is its rule's to judge, with where the data went: the model tells it, low.
                 severity, ratio = "low", None
-            elif (score < c.strong and stayed and not gated
+            elif (score < c.strong and stayed and not gated and own_days >= c.own_full_days
                   and F.F_NEWDIR not in {t[0] for t in top}):
                 # Version 3: a day on which nothing left the company (no outside or personal destination, no mail
                 # out, no work files to removable media) and nothing came from new places: a leaver moving their

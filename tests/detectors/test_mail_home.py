@@ -129,8 +129,18 @@ def test_the_same_mails_to_an_address_used_for_months_or_on_one_day_do_not_fire(
     assert _quiet([("2026-03-04T18:00:00Z", 2), ("2026-03-19T18:00:00Z", 1)], history=habit) == []
     assert _quiet([("2026-03-30T10:00:00Z", 2), ("2026-03-30T16:00:00Z", 1)]) == []
     assert _quiet([("2026-03-04T18:00:00Z", 1), ("2026-03-19T18:00:00Z", 1)]) == []  # two attachments in all
-    # with less than 28 days of history before the period (from 2026-02-15) no address is new
-    assert _quiet([("2026-03-04T18:00:00Z", 2), ("2026-03-19T18:00:00Z", 1)], since="2026-01-26") == []
+    # an address first written to within 14 days of the employee's first day seen is not new (version 3)
+    assert _quiet([("2026-03-04T18:00:00Z", 2), ("2026-03-19T18:00:00Z", 1)], since="2026-02-25") == []
+
+
+def test_an_address_is_new_after_14_days_of_own_history_before_its_first_mail() -> None:
+    """Version 3: history counted to the address's first message, not to the period's start (30 days before
+    the notice), which lies before any history for someone leaving in a company's first weeks (outside_b s1)."""
+    quiet = [("2026-03-04T18:00:00Z", 2), ("2026-03-19T18:00:00Z", 1)]
+    alerts = _quiet(quiet, since="2026-01-26")  # 37 days of history, none of them before the period's start
+    assert len(alerts) == 1 and alerts[0].severity != "low"
+    assert _quiet(quiet, since="2026-02-18") != []   # 14 days before the first mail home
+    assert _quiet(quiet, since="2026-02-19") == []   # 13 days
 
 
 def test_the_address_memory_is_small_and_order_independent() -> None:

@@ -252,6 +252,23 @@ def test_a_single_inside_feature_is_low_for_a_leaver_with_history_but_not_for_a_
     assert seen["E05"][1] < SMALL.own_full_days and seen["E05"][0] in ("medium", "high")
 
 
+def test_nothing_left_the_company_is_low_only_with_own_history() -> None:
+    """Version 4: a leaver's day on which nothing left the company is low (version 3) only for someone with
+    ``own_full_days`` of own history; a newcomer's keeps the leaver's severity (subtle seed 1)."""
+    seen = {}
+    for emp in ("E05", "E04"):
+        s = JoinedLate("E05", 30, days=49)
+        s.add(emp, 44, SENSITIVE_DL, 20)  # no mail out: nothing left the company that day
+        s.hr.append(hr(emp, 40, "notice", resignation_date=day_str(40), last_day=day_str(70)))
+        _, model, alerts = run(s.items())
+        mine = [a for a in alerts if a.rule_id == ID and a.employee_id == emp]
+        assert [a.explanation["day"] for a in mine] == [day_str(44)], emp
+        assert mine[0].explanation["anomaly_score"] < model.config.strong
+        seen[emp] = (mine[0].severity, mine[0].explanation["own_days"])
+    assert seen["E04"][1] >= SMALL.own_full_days and seen["E04"][0] == "low"
+    assert seen["E05"][1] < SMALL.own_full_days and seen["E05"][0] in ("medium", "high")
+
+
 def test_after_hours_are_the_employees_own() -> None:
     """The after-hours share counts what the engine marked outside the employee's own hours
     (``attrs.off_hours``, detectors.habits), not a UTC clock: a night shift's nights are their normal, and a

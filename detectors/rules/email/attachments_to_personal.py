@@ -16,11 +16,17 @@ personal addresses they mail (16-bit hashes, the day of the first message and th
 the last working day, or from 30 days before the notice if that is earlier, at most 90 days) holds attachments to such a
 *new* address on at least 2 different days, 3 or more in all, the rule fires too, graded against the
 employee's own normal as above. An address first written to more than 30 days before the period, or in the
-employee's first week, is theirs: mailing one's own tax forms home for months is not new; with less than 28 days
-of history before the period no address is called new. A single mail home
+employee's first week, is theirs: mailing one's own tax forms home for months is not new. A single mail home
 on the last day (contacts, references) stays under. The personal flag is the connectors', decided again by
 the detectors for mail that arrives without it (:mod:`detectors.destinations`: regional consumer providers,
 the sender's own address on any domain).
+
+Version 3: an address is new when the employee's first message to it came after at least 14 days of their own
+history (``MIN_HISTORY_DAYS``, the days any baseline here needs) without it. Version 2 asked for 28 days of
+history before the *period*, which reaches back 30 days before the notice: for anyone who resigned in their
+first two months of history (a new installation, a new hire) no address was ever new. In three outside
+companies (400 employees, 100 days, seeds 1 and 2) that hid 3 of 11 researchers who mailed 1-2 documents home
+on 2-3 days (24, 29 and 36 days of history before their first mail home), and nothing else saw them.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from detectors.destinations import personal_recipient
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Finding, Rule
 from detectors.state import EmployeeState, Series
-from detectors.windows import BeforeLastDay, novelty_hash, ratio_of
+from detectors.windows import MIN_HISTORY_DAYS, BeforeLastDay, novelty_hash, ratio_of
 from schemas import ActivityEvent
 
 SENDS = frozenset({"send", "forward"})
@@ -100,8 +106,9 @@ class MailedHome(BeforeLastDay):
     #: ``max_days`` before the last day.
     before_notice_days: int = 30
     max_days: int = 90
-    #: Days of the employee's history before the period needed to call an address new.
-    min_history_days: int = 28
+    #: Days of the employee's own history before an address's first message needed to call it new (the
+    #: baselines' MIN_HISTORY_DAYS).
+    min_history_days: int = MIN_HISTORY_DAYS
 
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.max_days)
@@ -123,11 +130,12 @@ class MailedHome(BeforeLastDay):
         fs = int(st.extra.get("fs", start))
         days: set[int] = set()
         n = 0
-        if start - fs < self.min_history_days:
-            return [], 0  # too little history before the period to call an address new
         for entry in st.extra.get(MEMORY, ()):
             first = entry[1]
-            if first < start - self.new_days or first < fs + self.warmup_days:
+            # new: first written to in (or shortly before) the period, after min_history_days of the employee's
+            # own history without it (version 3: counted to the address's first message, not to the period's
+            # start, which for a departure in a company's first weeks lies before any history)
+            if first < start - self.new_days or first - fs < max(self.warmup_days, self.min_history_days):
                 continue
             mine = [d for d in entry[2:] if start <= d <= end]
             if mine:
@@ -167,10 +175,12 @@ _LEAVER = [hr("2025-12-01T09:00:00Z"),
            hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
 _HOME: dict[str, Any] = dict(action="send", personal=True, external=True, recipients=["ann.lee42@gmail.example"])
 _WORK = daily("2025-12-01", 40, per_day=2, action="send", recipients=["bob@corp.example"])
+# Someone first seen on 21 February, three weeks before the notice (a new installation).
+_SHORT = daily("2026-02-21", 30, per_day=2, action="send", recipients=["bob@corp.example"])
 
 RULE = Rule(
     id="email.attachments_to_personal",
-    version="2",
+    version="3",
     title=(
         "{observed:.0f} attachment(s) mailed to personal addresses from {window_start} to {window_end}, on "
         "{home_days} day(s) to {new_addresses} address(es) new since {period_start} (flagged: more than "
@@ -216,6 +226,13 @@ RULE = Rule(
         Example("quiet, but to the address the employee has mailed home to since December", False,
                 _WORK + [ev(f"2025-12-{d:02d}T18:00:00Z", **_HOME, count=0) for d in (12, 26)]
                 + [ev("2026-03-06T18:00:00Z", count=2, **_HOME), ev("2026-03-17T18:00:00Z", count=1, **_HOME)],
+                _LEAVER),
+        Example("quiet, from someone seen for only 3 weeks before the notice: new after 16 days of history", True,
+                _SHORT + [ev("2026-03-09T18:00:00Z", count=2, **_HOME), ev("2026-03-17T18:00:00Z", count=1, **_HOME)],
+                _LEAVER),
+        Example("quiet, but to an address mailed in the first days of the employee's history", False,
+                _SHORT + [ev("2026-02-24T18:00:00Z", count=0, **_HOME),
+                          ev("2026-03-09T18:00:00Z", count=2, **_HOME), ev("2026-03-17T18:00:00Z", count=1, **_HOME)],
                 _LEAVER),
         Example("one mail home on the last day: contacts and references", False,
                 _WORK + [ev("2026-03-31T16:00:00Z", count=3, **_HOME)], _LEAVER),
