@@ -236,9 +236,34 @@ class AboveBaseline(Window):
     #: The days above the limit are kept (``compact``), the others dropped once folded.
     repeat_days: int = 0
     alone_ratio: float = 10.0
+    #: Never doing a thing is a normal too. With fewer than ``min_history_days`` learned days (a departure period
+    #: teaches no baseline, so someone terminated on the spot has a month fewer) but at least ``absent_days`` days
+    #: of the employee's own history, and nothing of the kind in any learned day (mean and peak 0), a day reaching
+    #: ``min_value`` is judged as first-ever (ratio None: the rule's own severity). 0: off.
+    absent_days: int = 0
 
     def horizon(self, lookback_days: int) -> int:
         return max(super().horizon(lookback_days), self.within_days if self.repeat_days else 1)
+
+    def _first_ever(self, s: Series, day: int, st: EmployeeState) -> Finding | None:
+        v = s.days.get(day, 0.0)
+        history = day - int(st.extra.get("fs", day))
+        if (not self.absent_days or history < self.absent_days or s.mean > 0 or s.top > 0 or v < self.min_value
+                or any(x > 0 for d, x in s.days.items() if d < day)):
+            return None
+        return Finding(
+            key=f"D{day}",
+            observed=v,
+            threshold=self.min_value,
+            window_start=day,
+            window_end=day,
+            evidence=s.evidence(day, day),
+            baseline=baseline_of(s),
+            ratio=None,
+            day=day,
+            extra={"factor": self.factor,
+                   "first_ever": f"; the first in {history} days of the employee's history ({s.n} of them learned)"},
+        )
 
     def compact(self, s: Series, today: int) -> None:
         """With ``repeat_days``: only the days above the limit are worth keeping (see ``days_above``)."""
@@ -264,7 +289,7 @@ class AboveBaseline(Window):
 
     def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
         if s.n < self.min_history_days:
-            return None
+            return self._first_ever(s, day, st)
         v = s.days.get(day, 0.0)
         lim = self.limit(s)
         if v <= lim:
@@ -274,7 +299,7 @@ class AboveBaseline(Window):
             if share is not None and share * v <= lim:
                 return None  # explained (one's own files, for deletions): nothing left above the limit
         ratio, why = _regraded(ratio_of(s, v, min_history=self.min_history_days), st, self.unexplained, v, lim)
-        extra: dict[str, Any] = {"factor": self.factor, **why}
+        extra: dict[str, Any] = {"factor": self.factor, "first_ever": "", **why}
         if self.repeat_days:
             above = self.days_above(s, day, lim)
             extra["days_above"] = above
@@ -1141,7 +1166,8 @@ class OnEventTakeHome(OnEvent):
     before the last day, or from the notice if earlier) is graded low. People take their own things home on
     their last day (photos, a CV, contacts); what was taken before it, or again and again, is what tells a theft
     (and other rules weigh it: :mod:`detectors.rules.web.personal_cloud_repeated_before_departure`). The days
-    with a value in the last ``days`` + ``within_days`` days are kept for this (rare for most people)."""
+    with a value in the last ``days`` + ``within_days`` days are kept for this (rare for most people), and for
+    :meth:`lookback`: HR news of a departure re-reads the departure period's days."""
 
     days: int = 30
 
@@ -1150,6 +1176,25 @@ class OnEventTakeHome(OnEvent):
 
     def compact(self, s: Series, today: int) -> None:
         """Nothing to drop: the days with uploads in the departure period are what the grade reads."""
+
+    def lookback(self, s: Series, hr: HRView, today: int, lookback_days: int, st: EmployeeState,
+                 rid: str) -> list[Finding]:
+        """HR news that the employee is leaving re-reads the departure period's days (``days`` before the last
+        day, or from the notice if earlier) that were judged under an earlier picture: someone terminated on the
+        spot, or a resignation recorded late, uploaded while HR still said active, and those days were graded as
+        a stayer's (low). Each such day is found again under the new picture, against the baseline it had; the
+        engine raises the rule's episode once for it (an HR picture it was not raised under) and never twice
+        for a day that alerted."""
+        if not hr.leaving or hr.last_day is None:
+            return []
+        start = min(hr.last_day - self.days + 1, hr.notice_from if hr.notice_from is not None else hr.last_day)
+        start = max(start, today - lookback_days)
+        out = []
+        for day in sorted(d for d in s.days if start <= d <= min(today, hr.last_day + 1)):
+            f = self.check_day(s.as_of(day), hr, day, st, rid)
+            if f is not None:
+                out.append(f)
+        return out
 
     def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
         import dataclasses

@@ -70,7 +70,7 @@ def test_the_company_own_destination_is_not_personal_for_the_repeated_rule() -> 
 
 
 def test_versions() -> None:
-    assert UPLOAD.version == "3" and REPEATED.version == "1"
+    assert UPLOAD.version == "4" and REPEATED.version == "1"
 
 
 def test_two_uploads_early_in_the_period_of_an_occasional_uploader_are_judged_over_the_whole_period() -> None:
@@ -87,3 +87,37 @@ def test_two_uploads_early_in_the_period_of_an_occasional_uploader_are_judged_ov
 
     eager = dataclasses.replace(REPEATED.window, min_period_days=0)  # judged over the 6 days elapsed: fires
     assert eager._check(s, hr_view, 105, st) is not None
+
+
+#: Terminated on the spot: HR says active until the afternoon of the last day (issue 14, outside_c s2).
+TERMINATED = [hr("2026-01-05T08:00:00Z"),
+              hr("2026-03-20T16:00:00Z", status="notice", last_day="2026-03-20", resignation_date="2026-03-20")]
+
+
+def test_uploads_before_a_late_termination_are_raised_when_hr_news_arrives() -> None:
+    """Version 4: the days of the departure period judged while HR still said active are read again when the
+    news arrives; the episode is raised once, under the new picture, at medium or more."""
+    events = _WORK + [_up("2026-03-10T20:00:00Z", 700), _up("2026-03-16T20:00:00Z", 850),
+                      _up("2026-03-18T20:00:00Z", 300)]
+    alerts = run_example(UPLOAD, Example("x", True, events, TERMINATED))
+    assert [a.severity for a in alerts][:1] == ["low"]  # a stayer's day: capped low
+    late = [a for a in alerts if a.explanation["status"] == "notice"]
+    assert len(late) == 1 and late[0].severity in ("high", "critical"), [(a.severity, a.title) for a in alerts]
+    assert late[0].ts.isoformat().startswith("2026-03-20T16:00")  # raised by the HR record
+    assert late[0].explanation["day"] in ("2026-03-16", "2026-03-18")
+    # without the news, nothing more than the stayer's low alert
+    assert [a.severity for a in run_example(UPLOAD, Example("x", True, events, TERMINATED[:1]))] == ["low"]
+
+
+def test_hr_news_does_not_reach_uploads_before_the_departure_period() -> None:
+    """Uploads more than 30 days before the last day (and before the notice) stay a stayer's."""
+    events = _WORK + [_up("2026-02-02T20:00:00Z", 700), _up("2026-02-09T20:00:00Z", 850)]
+    assert [a.severity for a in run_example(UPLOAD, Example("x", True, events, TERMINATED))] == ["low"]
+
+
+def test_a_take_home_on_the_last_day_stays_low_when_the_news_comes_first() -> None:
+    """The lookback grades the last day's first upload as a take-home, as the event itself would be."""
+    events = _WORK + [_up("2026-03-27T15:00:00Z", 150)]
+    late_news = [hr("2026-01-05T08:00:00Z"),
+                 hr("2026-03-27T18:00:00Z", status="notice", last_day="2026-03-27", resignation_date="2026-03-27")]
+    assert _severities(UPLOAD, events, late_news) == ["low"]

@@ -16,6 +16,14 @@ is graded low: people take their own things home on their last day, and version 
 leavers in a remote-first company for one upload of 75-200 MB then. Uploads earlier in the departure period,
 or on several of its days, are graded as before (and ``web.personal_cloud_repeated_before_departure`` weighs
 them together against the person's own habit).
+
+Version 4: HR news arrives late. Someone terminated on the spot is "active" until the afternoon of their last
+day; a resignation is often recorded days after it was given. Their uploads before the news were graded as a
+stayer's (low), and the rule's episode, already raised, took nothing more. When the news arrives, the days of
+the departure period (30 days before the last day, or from the notice if earlier) are read again under the new
+picture (:meth:`detectors.windows.OnEventTakeHome.lookback`): the episode is raised once more, graded as a
+leaver's. In outside_c seed 2 a backend engineer uploaded 726, 884 and 332 MB to three personal services in the
+12 days before a termination on the spot and got one low alert.
 """
 
 from typing import Any
@@ -51,7 +59,7 @@ _UP: dict[str, Any] = dict(kind="web", action="upload", personal=True, destinati
 
 RULE = Rule(
     id="web.personal_cloud_upload",
-    version="3",
+    version="4",
     title=(
         "Uploads to personal cloud storage on {day} weigh {observed:.0f} (a confidential or restricted file "
         "counts 3, any other non-public file 1; {threshold:.0f} or more is flagged); HR status {status}{take_home}"
