@@ -166,3 +166,17 @@ def test_mails_home_in_the_month_before_the_notice_count() -> None:
     alerts = _quiet([("2026-02-05T18:00:00Z", 2), ("2026-03-10T18:00:00Z", 1)])
     assert len(alerts) == 1 and alerts[0].explanation["home_days"] == 2
     assert alerts[0].explanation["period_start"] == "2026-01-30"
+
+
+def test_a_habit_of_mailing_oneself_begun_before_the_departure_is_low() -> None:
+    """One file to one's own address every two or three weeks, first 27 days into the data: the address is new
+    to the data (version 3), but the learned days before the departure period hold half of the period's
+    attachments: graded low (subtle s1, an honest leaver). The same mails all inside the notice stay medium+."""
+    habit = [("2026-02-01T12:00:00Z", 1), ("2026-02-18T12:00:00Z", 1), ("2026-03-10T12:00:00Z", 1),
+             ("2026-03-25T12:00:00Z", 1)]
+    alerts = _quiet(habit, since="2026-01-05")
+    assert len(alerts) == 1 and alerts[0].severity == "low", [(a.severity, a.title) for a in alerts]
+    assert "a habit (graded low)" in alerts[0].title
+    fresh = [("2026-03-04T12:00:00Z", 1), ("2026-03-10T12:00:00Z", 1), ("2026-03-18T12:00:00Z", 1)]
+    alerts = _quiet(fresh, since="2026-01-05")
+    assert len(alerts) == 1 and alerts[0].severity != "low" and "habit" not in alerts[0].title

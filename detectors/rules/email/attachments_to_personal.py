@@ -27,6 +27,11 @@ history before the *period*, which reaches back 30 days before the notice: for a
 first two months of history (a new installation, a new hire) no address was ever new. In three outside
 companies (400 employees, 100 days, seeds 1 and 2) that hid 3 of 11 researchers who mailed 1-2 documents home
 on 2-3 days (24, 29 and 36 days of history before their first mail home), and nothing else saw them.
+With so short a history a habit can look new too: someone who mails one file to their own address every two or
+three weeks, first 25 days into the data. The quiet path is therefore graded low when the employee's own
+learned days (before the departure period) already hold a third or more of the period's attachments (ratio to
+their usual below 3): the address is new to the data, the habit is not. A thief's first mail home falls in the
+departure period, or on a day that alerted, and teaches nothing.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from detectors.destinations import personal_recipient
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Finding, Rule
 from detectors.state import EmployeeState, Series
-from detectors.windows import MIN_HISTORY_DAYS, BeforeLastDay, novelty_hash, ratio_of
+from detectors.windows import LOW_BELOW, MIN_HISTORY_DAYS, BeforeLastDay, novelty_hash, ratio_of
 from schemas import ActivityEvent
 
 SENDS = frozenset({"send", "forward"})
@@ -109,6 +114,9 @@ class MailedHome(BeforeLastDay):
     #: Days of the employee's own history before an address's first message needed to call it new (the
     #: baselines' MIN_HISTORY_DAYS).
     min_history_days: int = MIN_HISTORY_DAYS
+    #: The quiet path (attachments to a new address) is graded low when the employee's own learned normal gives
+    #: a third or more of the period's attachments (ratio below this): the address is new, the habit is not.
+    habit_ratio: float = 3.0
 
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.max_days)
@@ -149,7 +157,7 @@ class MailedHome(BeforeLastDay):
         start = self._period_start(hr)
         new_days, n_new = self._new_home_days(st, start, min(today, end))
         extra = {"home_days": len(new_days), "new_addresses": n_new,
-                 "period_start": day_date(start).isoformat()}
+                 "period_start": day_date(start).isoformat(), "habit": ""}
         f = super()._check(s, hr, today, st)
         if f is not None:
             return dataclasses.replace(f, extra={**f.extra, **extra})
@@ -157,6 +165,11 @@ class MailedHome(BeforeLastDay):
         if len(new_days) < self.min_days or total < self.min_total:
             return None
         elapsed = max(self.min_elapsed, min(end, today) - start + 1)
+        ratio = ratio_of(s, total, per_days=elapsed)
+        if ratio is not None and ratio < self.habit_ratio:
+            # the quiet path rests on novelty; learned days that already hold a third of it are a habit
+            ratio = min(ratio, LOW_BELOW * 0.99)
+            extra["habit"] = "; their learned days already hold a third or more of it: a habit (graded low)"
         return Finding(
             key="P" if hr.possibly_leaving else f"L{end}",
             observed=total,
@@ -165,7 +178,7 @@ class MailedHome(BeforeLastDay):
             window_end=end,
             evidence=s.evidence(start, end),
             baseline={"mean": round(s.mean, 4), "sd": round(s.sd, 4), "days": s.n},
-            ratio=ratio_of(s, total, per_days=elapsed),
+            ratio=ratio,
             day=new_days[-1],
             extra=extra,
         )
@@ -185,7 +198,7 @@ RULE = Rule(
         "{observed:.0f} attachment(s) mailed to personal addresses from {window_start} to {window_end}, on "
         "{home_days} day(s) to {new_addresses} address(es) new since {period_start} (flagged: more than "
         "{threshold:.0f}, or attachments on 2 or more days to a new address), {ratio_to_own_normal}x the "
-        "employee's usual for as many days; last working day {last_day}"
+        "employee's usual for as many days{habit}; last working day {last_day}"
     ),
     description=__doc__,
     severity="medium",
