@@ -31,7 +31,9 @@ With so short a history a habit can look new too: someone who mails one file to 
 three weeks, first 25 days into the data. The quiet path is therefore graded low when the employee's own
 learned days (before the departure period) already hold a third or more of the period's attachments (ratio to
 their usual below 3): the address is new to the data, the habit is not. A thief's first mail home falls in the
-departure period, or on a day that alerted, and teaches nothing.
+departure period, or on a day that alerted, and teaches nothing. And the days are counted before the last
+working day: one file mailed home a week before it and the contacts and references on it are a take-home, as
+for ``web.personal_cloud_upload`` (an honest leaver of outside_c seed 1 was flagged high for that).
 """
 
 from __future__ import annotations
@@ -162,7 +164,8 @@ class MailedHome(BeforeLastDay):
         if f is not None:
             return dataclasses.replace(f, extra={**f.extra, **extra})
         total = s.total(start, end)
-        if len(new_days) < self.min_days or total < self.min_total:
+        # the days are counted before the last day: a take-home on it (contacts, references) is no second day
+        if len([d for d in new_days if d < end]) < self.min_days or total < self.min_total:
             return None
         elapsed = max(self.min_elapsed, min(end, today) - start + 1)
         ratio = ratio_of(s, total, per_days=elapsed)
@@ -246,6 +249,9 @@ RULE = Rule(
         Example("quiet, but to an address mailed in the first days of the employee's history", False,
                 _SHORT + [ev("2026-02-24T18:00:00Z", count=0, **_HOME),
                           ev("2026-03-09T18:00:00Z", count=2, **_HOME), ev("2026-03-17T18:00:00Z", count=1, **_HOME)],
+                _LEAVER),
+        Example("one file mailed home in the notice, then contacts and references on the last day", False,
+                _WORK + [ev("2026-03-20T18:00:00Z", count=1, **_HOME), ev("2026-03-31T16:00:00Z", count=3, **_HOME)],
                 _LEAVER),
         Example("one mail home on the last day: contacts and references", False,
                 _WORK + [ev("2026-03-31T16:00:00Z", count=3, **_HOME)], _LEAVER),
