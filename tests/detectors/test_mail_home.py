@@ -180,3 +180,17 @@ def test_a_habit_of_mailing_oneself_begun_before_the_departure_is_low() -> None:
     fresh = [("2026-03-04T12:00:00Z", 1), ("2026-03-10T12:00:00Z", 1), ("2026-03-18T12:00:00Z", 1)]
     alerts = _quiet(fresh, since="2026-01-05")
     assert len(alerts) == 1 and alerts[0].severity != "low" and "habit" not in alerts[0].title
+
+
+def test_mails_home_before_a_late_resignation_are_no_habit() -> None:
+    """A resignation recorded after the mails home lets their days teach the learned baseline; the habit is read
+    from the days before the departure period, so the thief's mails are not their normal (outside_b s2)."""
+    leaver = [hr("2025-12-01T09:00:00Z", accounts=["y.miller@corp.example"]),
+              hr("2026-03-12T14:30:00Z", status="notice", last_day="2026-03-24", resignation_date="2026-03-11",
+                 accounts=["y.miller@corp.example"])]
+    work = daily("2026-01-26", 60, per_day=2, actor="y.miller@corp.example", action="send",
+                 recipients=["bob@corp.example"], personal=False, count=1)
+    mails = [ev(f"2026-03-{d:02d}T15:00:00Z", actor="y.miller@corp.example", action="send", count=1,
+                recipients=["yuki.miller87@t-online.de"], personal=False) for d in (3, 6, 7)]
+    alerts = run_example(ATTACH, Example("late", True, work + mails, leaver))
+    assert len(alerts) == 1 and alerts[0].severity != "low", [(a.severity, a.title) for a in alerts]

@@ -28,10 +28,12 @@ first two months of history (a new installation, a new hire) no address was ever
 companies (400 employees, 100 days, seeds 1 and 2) that hid 3 of 11 researchers who mailed 1-2 documents home
 on 2-3 days (24, 29 and 36 days of history before their first mail home), and nothing else saw them.
 With so short a history a habit can look new too: someone who mails one file to their own address every two or
-three weeks, first 25 days into the data. The quiet path is therefore graded low when the employee's own
-learned days (before the departure period) already hold a third or more of the period's attachments (ratio to
-their usual below 3): the address is new to the data, the habit is not. A thief's first mail home falls in the
-departure period, or on a day that alerted, and teaches nothing. And the days are counted before the last
+three weeks, first 25 days into the data. The quiet path is therefore graded low when the employee's days
+before the departure period (30 days before the last day, or the notice if earlier; up to 60 days, at least 14,
+read from the stored days, not from the learned baseline, which a resignation recorded late lets the period's
+days teach) already hold a third or more of the period's attachments: the address is new to the data, the
+habit is not. The quiet path is graded against those days too (the same step as the learned baseline's, ten
+times them moving the severity up): a thief's first mail home falls in the departure period. And the days are counted before the last
 working day: one file mailed home a week before it and the contacts and references on it are a take-home, as
 for ``web.personal_cloud_upload`` (an honest leaver of outside_c seed 1 was flagged high for that).
 """
@@ -47,7 +49,7 @@ from detectors.destinations import personal_recipient
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Finding, Rule
 from detectors.state import EmployeeState, Series
-from detectors.windows import LOW_BELOW, MIN_HISTORY_DAYS, BeforeLastDay, novelty_hash, ratio_of
+from detectors.windows import LOW_BELOW, MIN_HISTORY_DAYS, RATIO_CAP, BeforeLastDay, novelty_hash, ratio_of
 from schemas import ActivityEvent
 
 SENDS = frozenset({"send", "forward"})
@@ -119,6 +121,8 @@ class MailedHome(BeforeLastDay):
     #: The quiet path (attachments to a new address) is graded low when the employee's own learned normal gives
     #: a third or more of the period's attachments (ratio below this): the address is new, the habit is not.
     habit_ratio: float = 3.0
+    #: Days before the departure period read for that habit.
+    ref_days: int = 60
 
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.max_days)
@@ -153,6 +157,18 @@ class MailedHome(BeforeLastDay):
                 days.update(mine)
         return sorted(days), n
 
+    def _before_departure(self, s: Series, hr: HRView, st: EmployeeState, today: int) -> float | None:
+        """Attachments mailed home per day before the departure period (30 days before the last day, or the
+        notice if earlier), from the stored days (at most ``ref_days``; None with fewer than
+        ``min_history_days``). Not the learned baseline: a resignation recorded late lets the period's days
+        teach it, and a thief's mails home would then read as their habit."""
+        assert hr.last_day is not None
+        dep = min(hr.last_day - 29, hr.notice_from if hr.notice_from is not None else hr.last_day)
+        lo = max(int(st.extra.get("fs", dep)), dep - self.ref_days, today - self.horizon(0) + 1)
+        if dep - lo < self.min_history_days:
+            return None
+        return s.total(lo, dep - 1) / (dep - lo)
+
     def _check(self, s: Series, hr: HRView, today: int, st: EmployeeState) -> Finding | None:
         assert hr.last_day is not None
         end = hr.last_day
@@ -168,11 +184,16 @@ class MailedHome(BeforeLastDay):
         if len([d for d in new_days if d < end]) < self.min_days or total < self.min_total:
             return None
         elapsed = max(self.min_elapsed, min(end, today) - start + 1)
-        ratio = ratio_of(s, total, per_days=elapsed)
-        if ratio is not None and ratio < self.habit_ratio:
-            # the quiet path rests on novelty; learned days that already hold a third of it are a habit
-            ratio = min(ratio, LOW_BELOW * 0.99)
-            extra["habit"] = "; their learned days already hold a third or more of it: a habit (graded low)"
+        before = self._before_departure(s, hr, st, today)
+        if before is None:
+            ratio = ratio_of(s, total, per_days=elapsed)
+        else:  # graded against the days before the departure period, which late HR news cannot have taught
+            ratio = RATIO_CAP if before * elapsed <= 1e-9 else min(RATIO_CAP, total / (before * elapsed))
+            if ratio < self.habit_ratio:
+                # the quiet path rests on novelty; days before the departure that hold a third of it: a habit
+                ratio = min(ratio, LOW_BELOW * 0.99)
+                extra["habit"] = ("; their days before the departure already hold a third or more of it: a habit "
+                                  "(graded low)")
         return Finding(
             key="P" if hr.possibly_leaving else f"L{end}",
             observed=total,
