@@ -3,6 +3,8 @@ sender's own address on any domain, and the detectors deciding again for mail th
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from connectors.base import Context
@@ -194,3 +196,29 @@ def test_mails_home_before_a_late_resignation_are_no_habit() -> None:
                 recipients=["yuki.miller87@t-online.de"], personal=False) for d in (3, 6, 7)]
     alerts = run_example(ATTACH, Example("late", True, work + mails, leaver))
     assert len(alerts) == 1 and alerts[0].severity != "low", [(a.severity, a.title) for a in alerts]
+
+
+def test_a_mail_home_that_alerted_is_no_habit() -> None:
+    """The habit is read from the days before the departure period, leaving out days that alerted: a confidential
+    file mailed home (``email.sensitive_to_personal``) weeks before the notice is no normal (outside_a s2)."""
+    from detectors.engine import Engine, EngineConfig
+    from detectors.rules.email.sensitive_to_personal import RULE as SENSITIVE
+
+    leaver = [hr("2025-12-01T09:00:00Z", accounts=["y.miller@corp.example"]),
+              hr("2026-02-15T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-02-15",
+                 accounts=["y.miller@corp.example"])]
+    work = daily("2026-01-05", 85, per_day=2, actor="y.miller@corp.example", action="send",
+                 recipients=["bob@corp.example"], personal=False, count=1)
+
+    def home(ts: str, count: int, **kw: Any) -> dict[str, Any]:
+        return ev(ts, actor="y.miller@corp.example", action="send", count=count,
+                  recipients=["yuki.miller87@t-online.de"], personal=False, **kw)
+
+    both = Example("x", True, work + [home("2026-02-01T15:00:00Z", 1, sensitivity="confidential"),
+                                      home("2026-03-20T15:00:00Z", 2)], leaver)
+    alerts = run_example(ATTACH, both, lambda: Engine(rules=[ATTACH, SENSITIVE], config=EngineConfig(risk=False)))
+    assert len(alerts) == 1 and alerts[0].severity != "low", [(a.severity, a.title) for a in alerts]
+    # the same first mail unlabelled did not alert: it is the habit the later one continues
+    plain = Example("x", True, work + [home("2026-02-01T15:00:00Z", 1), home("2026-03-20T15:00:00Z", 2)], leaver)
+    alerts = run_example(ATTACH, plain, lambda: Engine(rules=[ATTACH, SENSITIVE], config=EngineConfig(risk=False)))
+    assert [a.severity for a in alerts] == ["low"] and "habit" in alerts[0].title

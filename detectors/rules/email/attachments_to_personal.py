@@ -31,8 +31,9 @@ With so short a history a habit can look new too: someone who mails one file to 
 three weeks, first 25 days into the data. The quiet path is therefore graded low when the employee's days
 before the departure period (30 days before the last day, or the notice if earlier; up to 60 days, at least 14,
 read from the stored days, not from the learned baseline, which a resignation recorded late lets the period's
-days teach) already hold a third or more of the period's attachments: the address is new to the data, the
-habit is not. The quiet path is graded against those days too (the same step as the learned baseline's, ten
+days teach; a day that alerted is no normal, as for the baselines) already hold a third or more of the period's
+attachments: the address is new to the data, the habit is not (a confidential file mailed home, which
+``email.sensitive_to_personal`` flagged, is no habit). The quiet path is graded against those days too (the same step as the learned baseline's, ten
 times them moving the severity up): a thief's first mail home falls in the departure period. And the days are counted before the last
 working day: one file mailed home a week before it and the contacts and references on it are a take-home, as
 for ``web.personal_cloud_upload`` (an honest leaver of outside_c seed 1 was flagged high for that).
@@ -160,14 +161,16 @@ class MailedHome(BeforeLastDay):
     def _before_departure(self, s: Series, hr: HRView, st: EmployeeState, today: int) -> float | None:
         """Attachments mailed home per day before the departure period (30 days before the last day, or the
         notice if earlier), from the stored days (at most ``ref_days``; None with fewer than
-        ``min_history_days``). Not the learned baseline: a resignation recorded late lets the period's days
-        teach it, and a thief's mails home would then read as their habit."""
+        ``min_history_days``), leaving out days that alerted. Not the learned baseline: a resignation recorded
+        late lets the period's days teach it, and a thief's mails home would then read as their habit. The
+        days are judged as HR knows them now, as the baselines judge them as HR knew them then."""
         assert hr.last_day is not None
         dep = min(hr.last_day - 29, hr.notice_from if hr.notice_from is not None else hr.last_day)
         lo = max(int(st.extra.get("fs", dep)), dep - self.ref_days, today - self.horizon(0) + 1)
         if dep - lo < self.min_history_days:
             return None
-        return s.total(lo, dep - 1) / (dep - lo)
+        flagged = set(st.extra.get("flagged", ()))  # a day that alerted is no normal (as for the baselines)
+        return sum(v for d, v in s.days.items() if lo <= d < dep and d not in flagged) / (dep - lo)
 
     def _check(self, s: Series, hr: HRView, today: int, st: EmployeeState) -> Finding | None:
         assert hr.last_day is not None
