@@ -6,6 +6,14 @@ carries something (attachments counted in ``count``, or confidential/restricted 
 label: exported files are often unlabelled. Fires for anyone, one alert per day; the engine's grading raises
 the score in notice and near the last day, and keeps it low for someone staying (version 2: a plain mail
 without attachments no longer completes the sequence: it flagged 22 honest people per 1,000 in evaluation).
+
+Version 3 (issue 14): a mail *labelled* public does not complete it. Customer records exported from the CRM are
+never public, and a message that carries them is not labelled so; a mail to one's private address labelled public
+is a private errand (a payslip, a photo) that happened to fall within 2 hours of an export. On the own profiles
+(seeds 1 and 2, main 07e039e) three of the four honest leavers flagged at medium or higher by this rule had mailed
+a public-labelled message home 2 minutes to 2 hours after a routine export (27-772 records); the thieves' mails
+it caught were labelled internal or not labelled at all, and still complete it (most companies label little or
+nothing: an unlabelled mail may carry anything).
 """
 
 from detectors.examples import ev, hr
@@ -22,7 +30,7 @@ def crm_export(e: ActivityEvent) -> bool:
 
 
 def crm_export_then_personal_mail(e: ActivityEvent) -> bool:
-    return (e.kind == "email" and e.personal is True and e.action in SENDS
+    return (e.kind == "email" and e.personal is True and e.action in SENDS and e.sensitivity != "public"
             and (bool(e.count) or e.sensitive or e.action == "auto_forward"))
 
 
@@ -30,13 +38,13 @@ _HR = [hr("2026-01-01T09:00:00Z")]
 _EXPORT = ev("2026-02-10T10:00:00Z", action="report_export", count=350, object="Pipeline by account")
 
 
-def _mail(ts: str, personal: bool = True, attachments: int = 1) -> dict:
-    return ev(ts, action="send", personal=personal, recipients=["ann.lee@mail.example"], count=attachments)
+def _mail(ts: str, personal: bool = True, attachments: int = 1, **kw: object) -> dict:
+    return ev(ts, action="send", personal=personal, recipients=["ann.lee@mail.example"], count=attachments, **kw)
 
 
 RULE = Rule(
     id="sequence.crm_export_then_personal_mail",
-    version="2",
+    version="3",
     title=(
         "CRM export followed {hours_since_first} h later by {observed:.0f} message(s) to a personal address "
         "on {day}; HR status {status}"
@@ -66,6 +74,10 @@ RULE = Rule(
                 [_EXPORT, _mail("2026-02-10T13:00:00Z")], _HR),
         Example("a mail with nothing attached does not complete it", False,
                 [_EXPORT, _mail("2026-02-10T10:30:00Z", attachments=0)], _HR),
+        Example("a mail home labelled public (a payslip, a photo) carries no customer records", False,
+                [_EXPORT, _mail("2026-02-10T10:30:00Z", sensitivity="public")], _HR),
+        Example("one labelled internal may carry them", True,
+                [_EXPORT, _mail("2026-02-10T10:30:00Z", sensitivity="internal")], _HR),
         Example("the mail goes to a work address", False,
                 [_EXPORT, _mail("2026-02-10T10:30:00Z", personal=False)], _HR),
         Example("the mail went before the export", False,
