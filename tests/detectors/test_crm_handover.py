@@ -1,7 +1,5 @@
-"""crm.bulk_export_before_departure v5-v7 (issue 14): an export passed on to colleagues by mail within 2 hours (v7:
-before or after it) is a handover and not reported, when such a mail is unlikely by chance for the person (v7: their
-own rate of mails with attachments to colleagues); one kept, or passed on only to outside or personal addresses,
-is graded as before."""
+"""crm.bulk_export_before_departure v5 (issue 14): an export passed on to colleagues by mail within 2 hours is a
+handover and not reported; one kept, or passed on only to outside or personal addresses, is graded as before."""
 
 from __future__ import annotations
 
@@ -9,22 +7,16 @@ import datetime as dt
 
 from detectors.engine import Engine, EngineConfig
 from detectors.examples import ev, hr
-from detectors.rules.crm.bulk_export_before_departure import PASSED, PENDING, RATE, RULE as EXPORT
+from detectors.rules.crm.bulk_export_before_departure import PASSED, PENDING, RULE as EXPORT
 from schemas import ActivityEvent, HRRecord
 
 
-def _run(after: list[dict], export_at: str = "2026-03-02T10:00:00Z", watermark: str | None = None,
-         before: tuple[dict, ...] = (), mails_a_day: int = 0) -> list:
+def _run(after: list[dict], export_at: str = "2026-03-02T10:00:00Z", watermark: str | None = None) -> list:
     eng = Engine(rules=[EXPORT], config=EngineConfig(risk=False))
     eng.on_hr(HRRecord.model_validate(hr("2026-01-05T08:00:00Z")))
-    for d in range(5, 31):  # the usual: a 40-row pipeline report a day (and ``mails_a_day`` to colleagues)
+    for d in range(5, 31):  # the usual: a 40-row pipeline report a day
         eng.on_event(ActivityEvent.model_validate(ev(f"2026-01-{d:02d}T10:00:00Z", action="report_export", count=40,
                                                      object="Pipeline by region")))
-        for k in range(mails_a_day):
-            eng.on_event(ActivityEvent.model_validate(_mail(f"2026-01-{d:02d}T{11 + k:02d}:00:00Z",
-                                                            recipients=["team@corp.example"])))
-    for e in before:
-        eng.on_event(ActivityEvent.model_validate(e))
     eng.on_hr(HRRecord.model_validate(hr("2026-02-16T09:00:00Z", status="notice", last_day="2026-03-13")))
     alerts = eng.on_event(ActivityEvent.model_validate(ev(export_at, action="report_export", count=900,
                                                           object="My accounts - handover")))
@@ -71,7 +63,7 @@ def test_mail_outside_the_company_without_attachments_or_too_late_does_not_pass_
                  _mail("2026-03-02T10:40:00Z", personal=True, external=True, recipients=["ann.lee@gmail.com"]),
                  _mail("2026-03-02T10:40:00Z", count=0),
                  _mail("2026-03-02T12:30:00Z"),
-                 _mail("2026-03-02T10:40:00Z", recipients=[f"p{i}@corp.example" for i in range(40)])):  # a circular
+                 _mail("2026-03-02T09:30:00Z")):  # before the export: it cannot carry it
         alerts = _run([mail, LATER])
         assert len(alerts) == 1 and alerts[0].severity != "low", (mail, alerts[0].title)
 
@@ -94,42 +86,33 @@ def test_the_waiting_state_is_small_and_cleared() -> None:
     assert 100 not in st.extra.get(PASSED, [])  # exports of the day before 16:30 were not passed on
     small = EmployeeState()
     observe(ActivityEvent.model_validate(ev("2026-03-02T10:00:00Z", action="export", count=99)), small, None, 100, 0.0)
-    assert small.extra == {RATE: [0, 1, 100]}  # only the active day counted (v7: the rate of mails)
+    assert small.extra == {}
 
 
 def test_someone_mailing_colleagues_all_day_passes_nothing_on() -> None:
-    """v6/v7: a mail near the export says nothing from someone who sends such mails all day (sales_org s2: a thief
-    mailing dozens of attachments a day to colleagues had every large export read as handed over). v7 reads it
-    from their own rate: 3 a day make one within 2 h of any moment likely (1 - exp(-3 * 4 / 9) = 74%)."""
-    for mails_a_day in (0, 3):
-        alerts = _run([_mail("2026-03-02T10:40:00Z"), LATER], mails_a_day=mails_a_day)
-        if mails_a_day:
-            assert len(alerts) == 1 and alerts[0].severity != "low", alerts
-        else:
-            assert alerts == []  # a quiet person's mail after the export passes it on
+    """v6: a mail after the export is a handover only if none went out in the 2 h before it (sales_org s2: a thief
+    mailing dozens of attachments a day to colleagues had every large export read as handed over)."""
+    before = _mail("2026-03-02T09:15:00Z", recipients=["team@corp.example"])
+    alerts = _run([_mail("2026-03-02T10:40:00Z"), LATER], export_at="2026-03-02T10:00:00Z")
+    assert alerts == []  # a quiet person's mail after the export still passes it on
+    eng_alerts = _run_with_before(before)
+    assert len(eng_alerts) == 1 and eng_alerts[0].severity != "low", eng_alerts
+    # a mail more than 2 h before the export says nothing about the hours around it
+    assert _run_with_before(_mail("2026-03-02T07:30:00Z", recipients=["team@corp.example"])) == []
 
 
-def test_a_handover_mail_just_before_the_export_passes_it_on() -> None:
-    """v7: outside_b/c, four honest account managers mailed the account list to a colleague 1-2 h before the
-    export (570-732 records) and were flagged high; what makes it a handover is the mail to a colleague around the
-    export, unlikely by chance for someone who sends about one a day or less, not its order."""
-    assert _run([LATER], before=(_mail("2026-03-02T08:30:00Z"),)) == []
-    # more than 2 h before: nothing to do with it
-    alerts = _run([LATER], before=(_mail("2026-03-02T07:30:00Z"),))
-    assert len(alerts) == 1 and alerts[0].severity != "low"
-    # from someone who mails colleagues three times a day: a coincidence
-    alerts = _run([LATER], before=(_mail("2026-03-02T08:30:00Z"),), mails_a_day=3)
-    assert len(alerts) == 1 and alerts[0].severity != "low"
-
-
-def test_a_handover_needs_a_known_rate_of_mails() -> None:
-    """Before MIN_ACTIVE_DAYS active days the person's rate is unknown, and a mail passes nothing on."""
-    from detectors.rules.crm.bulk_export_before_departure import MIN_ACTIVE_DAYS, chance_nearby
-    from detectors.state import EmployeeState
-
-    assert chance_nearby(EmployeeState(extra={RATE: [0, MIN_ACTIVE_DAYS - 1, 0]})) is None
-    assert chance_nearby(EmployeeState(extra={RATE: [0, MIN_ACTIVE_DAYS, 0]})) == 0.0
-    assert chance_nearby(EmployeeState(extra={RATE: [30, MIN_ACTIVE_DAYS, 0]})) > 0.5
+def _run_with_before(before: dict) -> list:
+    eng = Engine(rules=[EXPORT], config=EngineConfig(risk=False))
+    eng.on_hr(HRRecord.model_validate(hr("2026-01-05T08:00:00Z")))
+    for d in range(5, 31):
+        eng.on_event(ActivityEvent.model_validate(ev(f"2026-01-{d:02d}T10:00:00Z", action="report_export", count=40,
+                                                     object="Pipeline by region")))
+    eng.on_hr(HRRecord.model_validate(hr("2026-02-16T09:00:00Z", status="notice", last_day="2026-03-13")))
+    alerts = []
+    for e in (before, ev("2026-03-02T10:00:00Z", action="report_export", count=900, object="My accounts - handover"),
+              _mail("2026-03-02T10:40:00Z"), LATER):
+        alerts += eng.on_event(ActivityEvent.model_validate(e))
+    return [a for a in alerts if a.rule_id == EXPORT.id]
 
 
 def test_short_history_with_a_real_export_before_is_graded_against_it() -> None:
@@ -148,7 +131,7 @@ def test_short_history_with_a_real_export_before_is_graded_against_it() -> None:
     mine = [a for a in alerts if a.rule_id == EXPORT.id]
     assert len(mine) == 1 and mine[0].severity == "low", [(a.severity, a.title) for a in mine]
     assert mine[0].explanation["ratio_to_own_normal"] < 1.0
-    # without a real export before (only a floor of half the minimum), a first large export stays unknown: high
+    # without a real export before (only the floor of half the minimum), a first large export stays unknown: high
     eng = Engine(rules=[EXPORT], config=EngineConfig(risk=False))
     eng.on_hr(HRRecord.model_validate(hr("2026-01-05T08:00:00Z", status="notice", last_day="2026-02-13")))
     alerts = []

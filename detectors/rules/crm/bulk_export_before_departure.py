@@ -35,38 +35,28 @@ day, so each of three large exports was followed by one within 2 h and none was 
 that: an export made when such a mail went out in the 2 hours before it is graded as kept. One time stamp more in
 the state (``xm``).
 
-Version 7 (issue 14) reads the mail around an export as a handover by its odds, not by its order. On the outside
-companies (seeds 1 and 2, main 07e039e) the four honest leavers still flagged high (570-732 records, "My accounts")
-had each mailed an account list with attachments to one colleague 1-2 h *before* the export, or had mailed one
-earlier the same afternoon (which v6 read as "busy"); two of the four were flagged for exactly that. What tells a
-handover from ordinary traffic is not the order but whether such a mail near the export is likely by chance for
-this person. So:
-
-- a mail with attachments to colleagues only, to at most :data:`PASS_RECIPIENTS` of them (a successor, a manager:
-  an all-hands newsletter is no handover), within :data:`PASS_HOURS` *before or after* the export, passes it on,
-- but only when such a mail is unlikely by chance for this person: with ``r`` such mails per active day (their own
-  rate, learned from their whole history, ``xr``), the chance of one falling in the 4-hour span around any moment
-  of a :data:`WORKDAY_HOURS`-hour day is ``1 - exp(-r * 4 / 9)``; the mail counts when that chance is below
-  one half (more likely a handover than a coincidence), and not before :data:`MIN_ACTIVE_DAYS` active days. On the
-  evaluation companies honest account managers send 0.4-1 such mail a day (a chance of 16-35%), the own
-  profiles' sales managers 2-3.5 (59-79%: their mail says nothing, as the v6 "busy" rule had it).
-
-And a short history no longer makes an export "unknown": with fewer than 14 days of history the ratio to the
-largest export before the departure period is still given when that largest is a real export (at least
-:data:`MIN_RECORDS` records); before, such an export was graded at the rule's own severity (high) whatever its
-size (churn s1: a 511-record export the day after one of 574, read as high).
+Version 7 (issue 14): a short history no longer makes an export "unknown". With fewer than 14 days of history the
+ratio to the largest export before the departure period is still given when that largest is a real export (at
+least :data:`MIN_RECORDS` records, not the floor of half of it); before, such an export was graded at the rule's
+own severity (high) whatever its size: churn s1 (seed 1, main 07e039e), a marketing manager's 511-record export
+the day after one of 574, 11 days into the data, read as high. An export with nothing real to compare with (a
+first large export in a short history) stays at the rule's severity: a thief may start on day 10 too.
+(Tried and left out: reading a mail to a colleague in the 2 hours *before* an export as passing it on, counted
+only when such a mail is unlikely by chance for the person. Four honest leavers on the outside companies had
+mailed their account list before exporting it, but a sales manager who mails colleagues about once a day sent
+four such mails on the day of a 1,853-record theft, one of them 71 minutes before it; the theft read as a
+handover, and a person's daily rate does not tell a busy day.)
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from detectors.context import HRView
-from detectors.examples import daily, ev, hr
+from detectors.examples import ev, hr
 from detectors.rule import Example, Finding, Rule
 from detectors.state import EmployeeState, Series
 from detectors.windows import RATIO_CAP, OnEvent
@@ -80,20 +70,12 @@ PASS_HOURS = 2.0
 #: PENDING_DAYS; the days whose exports were all passed on (``PASSED``, at most PASSED_CAP); the time of the
 #: employee's latest event while an export waits (``NOW``).
 PENDING, PASSED, NOW = "xq", "xp", "xn"
-#: The time of the employee's latest mail with attachments to a few colleagues (``MAILED``): it passes on an export
-#: made within :data:`PASS_HOURS` after it (version 7).
+#: The time of the employee's latest mail with attachments to colleagues (``MAILED``): a mail that follows an
+#: export passes it on only when none went out in the :data:`PASS_HOURS` before it (see version 6).
 MAILED = "xm"
-#: The employee's own rate of such mails: ``[mails, active days, last active day]`` (version 7).
-RATE = "xr"
 PENDING_CAP, PASSED_CAP, PENDING_DAYS = 4, 6, 7
 #: An export of fewer records is never judged (the window's ``min_value``), so it never waits.
 MIN_RECORDS = 100
-#: A mail to more colleagues than this is a circular, not a handover to a successor.
-PASS_RECIPIENTS = 3
-#: The length of a working day over which the employee's mails are spread (for the chance of one near an export).
-WORKDAY_HOURS = 9.0
-#: Active days before the employee's own rate of mails is known (before, no mail passes an export on).
-MIN_ACTIVE_DAYS = 10
 
 
 def bulk_export_before_departure(e: ActivityEvent) -> int:
@@ -115,80 +97,37 @@ def kind_of_export(e: ActivityEvent) -> str:
 
 
 def _internal_attachments(e: ActivityEvent) -> bool:
-    """A mail that carries attachments to a few colleagues only (every recipient internal, none personal, at
-    most :data:`PASS_RECIPIENTS` of them)."""
+    """A mail that carries attachments to colleagues only (every recipient internal, none personal)."""
     return (e.kind == "email" and e.action in SENDS and e.external is False and e.personal is not True
-            and bool(e.count or (e.bytes or 0) >= 1_000_000) and len(e.recipients) <= PASS_RECIPIENTS)
-
-
-def chance_nearby(st: EmployeeState) -> float | None:
-    """The chance that one of the employee's ordinary mails with attachments to colleagues falls within
-    :data:`PASS_HOURS` either side of a given moment of their working day, from their own rate (``xr``); None
-    before :data:`MIN_ACTIVE_DAYS` active days.
-
-    >>> st = EmployeeState(); st.extra[RATE] = [20, 40, 0]
-    >>> round(chance_nearby(st), 2), chance_nearby(EmployeeState(extra={RATE: [3, 5, 0]}))
-    (0.2, None)
-    """
-    rate = st.extra.get(RATE)
-    if not rate or rate[1] < MIN_ACTIVE_DAYS:
-        return None
-    return 1.0 - math.exp(-rate[0] / rate[1] * 2 * PASS_HOURS / WORKDAY_HOURS)
-
-
-def _handover_likely(st: EmployeeState) -> bool:
-    """A mail near an export is a handover when it is more likely one than a coincidence (see version 7)."""
-    chance = chance_nearby(st)
-    return chance is not None and chance < 0.5
-
-
-def _count(st: EmployeeState, day: int, mail: bool) -> None:
-    """The employee's own rate of mails with attachments to colleagues: one more active day, one more mail."""
-    rate = st.extra.get(RATE)
-    if rate is None:
-        rate = st.extra[RATE] = [0, 0, -1]
-    if day > rate[2]:
-        rate[1] += 1
-        rate[2] = day
-    rate[0] += mail
-
-
-def _passed_days(st: EmployeeState, pending: list[list[int]]) -> None:
-    """The days whose waiting exports were all passed on."""
-    for d in {p[1] for p in pending}:
-        if all(p[2] == 1 for p in pending if p[1] == d):
-            passed = st.extra.setdefault(PASSED, [])
-            if d not in passed:
-                passed.append(d)
-                del passed[:-PASSED_CAP]
+            and bool(e.count or (e.bytes or 0) >= 1_000_000))
 
 
 def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) -> None:
     """Exports of :data:`MIN_RECORDS` or more wait :data:`PASS_HOURS` for an internal mail with attachments that
-    passes them on (a handover to a successor, a list for the team); a mail of that kind in the :data:`PASS_HOURS`
-    before the export passes it on too (version 7). The window judges them when that time is over
-    (:meth:`PassedOn.on_clock`)."""
+    passes them on (a handover to a successor, a list for the team); the window judges them when that time is
+    over (:meth:`PassedOn.on_clock`)."""
     pending: list[list[int]] | None = st.extra.get(PENDING)
-    mail = _internal_attachments(e)
-    _count(st, day, mail)
     if e.kind == "crm" and e.action in EXPORTS and (e.count or 0) >= MIN_RECORDS:
         pending = [p for p in (pending or []) if p[0] >= t - PENDING_DAYS * 86400]
-        # A mail to colleagues in the hours before the export: the person is handing over (if such a mail is
-        # unlikely by chance for them).
-        near = 0 <= t - int(st.extra.get(MAILED, -10**10)) <= PASS_HOURS * 3600 and _handover_likely(st)
-        pending.append([int(t), day, 1 if near else 0])
+        # Someone already mailing attachments to colleagues in the hours before the export: a mail after it is
+        # their ordinary traffic, no sign of passing it on (-1: never a handover).
+        busy = 0 <= t - int(st.extra.get(MAILED, -10**10)) <= PASS_HOURS * 3600
+        pending.append([int(t), day, -1 if busy else 0])
         pending.sort()
-        st.extra[PENDING] = pending = pending[-PENDING_CAP:]
-        if near:
-            _passed_days(st, pending)
-    elif mail:
+        st.extra[PENDING] = pending[-PENDING_CAP:]
+    elif _internal_attachments(e):
         st.extra[MAILED] = int(t)
-        if not pending or not _handover_likely(st):
+        if not pending:
             return
         for p in pending:
             if p[2] == 0 and p[0] <= t <= p[0] + PASS_HOURS * 3600:
                 p[2] = 1
-        _passed_days(st, pending)
+        for d in {p[1] for p in pending}:
+            if all(p[2] == 1 for p in pending if p[1] == d):
+                passed = st.extra.setdefault(PASSED, [])
+                if d not in passed:
+                    passed.append(d)
+                    del passed[:-PASSED_CAP]
     if st.extra.get(PENDING):
         st.extra[NOW] = max(int(t), int(st.extra.get(NOW, 0)))
 
@@ -247,13 +186,6 @@ class PassedOn(OnEvent):
 _LEAVER = [hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
 _STAYER = [hr("2026-01-01T09:00:00Z")]
 _NEXT = ev("2026-03-10T15:00:00Z", action="open", object="/sites/sales/notes.docx")  # the employee's next input
-# Twelve ordinary working days before (an employee's own rate of mails is known after 10 active days).
-_DAYS = daily("2026-02-16", 12, action="open", object="/sites/sales/notes.docx")
-
-
-def _to_team(ts: str, **kw: Any) -> dict:
-    return ev(ts, action="send", **{"count": 1, "external": False, "personal": False,
-                                    "recipients": ["successor@corp.example"], **kw})
 
 RULE = Rule(
     id="crm.bulk_export_before_departure",
@@ -302,22 +234,15 @@ RULE = Rule(
         Example("an export long before the notice", False,
                 [ev("2026-01-10T10:00:00Z", action="export", count=5000)], _LEAVER),
         Example("a handover list mailed to a colleague 40 minutes later is not reported", False,
-                _DAYS + [ev("2026-03-10T10:00:00Z", action="report_export", count=900, object="My accounts"),
-                         _to_team("2026-03-10T10:40:00Z"), _NEXT], _STAYER + _LEAVER),
-        Example("the account list mailed to a colleague an hour before the export: a handover too", False,
-                _DAYS + [_to_team("2026-03-10T09:00:00Z"),
-                         ev("2026-03-10T10:00:00Z", action="report_export", count=900, object="My accounts"),
-                         _NEXT], _STAYER + _LEAVER),
-        Example("the same mail to a colleague from someone who sends three such a day passes nothing on", True,
-                [m for d in _DAYS for m in (d, _to_team(d["ts"].replace("T10:", "T11:")),
-                                            _to_team(d["ts"].replace("T10:", "T13:")),
-                                            _to_team(d["ts"].replace("T10:", "T15:")))]
-                + [ev("2026-03-10T10:00:00Z", action="report_export", count=900, object="Customer master"),
-                   _to_team("2026-03-10T10:40:00Z"), _NEXT], _STAYER + _LEAVER),
-        Example("a circular to forty colleagues is no handover", True,
-                _DAYS + [ev("2026-03-10T10:00:00Z", action="report_export", count=900, object="My accounts"),
-                         _to_team("2026-03-10T10:40:00Z", recipients=[f"p{i}@corp.example" for i in range(40)]),
-                         _NEXT], _STAYER + _LEAVER),
+                [ev("2026-03-10T10:00:00Z", action="report_export", count=900, object="My accounts - handover"),
+                 ev("2026-03-10T10:40:00Z", action="send", count=1, external=False, personal=False,
+                    recipients=["successor@corp.example"]), _NEXT], _LEAVER),
+        Example("someone mailing attachments to colleagues before and after the export passes nothing on", True,
+                [ev("2026-03-10T09:30:00Z", action="send", count=2, external=False, personal=False,
+                    recipients=["team@corp.example"]),
+                 ev("2026-03-10T10:00:00Z", action="report_export", count=900, object="Customer master"),
+                 ev("2026-03-10T10:40:00Z", action="send", count=1, external=False, personal=False,
+                    recipients=["team@corp.example"]), _NEXT], _LEAVER),
         Example("the same export kept: judged at the employee's next input after 2 hours", True,
                 [ev("2026-03-10T10:00:00Z", action="report_export", count=900, object="Customer master"),
                  ev("2026-03-10T13:00:00Z", action="open", object="/sites/sales/notes.docx")], _LEAVER),
