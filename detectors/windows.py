@@ -55,6 +55,13 @@ def baseline_of(s: Series) -> dict[str, float]:
     return {"mean": round(s.mean, 4), "sd": round(s.sd, 4), "days": s.n}
 
 
+def day_finding(s: Series, day: int, observed: float, threshold: float, ratio: float | None,
+                extra: dict[str, Any]) -> Finding:
+    """A finding about one day of ``s`` (key ``D<day>``): that day's evidence, the series' baseline."""
+    return Finding(key=f"D{day}", observed=observed, threshold=threshold, window_start=day, window_end=day,
+                   evidence=s.evidence(day, day), baseline=baseline_of(s), ratio=ratio, day=day, extra=extra)
+
+
 def usual(s: Series, per_days: int = 1) -> float:
     """The employee's usual amount over ``per_days`` days, robust to sporadic, heavy-tailed work: the mean,
     and for a single day at least :data:`PEAK_SHARE` of the usual big day.
@@ -251,19 +258,8 @@ class AboveBaseline(Window):
         if (not self.absent_days or history < self.absent_days or s.mean > 0 or s.top > 0 or v < self.min_value
                 or any(x > 0 for d, x in s.days.items() if d < day)):
             return None
-        return Finding(
-            key=f"D{day}",
-            observed=v,
-            threshold=self.min_value,
-            window_start=day,
-            window_end=day,
-            evidence=s.evidence(day, day),
-            baseline=baseline_of(s),
-            ratio=None,
-            day=day,
-            extra={"factor": self.factor,
-                   "first_ever": f"; the first in {history} days of the employee's history ({s.n} of them learned)"},
-        )
+        first_ever = f"; the first in {history} days of the employee's history ({s.n} of them learned)"
+        return day_finding(s, day, v, self.min_value, None, {"factor": self.factor, "first_ever": first_ever})
 
     def compact(self, s: Series, today: int) -> None:
         """With ``repeat_days``: only the days above the limit are worth keeping (see ``days_above``)."""
@@ -306,18 +302,7 @@ class AboveBaseline(Window):
             alarmed = not hr.possibly_leaving and (hr.departing(day, 30) or hr.after_departure(day) or hr.watchlist)
             if alarmed and above < self.repeat_days and (ratio is None or ratio < self.alone_ratio):
                 return None  # one busy day in a notice: told when it repeats or grows far beyond the usual
-        return Finding(
-            key=f"D{day}",
-            observed=v,
-            threshold=round(lim, 3),
-            window_start=day,
-            window_end=day,
-            evidence=s.evidence(day, day),
-            baseline=baseline_of(s),
-            ratio=ratio,
-            day=day,
-            extra=extra,
-        )
+        return day_finding(s, day, v, round(lim, 3), ratio, extra)
 
 
 @dataclass(frozen=True)
@@ -534,18 +519,7 @@ class OnEvent(Window):
             ratio = None if s.n < self.min_history_days else RATIO_CAP if ref <= 1e-9 else min(RATIO_CAP, v / ref)
         else:
             ratio = ratio_of(s, v, min_history=self.min_history_days, relative_to=self.relative_to)
-        return Finding(
-            key=f"D{day}",
-            observed=v,
-            threshold=self.min_value,
-            window_start=day,
-            window_end=day,
-            evidence=s.evidence(day, day),
-            baseline=baseline_of(s),
-            ratio=ratio,
-            day=day,
-            extra=extra,
-        )
+        return day_finding(s, day, v, self.min_value, ratio, extra)
 
     def largest_before(self, s: Series, hr: HRView, day: int) -> float:
         """``relative_to="before"``: the employee's largest day before the departure period (from the notice,
