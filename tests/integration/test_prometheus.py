@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import os
 import shutil
 import signal
@@ -196,10 +197,13 @@ def test_prometheus_scrapes_worker(kafka_bootstrap: str, redis_url: str, unique_
         stop(worker)
         stop(prom)
 
-    # --log-format json: every line the worker logged is one JSON object, with no e-mail address in it.
+    # --log-format json: every line the worker logged is one JSON object, with no e-mail address in it. The C
+    # library librdkafka writes its own lines to stderr ("%6|<time>|BGQUEUE|rdkafka#producer-1| ...", e.g. when a
+    # producer is destroyed at shutdown): they bypass Python's logging and are left out; all the rest must be JSON.
     lines = [x for x in worker_log.read_text(errors="replace").splitlines() if x.strip()]
-    assert lines, "the worker logged nothing at info level"
-    parsed = [json.loads(x) for x in lines if x.startswith("{")]
-    assert len(parsed) >= len(lines) * 0.9, lines[:20]
+    ours = [x for x in lines if not re.match(r"%\d\|[\d.]+\|[A-Z_]+\|rdkafka#", x)]
+    assert ours, "the worker logged nothing at info level"
+    parsed = [json.loads(x) for x in ours if x.startswith("{")]
+    assert len(parsed) == len(ours), [x for x in ours if not x.startswith("{")][:20]
     assert all({"ts", "level", "logger", "msg"} <= set(r) for r in parsed)
     assert "ann.lee@corp.example" not in worker_log.read_text(errors="replace")
