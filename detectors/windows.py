@@ -21,6 +21,9 @@ stored daily buckets when HR news arrives, up to the engine's lookback horizon.
 
 from __future__ import annotations
 
+import dataclasses
+import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -931,30 +934,35 @@ class SustainedAbove(Sustained):
         groups, finest first): without a finding, the peer fallback (:meth:`on_peers`); with one above low, the
         peers' context: a rate since the onset below ``peer_typical_times`` the median colleague's grades it
         low."""
-        import dataclasses
-
         if f is None:
             return self.on_peers(s, hr, day, st, rid, rates, groups, gated)
         if f.ratio is None or f.ratio < LOW_BELOW or not f.extra.get("period_days"):
             # a low finding (the notice's days alone) of someone without own normal: the peers may say more
             # about the days before the notice, and the rule fires once per departure
             return self.on_peers(s, hr, day, st, rid, rates, groups, gated=False) or f
-        own = (st.extra.get("pr" + rid) or [0, 0, [], None])[3]
-        for g in groups:
-            n, typical = rates.typical(g, own)
-            if n >= self.peer_min:
-                break
-        else:
+        group = self._peer_group(rates.typical, st, rid, groups)
+        if group is None:
             return f
+        team, n, typical = group
         rate = 30.0 * float(f.extra.get("total", 0.0)) / float(f.extra["period_days"])
         usual = max(self.peer_floor, typical)
-        team = g[len(rid) + 1:] if g.startswith(rid + ":") else g
         extra = {**f.extra, "peer_group": team, "peer_typical_30d": round(typical, 1), "rate_30d": round(rate, 1)}
         if rate >= self.peer_typical_times * usual:
             return dataclasses.replace(f, extra=extra)
         extra["when"] = (f"{f.extra.get('when', '')}; {rate:.0f} per 30 days, less than {self.peer_typical_times:g}x "
                          f"what their median colleague ({team}, {n} others) downloads ({usual:.1f}): graded low")
         return dataclasses.replace(f, ratio=min(f.ratio, LOW_BELOW * 0.99), extra=extra)
+
+    def _peer_group(self, read: Callable[[str, int | None], tuple[int, float]], st: EmployeeState, rid: str,
+                    groups: tuple[str, ...]) -> tuple[str, int, float] | None:
+        """(the group's name without the series, other members, the rate ``read`` gives) of the first of
+        ``groups`` (finest first) with ``peer_min`` other members, the employee's own bucket left out."""
+        own = (st.extra.get("pr" + rid) or [0, 0, [], None])[3]
+        for g in groups:
+            n, rate = read(g, own)
+            if n >= self.peer_min:
+                return (g[len(rid) + 1:] if g.startswith(rid + ":") else g), n, rate
+        return None
 
     def on_peers(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str, rates: Any,
                  groups: tuple[str, ...], gated: bool = True) -> Finding | None:
@@ -970,8 +978,6 @@ class SustainedAbove(Sustained):
         ``peer_excess`` more than that rate gives, in the first group with ``peer_min`` other members. Only
         the days before the notice count: in the notice a handover looks the same. Graded by the ratio
         (capped at ``ratio_cap``)."""
-        import statistics
-
         if not self.peer_rates or not self.ok(hr, day) or (hr.last_day is not None and s.last == f"L{hr.last_day}"):
             return None
         v = s.days.get(day, 0.0)
@@ -997,18 +1003,14 @@ class SustainedAbove(Sustained):
         cap = max(1.0, 2 * statistics.median(active))
         total = sum(min(x, cap) for x in vals)
         rate = 30.0 * total / m
-        own = (st.extra.get("pr" + rid) or [0, 0, [], None])[3]
-        for g in groups:
-            n, peer = rates.busiest(g, own, self.peer_rank)
-            if n >= self.peer_min:
-                break
-        else:
+        group = self._peer_group(lambda g, own: rates.busiest(g, own, self.peer_rank), st, rid, groups)
+        if group is None:
             return None
+        team, n, peer = group
         usual = max(self.peer_floor, peer)
         expected = usual * m / 30.0
         if rate < self.peer_times * usual or total - expected < self.peer_excess:
             return None
-        team = g[len(rid) + 1:] if g.startswith(rid + ":") else g
         return Finding(
             key=f"L{hr.last_day}" if hr.last_day is not None else f"N{start}",
             observed=len(active),
@@ -1171,8 +1173,6 @@ class OnEventTakeHome(OnEvent):
         return out
 
     def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
-        import dataclasses
-
         f = super().check_day(s, hr, day, st, rid)
         if f is None:
             return f
