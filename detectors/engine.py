@@ -545,7 +545,7 @@ class Engine:
                         found = [g for g in (rule.window.with_peers(f, s, hr, today, st, sk, self.peer_rates, groups,
                                                                     gated=False) for f in (found or [None])) if g]
                     for f in found:
-                        alerts += self._emit(rule, emp, f, st, hr, record.ts)
+                        alerts += self._emit(rule, emp, looked_back_evidence(f, s, today), st, hr, record.ts)
                 except Exception:
                     self.stats.errors[rule.id] += 1
                     log.exception("rule %s failed on HR lookback for %s", rule.id, emp)
@@ -909,3 +909,25 @@ class Engine:
             w = windows.get(rid)
             if w is not None:
                 w.compact(s, day)
+
+
+def looked_back_evidence(f: Finding, s: Series, today: int) -> Finding:
+    """A finding of the look-back after HR news, with evidence whatever the day it is about.
+
+    A series keeps a few evidence ids (the most recent, and the latest of its largest earlier days:
+    :meth:`detectors.state.Series.add`), so a day the look-back fires on, weeks back or among larger days, may
+    have none left. Its alert then carries the rule's matching events from that day up to the HR news (the
+    same behaviour, later in the same period), and says so in ``evidence_note``; an alert never goes out
+    without evidence.
+    """
+    if f.evidence:
+        return f
+    first = f.window_start if f.window_start is not None else f.day
+    lo = first if first is not None else today - 366
+    later = [(d, eid) for d, eid in s.ev if lo <= d <= today]
+    if not later:
+        return f
+    days = sorted({d for d, _ in later})
+    note = (f"the events of {day_date(lo)} are no longer kept; these are the rule's matching events of "
+            f"{', '.join(str(day_date(d)) for d in days)}, up to the HR news")
+    return dataclasses.replace(f, evidence=[eid for _, eid in later], extra={**f.extra, "evidence_note": note})

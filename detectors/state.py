@@ -180,7 +180,35 @@ class Series:
         if event_id is not None:
             self.ev.append((day, event_id))
             if len(self.ev) > cap:
-                del self.ev[0 : len(self.ev) - cap]
+                self._trim_evidence(cap)
+
+    def _trim_evidence(self, cap: int) -> None:
+        """Keep ``cap`` evidence ids: the most recent, except that the latest id of each of the ``cap // 3``
+        largest earlier days stays. HR news can make a window look back at an earlier day (a departure
+        recorded on the last day re-reads the days before it) and that day's alert needs its own evidence:
+        keeping only the most recent ids let a busy morning push out the big day before it (an alert with
+        none). The largest days are the ones a look-back can fire on."""
+        ev = self.ev
+        keep: set[int] = set()
+        k = cap // 3
+        if k:
+            cur = ev[-1][0]
+            latest: dict[int, int] = {}
+            for i, (d, _) in enumerate(ev):
+                if d != cur:
+                    latest[d] = i
+            if latest:
+                get = self.days.get
+                for d in sorted(latest, key=lambda d: (-get(d, 0), -d))[:k]:
+                    keep.add(latest[d])
+        drop = len(ev) - cap
+        out = []
+        for i, x in enumerate(ev):
+            if drop > 0 and i not in keep:
+                drop -= 1
+            else:
+                out.append(x)
+        ev[:] = out
 
     def close_until(self, day: int, *, learn: bool | Callable[[int], bool]) -> None:
         """Fold every day before ``day`` not yet folded into the baseline (zero where nothing happened)."""
