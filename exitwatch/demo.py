@@ -4,8 +4,10 @@
 2. publishes its HR records and activity through the connectors (``exitwatch connect hr`` / ``synthetic``)
    to fresh topics (a prefix per run);
 3. runs the streaming worker (``exitwatch worker``) on them;
-4. prints every alert as it arrives on ``alerts.secops`` / ``alerts.hr``, and at the end compares the set
-   with what ``exitwatch replay`` finds in the same files.
+4. prints every alert as it arrives on ``alerts.secops`` / ``alerts.hr``, and at the end compares every
+   message with what ``exitwatch replay`` finds in the same files: the same alert ids, and each id's messages
+   (an id repeats when an alert is updated) with the same severities and scores in the same order
+   (:func:`compare`).
 
 Kafka and Redis are found through ``KAFKA_BOOTSTRAP`` / ``REDIS_URL`` (``ops/demo.sh`` starts both first).
 """
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -98,15 +101,13 @@ def run(args: argparse.Namespace) -> int:
     _cli("replay", "--hr", str(out / "hr.jsonl"), "--signals", str(out / "signals.jsonl"),
          "--events", str(out / "events.jsonl"), "--alerts", str(out / "replay-alerts.jsonl"), "--no-progress")
     replayed = [orjson.loads(x) for x in (out / "replay-alerts.jsonl").read_text().splitlines() if x]
-    # Rule alerts must match replay's exactly; the learned model's shared state (and so its alerts, and the risk
-    # they feed) depends on the order in which employees interleave across partitions, so those may differ.
-    expected = {a["alert_id"] for a in replayed if not _order_dependent(a["rule_id"])}
-    others_expected = len(replayed) - len(expected)
-    if args.view == "secops":  # alerts.secops carries keyed alert ids (evidence.privacy)
+    if args.view == "secops":  # alerts.secops carries keyed alert ids (evidence.privacy), no propensity alerts
+        from detectors.routing import for_secops
         from evidence.privacy import secops_alert_id
 
         pkey = settings.pseudonym_key.get_secret_value().encode()
-        expected = {secops_alert_id(i, pkey) for i in expected}
+        replayed = [{**a, "alert_id": secops_alert_id(a["alert_id"], pkey)} for a in replayed if for_secops(a)]
+    expected = {a["alert_id"] for a in replayed}
 
     env = {**os.environ, "KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "REDIS_URL": settings.redis_url}
     # The topics first, with the worker's partition count (co-partitioning by employee id needs it).
@@ -130,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
     consumer = Consumer({**kafka_config(settings), "group.id": f"{prefix}demo-reader",
                          "auto.offset.reset": "earliest"})
     consumer.subscribe([topic])
-    seen: dict[str, dict[str, Any]] = {}
+    seen: dict[str, dict[str, Any]] = {}  # each id's latest message
+    messages: list[dict[str, Any]] = []  # every message, in arrival order (an updated alert repeats its id)
     worker_ok = True
     colour = sys.stdout.isatty()
     t0 = time.monotonic()
@@ -140,8 +142,8 @@ def run(args: argparse.Namespace) -> int:
         done_at: float | None = None
         last_new = time.monotonic()
         while time.monotonic() - t0 < args.timeout and (done_at is None or time.monotonic() - done_at < 5.0):
-            if done_at is None and expected <= set(seen):
-                done_at = time.monotonic()  # every rule alert is in: a few more seconds for the rest
+            if done_at is None and expected <= set(seen) and len(messages) >= len(replayed):
+                done_at = time.monotonic()  # every alert and update replay makes is in: a few seconds for extras
             if seen and time.monotonic() - last_new > args.idle:
                 break  # nothing new for a while: the backlog is done
             m = consumer.poll(0.5)
@@ -151,11 +153,12 @@ def run(args: argparse.Namespace) -> int:
                     worker_ok = False
                     break
                 continue
-            a = orjson.loads(m.value())
+            a = orjson.loads(m.value() or b"{}")
+            messages.append(a)
+            last_new = time.monotonic()
             if a["alert_id"] not in seen:
-                last_new = time.monotonic()
-                seen[a["alert_id"]] = a
                 print(_line(a, colour), flush=True)
+            seen[a["alert_id"]] = a
     except KeyboardInterrupt:
         pass
     finally:
@@ -168,32 +171,64 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.monotonic() - t0
     caught = {a["employee_id"] for a in seen.values() if a["severity"] in ("medium", "high", "critical")
               and security_finding(a)}  # offboarding reminders are not findings
-    if args.view == "hr":
-        hit = [x["employee_id"] for x in bad if x["employee_id"] in caught]
-        say(f"malicious leavers with a medium+ alert: {len(hit)}/{len(bad)}")
-    else:
-        hit = []
-    missing = expected - set(seen)
+    hit = [x["employee_id"] for x in bad if x["employee_id"] in caught] if args.view == "hr" else []
     with open(out / "stream-alerts.jsonl", "wb") as fh:
-        for a in seen.values():
+        for a in messages:
             fh.write(orjson.dumps(a) + b"\n")
-    if missing:
-        by_rule: dict[str, int] = {}
-        for a in replayed:
-            if a["alert_id"] in missing:
-                by_rule[a["rule_id"]] = by_rule.get(a["rule_id"], 0) + 1
-        say("not arrived, by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(by_rule.items())))
-    others = sum(1 for a in seen.values() if _order_dependent(a["rule_id"]))
-    say(f"{len(seen)} alerts in {elapsed:.0f} s. Rule alerts: {len(expected) - len(missing)} of the {len(expected)} "
-        f"replay finds{'' if not missing else f' ({len(missing)} not arrived)'}; model, risk and HR-side alerts: {others} "
-        f"streamed, {others_expected} in replay. Files and worker log in {out}")
-    if missing:
-        say("the whole backlog was published before the worker started, so its topics and partitions drain at "
-            "different speeds and some days reach detection out of time order; baseline-relative rules can then "
-            "judge a day differently from replay (live traffic, or `exitwatch faults`, which feeds day by day, "
-            "gives replay's alerts)")
-    # The demo worked when the worker streamed alerts; the comparison with replay is information.
-    return 0 if seen and worker_ok else 1
+    res = compare(replayed, messages)
+    rules = [k for k in expected if not _order_dependent(res["rule_of"][k])]
+    rules_ok = [k for k in rules if k not in res["not_equal"]]
+    others = [k for k in expected if _order_dependent(res["rule_of"][k])]
+    others_ok = [k for k in others if k not in res["not_equal"]]
+    summary = {k: v for k, v in res.items() if k not in ("rule_of", "not_equal")}
+    summary.update(feed="backlog", view=args.view, seconds=round(elapsed, 1), worker_ok=worker_ok,
+                   malicious_caught=f"{len(hit)}/{len(bad)}" if args.view == "hr" else None)
+    (out / "demo-summary.json").write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    if not res["same_as_replay"]:
+        say("not equal to replay, by rule: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(res["by_rule_not_equal"].items())) + f" (missing {len(res['missing'])}, extra {len(res['extra'])}, other severities, scores or updates "
+              f"{len(res['different_versions'])}; {out / 'demo-summary.json'})")
+    if args.view == "hr":
+        say(f"malicious leavers with a medium+ alert: {len(hit)}/{len(bad)}")
+    say(f"{len(seen)} alerts ({len(messages)} messages with their updates) in {elapsed:.0f} s, replay "
+        f"{len(expected)} ({len(replayed)} messages): {'the same' if res['same_as_replay'] else 'NOT the same'}. "
+        f"Rule alerts: {len(rules_ok)} of the {len(rules)} replay finds; model, risk and HR-side alerts: "
+        f"{len(others_ok)} of the {len(others)} replay finds (each with every message the same). Files and "
+        f"worker log in {out}")
+    # The demo worked when the worker streamed replay's answer, every message of it.
+    return 0 if seen and worker_ok and res["same_as_replay"] else 1
+
+
+def compare(replayed: list[dict[str, Any]], streamed: list[dict[str, Any]]) -> dict[str, Any]:
+    """Replay's alert messages against the streamed ones, each id's messages in order as (severity, score): an
+    alert updated later repeats its id, so ids alone (or a count of ids against a count of messages) are not
+    the comparison.
+
+    >>> a = {"alert_id": "x", "rule_id": "r", "severity": "low", "score": 30.0}
+    >>> r = compare([a, {**a, "severity": "medium"}], [a])
+    >>> r["same_as_replay"], r["different_versions"], r["messages_replay"], r["messages_streamed"]
+    (False, ['x'], 2, 1)
+    """
+    want, got = _versions(replayed), _versions(streamed)
+    missing = sorted(set(want) - set(got))
+    extra = sorted(set(got) - set(want))
+    differ = sorted(k for k in set(want) & set(got) if want[k] != got[k])
+    rule_of = {a["alert_id"]: a["rule_id"] for a in replayed + streamed}
+    by_rule: dict[str, int] = defaultdict(int)
+    for k in missing + extra + differ:
+        by_rule[rule_of.get(k, "?")] += 1
+    return {"alerts_replay": len(want), "alerts_streamed": len(got), "messages_replay": len(replayed),
+            "messages_streamed": len(streamed), "missing": missing, "extra": extra, "different_versions": differ,
+            "by_rule_not_equal": dict(by_rule), "same_as_replay": not (missing or extra or differ),
+            "rule_of": rule_of, "not_equal": set(missing + extra + differ)}
+
+
+def _versions(alerts: list[dict[str, Any]]) -> dict[str, list[tuple[str, float]]]:
+    """Each alert id's messages, in order, as (severity, score)."""
+    out: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    for a in alerts:
+        out[a["alert_id"]].append((a["severity"], a["score"]))
+    return dict(out)
 
 
 def _order_dependent(rule_id: str) -> bool:

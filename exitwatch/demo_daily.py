@@ -226,12 +226,11 @@ def _compare(args: Any, out: Path, settings: Any, names: dict[str, str], reader:
              say: Any) -> int:
     from detectors.routing import security_finding
 
+    from exitwatch.demo import compare
+
     replayed = [orjson.loads(x) for x in (out / "replay-alerts.jsonl").read_text().splitlines() if x]
-    want, got = _versions(replayed), _versions(reader.messages)
-    missing = sorted(set(want) - set(got))
-    extra = sorted(set(got) - set(want))
-    differ = sorted(k for k in set(want) & set(got) if want[k] != got[k])
-    rule_of = {a["alert_id"]: a["rule_id"] for a in replayed + reader.messages}
+    cmp = compare(replayed, reader.messages)
+    missing, extra, differ = cmp["missing"], cmp["extra"], cmp["different_versions"]
     n_events = sum(1 for _, recs in days for kind, _ in recs if kind == "event")
     enriched = _enriched_ids(settings, names["activity_enriched"])
     repeats = sum(c - 1 for c in enriched.values() if c > 1)
@@ -241,30 +240,23 @@ def _compare(args: Any, out: Path, settings: Any, names: dict[str, str], reader:
     caught = {a["employee_id"] for a in final.values() if a["severity"] in ("medium", "high", "critical")
               and security_finding(a)}
     res: dict[str, Any] = {"feed": "daily", "days": len(days), "events": n_events, "kills": kills, "unexpected_exits": exits,
-           "alerts_replay": len(want), "alerts_streamed": len(got), "messages_replay": len(replayed),
-           "messages_streamed": len(reader.messages), "missing": missing, "extra": extra,
-           "different_versions": differ,
+           "alerts_replay": cmp["alerts_replay"], "alerts_streamed": cmp["alerts_streamed"],
+           "messages_replay": len(replayed), "messages_streamed": len(reader.messages), "missing": missing,
+           "extra": extra, "different_versions": differ,
            "enriched": sum(enriched.values()), "enriched_unique": len(enriched), "enriched_repeats": repeats,
            "malicious_caught": f"{len(set(bad) & caught)}/{len(bad)}", "seconds": round(elapsed, 1)}
-    res["by_rule_not_equal"] = dict(Counter(rule_of.get(k, "?") for k in missing + extra + differ))
-    res["same_as_replay"] = not (missing or extra or differ)
+    res["by_rule_not_equal"] = cmp["by_rule_not_equal"]
+    res["same_as_replay"] = cmp["same_as_replay"]
     res["ok"] = res["same_as_replay"] and repeats == 0 and len(enriched) == n_events and not exits
     (out / "demo-summary.json").write_bytes(orjson.dumps(res, option=orjson.OPT_INDENT_2))
-    say(f"fed day by day ({len(days)} days, {kills} kills): {len(got)} alert ids streamed, {len(want)} in replay; "
+    say(f"fed day by day ({len(days)} days, {kills} kills): {cmp['alerts_streamed']} alert ids streamed, "
+        f"{cmp['alerts_replay']} in replay; "
         f"{len(missing)} missing, {len(extra)} extra, {len(differ)} with other severities, scores or updates; "
         f"activity.enriched {sum(enriched.values()):,} records for {n_events:,} events, {repeats} repeats; "
         f"malicious leavers with a medium+ alert {res['malicious_caught']}; summary in {out / 'demo-summary.json'}")
     if not res["same_as_replay"]:
         say("not equal, by rule: " + ", ".join(f"{k} {v}" for k, v in sorted(res["by_rule_not_equal"].items())))
     return 0 if res["ok"] else 1
-
-
-def _versions(alerts: list[dict[str, Any]]) -> dict[str, list[tuple[str, float]]]:
-    """Each alert id's messages, in order, as (severity, score)."""
-    out: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for a in alerts:
-        out[a["alert_id"]].append((a["severity"], a["score"]))
-    return dict(out)
 
 
 def _enriched_ids(settings: Any, topic: str) -> Counter[str]:

@@ -4,7 +4,7 @@
   alert replay finds once on ``alerts.hr`` and ``alerts.secops``, no other, and every event once on
   ``activity.enriched``;
 * the time-ordered merge: a backlog published before the worker starts gives replay's alerts exactly (ids,
-  severities, scores; models on);
+  severities, scores, and every message of an updated alert in order; models on);
 * restore: a second worker instance continues an employee's windows from the changelog;
 * fencing: a zombie holding the same transactional id cannot commit; nothing it wrote becomes visible.
 """
@@ -71,7 +71,8 @@ def company(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     for name, extra in (("models", ()), ("rules", ("--no-models",))):
         cli("replay", "--hr", str(d / "hr.jsonl"), "--signals", str(d / "signals.jsonl"), "--events",
             str(d / "events.jsonl"), "--alerts", str(d / f"replay-{name}.jsonl"), *extra)
-        out[name] = {a["alert_id"]: a for a in jsonl(d / f"replay-{name}.jsonl")}
+        out[f"{name}_messages"] = jsonl(d / f"replay-{name}.jsonl")  # every message (an update repeats its id)
+        out[name] = {a["alert_id"]: a for a in out[f"{name}_messages"]}
     assert any(a["rule_id"] == RULE for a in out["rules"].values())
     return out
 
@@ -153,7 +154,8 @@ def test_backlog_gives_replays_alerts_exactly(kafka_bootstrap: str, redis_url: s
         got = read_outputs(kafka_bootstrap, unique_prefix, company["events"], timeout=30)
     finally:
         log = stop(w)
-    streamed = {a["alert_id"]: a for a in got[topic_names(unique_prefix)["alerts_hr"]]}
+    messages = got[topic_names(unique_prefix)["alerts_hr"]]
+    streamed = {a["alert_id"]: a for a in messages}
     expected = company["models"]
     assert set(streamed) == set(expected), (f"missing {Counter(expected[k]['rule_id'] for k in set(expected) - set(streamed))}"
                                             f", extra {Counter(streamed[k]['rule_id'] for k in set(streamed) - set(expected))}"
@@ -162,6 +164,13 @@ def test_backlog_gives_replays_alerts_exactly(kafka_bootstrap: str, redis_url: s
               for k in expected if (expected[k]["severity"], expected[k]["score"]) !=
               (streamed[k]["severity"], streamed[k]["score"])]
     assert not differ
+    # Every message, not only each id's last: an alert updated in replay is updated in the stream, in the same
+    # order (the demo's comparison; exitwatch.demo.compare).
+    from exitwatch.demo import compare
+
+    res = compare(company["models_messages"], messages)
+    assert res["same_as_replay"], {k: res[k] for k in ("missing", "extra", "different_versions", "by_rule_not_equal",
+                                                      "messages_replay", "messages_streamed")}
 
 
 # ------------------------------------------------------------------------------------------------ restore, fencing
