@@ -183,6 +183,16 @@ def first(*values: Any) -> Any:
     return None
 
 
+#: Why an event leaves a connector without an employee id. Neither is an error and neither is a dead letter: the
+#: event goes on with its actor, and the worker resolves the actor from the HR records on ``hr.status`` (the
+#: alias index in Redis); the events whose actor no HR record names (service accounts, outside senders) are
+#: kept on ``activity.enriched`` without an employee and counted in ``exitwatch_unresolved_actors_total``.
+UNRESOLVED_NO_HR = "left to the worker, which resolves them from hr.status (no --hr given here)"
+UNRESOLVED_UNKNOWN = "by accounts no HR record names (service accounts, outside senders)"
+#: Distinct unresolved accounts a run counts by name (the summary names the largest); the rest add up under "".
+UNRESOLVED_ACCOUNTS = 1000
+
+
 @dataclass
 class Stats:
     """Counts of one run, reported in the summary line."""
@@ -194,11 +204,14 @@ class Stats:
     skipped: int = 0
     skipped_by: dict[str, int] = field(default_factory=dict)  # reason -> records
     deadletters_by: dict[str, int] = field(default_factory=dict)  # reason category -> records
-    unresolved: int = 0
+    unresolved: int = 0  # events sent on without an employee id (the worker resolves them, or counts them)
     records_in: int = 0
     bytes_in: int = 0
     delivery_failures: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    # connect: unresolved actors
+    unresolved_by: dict[str, int] = field(default_factory=dict)  # UNRESOLVED_* reason -> events
+    unresolved_accounts: dict[str, int] = field(default_factory=dict)  # account -> events (UNRESOLVED_ACCOUNTS kept)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.__dict__.items()}
@@ -258,6 +271,19 @@ class Context:
             self._host_tzs = table
         return table
 
+    def unresolved(self, actor: str | None) -> None:
+        """Count an event sent on without an employee id, by reason (:data:`UNRESOLVED_NO_HR` when the run was
+        given no HR aliases, else :data:`UNRESOLVED_UNKNOWN`) and by account."""
+        st = self.stats
+        st.unresolved += 1
+        why = UNRESOLVED_UNKNOWN if len(self.aliases) else UNRESOLVED_NO_HR
+        st.unresolved_by[why] = st.unresolved_by.get(why, 0) + 1
+        if why == UNRESOLVED_UNKNOWN:
+            acc = str(actor or "")
+            if acc not in st.unresolved_accounts and len(st.unresolved_accounts) >= UNRESOLVED_ACCOUNTS:
+                acc = ""
+            st.unresolved_accounts[acc] = st.unresolved_accounts.get(acc, 0) + 1
+
     def resolve(self, *accounts: str | None) -> str | None:
         """The employee id of the first account the HR aliases know."""
         if not len(self.aliases):
@@ -303,7 +329,7 @@ class Context:
             if emp is not None:
                 d["employee_id"] = emp
             else:
-                self.stats.unresolved += 1
+                self.unresolved(actor)
         cl = self.classifier
         if "external" not in d or "personal" not in d:
             rec = d.get("recipients")

@@ -39,7 +39,8 @@ from schemas.reasons import reason_category
 from schemas.models import ActivityEvent, DeadLetter, HRRecord, HRSignal
 
 from connectors import sources
-from connectors.base import MAX_RAW_CHARS, MAX_RECORD_BYTES, NOT_MONITORED, Context, Skip, Stats, dead
+from connectors.base import (MAX_RAW_CHARS, MAX_RECORD_BYTES, NOT_MONITORED, UNRESOLVED_UNKNOWN, Context, Skip, Stats,
+                             dead)
 from connectors.classification import Classifier
 from connectors.framing import Stream
 from connectors.metrics import SKIPPED
@@ -629,12 +630,36 @@ def summary_line(source: str, stats: Stats, seconds: float) -> str:
         f"{stats.skipped} skipped" + (
             " (" + ", ".join(f"{k} {v}" for k, v in sorted(stats.skipped_by.items(), key=lambda kv: -kv[1])) + ")"
             if stats.skipped_by else ""),
-        f"{stats.unresolved} unresolved actors",
+        unresolved_text(stats),
         f"{stats.delivery_failures} delivery failures",
         f"{seconds:.1f} s ({rate:,.0f} lines/s)",
     ]
     del n
     return "; ".join(parts)
+
+
+def unresolved_text(stats: Stats) -> str:
+    """The summary's part on events sent on without an employee id: how many, why, and which accounts.
+
+    >>> from connectors.base import UNRESOLVED_NO_HR, UNRESOLVED_UNKNOWN
+    >>> unresolved_text(Stats(unresolved=5, unresolved_by={UNRESOLVED_NO_HR: 5}))
+    '5 events with an unresolved actor: 5 left to the worker, which resolves them from hr.status (no --hr given here); not dead letters'
+    >>> unresolved_text(Stats(unresolved=3, unresolved_by={UNRESOLVED_UNKNOWN: 3},
+    ...                       unresolved_accounts={"svc_sql": 2, "svc_print": 1}))[-70:]
+    'outside senders), 2 accounts: svc_sql 2, svc_print 1; not dead letters'
+    """
+    if not stats.unresolved:
+        return "0 events with an unresolved actor"
+    parts = []
+    for why, n in sorted(stats.unresolved_by.items(), key=lambda kv: -kv[1]):
+        text = f"{n} {why}"
+        named = sorted(((a, c) for a, c in stats.unresolved_accounts.items() if a), key=lambda ac: -ac[1])
+        if why == UNRESOLVED_UNKNOWN and named:
+            more = "+" if "" in stats.unresolved_accounts else ""
+            text += f", {len(named)}{more} accounts: " + ", ".join(f"{a} {c}" for a, c in named[:5])
+            text += ", ..." if len(named) > 5 else ""
+        parts.append(text)
+    return f"{stats.unresolved} events with an unresolved actor: {'; '.join(parts)}; not dead letters"
 
 
 class Progress:

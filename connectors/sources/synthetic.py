@@ -31,5 +31,5 @@ class SyntheticSource(JsonSource):
             if emp is not None:
                 ev = ev.model_copy(update={"employee_id": emp})
             else:
-                self.ctx.stats.unresolved += 1
+                self.ctx.unresolved(ev.actor)
         return [(ev, None)]

@@ -80,6 +80,24 @@ def test_unresolved_actors_are_kept_and_counted():
     assert stats.events == 2 and stats.unresolved == 1  # example@test.onmicrosoft.com is E1002, test4 is not
 
 
+def test_unresolved_actors_are_counted_by_reason_and_account():
+    """The summary says what the unresolved actors are: with HR aliases, the accounts no HR record names; without
+    (the demo's connector step), every event is left to the worker, which resolves it from hr.status."""
+    from connectors.base import UNRESOLVED_NO_HR, UNRESOLVED_UNKNOWN
+    from connectors.producer import NullSink
+    from connectors.runner import make_context, run, summary_line
+
+    stats = run("m365", [APPOMNI / "products" / "microsoft_365"], NullSink(), ctx=make_context(hr=str(OWN / "hr.jsonl")))
+    assert stats.unresolved_by == {UNRESOLVED_UNKNOWN: 1}
+    (account, n), = stats.unresolved_accounts.items()
+    assert n == 1 and "test4" in account.lower()
+    assert f"1 events with an unresolved actor: 1 {UNRESOLVED_UNKNOWN}, 1 accounts: {account} 1" in summary_line(
+        "m365", stats, 1.0)
+    bare = run("m365", [APPOMNI / "products" / "microsoft_365"], NullSink(), ctx=make_context())
+    assert bare.unresolved == 2 and bare.unresolved_by == {UNRESOLVED_NO_HR: 2} and not bare.unresolved_accounts
+    assert "resolves them from hr.status" in summary_line("m365", bare, 1.0)
+
+
 def test_event_ids_are_deterministic():
     a, _ = collect("m365", [OWN / "m365_documented.jsonl"])
     b, _ = collect("m365", [OWN / "m365_documented.jsonl"])
