@@ -28,6 +28,7 @@ import logging
 from functools import lru_cache
 from typing import Any
 
+from connectors.classification import domain_of, own_address
 from schemas import ActivityEvent
 
 log = logging.getLogger(__name__)
@@ -65,13 +66,56 @@ def reset() -> None:
     """Forget the loaded classification (tests, a changed configuration)."""
     global _classifier
     _classifier = None
-    _personal.cache_clear()
+    _by_recipient.cache_clear()
+    _sender_domain.cache_clear()
+    _own.cache_clear()
+
+
+#: What a recipient alone says (:func:`_by_recipient`): personal whoever sends; personal only if it spells the
+#: sender's name (an address outside the company domains); never personal.
+PERSONAL, IF_OWN, NOT_PERSONAL = 2, 1, 0
 
 
 @lru_cache(maxsize=65536)
+def _by_recipient(recipient: str) -> tuple[int, str | None]:
+    """The part of ``Classifier.classify(recipient, actor)``'s ``personal`` that does not depend on the sender,
+    and the recipient's domain, cached per recipient (a company's mail goes to far fewer recipients than
+    (recipient, sender) pairs: with 10,000 employees a cache of the pairs overflowed and most mails were
+    classified again)."""
+    c = classifier()
+    dom = domain_of(recipient)
+    if dom is None:
+        return NOT_PERSONAL, None
+    if c.is_personal_domain(dom):
+        return PERSONAL, dom
+    if "@" in recipient and not c.is_company_domain(dom):
+        return IF_OWN, dom
+    return NOT_PERSONAL, dom
+
+
+@lru_cache(maxsize=65536)
+def _sender_domain(actor: str) -> str | None:
+    """The sender's domain as ``classify`` takes it (None unless the account is a mail address)."""
+    return domain_of(actor) if actor and "@" in actor else None
+
+
+@lru_cache(maxsize=16384)
+def _own(recipient: str, actor: str) -> bool:
+    return own_address(recipient, actor)
+
+
 def _personal(recipient: str, actor: str) -> bool:
-    _, personal = classifier().classify(recipient, actor)
-    return bool(personal)
+    """``classify(recipient, actor)``'s ``personal`` as a bool (tests/detectors/test_mail_home.py holds the
+    two to the same answers): a personal domain, or an address outside the company domains that is the
+    sender's own (:func:`connectors.classification.own_address`, never on the sender's domain or one
+    within it, or containing it: that test is made here without the pair's cache)."""
+    kind, dom = _by_recipient(recipient)
+    if kind != IF_OWN:
+        return kind == PERSONAL
+    adom = _sender_domain(actor)
+    if not adom or dom == adom or dom.endswith("." + adom) or adom.endswith("." + dom):  # type: ignore[union-attr]
+        return False
+    return _own(recipient, actor)
 
 
 def personal_recipient(event: ActivityEvent) -> str | None:

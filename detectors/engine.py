@@ -326,6 +326,13 @@ class Engine:
         self._seq_keep = {
             r.id: r.window.within_hours * 3600 for r in self.rules if isinstance(r.window, Sequence)
         }
+        #: What the per-event loop asks of each rule, read once here instead of per rule per event: by event
+        #: kind (and for an unknown kind), each rule with its series key, its marks' span, whether it keeps its
+        #: own first-step marks, its window's ``peer_rates`` and ``peers``, and whether it fires "always".
+        self._plan = {k: [self._plan_of(r) for r in rs] for k, rs in self._by_kind.items()}
+        self._plan_all = [self._plan_of(r) for r in self.rules]
+        #: peer group names by (series key, department, role) (:func:`detectors.peerrates.peer_groups`)
+        self._pgroups: dict[tuple[str, str, str], tuple[str, ...]] = {}
         #: Rules asked after every input of a leaver, not only on matching events (detectors/offboarding.py).
         self._clocked = [r for r in self.rules if hasattr(r.window, "on_clock")]
         #: Leavers whose last day the event-time watermark has not passed yet: employee -> last day
@@ -333,6 +340,23 @@ class Engine:
         self.due: dict[str, int] = {}
         #: the day the watermark is in, per lane (a worker's input partition, or None: the whole stream)
         self.watermarks: dict[Any, int] = {}
+
+    def _plan_of(self, rule: Rule) -> tuple[Any, ...]:
+        """One rule's entry of :attr:`_plan` (everything in it is fixed once the rules are loaded)."""
+        w, sk = rule.window, self._skey[rule.id]
+        return (rule, sk, w, self._seq_keep.get(rule.id, 30 * 86400), not getattr(w, "_marks_key", ""),
+                getattr(w, "peer_rates", False), getattr(w, "peers", False), getattr(w, "when", None) != "always")
+
+    def _peer_groups(self, sk: str, hr: dict[str, Any] | None) -> tuple[str, ...]:
+        """:func:`detectors.peerrates.peer_groups`, each combination named once."""
+        h = hr or {}
+        key = (sk, str(h.get("department") or ""), str(h.get("role") or ""))
+        g = self._pgroups.get(key)
+        if g is None:
+            if len(self._pgroups) > 65536:
+                self._pgroups.clear()
+            g = self._pgroups[key] = peer_groups(sk, hr)
+        return g
 
     @staticmethod
     def _share_first_marks(rules: list[Rule]) -> list[Rule]:
@@ -421,23 +445,21 @@ class Engine:
 
         alerts: list[Alert] = closing
         novel: dict[str, bool] = {}  # this event's first-time keys, the same for every rule
-        for rule in self._by_kind.get(event.kind, self.rules):
+        plan = self._plan.get(event.kind)
+        for rule, sk, window, keep, own_marks, prate, peers, gated in (self._plan_all if plan is None else plan):
             try:
-                sk = self._skey[rule.id]
                 if rule.first is not None and rule.first(event):
-                    keep = self._seq_keep.get(rule.id, 30 * 86400)
-                    if not getattr(rule.window, "_marks_key", ""):  # else an earlier rule keeps them
+                    if own_marks:  # else an earlier rule keeps them
                         add_mark(st, sk, t, event.event_id, keep)
                     for view in views:
-                        f = rule.window.on_late_first(st.series.get(sk), view, t, st, sk)
+                        f = window.on_late_first(st.series.get(sk), view, t, st, sk)
                         if f is not None:
                             alerts += self._emit(rule, emp, f, st, view, event.ts)
                 if rule.observe is not None:  # context the rule keeps from every event (see Rule.observe)
                     rule.observe(event, st, hr_then, day, t)
                 v = rule.predicate(event)
-                prate = getattr(rule.window, "peer_rates", False)
                 if prate:  # every member's rate, for the peer fallback (detectors.peerrates)
-                    pgroups = peer_groups(sk, st.hr)
+                    pgroups = self._peer_groups(sk, st.hr)
                     self.peer_rates.member(st, sk, pgroups, day, first_seen, float(v), part)
                 if not v:
                     continue
@@ -449,7 +471,7 @@ class Engine:
                         continue
                     v = 1
                 if rule.fresh is not None:  # what the employee first used recently: counted only, or marked
-                    w = rule.window
+                    w = window
                     since = fresh_since(st, rule.fresh(event), day, first_seen, getattr(w, "warmup_days", 7),
                                         getattr(w, "fresh_memory", FRESH))
                     fresh_days = getattr(w, "fresh_days", 30)
@@ -468,20 +490,18 @@ class Engine:
                     def learn_day(d: int, ep: Any = ep) -> bool:
                         return bool(learn(d)) and not in_episode(ep, d, hr_then)
                 before = s.days.get(day, 0.0)
-                s.add(day, float(v), event.event_id, learn=learn_day, agg=rule.agg, cap=rule.window.evidence_cap)
+                s.add(day, float(v), event.event_id, learn=learn_day, agg=rule.agg, cap=window.evidence_cap)
                 if rule.first is not None:
-                    add_mark(st, sk + THEN_MARK, t, event.event_id, self._seq_keep.get(rule.id, 30 * 86400),
-                             cap=THEN_MARKS_CAP)
-                peers = getattr(rule.window, "peers", False)
+                    add_mark(st, sk + THEN_MARK, t, event.event_id, keep, cap=THEN_MARKS_CAP)
                 if peers:  # the department's day (detectors.peerload)
                     self.peer_load.observe(group, sk, day, before, s.days.get(day, 0.0), usual_amount(s), part)
                 # A window that fires whatever HR says ("always") finds the same under both pictures: it is
                 # judged under the one at the event's time (the grade of the alert is that day's).
-                for view in (views if rule.window.when != "always" else views[:1]) + extra_views:
-                    f = (rule.window.on_event(s, view, day, t, st, sk) if nk is None
-                         else rule.window.on_new(s, view, day, st, sk, nk[0], nk[1:]))
+                for view in (views if gated else views[:1]) + extra_views:
+                    f = (window.on_event(s, view, day, t, st, sk) if nk is None
+                         else window.on_new(s, view, day, st, sk, nk[0], nk[1:]))
                     if prate:  # the peers': a fallback without own normal, context with it
-                        f = rule.window.with_peers(f, s, view, day, st, sk, self.peer_rates, pgroups)
+                        f = window.with_peers(f, s, view, day, st, sk, self.peer_rates, pgroups)
                     if f is not None:
                         if peers:  # graded against the department's same day
                             f = self.peer_load.regrade(f, group, sk, day, s.days.get(day, 0.0), usual_amount(s))

@@ -222,3 +222,28 @@ def test_a_mail_home_that_alerted_is_no_habit() -> None:
     plain = Example("x", True, work + [home("2026-02-01T15:00:00Z", 1), home("2026-03-20T15:00:00Z", 2)], leaver)
     alerts = run_example(ATTACH, plain, lambda: Engine(rules=[ATTACH, SENSITIVE], config=EngineConfig(risk=False)))
     assert [a.severity for a in alerts] == ["low"] and "habit" in alerts[0].title
+
+
+@pytest.mark.parametrize("company", [[], ["corp.example"]])
+def test_the_cached_decision_is_the_classifiers(company: list[str]) -> None:
+    """detectors.destinations caches a recipient's part of the decision apart from the sender's: every pair of
+    recipient and sender must get ``Classifier.classify``'s ``personal``, with and without company domains."""
+    c = Classifier.load(overrides={"company_domains": company})
+    recipients = [f"ann.lee42@{d}" for d in REGIONAL[:8]] + [f"info@{d}" for d in BUSINESS] + [
+        "yuki.miller87@t-online.de", "amara.adeyemi12@family.example", "karlmor80@home.example",
+        "miller.yuki@home.example", "yuki.miller@corp.example", "y.miller@eu.corp.example", "ann@partner.example",
+        "Yuki Miller <yuki.miller87@miller-family.example>", "corp.example", "https://drive.google.com/x",
+        "CORP\\ann", "", "no-domain", "y.miller@corp", "miller@example.corp.example"]
+    actors = ["y.miller@corp.example", "yuki.miller@corp.example", "a.adeyemi@northwind.example",
+              "KARL.MOREAU@CORP.EXAMPLE", "ann.lee@corp.example", "CORP\\ann", "ann", "y.miller@eu.corp.example",
+              "ann.lee@gmail.com", ""]
+    destinations.reset()
+    destinations._classifier = c
+    try:
+        got = {(r, a): destinations._personal(r, a) for r in recipients for a in actors}
+        want = {(r, a): bool(c.classify(r, a)[1]) for r in recipients for a in actors}
+        assert got == want
+        assert any(got.values()) and not all(got.values())
+        assert any(got[(r, a)] and not got[(r, "ann.lee@corp.example")] for r, a in got)  # the sender matters
+    finally:
+        destinations.reset()
