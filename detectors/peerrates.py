@@ -129,6 +129,19 @@ class PeerRates(SharedMemory):
                 return n, rate_of(b)
         return n, 0.0
 
+    def doing(self, name: str, own: int | None) -> tuple[int, int]:
+        """(other members counted, how many of them do the thing at all: a rate above the lowest bucket's) in
+        ``name``; ``own``: the employee's own bucket, left out.
+
+        >>> pr = PeerRates()
+        >>> for b, k in ((0, 3), (16, 1), (40, 3)):
+        ...     pr.touch(0, "x")[str(b)] = k
+        >>> pr.doing("x", own=None), pr.doing("x", own=40), pr.doing("y", own=None)
+        ((7, 4), (6, 3), (0, 0))
+        """
+        counts = self._others(name, own)
+        return sum(counts.values()), sum(v for b, v in counts.items() if b > 0)
+
     def busiest(self, name: str, own: int | None, rank: int = 2) -> tuple[int, float]:
         """(other members counted, the rate of the ``rank``-th busiest of them; 0 when fewer) in ``name``;
         ``own``: the employee's own bucket, left out."""

@@ -70,7 +70,7 @@ def test_the_company_own_destination_is_not_personal_for_the_repeated_rule() -> 
 
 
 def test_versions() -> None:
-    assert UPLOAD.version == "4" and REPEATED.version == "1"
+    assert UPLOAD.version == "4" and REPEATED.version == "2"
 
 
 def test_two_uploads_early_in_the_period_of_an_occasional_uploader_are_judged_over_the_whole_period() -> None:
@@ -121,3 +121,32 @@ def test_a_take_home_on_the_last_day_stays_low_when_the_news_comes_first() -> No
     late_news = [hr("2026-01-05T08:00:00Z"),
                  hr("2026-03-27T18:00:00Z", status="notice", last_day="2026-03-27", resignation_date="2026-03-27")]
     assert _severities(UPLOAD, events, late_news) == ["low"]
+
+
+def _team_case(uploaders: int, team: int = 8) -> list[Any]:
+    """A leaver of a marketing team (role in department) with two small uploads in the notice; ``uploaders``
+    of the ``team`` colleagues upload to personal drives now and then from January."""
+    dept = {"department": "marketing", "role": "marketing_manager"}
+    events: list[dict[str, Any]] = list(_WORK)
+    people = [hr("2026-01-05T08:00:00Z", **dept),
+              hr("2026-03-02T09:00:00Z", status="notice", last_day="2026-03-27", resignation_date="2026-03-02",
+                 **dept)]
+    for i in range(team):
+        who = dict(actor=f"m{i}@corp.example")
+        events += [ev(f"2026-01-{5 + d:02d}T09:00:00Z", action="open", object="/sites/m/a.docx", **who)
+                   for d in range(20)]
+        if i < uploaders:
+            events += [_up(f"2026-01-{8 + d:02d}T11:00:00Z", 10, **who) for d in (0, 7)]
+        people.append(hr("2026-01-05T08:00:00Z", employee_id=f"M{i}", accounts=[f"m{i}@corp.example"], **dept))
+    events += [_up("2026-03-09T19:30:00Z", 12), _up("2026-03-16T20:10:00Z", 30)]
+    return run_example(REPEATED, Example("x", True, events, people))
+
+
+def test_version_2_a_team_that_uploads_to_personal_drives_grades_the_leaver_low() -> None:
+    """At least a quarter of the colleagues upload at all: the team's way of working, graded low; fewer: the
+    person's own habit judges, medium as before."""
+    alerts = _team_case(uploaders=1)  # 1 of 8: fewer than a quarter
+    assert [a.severity for a in alerts] == ["medium"] and "team_habit" not in alerts[0].explanation
+    alerts = _team_case(uploaders=2)  # 2 of 8
+    assert [a.severity for a in alerts] == ["low"]
+    assert "2 of 8 colleagues (marketing/marketing_manager)" in alerts[0].explanation["team_habit"]
