@@ -32,8 +32,9 @@ import json
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -89,14 +90,16 @@ def domain_of(value: str | None) -> str | None:
     return host.split(":", 1)[0]
 
 
-def _name_parts(local: str) -> list[str]:
-    """The letter runs of an address's local part, lower-cased, accents dropped ("Jörg.Meyer-2" -> jorg, meyer)."""
+@lru_cache(maxsize=65536)
+def _name_parts(local: str) -> tuple[str, ...]:
+    """The letter runs of an address's local part, lower-cased, accents dropped ("Jörg.Meyer-2" -> jorg, meyer);
+    cached: a sender's own name is taken apart again for every recipient outside the company it mails."""
     plain = unicodedata.normalize("NFKD", local.casefold())
     plain = "".join(c for c in plain if not unicodedata.combining(c))
-    return re.findall(r"[a-z]+", plain)
+    return tuple(re.findall(r"[a-z]+", plain))
 
 
-def _joins(parts: list[str], s: str, rest_first: bool = True) -> list[int] | None:
+def _joins(parts: Sequence[str], s: str, rest_first: bool = True) -> list[int] | None:
     """How ``s`` splits into the parts' beginnings one after another, each at least one letter (the lengths:
     "karlmor" for karl, moreau is [4, 3]; "jsmith" for john, smith is [1, 5]); None when it does not."""
     if not parts:
@@ -114,7 +117,7 @@ def _joins(parts: list[str], s: str, rest_first: bool = True) -> list[int] | Non
     return None
 
 
-def _common(a: list[str], r: list[str]) -> list[int] | None:
+def _common(a: Sequence[str], r: Sequence[str]) -> list[int] | None:
     """The letters two names share, part by part (``a`` the sender's account, ``r`` the recipient's local
     part): token by token when both have as many parts, each naming the other's beginning (an initial, a
     shortened name), or one side written as one word of the other's beginnings; None when they differ."""

@@ -96,6 +96,7 @@ class Processor:
         self.counters = {"alerts": 0, "deadletter": 0, "enriched": 0, "forwarded": 0}
         self._events_in: dict[tuple[str, str], Any] = {}  # metric children by (kind, source): labels() per event
         self._detected = {t: metrics.DETECTED.labels(c) for t, c in self.contract.items()}  # costs a lock each
+        self._counts: dict[Any, int] = {}  # the batch's per-event counts by metric child: one inc (lock) each
 
     @property
     def input_topics(self) -> list[str]:
@@ -160,6 +161,9 @@ class Processor:
             except Exception as exc:  # one bad record never stops the stream
                 log.exception("processing failed on %s@%d", r.topic, r.offset)
                 self.deadletter("detect", f"detector failure: {type(exc).__name__}: {exc}", r.raw or b"")
+        for counter, n in self._counts.items():  # kept for the next batch if this one raised before here
+            counter.inc(n)
+        self._counts.clear()
         metrics.PROCESSING.labels("detect").observe(time.perf_counter() - t0)
 
     def watermark(self, ts: float) -> None:
@@ -183,7 +187,7 @@ class Processor:
         if counter is None:
             counter = self._events_in[(ev.kind, ev.source)] = metrics.EVENTS_IN.labels(
                 self.contract_kind(ev.kind), ev.kind, ev.source)
-        counter.inc()
+        self._counts[counter] = self._counts.get(counter, 0) + 1
         if emp is not None and emp not in snaps:
             snaps.update(self.hr.snapshots({emp}))
         rec, stale = snaps.get(emp, (None, False)) if emp is not None else (None, False)
@@ -222,7 +226,8 @@ class Processor:
             metrics.DUPLICATES_SKIPPED.labels(self.contract[r.topic]).inc()
         if engine.stats.errors:
             count_errors(engine, errors_before)
-        self._detected[r.topic].inc()
+        counter = self._detected[r.topic]
+        self._counts[counter] = self._counts.get(counter, 0) + 1
         self.emit(ev, alerts, emp)
 
     def on_hr(self, r: Rec, rec: HRRecord) -> None:

@@ -279,3 +279,18 @@ def test_hr_store_rests_after_a_failure_and_writes_pending_records_once_redis_is
     client.up = True
     clock[0] = 1.05
     assert store.flush_pending() == 1 and store.pending == []
+
+
+def test_per_event_counters_are_added_once_per_batch_and_add_up(proc: Any) -> None:
+    from streams import metrics
+
+    p, _ = proc
+    events_in = metrics.EVENTS_IN.labels("activity.file", "file", "m365")
+    detected = metrics.DETECTED.labels("activity.file")
+    before = (events_in._value.get(), detected._value.get())
+    recs = [p.decode(hr_msg("E1", ["ann@corp.example"]))] + [p.decode(event_msg(i, "ANN@corp.example", i))
+                                                             for i in range(5)]
+    recs.append(p.decode(event_msg(9, "bob@corp.example", 9)))  # unresolved: read, enriched, not detected
+    p.process(recs)
+    assert (events_in._value.get() - before[0], detected._value.get() - before[1]) == (6, 5)
+    assert p._counts == {}
