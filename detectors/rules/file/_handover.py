@@ -46,7 +46,9 @@ than ``LATE_DAYS`` late counts as not passed on.
 from __future__ import annotations
 
 import bisect
+import hashlib
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from detectors.state import LATE_DAYS, EmployeeState
@@ -81,18 +83,23 @@ def container(obj: str | None) -> str | None:
 
 
 def _hash(key: str) -> str:
-    import hashlib
-
     return hashlib.blake2s(key.encode(), digest_size=2).hexdigest()
+
+
+@lru_cache(maxsize=16384)
+def _container_hash(obj: str) -> str | None:
+    """``_hash(container(obj))``, None without a container; cached: several rules ask it of the same event's
+    object, and a working day's objects recur."""
+    c = container(obj)
+    return None if c is None else _hash(c)
 
 
 def known_container(st: EmployeeState, obj: str | None, learn: bool) -> bool:
     """Whether the employee touched ``obj``'s container before; remembers it when ``learn``. An object
     without a container counts as known (nothing to say it is new)."""
-    c = container(obj)
-    if c is None:
+    h = _container_hash(obj) if obj else None
+    if h is None:
         return True
-    h = _hash(c)
     seen: str = st.extra.get(KNOWN, "")
     keys = [seen[i : i + 4] for i in range(0, len(seen), 4)]
     known = h in keys
