@@ -247,3 +247,56 @@ def test_the_cached_decision_is_the_classifiers(company: list[str]) -> None:
         assert any(got[(r, a)] and not got[(r, "ann.lee@corp.example")] for r, a in got)  # the sender matters
     finally:
         destinations.reset()
+
+
+def _steady(home_days: list[str], count: int = 1, notice: str = "2026-03-09", last_day: str = "2026-03-30",
+            recipient: str = "wenfis72@gmx.de") -> list[Any]:
+    """Someone seen from 1 January who mails one attachment home now and then, to the same private address."""
+    leaver = [hr("2026-01-01T09:00:00Z", accounts=["y.miller@corp.example"]),
+              hr(f"{notice}T09:00:00Z", status="notice", last_day=last_day, resignation_date=notice,
+                 accounts=["y.miller@corp.example"])]
+    work = daily("2026-01-01", 89, per_day=2, actor="y.miller@corp.example", action="send",
+                 recipients=["bob@corp.example"], personal=False, count=1)
+    mails = [ev(f"{d}T12:00:00Z", actor="y.miller@corp.example", action="send", count=count,
+                recipients=[recipient], personal=True, external=True) for d in home_days]
+    return run_example(ATTACH, Example("steady", True, work + mails, leaver))
+
+
+#: One attachment home about every ten days from January (an own profile's honest leaver: 5 in the 45 days up to
+#: the last day against about 0.1 a day before: their pace).
+_PACE = ["2026-01-07", "2026-01-16", "2026-01-24", "2026-02-03", "2026-02-12", "2026-02-20", "2026-02-27",
+         "2026-03-06", "2026-03-12", "2026-03-19"]
+
+
+def test_more_than_4_attachments_at_the_employees_own_pace_are_a_habit_graded_low() -> None:
+    """Version 4: more than 4 attachments in the 45 days, but as many as the employee's own days before the
+    departure period make likely (a chance of 1 in 1,000 or more under a Poisson of that pace): low, not medium
+    (baseline s2, churn s1 and s2, rnd_lab s1, outside_c s1: honest leavers)."""
+    alerts = _steady(_PACE)
+    assert [a.severity for a in alerts] == ["low"], [(a.severity, a.title) for a in alerts]
+    assert "a habit (graded low)" in alerts[0].title and "chance of" in alerts[0].title
+
+
+def test_a_count_beyond_the_own_pace_is_raised_again_at_medium() -> None:
+    """The habit is told under its own key: when the notice then holds far more than the pace explains (three
+    mails of 5 research files), the rule raises it at medium or above."""
+    leaver = [hr("2026-01-01T09:00:00Z", accounts=["y.miller@corp.example"]),
+              hr("2026-03-09T09:00:00Z", status="notice", last_day="2026-03-30", resignation_date="2026-03-09",
+                 accounts=["y.miller@corp.example"])]
+    work = daily("2026-01-01", 89, per_day=2, actor="y.miller@corp.example", action="send",
+                 recipients=["bob@corp.example"], personal=False, count=1)
+    mails = [ev(f"{d}T12:00:00Z", actor="y.miller@corp.example", action="send", count=1,
+                recipients=["wenfis72@gmx.de"], personal=True, external=True) for d in _PACE]
+    mails += [ev(f"2026-03-{d}T19:00:00Z", actor="y.miller@corp.example", action="send", count=5,
+                 recipients=["wenfis72@gmx.de"], personal=True, external=True) for d in (23, 24, 25)]
+    alerts = run_example(ATTACH, Example("burst", True, work + mails, leaver))
+    assert [a.severity for a in alerts][0] == "low", [(a.severity, a.title) for a in alerts]
+    assert len(alerts) == 2 and alerts[1].severity != "low" and "habit" not in alerts[1].title, \
+        [(a.severity, a.title) for a in alerts]
+
+
+def test_the_same_count_from_someone_who_never_mailed_home_stays_medium() -> None:
+    """Nothing mailed home before the departure period (a pace of 0) is no habit: the same 5 attachments in the
+    notice, from someone who had never mailed home, stay medium or above."""
+    alerts = _steady(["2026-03-02", "2026-03-06", "2026-03-12", "2026-03-19", "2026-03-20"])
+    assert alerts and alerts[0].severity != "low", [(a.severity, a.title) for a in alerts]

@@ -37,11 +37,25 @@ attachments: the address is new to the data, the habit is not (a confidential fi
 times them moving the severity up): a thief's first mail home falls in the departure period. And the days are counted before the last
 working day: one file mailed home a week before it and the contacts and references on it are a take-home, as
 for ``web.personal_cloud_upload`` (an honest leaver of outside_c seed 1 was flagged high for that).
+
+Version 4: more than 4 attachments is judged against the employee's own pace too. Many people mail a file home
+now and then for months; one attachment every ten days is five in the 45 days, the count a researcher reaches
+with two mails of research. The count is graded against the employee's days before the departure period, as the
+quiet path's habit is: when as many attachments in as many days have a chance of at least 1 in 1,000
+(``habit_chance``) under a Poisson of that pace, the count is their habit kept up in the notice, graded low and
+told under its own key, so that a count the pace no longer explains (more mails, or bigger ones) is raised again
+at the rule's severity. The chance is asked again at every mail of the period, hence 1 in 1,000 and not 1 in 100
+for each look. No attachment home before the departure period is a pace of 0 and no habit; too little history
+(under 14 days before the period) leaves the grade to the learned baseline, as before. In the 18 evaluation
+companies (400 employees, 100 days, seeds 1 and 2) version 3 flagged 6 honest leavers at medium for 5 attachments
+over 4-7 weeks, 5 of them at a pace of 1.7-3.5 a month kept for months (chances 0.004-0.3 under it); the
+researchers who had mailed home before reach chances under 1 in 1,000 within days (10 or more attachments).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +68,23 @@ from detectors.windows import LOW_BELOW, MIN_HISTORY_DAYS, RATIO_CAP, BeforeLast
 from schemas import ActivityEvent
 
 SENDS = frozenset({"send", "forward"})
+
+
+def poisson_tail(k: int, mean: float) -> float:
+    """P(X >= k) for X ~ Poisson(mean).
+
+    >>> poisson_tail(0, 2.0), round(poisson_tail(5, 3.1), 3), poisson_tail(3, 0.0)
+    (1.0, 0.202, 0.0)
+    """
+    if k <= 0:
+        return 1.0
+    if mean <= 0:
+        return 0.0
+    term = cdf = math.exp(-mean)
+    for i in range(1, k):
+        term *= mean / i
+        cdf += term
+    return max(0.0, 1.0 - cdf)
 #: A message with no attachment count but at least this size counts one attachment.
 BYTES_PER_ATTACHMENT = 1_000_000
 #: Where the personal addresses an employee mails are kept, and how many of them.
@@ -124,6 +155,9 @@ class MailedHome(BeforeLastDay):
     habit_ratio: float = 3.0
     #: Days before the departure period read for that habit.
     ref_days: int = 60
+    #: Version 4: the count over the threshold is the employee's habit when as many attachments in as many days
+    #: have at least this chance at their own pace before the departure period (Poisson; asked at every mail).
+    habit_chance: float = 0.001
 
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.max_days)
@@ -179,15 +213,49 @@ class MailedHome(BeforeLastDay):
         new_days, n_new = self._new_home_days(st, start, min(today, end))
         extra = {"home_days": len(new_days), "new_addresses": n_new,
                  "period_start": day_date(start).isoformat(), "habit": ""}
+        before = self._before_departure(s, hr, st, today)
         f = super()._check(s, hr, today, st)
         if f is not None:
-            return dataclasses.replace(f, extra={**f.extra, **extra})
+            f = dataclasses.replace(f, extra={**f.extra, **extra})
+            habit = self._volume_habit(f, hr, today, before)
+            if habit is None:
+                return f
+            f = habit  # the employee's own pace of mailing home: told low, unless the quiet path says more
+        quiet = self._quiet(s, hr, today, st, start, end, new_days, n_new, before, dict(extra))
+        if f is not None and (quiet is None or quiet.key.startswith(("H", "PH"))):
+            return f
+        return quiet
+
+    def _volume_habit(self, f: Finding, hr: HRView, today: int, before: float | None) -> Finding | None:
+        """Version 4: the count over the threshold graded against the employee's own days before the departure
+        period (``before``, attachments a day; None with too little history: the finding stands). When the
+        chance of as many attachments or more in as many days under that pace (Poisson) is at least
+        ``habit_chance``, the count is the employee's habit of mailing home, kept up in the notice: graded low,
+        under its own key so that a later count the habit no longer explains is raised again. Nothing before
+        (a pace of 0) is no habit."""
+        assert hr.last_day is not None
+        if before is None or before <= 0:
+            return None
+        start = hr.last_day - self.days + 1
+        elapsed = max(self.min_elapsed, min(hr.last_day, today) - start + 1)
+        chance = poisson_tail(int(f.observed), before * elapsed)
+        if chance < self.habit_chance:
+            return None
+        extra = {**f.extra, "habit": (f"; as many in {elapsed} days have a chance of {chance:.2f} at their own pace "
+                                      f"before the departure ({before * 30:.1f} a month): a habit (graded low)")}
+        ratio = min(f.ratio if f.ratio is not None else RATIO_CAP, LOW_BELOW * 0.99)
+        return dataclasses.replace(f, key="PH" if hr.possibly_leaving else f"H{hr.last_day}", ratio=ratio,
+                                   extra=extra)
+
+    def _quiet(self, s: Series, hr: HRView, today: int, st: EmployeeState, start: int, end: int,
+               new_days: list[int], n_new: int, before: float | None, extra: dict[str, Any]) -> Finding | None:
+        """The quiet path: attachments to an address new in the period on ``min_days`` days or more."""
         total = s.total(start, end)
         # the days are counted before the last day: a take-home on it (contacts, references) is no second day
         if len([d for d in new_days if d < end]) < self.min_days or total < self.min_total:
             return None
         elapsed = max(self.min_elapsed, min(end, today) - start + 1)
-        before = self._before_departure(s, hr, st, today)
+        habit = False
         if before is None:
             ratio = ratio_of(s, total, per_days=elapsed)
         else:  # graded against the days before the departure period, which late HR news cannot have taught
@@ -197,8 +265,10 @@ class MailedHome(BeforeLastDay):
                 ratio = min(ratio, LOW_BELOW * 0.99)
                 extra["habit"] = ("; their days before the departure already hold a third or more of it: a habit "
                                   "(graded low)")
+                habit = True
         return Finding(
-            key="P" if hr.possibly_leaving else f"L{end}",
+            # version 4: a habit is told under its own key, so that a count beyond it can still be raised
+            key=("PH" if habit else "P") if hr.possibly_leaving else f"{'H' if habit else 'L'}{end}",
             observed=total,
             threshold=self.threshold,
             window_start=start,
@@ -220,7 +290,7 @@ _SHORT = daily("2026-02-21", 30, per_day=2, action="send", recipients=["bob@corp
 
 RULE = Rule(
     id="email.attachments_to_personal",
-    version="3",
+    version="4",
     title=(
         "{observed:.0f} attachment(s) mailed to personal addresses from {window_start} to {window_end}, on "
         "{home_days} day(s) to {new_addresses} address(es) new since {period_start} (flagged: more than "
