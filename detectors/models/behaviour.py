@@ -42,7 +42,12 @@ How it works, per employee and UTC day:
    way data leaves. Version 4: that "nothing left the company" downgrade, like version 2's, only for an employee
    with ``own_full_days`` of own history: for a newcomer no rule has a baseline yet and the model, with its peer
    baselines, is what sees the day (subtle seed 1: a thief with a week of history whose CRM access spiked lost
-   his only catch to version 3's downgrade).
+   his only catch to version 3's downgrade). Version 5: before the notice (the 30 days before the resignation
+   date count as departing, so that data gathered and taken before resigning is seen when HR news arrives) the
+   own gate exempts nothing: a day far from normal only in CRM time, on which nothing left the company, is low
+   there as any other inside feature (``crm.access_time_spike`` judges CRM time as it happens). Three honest
+   leavers' ordinary busy CRM days weeks before they resigned were medium and high on main a63775b (outside
+   companies, 400 employees, 100 days, seeds 1 and 2); every thief's gated CRM day was in the notice.
    The explanation lists the top features with observed value, own usual and peers' usual.
 
 The shared parts (peer baselines, the tree model, counters) are saved and restored with :meth:`state_dict` /
@@ -86,7 +91,7 @@ class ModelMeta:
 
 META = ModelMeta(
     id=ID,
-    version="4",
+    version="5",
     severity="low",
     score=60.0,
     title=(
@@ -548,11 +553,15 @@ class BehaviourModel:
         ratio: float | None = top_ratio
         if departing:
             severity = "high" if score >= c.strong else "medium"
-            if score < c.strong and n_dev < 2 and i0 in INSIDE and i0 not in gated and own_days >= c.own_full_days:
+            # Version 5: before the notice (the 30 days before it count as departing, for data gathered and taken
+            # before resigning) the own gate exempts nothing: time in the CRM is not data gathered or taken.
+            before_notice = hr.notice_from is not None and day < hr.notice_from
+            exempt = [] if before_notice else gated
+            if score < c.strong and n_dev < 2 and i0 in INSIDE and i0 not in exempt and own_days >= c.own_full_days:
                 # One behaviour far from normal that keeps the data inside (a handover export, a clean-up, a
                 # day of downloads) is its rule's to judge, with where the data went: the model tells it, low.
                 severity, ratio = "low", None
-            elif (score < c.strong and stayed and not gated and own_days >= c.own_full_days
+            elif (score < c.strong and stayed and not exempt and own_days >= c.own_full_days
                   and F.F_NEWDIR not in {t[0] for t in top}):
                 # Version 3: a day on which nothing left the company (no outside or personal destination, no mail
                 # out, no work files to removable media) and nothing came from new places: a leaver moving their

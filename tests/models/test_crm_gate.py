@@ -97,3 +97,28 @@ def test_gate_needs_own_history_peak_and_an_absolute_margin() -> None:
     assert m._gate(F.F_CRM, math.log1p(720), base) is None  # records exported are not gated
     low = ([0.0] * F.N, [0.0] * F.N, [0.0] * F.N)
     assert m._gate(i, math.log1p(30), (low[0], low[1], 30, None, low[2], low)) is None  # +30 min is not enough
+
+
+def _spike_then_resignation(resign_day: int) -> list:
+    """E04's CRM day at 4x their steady ~3 h on SPIKE_DAY; the resignation (dated and recorded) on ``resign_day``."""
+    rng = random.Random(5)
+    steady = {d: 180 * rng.uniform(0.85, 1.15) for d in range(56)}
+    s = support_stream("E04", lambda d: 4 * 180 if d == SPIKE_DAY else steady[d], days=56, notice=False)
+    s.hr.append(hr("E04", resign_day, "notice", resignation_date=day_str(resign_day), last_day=day_str(70)))
+    _, model, alerts = run(s.items())
+    assert model.warmed_up()
+    return [a for a in alerts if a.employee_id == "E04"]
+
+
+def test_crm_time_alone_before_the_resignation_is_low_and_in_the_notice_is_not() -> None:
+    """Version 5: the 30 days before the resignation count as departing (data gathered and taken before resigning,
+    seen when HR news arrives); time in the CRM alone, with nothing leaving, is not that, gate or no gate. The same
+    day in the notice keeps the gate's medium."""
+    before = _spike_then_resignation(SPIKE_DAY + 5)  # HR news five days after the busy day
+    assert [a.explanation["day"] for a in before] == [day_str(SPIKE_DAY)], [a.explanation for a in before]
+    a = before[0]
+    assert a.rule_id == ID and a.severity == "low", a.explanation
+    assert a.explanation["top_feature"] == "crm_minutes" and a.explanation["own_gate"] == ["crm_minutes"]
+    assert a.explanation["ratio_to_own_normal"] is None  # no "ten times the normal" step up either
+    during = _spike_then_resignation(SPIKE_DAY - 3)
+    assert [(a.explanation["day"], a.severity in ("medium", "high")) for a in during] == [(day_str(SPIKE_DAY), True)]
