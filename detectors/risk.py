@@ -14,6 +14,11 @@ Version 2 (one contribution per behaviour, two behaviours to cross): version 1 s
 medium alerts of one rule about one honest leaver's job search, or one high download alert, made a high risk
 alert on their own.
 
+Version 3: the model's alert counts as the behaviour of the feature it is about (:data:`MODEL_FEATURE_BEHAVIOUR`):
+one CRM export seen by ``crm.bulk_export_before_departure`` and by the model's ``crm_records_exported`` is one
+act, not two behaviours (an honest account executive's handover export made a high risk alert on its own,
+outside_b seed 2).
+
 >>> from detectors.state import EmployeeState
 >>> from detectors.context import HRView
 >>> class C: risk_level = 80.0; risk_half_life_days = 14.0
@@ -39,7 +44,7 @@ from detectors.state import EmployeeState
 
 SEVERITY_WEIGHT = {"low": 0.1, "medium": 0.5, "high": 0.75, "critical": 1.0}
 #: Behaviours remembered (one contribution each: ``st.extra["rc"]`` holds ``[rule code, alert score,
-#: contribution, day]``).
+#: contribution, day]``, and for a model alert counted as another behaviour its top feature).
 CONTRIBUTORS_CAP = 5
 #: Behaviours needed behind a crossing ...
 MIN_BEHAVIOURS = 2
@@ -48,13 +53,30 @@ MIN_BEHAVIOURS = 2
 BEHAVIOUR_MIN = 20.0
 
 
-def behaviour(rule_id: str) -> str:
-    """The behaviour a rule watches, for counting it once: the rule's kind.
+#: The behaviour a feature of ``model.behaviour_anomaly`` measures (:mod:`detectors.models.features`): the model's
+#: alert about a day far from normal in one of them is about the same act as that behaviour's rule (a CRM export
+#: that ``crm.bulk_export_before_departure`` and the model's ``crm_records_exported`` both see). Features that
+#: mix channels (sensitive items out, MB moved, destinations, hours) stay the model's own.
+MODEL_FEATURE_BEHAVIOUR = {
+    "file_downloads": "file", "sensitive_downloads": "file", "unfamiliar_folder_downloads": "file",
+    "deletions": "file", "sensitive_deletions": "file", "prints": "file", "removable_copies": "device",
+    "uploads": "web", "mails_out_with_attachments": "email", "crm_records_exported": "crm", "crm_minutes": "crm",
+}
+
+
+def behaviour(rule_id: str, top_feature: str | None = None) -> str:
+    """The behaviour a rule watches, for counting it once: the rule's kind; for the model, the behaviour of the
+    feature its alert is about (:data:`MODEL_FEATURE_BEHAVIOUR`), if it has one.
 
     >>> behaviour("file.sensitive_downloads_before_departure"), behaviour("model.behaviour_anomaly")
     ('file', 'model')
+    >>> behaviour("model.behaviour_anomaly", "crm_records_exported"), behaviour("model.behaviour_anomaly", "mb_moved")
+    ('crm', 'model')
     """
-    return rule_id.split(".", 1)[0]
+    kind = rule_id.split(".", 1)[0]
+    if kind == "model" and top_feature:
+        return MODEL_FEATURE_BEHAVIOUR.get(top_feature, kind)
+    return kind
 #: Rule ids by their short code (the state stores the code: a rule id is 20-45 characters).
 _NAMES: dict[str, str] = {}
 
@@ -78,7 +100,7 @@ def rule_name(code: str) -> str:
 @dataclass(frozen=True)
 class _Meta:
     id: str = "risk.employee"
-    version: str = "2"
+    version: str = "3"
     severity: str = "high"
     score: float = 80.0
     title: str = (
@@ -133,12 +155,14 @@ def update_risk(st: EmployeeState, hr: HRView, alert: Any, day: int, config: Any
     now = max([day] + [c[3] for c in contrib if len(c) > 3])
     before, n_before = _score(contrib, now, half)
     add = alert.score * SEVERITY_WEIGHT[alert.severity] * boost
-    b = behaviour(alert.rule_id)
-    same = [c for c in contrib if behaviour(rule_name(c[0])) == b]
+    top = (getattr(alert, "explanation", None) or {}).get("top_feature")
+    b = behaviour(alert.rule_id, top)
+    same = [c for c in contrib if behaviour(rule_name(c[0]), c[4] if len(c) > 4 else None) == b]
     if not same or _score(same, now, half)[0] < add * 0.5 ** (max(0, now - day) / half):
         for c in same:
             contrib.remove(c)
-        contrib.append([rule_code(alert.rule_id), round(alert.score), round(add, 1), day])
+        contrib.append([rule_code(alert.rule_id), round(alert.score), round(add, 1), day]
+                       + ([top] if b != behaviour(alert.rule_id) else []))
         while len(contrib) > CONTRIBUTORS_CAP:  # the one that contributes least now goes
             contrib.remove(min(contrib, key=lambda c: _score([c], now, half)[0]))
     value, n = _score(contrib, now, half)
