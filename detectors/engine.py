@@ -35,6 +35,7 @@ from detectors.offboarding import HANDOVER_SIGNALS
 from detectors.habits import MASS_RECIPIENTS, Habits
 from detectors.hosts import HostUsers
 from detectors.peerload import PeerLoad
+from detectors.peerlargest import note_largest
 from detectors.peerrates import PeerRates, peer_groups
 from detectors.peers import PeerFirsts
 from detectors.risk import RISK_RULE, rule_code, update_risk
@@ -463,6 +464,8 @@ class Engine:
                     self.peer_rates.member(st, sk, pgroups, day, first_seen, float(v), part)
                 if not v:
                     continue
+                if getattr(rule.window, "peer_largest", False):  # colleagues' largest single acts (peerlargest)
+                    note_largest(self.peer_rates, st, sk, group, float(v), part)
                 nk = None
                 if rule.novelty is not None:  # counts only the first time this employee does the thing
                     nk = first_time(st, rule.novelty(event), day, first_seen, rule.window, novel,
@@ -722,6 +725,8 @@ class Engine:
     def _emit(self, rule: Any, emp: str, f: Finding, st: EmployeeState, hr: HRView, ts: dt.datetime) -> list[Alert]:
         """The alert for finding ``f`` (and a ``risk.employee`` alert if the employee's risk crossed the level);
         nothing if this rule already fired for this window."""
+        if getattr(getattr(rule, "window", None), "peer_largest", False):  # graded against colleagues too
+            f = rule.window.with_peer_largest(f, st, self._skey[rule.id], self.peer_rates)
         aid = alert_id(rule.id, emp, f.key)
         series = st.series.get(self._skey.get(rule.id, ""))
         if st.has_fired(aid) or (series is not None and series.last == f.key):

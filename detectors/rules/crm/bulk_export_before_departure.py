@@ -46,6 +46,20 @@ only when such a mail is unlikely by chance for the person. Four honest leavers 
 mailed their account list before exporting it, but a sales manager who mails colleagues about once a day sent
 four such mails on the day of a 1,853-record theft, one of them 71 minutes before it; the theft read as a
 handover, and a person's daily rate does not tell a busy day.)
+
+Version 8 (issue 14): the export is also graded against what the person's colleagues export. Honest leavers
+export the department's usual reports for a successor; where the department's usual report is large (marketing
+lists, finance extracts, account executives' books), such an export read as "2-7x" against the person's own few
+and small exports before, and was the largest single source of honest people flagged at medium or higher (11
+alerts on 10 honest leavers in the own profiles, 4 on the outside companies, seeds 1 and 2, main e692452). The
+reference is now the larger of the person's own (as before) and the largest single export of the colleague at
+the department's upper quartile (a quarter of the department's other members who export have made one at least
+that large: :mod:`detectors.peerlargest`, at least :data:`PEER_MIN` of them); an export no larger than 1.5 times
+that reads as low. A quartile, not the largest, so one colleague's theft does not make the department's exports
+ordinary. Two exceptions keep the own grading: an export with no own reference (too little history, version 7:
+the rule's severity stands), and an export followed within :data:`PASS_HOURS` by mail that carries something to
+a personal address (not labelled public): what happens to the export next tells more than its size, and a
+handover does not go to a private mailbox.
 """
 
 from __future__ import annotations
@@ -57,6 +71,7 @@ from typing import Any
 
 from detectors.context import HRView
 from detectors.examples import ev, hr
+from detectors.peerlargest import upper_largest
 from detectors.rule import Example, Finding, Rule
 from detectors.state import EmployeeState, Series
 from detectors.windows import RATIO_CAP, OnEvent
@@ -76,6 +91,11 @@ MAILED = "xm"
 PENDING_CAP, PASSED_CAP, PENDING_DAYS = 4, 6, 7
 #: An export of fewer records is never judged (the window's ``min_value``), so it never waits.
 MIN_RECORDS = 100
+#: The days whose exports were followed within PASS_HOURS by mail carrying something to a personal address
+#: (``SENT_HOME``, at most PASSED_CAP): graded on the person's own normal only (version 8).
+SENT_HOME = "xh"
+#: Other members of the department with an export, at least, for the colleagues' reference (version 8).
+PEER_MIN = 5
 
 
 def bulk_export_before_departure(e: ActivityEvent) -> int:
@@ -99,6 +119,12 @@ def kind_of_export(e: ActivityEvent) -> str:
 def _internal_attachments(e: ActivityEvent) -> bool:
     """A mail that carries attachments to colleagues only (every recipient internal, none personal)."""
     return (e.kind == "email" and e.action in SENDS and e.external is False and e.personal is not True
+            and bool(e.count or (e.bytes or 0) >= 1_000_000))
+
+
+def _home_with_content(e: ActivityEvent) -> bool:
+    """Mail to a personal address that carries something (attachments, or large), not labelled public."""
+    return (e.kind == "email" and e.action in SENDS and e.personal is True and e.sensitivity != "public"
             and bool(e.count or (e.bytes or 0) >= 1_000_000))
 
 
@@ -128,6 +154,13 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) ->
                 if d not in passed:
                     passed.append(d)
                     del passed[:-PASSED_CAP]
+    elif pending and _home_with_content(e):
+        for p in pending:
+            if p[0] <= t <= p[0] + PASS_HOURS * 3600:
+                home = st.extra.setdefault(SENT_HOME, [])
+                if p[1] not in home:
+                    home.append(p[1])
+                    del home[:-PASSED_CAP]
     if st.extra.get(PENDING):
         st.extra[NOW] = max(int(t), int(st.extra.get(NOW, 0)))
 
@@ -138,6 +171,9 @@ class PassedOn(OnEvent):
     by mail in that time (every recipient internal, with attachments) is a handover and graded low."""
 
     pass_hours: float = PASS_HOURS
+    #: Graded against the colleagues' largest single exports too (the engine keeps them and asks
+    #: :meth:`with_peer_largest`; version 8).
+    peer_largest: bool = True
 
     def _waiting(self, st: EmployeeState, day: int) -> bool:
         now = int(st.extra.get(NOW, 0))
@@ -159,8 +195,25 @@ class PassedOn(OnEvent):
             # A handover. Not even a low alert: within an episode, its size would become the peak that a later
             # export kept or mailed home must exceed to be raised.
             return None
-        return dataclasses.replace(f, extra={**f.extra, "handover": f"not passed on to colleagues within "
-                                                                    f"{self.pass_hours:g} h"})
+        home = day in st.extra.get(SENT_HOME, ())
+        return dataclasses.replace(f, extra={
+            **f.extra, "peers": "",
+            "handover": (f"mailed to a personal address within {self.pass_hours:g} h" if home else
+                         f"not passed on to colleagues within {self.pass_hours:g} h")})
+
+    def with_peer_largest(self, f: Finding, st: EmployeeState, series: str, pr: Any) -> Finding:
+        """``f`` graded against the colleagues' exports as well (version 8): the ratio to the larger of the own
+        reference and the largest single export of the department's upper-quartile member. Unchanged without an
+        own ratio, for a day whose export went to a personal address, or with fewer than PEER_MIN colleagues."""
+        if f.ratio is None or f.day is None or f.day in st.extra.get(SENT_HOME, ()):
+            return f
+        group = str((st.hr or {}).get("department") or "")
+        n, ref = upper_largest(pr, st, series, group) if group else (0, 0.0)
+        if n < PEER_MIN or ref <= 0 or f.observed / ref >= f.ratio:
+            return f
+        return dataclasses.replace(f, ratio=f.observed / ref, extra={
+            **f.extra, "peers": f"; a quarter of {n} colleagues in {group} made single exports of {ref:.0f} "
+                                f"records or more"})
 
     def on_clock(self, st: EmployeeState, hr: HRView, day: int, s: Series | None) -> Finding | None:
         """A waiting export whose time is over (a later input, or a later day): judged now, once."""
@@ -189,12 +242,12 @@ _NEXT = ev("2026-03-10T15:00:00Z", action="open", object="/sites/sales/notes.doc
 
 RULE = Rule(
     id="crm.bulk_export_before_departure",
-    version="7",
+    version="8",
     title=(
         "CRM export of {observed:.0f} records on {day} by an employee who is leaving (status {status}, "
         "last working day {last_day}), {new_kind}, {handover}; their largest before the departure period was "
         "{largest_before:.0f}; "
-        "exports of {threshold:.0f} records or more are flagged"
+        "exports of {threshold:.0f} records or more are flagged{peers}"
     ),
     description=__doc__,
     severity="high",

@@ -14,15 +14,63 @@ is a private errand (a payslip, a photo) that happened to fall within 2 hours of
 a public-labelled message home 2 minutes to 2 hours after a routine export (27-772 records); the thieves' mails
 it caught were labelled internal or not labelled at all, and still complete it (most companies label little or
 nothing: an unlabelled mail may carry anything).
+
+Version 4 (issue 14): HR news that arrives after the sequence re-judges it. Someone dismissed, or whose
+resignation HR records a day or two late, exported and mailed the list home while still "active": the alert went
+out low (the grading keeps people who stay calm), and nothing raised it when HR then set a last day two days
+later (outside_a seed 2, main e692452: NW-20306's export of 350 records mailed home 1.8 h later, two days before
+the last day, stayed low). Now, when the HR picture changes to leaving, a sequence completed in the
+:data:`DEPARTING_DAYS` days before the last day (or in the notice) is judged again under it, once, as its own
+alert (the crm bulk-export rule has done the same for its stored days since version 1). The findings of the
+last :data:`KEPT` completed sequences are kept for that (``st.extra["sq"]``: day, count, ratio, first day,
+evidence, baseline, steps and hours), as the marks of the steps themselves last only the window's 2 hours.
 """
 
+from dataclasses import dataclass
+
+from detectors.context import HRView
 from detectors.examples import ev, hr
-from detectors.rule import Example, Rule
-from detectors.windows import Sequence
+from detectors.rule import Example, Finding, Rule
+from detectors.state import EmployeeState, Series
+from detectors.windows import Sequence, when_ok
 from schemas import ActivityEvent
 
 EXPORTS = frozenset({"export", "report_export", "bulk_query"})
 SENDS = frozenset({"send", "forward", "auto_forward"})
+#: A sequence completed this many days before the last working day (or in the notice) is judged again when HR
+#: news makes the employee a leaver (version 4).
+DEPARTING_DAYS = 30
+#: Completed sequences kept for HR news (``st.extra[DONE]``), the latest.
+DONE, KEPT = "sq", 3
+
+
+@dataclass(frozen=True)
+class SequenceOnHRNews(Sequence):
+    """A :class:`Sequence` whose completed sequences are judged again when HR news makes the person a leaver."""
+
+    def _check_at(self, s: Series, t: float, day: int, st: EmployeeState, rid: str) -> Finding | None:
+        f = super()._check_at(s, t, day, st, rid)
+        if f is not None:
+            done = [d for d in st.extra.get(DONE, []) if d[0] != day and d[0] >= day - DEPARTING_DAYS]
+            done.append([day, f.observed, f.ratio, f.window_start, f.evidence[-3:], f.baseline,
+                         f.extra["first_steps"], f.extra["hours_since_first"]])
+            st.extra[DONE] = sorted(done)[-KEPT:]
+        return f
+
+    def lookback(self, s: Series, hr: HRView, today: int, lookback_days: int, st: EmployeeState,
+                 rid: str) -> list[Finding]:
+        if not hr.leaving:
+            return []
+        found: list[Finding] = []
+        for day, observed, ratio, start, evidence, baseline, steps, hours in st.extra.get(DONE, []):
+            if day < today - min(lookback_days, DEPARTING_DAYS) or not when_ok("departing", hr, day,
+                                                                                 DEPARTING_DAYS):
+                continue
+            # its own alert: the one sent at the time (key S<day>) was judged under the picture of then
+            found.append(Finding(key=f"S{day}D", observed=observed, threshold=self.then_min, window_start=start,
+                                 window_end=day, evidence=list(evidence), baseline=baseline, ratio=ratio, day=day,
+                                 extra={"first_steps": steps, "hours_since_first": hours}))
+        return found
 
 
 def crm_export(e: ActivityEvent) -> bool:
@@ -44,7 +92,7 @@ def _mail(ts: str, personal: bool = True, attachments: int = 1, **kw: object) ->
 
 RULE = Rule(
     id="sequence.crm_export_then_personal_mail",
-    version="3",
+    version="4",
     title=(
         "CRM export followed {hours_since_first} h later by {observed:.0f} message(s) to a personal address "
         "on {day}; HR status {status}"
@@ -55,7 +103,7 @@ RULE = Rule(
     predicate=crm_export_then_personal_mail,
     kinds=("crm", "email"),
     first=crm_export,
-    window=Sequence(within_hours=2, min_first=1, then_min=1, then_factor=0.0),
+    window=SequenceOnHRNews(within_hours=2, min_first=1, then_min=1, then_factor=0.0),
     runbook=(
         "Compare the export (object, record count) with the mail's attachments and size; if the export left by "
         "mail, treat it as a customer-data incident: ask the employee to delete it, record the answer, and "
