@@ -726,7 +726,10 @@ class Engine:
         """The alert for finding ``f`` (and a ``risk.employee`` alert if the employee's risk crossed the level);
         nothing if this rule already fired for this window."""
         if getattr(getattr(rule, "window", None), "peer_largest", False):  # graded against colleagues too
-            f = rule.window.with_peer_largest(f, st, self._skey[rule.id], self.peer_rates)
+            graded = rule.window.with_peer_largest(f, st, self._skey[rule.id], self.peer_rates)
+            if graded is None:  # the window's peers say it is no finding after all
+                return []
+            f = graded
         aid = alert_id(rule.id, emp, f.key)
         series = st.series.get(self._skey.get(rule.id, ""))
         if st.has_fired(aid) or (series is not None and series.last == f.key):

@@ -19,7 +19,8 @@ def _ev(ts: str, actor: str = ANN, **kw) -> ActivityEvent:
     return ActivityEvent.model_validate(ev(ts, actor=actor, **kw))
 
 
-def _team(colleague_rows: int, with_mail_home: bool = False, dept: str = "marketing") -> list:
+def _team(colleague_rows: int, with_mail_home: bool = False, dept: str = "marketing",
+          passed_on: bool = False) -> list:
     """Eight colleagues in ``dept`` who each exported ``colleague_rows`` records once a week; Ann, of the same
     department, exported 60-80 records a week and, in her notice, one list of 700 records."""
     eng = Engine(rules=[EXPORT], config=EngineConfig(risk=False))
@@ -37,6 +38,9 @@ def _team(colleague_rows: int, with_mail_home: bool = False, dept: str = "market
     eng.on_hr(HRRecord.model_validate(hr("2026-02-20T09:00:00Z", status="notice", last_day="2026-03-13",
                                          department=dept, role="specialist")))
     alerts = eng.on_event(_ev("2026-03-02T10:00:00Z", action="report_export", count=700, object="Campaign list"))
+    if passed_on:  # mailed to a colleague 40 minutes later, nothing in the hours before
+        alerts += eng.on_event(_ev("2026-03-02T10:40:00Z", action="send", count=1, external=False, personal=False,
+                                   recipients=["successor@corp.example"]))
     if with_mail_home:
         alerts += eng.on_event(_ev("2026-03-02T11:00:00Z", action="send", count=1, personal=True, external=True,
                                    recipients=["ann.lee@gmail.com"]))
@@ -60,6 +64,18 @@ def test_an_export_mailed_home_is_not_softened_by_the_colleagues() -> None:
     alerts = _team(colleague_rows=600, with_mail_home=True)
     assert len(alerts) == 1 and alerts[0].severity in ("high", "critical"), [a.title for a in alerts]
     assert "mailed to a personal address within 2 h" in alerts[0].title
+
+
+def test_an_export_passed_on_to_a_colleague_is_a_handover_within_what_colleagues_export() -> None:
+    assert _team(colleague_rows=600, passed_on=True) == []
+    assert _team(colleague_rows=250, passed_on=True) == []  # 700 is below 3 times 320
+
+
+def test_an_export_passed_on_but_far_beyond_what_colleagues_export_is_graded_as_kept() -> None:
+    """shifts s2 E00128: a 1,089-record bulk query on the last day, 'passed on' by an ordinary mail 54 min later."""
+    alerts = _team(colleague_rows=40, passed_on=True)
+    assert len(alerts) == 1 and alerts[0].severity in ("high", "critical"), [a.title for a in alerts]
+    assert "passed on, but" in alerts[0].title
 
 
 def test_a_colleague_in_another_department_does_not_count() -> None:

@@ -59,7 +59,11 @@ that reads as low. A quartile, not the largest, so one colleague's theft does no
 ordinary. Two exceptions keep the own grading: an export with no own reference (too little history, version 7:
 the rule's severity stands), and an export followed within :data:`PASS_HOURS` by mail that carries something to
 a personal address (not labelled public): what happens to the export next tells more than its size, and a
-handover does not go to a private mailbox.
+handover does not go to a private mailbox. And passing an export on to a colleague no longer excuses any size: a
+sales manager who mails colleagues attachments about once a day had a 1,089-record bulk query on their last day
+"passed on" by such a mail 54 minutes later (shifts seed 2, E00128, missed on main e692452). An export passed on is
+still not reported while it is below :data:`PASSED_PEERS` (3) times the colleagues' reference (the ratio from which
+the grading gives the rule's own severity); above, it is graded as kept.
 """
 
 from __future__ import annotations
@@ -96,6 +100,9 @@ MIN_RECORDS = 100
 SENT_HOME = "xh"
 #: Other members of the department with an export, at least, for the colleagues' reference (version 8).
 PEER_MIN = 5
+#: An export passed on to colleagues is a handover only below this many times the colleagues' reference: the
+#: ratio from which the engine grades at the rule's own severity (version 8).
+PASSED_PEERS = 3.0
 
 
 def bulk_export_before_departure(e: ActivityEvent) -> int:
@@ -191,25 +198,33 @@ class PassedOn(OnEvent):
             known = f.extra.get("new_kind") == "a kind they exported before"
             ref = f.extra["largest_before"] * (self.usual_factor if known else 1.0)
             f = dataclasses.replace(f, ratio=min(RATIO_CAP, f.observed / ref))
-        if day in st.extra.get(PASSED, ()):
-            # A handover. Not even a low alert: within an episode, its size would become the peak that a later
-            # export kept or mailed home must exceed to be raised.
-            return None
         home = day in st.extra.get(SENT_HOME, ())
+        # Passed on to colleagues (a handover): not reported unless far larger than what colleagues export (the
+        # engine decides with their exports, with_peer_largest); without the engine's peers, not reported.
+        passed = day in st.extra.get(PASSED, ()) and not home
         return dataclasses.replace(f, extra={
-            **f.extra, "peers": "",
+            **f.extra, "peers": "", "passed_on": passed,
             "handover": (f"mailed to a personal address within {self.pass_hours:g} h" if home else
+                         f"passed on to colleagues within {self.pass_hours:g} h" if passed else
                          f"not passed on to colleagues within {self.pass_hours:g} h")})
 
-    def with_peer_largest(self, f: Finding, st: EmployeeState, series: str, pr: Any) -> Finding:
+    def with_peer_largest(self, f: Finding, st: EmployeeState, series: str, pr: Any) -> Finding | None:
         """``f`` graded against the colleagues' exports as well (version 8): the ratio to the larger of the own
         reference and the largest single export of the department's upper-quartile member. Unchanged without an
-        own ratio, for a day whose export went to a personal address, or with fewer than PEER_MIN colleagues."""
-        if f.ratio is None or f.day is None or f.day in st.extra.get(SENT_HOME, ()):
+        own ratio, for a day whose export went to a personal address, or with fewer than PEER_MIN colleagues.
+        An export passed on to colleagues is not reported (None) unless it is PASSED_PEERS times that member's
+        largest or more: then it is graded as kept."""
+        if f.day is None or f.day in st.extra.get(SENT_HOME, ()):
             return f
         group = str((st.hr or {}).get("department") or "")
         n, ref = upper_largest(pr, st, series, group) if group else (0, 0.0)
-        if n < PEER_MIN or ref <= 0 or f.observed / ref >= f.ratio:
+        if f.extra.get("passed_on"):
+            if n < PEER_MIN or ref <= 0 or f.observed < PASSED_PEERS * ref:
+                return None  # a handover. Not even a low alert: its size would become the episode's peak
+            return dataclasses.replace(f, ratio=None if f.ratio is None else min(f.ratio, f.observed / ref), extra={
+                **f.extra, "peers": f"; passed on, but {f.observed / ref:.1f} times the largest single export of a "
+                                    f"quarter of {n} colleagues in {group}"})
+        if f.ratio is None or n < PEER_MIN or ref <= 0 or f.observed / ref >= f.ratio:
             return f
         return dataclasses.replace(f, ratio=f.observed / ref, extra={
             **f.extra, "peers": f"; a quarter of {n} colleagues in {group} made single exports of {ref:.0f} "
