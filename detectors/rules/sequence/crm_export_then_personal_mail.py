@@ -26,6 +26,7 @@ last :data:`KEPT` completed sequences are kept for that (``st.extra["sq"]``: day
 evidence, baseline, steps and hours), as the marks of the steps themselves last only the window's 2 hours.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 from detectors.context import HRView
@@ -47,6 +48,21 @@ DONE, KEPT = "sq", 3
 @dataclass(frozen=True)
 class SequenceOnHRNews(Sequence):
     """A :class:`Sequence` whose completed sequences are judged again when HR news makes the person a leaver."""
+
+    def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
+        return self._keyed(super().on_event(s, hr, day, t, st, rid), hr, day)
+
+    def on_late_first(self, s: Series | None, hr: HRView, t: float, st: EmployeeState, rid: str) -> Finding | None:
+        f = super().on_late_first(s, hr, t, st, rid)
+        return None if f is None or f.day is None else self._keyed(f, hr, f.day)
+
+    @staticmethod
+    def _keyed(f: Finding | None, hr: HRView, day: int) -> Finding | None:
+        """Judged under a picture in which the person is leaving: the key of a re-judged sequence, so that the
+        alert is the same whether HR news came before the sequence or after it (streams arrive in any order)."""
+        if f is not None and when_ok("departing", hr, day, DEPARTING_DAYS):
+            return dataclasses.replace(f, key=f"{f.key}D")
+        return f
 
     def _check_at(self, s: Series, t: float, day: int, st: EmployeeState, rid: str) -> Finding | None:
         f = super()._check_at(s, t, day, st, rid)
