@@ -78,6 +78,23 @@ def run_example(rule: Any, example: Any, engine_factory: Any = None) -> list[Any
     return [a for a in alerts if a.rule_id == rule.id]
 
 
+def run_in_time_order(rule: Any, hrs: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[Any]:
+    """Alerts of ``rule`` (only) through a fresh engine holding just that rule (no risk score), HR records and
+    events taken in time order, an HR record first at equal times, and no end of input told: what a live worker
+    has said by the last event (unlike :func:`run_example`, which also tells the engine the inputs ended)."""
+    from detectors.engine import Engine, EngineConfig
+    from schemas import ActivityEvent, HRRecord
+
+    engine = Engine(rules=[rule], config=EngineConfig(risk=False))
+    items = [(h["ts"], 0, HRRecord.model_validate(h)) for h in hrs]
+    items += [(e["ts"], 1, ActivityEvent.model_validate(e)) for e in events]
+    items.sort(key=lambda x: (x[0], x[1]))
+    alerts: list[Any] = []
+    for _, kind, obj in items:
+        alerts += engine.on_hr(obj) if kind == 0 else engine.on_event(obj)
+    return [a for a in alerts if a.rule_id == rule.id]
+
+
 def sig(ts: str, signal: str, value: Any = None, employee_id: str = "E1") -> dict[str, Any]:
     """An HR signal dict (CONTRACT.md 4) for ``employee_id``."""
     return {"employee_id": employee_id, "ts": ts, "signal": signal, "value": value}

@@ -8,23 +8,13 @@ import datetime as dt
 import pytest
 
 from detectors import habits
-from detectors.engine import Engine, EngineConfig
-from detectors.examples import ev, hr
+from detectors.examples import ev, hr, run_in_time_order
 from detectors.habits import Habits
 from detectors.rules.activity.after_departure import RULE as AFTER
 from detectors.state import EmployeeState
-from schemas import ActivityEvent, HRRecord
 
 
-def _run(rule, hrs, events):
-    eng = Engine(rules=[rule], config=EngineConfig(risk=False))
-    items = [(h["ts"], 0, HRRecord.model_validate(h)) for h in hrs]
-    items += [(e["ts"], 1, ActivityEvent.model_validate(e)) for e in events]
-    items.sort(key=lambda x: (x[0], x[1]))
-    out = []
-    for _, k, o in items:
-        out += eng.on_hr(o) if k == 0 else eng.on_event(o)
-    return [a for a in out if a.rule_id == rule.id]
+_run = run_in_time_order
 
 
 LEAVER = [hr("2026-01-01T09:00:00Z"),

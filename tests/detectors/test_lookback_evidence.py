@@ -12,24 +12,14 @@ from __future__ import annotations
 import pytest
 
 from detectors.catalogue import discover
-from detectors.engine import Engine, EngineConfig
-from detectors.examples import daily, ev, hr, run_example
+from detectors.examples import daily, ev, hr, run_example, run_in_time_order
 from detectors.rule import Example
 from detectors.rules.crm.bulk_export_before_departure import RULE as EXPORT
 from detectors.rules.file.mass_deletion_before_departure import RULE as DELETE
 from detectors.state import Series
-from schemas import ActivityEvent, HRRecord
 
 
-def _run(rule, hrs, events):
-    eng = Engine(rules=[rule], config=EngineConfig(risk=False))
-    items = [(h["ts"], 0, HRRecord.model_validate(h)) for h in hrs]
-    items += [(e["ts"], 1, ActivityEvent.model_validate(e)) for e in events]
-    items.sort(key=lambda x: (x[0], x[1]))
-    out = []
-    for _, k, o in items:
-        out += eng.on_hr(o) if k == 0 else eng.on_event(o)
-    return [a for a in out if a.rule_id == rule.id]
+_run = run_in_time_order
 
 
 def test_a_big_earlier_day_keeps_its_latest_evidence_id_through_a_busy_next_day() -> None:
