@@ -329,7 +329,8 @@ class Engine:
         }
         #: What the per-event loop asks of each rule, read once here instead of per rule per event: by event
         #: kind (and for an unknown kind), each rule with its series key, its marks' span, whether it keeps its
-        #: own first-step marks, its window's ``peer_rates`` and ``peers``, and whether it fires "always".
+        #: own first-step marks, its window's ``peer_rates`` and ``peers``, whether it fires "always", and its
+        #: window's ``peer_largest``.
         self._plan = {k: [self._plan_of(r) for r in rs] for k, rs in self._by_kind.items()}
         self._plan_all = [self._plan_of(r) for r in self.rules]
         #: peer group names by (series key, department, role) (:func:`detectors.peerrates.peer_groups`)
@@ -346,7 +347,8 @@ class Engine:
         """One rule's entry of :attr:`_plan` (everything in it is fixed once the rules are loaded)."""
         w, sk = rule.window, self._skey[rule.id]
         return (rule, sk, w, self._seq_keep.get(rule.id, 30 * 86400), not getattr(w, "_marks_key", ""),
-                getattr(w, "peer_rates", False), getattr(w, "peers", False), getattr(w, "when", None) != "always")
+                getattr(w, "peer_rates", False), getattr(w, "peers", False), getattr(w, "when", None) != "always",
+                getattr(w, "peer_largest", False))
 
     def _peer_groups(self, sk: str, hr: dict[str, Any] | None) -> tuple[str, ...]:
         """:func:`detectors.peerrates.peer_groups`, each combination named once."""
@@ -447,7 +449,8 @@ class Engine:
         alerts: list[Alert] = closing
         novel: dict[str, bool] = {}  # this event's first-time keys, the same for every rule
         plan = self._plan.get(event.kind)
-        for rule, sk, window, keep, own_marks, prate, peers, gated in (self._plan_all if plan is None else plan):
+        for rule, sk, window, keep, own_marks, prate, peers, gated, plargest in (
+                self._plan_all if plan is None else plan):
             try:
                 if rule.first is not None and rule.first(event):
                     if own_marks:  # else an earlier rule keeps them
@@ -464,7 +467,7 @@ class Engine:
                     self.peer_rates.member(st, sk, pgroups, day, first_seen, float(v), part)
                 if not v:
                     continue
-                if getattr(rule.window, "peer_largest", False):  # colleagues' largest single acts (peerlargest)
+                if plargest:  # colleagues' largest single acts (peerlargest)
                     note_largest(self.peer_rates, st, sk, group, float(v), part)
                 nk = None
                 if rule.novelty is not None:  # counts only the first time this employee does the thing
