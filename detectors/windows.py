@@ -120,7 +120,7 @@ class Window:
         out = []
         for day in sorted(d for d in s.days if today - lookback_days <= d <= today):
             if self.ok(hr, day):
-                f = self.check_day(s, hr, day, st, rid)
+                f = self.check_day(s.as_of(day), hr, day, st, rid)  # the day's own baseline (see on_event)
                 if f is not None:
                     out.append(f)
         return out

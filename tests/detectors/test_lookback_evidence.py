@@ -96,3 +96,21 @@ CASES = [(r, x) for r in discover() if r.window.when != "always" for x in r.exam
 def test_every_alert_of_a_late_hr_lookback_has_evidence(rule, example) -> None:
     for a in run_example(rule, _late(example)):
         assert a.evidence, f"{rule.id} ({example.name}, HR news late): an alert without evidence"
+
+
+def test_a_departure_recorded_on_the_last_day_judges_the_eve_against_the_baseline_it_had() -> None:
+    """The look-back judges each day against the baseline as it stood on that day (``Series.as_of``, as a late
+    event is): the last day's first deletions closed the eve, which a stayer's day then taught the baseline,
+    and judged against a baseline that had learned it the eve's 200 deletions were nothing unusual (no alert)."""
+    history = daily("2026-01-10", 30, per_day=5, action="delete")
+    eve = [ev(f"2026-03-30T{15 + i // 60}:{i % 60:02d}:00Z", action="delete", event_id=f"eve-{i}") for i in range(200)]
+    morning = [ev(f"2026-03-31T09:{i:02d}:00Z", action="delete", event_id=f"morning-{i}") for i in range(10)]
+    late = [hr("2026-01-01T09:00:00Z"),
+            hr("2026-03-31T12:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-31")]
+    got = _run(DELETE, late, history + eve + morning)
+    assert [a.explanation["day"] for a in got] == ["2026-03-30"]
+    assert got[0].severity in ("high", "critical") and got[0].evidence
+    # recorded before the last day's first events, the same alert as before
+    early = [late[0], {**late[1], "ts": "2026-03-31T08:00:00Z"}]
+    assert [(a.alert_id, a.severity, a.score) for a in _run(DELETE, early, history + eve + morning)] == [
+        (a.alert_id, a.severity, a.score) for a in got]
