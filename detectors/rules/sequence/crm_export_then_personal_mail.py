@@ -24,6 +24,21 @@ the last day, stayed low). Now, when the HR picture changes to leaving, a sequen
 alert (the crm bulk-export rule has done the same for its stored days since version 1). The findings of the
 last :data:`KEPT` completed sequences are kept for that (``st.extra["sq"]``: day, count, ratio, first day,
 evidence, baseline, steps and hours), as the marks of the steps themselves last only the window's 2 hours.
+
+Version 5 (issue 14): judged under a leaving picture, the mail home is graded against the employee's own habit
+of mailing home, as ``email.attachments_to_personal`` v4 grades its count. Someone who mails a file to their
+own private address every few weeks will sooner or later do so within 2 hours of one of their routine exports;
+the sequence then says little. The rule keeps the days of its last step (mail home that carries something) for
+:data:`REF_DAYS` days and reads the employee's pace before the departure period (30 days before the last day,
+or the notice if earlier; at least ``MIN_HISTORY_DAYS`` of history, days that alerted left out, as for the
+baselines). When as many mails home as the departure period holds so far have a chance of at least
+:data:`HABIT_CHANCE` under a Poisson of that pace, the sequence is the employee's habit: graded low, under its
+own key (``S<day>H``), so that mail home the habit no longer explains is still raised. No mail home before the
+departure period is a pace of 0 and no habit: a first mail home right after an export keeps its grade. In the
+18 evaluation companies (400 employees, 100 days, seeds 1 and 2, main 50d7dbb) the three honest leavers this
+rule flagged at medium or higher (churn seed 1: a 23-48 record routine export, then one internal file mailed
+to their own address 0.3-1 h later) had mailed home 1-3 times in the 18-53 days before; the thieves it alone
+catches (outside_a seed 2) had never mailed home before.
 """
 
 import dataclasses
@@ -32,8 +47,9 @@ from dataclasses import dataclass
 from detectors.context import HRView
 from detectors.examples import ev, hr
 from detectors.rule import Example, Finding, Rule
+from detectors.rules.email.attachments_to_personal import poisson_tail
 from detectors.state import EmployeeState, Series
-from detectors.windows import Sequence, when_ok
+from detectors.windows import LOW_BELOW, MIN_HISTORY_DAYS, Sequence, when_ok
 from schemas import ActivityEvent
 
 EXPORTS = frozenset({"export", "report_export", "bulk_query"})
@@ -43,30 +59,43 @@ SENDS = frozenset({"send", "forward", "auto_forward"})
 DEPARTING_DAYS = 30
 #: Completed sequences kept for HR news (``st.extra[DONE]``), the latest.
 DONE, KEPT = "sq", 3
+#: Version 5: days of mail home kept to read the employee's habit (the departure period and the 60 days before it).
+REF_DAYS = 90
+#: ... read over at most this many days before the departure period.
+HABIT_DAYS = 60
+#: As many mails home in the departure period so far with at least this chance at the employee's own pace before
+#: it (Poisson) are their habit (asked at every sequence: 1 in 1,000, as ``email.attachments_to_personal`` v4).
+HABIT_CHANCE = 0.001
 
 
 @dataclass(frozen=True)
 class SequenceOnHRNews(Sequence):
     """A :class:`Sequence` whose completed sequences are judged again when HR news makes the person a leaver."""
 
+    def horizon(self, lookback_days: int) -> int:
+        # version 5: the days of mail home are kept to read the employee's habit before the departure period
+        return max(super().horizon(lookback_days), REF_DAYS)
+
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
-        return self._keyed(super().on_event(s, hr, day, t, st, rid), hr, day)
+        return self._keyed(super().on_event(s, hr, day, t, st, rid), hr, day, s, st)
 
     def on_late_first(self, s: Series | None, hr: HRView, t: float, st: EmployeeState, rid: str) -> Finding | None:
         f = super().on_late_first(s, hr, t, st, rid)
-        return None if f is None or f.day is None else self._keyed(f, hr, f.day)
+        return None if f is None or f.day is None or s is None else self._keyed(f, hr, f.day, s, st)
 
     @staticmethod
-    def _keyed(f: Finding | None, hr: HRView, day: int) -> Finding | None:
+    def _keyed(f: Finding | None, hr: HRView, day: int, s: Series, st: EmployeeState) -> Finding | None:
         """Judged under a picture in which the person is leaving: the key of a re-judged sequence, so that the
-        alert is the same whether HR news came before the sequence or after it (streams arrive in any order)."""
+        alert is the same whether HR news came before the sequence or after it (streams arrive in any order);
+        and graded against the employee's habit of mailing home (version 5)."""
         if f is not None and when_ok("departing", hr, day, DEPARTING_DAYS):
-            return dataclasses.replace(f, key=f"{f.key}D")
+            return habit_graded(dataclasses.replace(f, key=f"{f.key}D"), s, hr, day, st)
         return f
 
     def _check_at(self, s: Series, t: float, day: int, st: EmployeeState, rid: str) -> Finding | None:
         f = super()._check_at(s, t, day, st, rid)
         if f is not None:
+            f = dataclasses.replace(f, extra={**f.extra, "habit": ""})
             done = [d for d in st.extra.get(DONE, []) if d[0] != day and d[0] >= day - DEPARTING_DAYS]
             done.append([day, f.observed, f.ratio, f.window_start, f.evidence[-3:], f.baseline,
                          f.extra["first_steps"], f.extra["hours_since_first"]])
@@ -83,10 +112,45 @@ class SequenceOnHRNews(Sequence):
                                                                                  DEPARTING_DAYS):
                 continue
             # its own alert: the one sent at the time (key S<day>) was judged under the picture of then
-            found.append(Finding(key=f"S{day}D", observed=observed, threshold=self.then_min, window_start=start,
-                                 window_end=day, evidence=list(evidence), baseline=baseline, ratio=ratio, day=day,
-                                 extra={"first_steps": steps, "hours_since_first": hours}))
+            f = Finding(key=f"S{day}D", observed=observed, threshold=self.then_min, window_start=start,
+                        window_end=day, evidence=list(evidence), baseline=baseline, ratio=ratio, day=day,
+                        extra={"first_steps": steps, "hours_since_first": hours, "habit": ""})
+            found.append(habit_graded(f, s, hr, day, st))
         return found
+
+
+def habit_before(s: Series, hr: HRView, day: int, st: EmployeeState) -> tuple[float, int, int] | None:
+    """Mails home a day before the departure period (30 days before the last day, or the notice if earlier), read
+    from the kept days (at most :data:`HABIT_DAYS`, days that alerted left out), the mails home of the period up
+    to ``day`` and the period's days so far; None without a last day or with under ``MIN_HISTORY_DAYS`` of
+    history before the period."""
+    if hr.last_day is None:
+        return None
+    dep = min(hr.last_day - 29, hr.notice_from if hr.notice_from is not None else hr.last_day)
+    lo = max(int(st.extra.get("fs", dep)), dep - HABIT_DAYS, day - REF_DAYS + 1)
+    if dep - lo < MIN_HISTORY_DAYS:
+        return None
+    flagged = set(st.extra.get("flagged", ()))  # a day that alerted is no normal (as for the baselines)
+    before = sum(v for d, v in s.days.items() if lo <= d < dep and d not in flagged) / (dep - lo)
+    period = sum(v for d, v in s.days.items() if dep <= d <= day)
+    return before, int(period), max(1, day - dep + 1)
+
+
+def habit_graded(f: Finding, s: Series, hr: HRView, day: int, st: EmployeeState) -> Finding:
+    """Version 5: the sequence graded low, under its own key, when the mails home of the departure period so far
+    have a chance of at least :data:`HABIT_CHANCE` at the employee's own pace before it."""
+    f = dataclasses.replace(f, extra={**f.extra, "habit": ""})
+    got = habit_before(s, hr, day, st)
+    if got is None or got[0] <= 0:
+        return f
+    before, period, elapsed = got
+    chance = poisson_tail(max(1, period), before * elapsed)
+    if chance < HABIT_CHANCE:
+        return f
+    habit = (f"; they mailed home {before * 30:.1f} times a month before the departure, and {max(1, period)} "
+             f"in its {elapsed} days so far has a chance of {chance:.2f} at that pace: a habit (graded low)")
+    ratio = min(f.ratio if f.ratio is not None else LOW_BELOW, LOW_BELOW * 0.99)
+    return dataclasses.replace(f, key=f"{f.key}H", ratio=ratio, extra={**f.extra, "habit": habit})
 
 
 def crm_export(e: ActivityEvent) -> bool:
@@ -108,10 +172,10 @@ def _mail(ts: str, personal: bool = True, attachments: int = 1, **kw: object) ->
 
 RULE = Rule(
     id="sequence.crm_export_then_personal_mail",
-    version="4",
+    version="5",
     title=(
         "CRM export followed {hours_since_first} h later by {observed:.0f} message(s) to a personal address "
-        "on {day}; HR status {status}"
+        "on {day}; HR status {status}{habit}"
     ),
     description=__doc__,
     severity="high",
