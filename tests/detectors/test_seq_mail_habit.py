@@ -70,3 +70,21 @@ def test_the_habit_holds_when_hr_records_the_notice_late() -> None:
     alerts = _leaver(home_every=14, notice_hr_late=True)
     assert [a.severity for a in alerts] == ["low"], [a.title for a in alerts]
     assert "a habit (graded low)" in alerts[0].title
+
+
+def test_an_earlier_export_mailed_home_is_no_habit_even_when_its_day_left_the_flagged_days() -> None:
+    """sales_org seed 2 E00177 (crm_bulk_export): an export mailed home while HR said active (alerted low), then,
+    in the notice, another: the first is the same act, not a habit that explains the second. The engine's list of
+    flagged days keeps only the last few, so the rule leaves out the days of its own earlier sequences."""
+    from detectors.context import HRView, day_number
+    from detectors.rules.sequence.crm_export_then_personal_mail import DONE, habit_before
+    from detectors.state import EmployeeState, Series
+
+    d = day_number
+    hrv = HRView(status="notice", last_day=d("2026-03-02"), notice_from=d("2026-01-30"))
+    s = Series(days={d("2026-01-21"): 1.0, d("2026-02-04"): 1.0})
+    st = EmployeeState(extra={"fs": d("2026-01-05"), "flagged": []})
+    before, period, elapsed = habit_before(s, hrv, d("2026-02-04"), st)
+    assert before > 0 and period == 1 and elapsed == 6  # without the earlier sequence: a pace, read as a habit
+    st.extra[DONE] = [[d("2026-01-21"), 1, 99.0, d("2026-01-21"), [], None, 1, 0.1]]
+    assert habit_before(s, hrv, d("2026-02-04"), st)[0] == 0.0

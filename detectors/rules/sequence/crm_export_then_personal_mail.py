@@ -31,7 +31,8 @@ own private address every few weeks will sooner or later do so within 2 hours of
 the sequence then says little. The rule keeps the days of its last step (mail home that carries something) for
 :data:`REF_DAYS` days and reads the employee's pace before the departure period (30 days before the last day,
 or the notice if earlier; at least ``MIN_HISTORY_DAYS`` of history, days that alerted left out, as for the
-baselines). When as many mails home as the departure period holds so far have a chance of at least
+baselines, and so are the days of sequences completed before). When as many mails home as the departure
+period holds so far have a chance of at least
 :data:`HABIT_CHANCE` under a Poisson of that pace, the sequence is the employee's habit: graded low, under its
 own key (``S<day>H``), so that mail home the habit no longer explains is still raised. No mail home before the
 departure period is a pace of 0 and no habit: a first mail home right after an export keeps its grade. In the
@@ -121,7 +122,8 @@ class SequenceOnHRNews(Sequence):
 
 def habit_before(s: Series, hr: HRView, day: int, st: EmployeeState) -> tuple[float, int, int] | None:
     """Mails home a day before the departure period (30 days before the last day, or the notice if earlier), read
-    from the kept days (at most :data:`HABIT_DAYS`, days that alerted left out), the mails home of the period up
+    from the kept days (at most :data:`HABIT_DAYS`; days that alerted and days of earlier sequences left out), the
+    mails home of the period up
     to ``day`` and the period's days so far; None without a last day or with under ``MIN_HISTORY_DAYS`` of
     history before the period."""
     if hr.last_day is None:
@@ -130,7 +132,10 @@ def habit_before(s: Series, hr: HRView, day: int, st: EmployeeState) -> tuple[fl
     lo = max(int(st.extra.get("fs", dep)), dep - HABIT_DAYS, day - REF_DAYS + 1)
     if dep - lo < MIN_HISTORY_DAYS:
         return None
-    flagged = set(st.extra.get("flagged", ()))  # a day that alerted is no normal (as for the baselines)
+    # a day that alerted is no normal (as for the baselines), nor is an earlier export mailed home: the act the
+    # rule looks for is no innocent habit, though a low alert while HR said active may have left the short list
+    # of flagged days
+    flagged = set(st.extra.get("flagged", ())) | {int(x[0]) for x in st.extra.get(DONE, ())}
     before = sum(v for d, v in s.days.items() if lo <= d < dep and d not in flagged) / (dep - lo)
     period = sum(v for d, v in s.days.items() if dep <= d <= day)
     return before, int(period), max(1, day - dep + 1)
