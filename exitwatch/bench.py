@@ -856,6 +856,46 @@ def passthrough_child(spec: dict[str, Any]) -> None:
 
 
 # ====================================================================== pipeline, latency, scale-out
+#: A probe's way from the bench's producer to its alert read back, stage by stage (streams/tx/trace.py):
+#: (name, from, to); "sent" and "seen" are the bench's own clock, the rest the worker's trace.
+PROBE_STAGES = (
+    ("produce_to_consumed", "sent", "consumed"),  # producer linger, broker, worker's fetch and loop wait
+    ("merge_wait", "consumed", "merged"),  # the time-ordered merge's idle wait (and records ahead of it)
+    ("processing", "merged", "processed"),  # enrich + detect of its batch, outputs into the transaction
+    ("commit_wait", "processed", "commit"),  # until its transaction's commit began
+    ("commit", "commit", "committed"),  # offsets + commit: its outputs become visible
+    ("to_reader", "committed", "seen"),  # the reader's read_committed fetch
+)
+
+
+def probe_stages(logs: list[Path], sent: dict[str, float], got: dict[str, float]) -> dict[str, Any]:
+    """Median and p99 of each of :data:`PROBE_STAGES` (ms) over the probes seen, from the workers' trace lines
+    in their logs (``trace {...}``); only ``traced: 0`` when they wrote none (an engine without the trace)."""
+    traces: dict[str, dict[str, float]] = {}
+    for f in logs:
+        for line in f.read_text(errors="replace").splitlines():
+            i = line.find("trace {")
+            if i >= 0:
+                try:
+                    t = orjson.loads(line[i + 6:])
+                except orjson.JSONDecodeError:
+                    continue
+                if t.get("event_id") in got:
+                    traces[t["event_id"]] = t
+    out: dict[str, Any] = {"traced": len(traces)}
+    if not traces:
+        return out
+    for name, a, b in PROBE_STAGES:
+        d = []
+        for eid, t in traces.items():
+            t = {**t, "sent": sent.get(eid), "seen": got.get(eid)}
+            if t.get(a) is not None and t.get(b) is not None:
+                d.append(1000 * (t[b] - t[a]))
+        if d:
+            out[name] = {"p50": round(percentile(d, 50), 1), "p99": round(percentile(d, 99), 1)}
+    return out
+
+
 class Bench:
     def __init__(self, cfg: dict[str, Any], bootstrap: str, redis_url: str, work: Path, wl: Workload) -> None:
         self.cfg = cfg
@@ -902,7 +942,8 @@ class Bench:
             args = ["-m", "exitwatch.cli", "worker", "--bootstrap", self.bootstrap, "--redis", self.redis,
                     "--topic-prefix", prep.prefix, "--app-id", app_id, "--data-dir", str(self.work / f"{app_id}-{i}"),
                     "--metrics-port", "0"]
-            procs.append(spawn(args, log=self.work / f"{app_id}-{i}.log"))
+            # the latency probes' stage times (streams/tx/trace.py), read back by probe_stages
+            procs.append(spawn(args, env={"EXITWATCH_TX_TRACE_PREFIX": "probe-"}, log=self.work / f"{app_id}-{i}.log"))
         self.procs += procs
         return procs
 
@@ -1111,14 +1152,16 @@ class Bench:
         done = threading.Event()
 
         def reader() -> None:
+            # poll, not consume(n, timeout): that returns only with n records or at its timeout, which added
+            # up to the timeout to every probe's measured latency
             while not done.is_set():
-                for m in c.consume(500, 0.05):
-                    if m.error():
-                        continue
-                    now = time.time()
-                    for eid in orjson.loads(m.value()).get("evidence", []):
-                        if eid.startswith("probe-") and eid not in got:
-                            got[eid] = now
+                m = c.poll(0.05)
+                if m is None or m.error():
+                    continue
+                now = time.time()
+                for eid in orjson.loads(m.value()).get("evidence", []):
+                    if eid.startswith("probe-") and eid not in got:
+                        got[eid] = now
 
         th = threading.Thread(target=reader, daemon=True)
         th.start()
@@ -1163,6 +1206,7 @@ class Bench:
             "probes": len(sent), "alerts_seen": len(lat), "missing": len(sent) - len(lat),
             "p50_ms": round(percentile(lat, 50), 1), "p95_ms": round(percentile(lat, 95), 1),
             "p99_ms": round(percentile(lat, 99), 1), "max_ms": round(max(lat), 1) if lat else None,
+            "stages_ms": probe_stages(sorted(self.work.glob(f"{prep.prefix}txworker-*.log")), sent, got),
         }
         say(f"latency: p50 {res['p50_ms']} ms, p95 {res['p95_ms']} ms, p99 {res['p99_ms']} ms "
             f"({len(lat)}/{len(sent)} probes)")
@@ -1274,6 +1318,12 @@ def summary(res: dict[str, Any]) -> list[dict[str, Any]]:
             row(f"latency at {lv['share_of_sustained']:.0%} of sustained: p50 / p95 / p99 (ms)",
                 f"{lv['p50_ms']} / {lv['p95_ms']} / {lv['p99_ms']}", "", None,
                 f"at {lv['achieved_events_per_s']:,} events/s, {lv['alerts_seen']}/{lv['probes']} probes")
+        for lv in lat.get("levels", []):
+            st = lv.get("stages_ms") or {}
+            parts = [f"{name.replace('_', ' ')} {st[name]['p50']}" for name, _, _ in PROBE_STAGES if name in st]
+            if parts:
+                row(f"latency stages at {lv['share_of_sustained']:.0%}, p50 (ms)", "; ".join(parts), "", None,
+                    f"from the worker's trace of {st['traced']} probes (streams/tx/trace.py)")
     so = res.get("scaleout")
     if so:
         if "faust_two_vs_one" in so:

@@ -151,3 +151,13 @@ class Settings(BaseSettings):
                          "generation (Python's default 700; 0 leaves the interpreter's setting): detection state is "
                          "many small dicts and lists freed by reference counting, and at 700 the collector took a "
                          "fifth of the worker's time walking them")
+    # --- event -> alert latency of the transactional worker (streams/tx/trace.py; issue 15, s9-latency) ---
+    tx_trace_prefix: str = Field("", description="events whose event_id starts with this are traced through the "
+                                 "transactional worker: one log line each (logger exitwatch.tx.trace) with the "
+                                 "times it was produced, consumed, released by the time-ordered merge, processed "
+                                 "and committed; empty: off. `exitwatch bench` sets it for its latency probes")
+    tx_commit_min_ms: float = Field(0.0, ge=0, description="the transactional worker commits as soon as it has "
+                                    "processed everything at hand (its outputs are visible to read_committed "
+                                    "readers only then), but not sooner than this after its transaction began; "
+                                    "0: at once. Raise it to trade latency for fewer transactions under a steady "
+                                    "feed (tx_interval_ms still bounds how long one stays open)")

@@ -34,7 +34,8 @@ from streams.tx.merge import TimeMerge
 from streams.tx.models import ModelLog, models_topic
 from streams.tx.observe import start_watchdog
 from streams.tx.process import Processor
-from streams.tx import resume, upkeep
+from streams.tx import intake, resume, upkeep
+from streams.tx.trace import Trace
 from streams.tx.txn import Fenced, Hung, Transaction
 from streams.tx.shared import SharedMemories, shared_topic
 
@@ -44,9 +45,6 @@ log = logging.getLogger("exitwatch.tx")
 #: Faust worker's stall watchdog; 0 turns it off) and the exit code it uses.
 STALL_S = float(os.environ.get("EXITWATCH_WATCHDOG_S", "60"))
 STALL_EXIT_CODE = 3
-
-#: Records buffered per input partition before fetching from it pauses (bounded memory on a backlog).
-MAX_BUFFERED = 10000
 
 
 class TxWorker(Rebalancing):
@@ -80,6 +78,9 @@ class TxWorker(Rebalancing):
         self.proc.outputs = Outputs(self.engine, s)  # evidence ledger, alerts.secops form (k-anonymous)
         self.merge = TimeMerge(idle=s.tx_idle_ms / 1000.0)
         self.batch, self.interval = s.tx_batch, s.tx_interval_ms / 1000.0
+        self.commit_min = s.tx_commit_min_ms / 1000.0
+        self._more = False  # the last drain stopped at its limit: records are ready without waiting
+        self.trace = Trace(s.tx_trace_prefix) if s.tx_trace_prefix else None  # stage times (streams/tx/trace.py)
         self.consumer = self.new_consumer()
         self.tx = Transaction(kafka_config(s), self.instance, timeout_s=s.tx_call_timeout_s)
         self.models = ModelLog(self.engine, models_topic(s.topic_prefix, s.app_id), self.instance,
@@ -146,17 +147,24 @@ class TxWorker(Rebalancing):
         if self.resume_due and not resume.resume(self):
             return 0
         try:
-            timeout = 0.005 if self.merge.buffered() else min(0.05, max(self.merge.idle, 0.005))
-            for m in self.consumer.consume(self.batch, timeout):
+            msgs = intake.consume(self, intake.wait_s(self))
+            now, push, trace = self.merge.clock(), self.merge.push, self.trace
+            for m in msgs:
                 if m.error():
                     self._consume_error(m.error())
                     continue
-                self.merge.push(self.proc.decode(m))
-            self._flow_control()
+                rec = self.proc.decode(m)
+                push(rec, now)
+                if trace is not None:
+                    trace.consumed([rec])
+            intake.flow_control(self)
             recs = self.merge.drain(self.caught_up, self.batch)
+            self._more = len(recs) >= self.batch  # the merge may hold more records ready
             if self._leavers_jobs:  # read on assignment: noted before the records of those partitions
                 upkeep.note_leavers(self, wait=bool(recs))
             if recs:
+                if trace is not None:
+                    trace.stage(recs, "merged")
                 self.tx.begin()  # also when the records write nothing but state: their offsets must be committed
                 self.proc.send = self.tx.send
                 self.proc.process(recs)
@@ -164,8 +172,15 @@ class TxWorker(Rebalancing):
                     self.next_offsets[r.tp] = r.offset + 1
                 if self.observability is not None:
                     self.observability.processed(recs)
-            if self.tx.open and (not recs or time.monotonic() - self.tx.started >= self.interval):
-                self.commit()
+                if trace is not None:
+                    trace.stage(recs, "processed")
+            # commit when due, and once everything at hand is processed: nothing more was waiting in the client
+            # and the merge released all it could (outputs are visible only once committed)
+            if self.tx.open:
+                age = time.monotonic() - self.tx.started
+                drained = len(msgs) < self.batch and not self._more and age >= self.commit_min
+                if not recs or drained or age >= self.interval:
+                    self.commit()
             if self.hr.pending:
                 self.hr.flush_pending()
             if not recs and not self.tx.open:
@@ -207,17 +222,6 @@ class TxWorker(Rebalancing):
                 pos = lo
         return pos >= hi
 
-    def _flow_control(self) -> None:
-        merge = self.merge
-        full = [tp for tp in merge.buf if tp not in self.paused and merge.buffered(tp) >= MAX_BUFFERED]
-        if full:
-            self.consumer.pause([TopicPartition(*tp) for tp in full])
-            self.paused.update(full)
-        low = [tp for tp in self.paused if merge.buffered(tp) < MAX_BUFFERED // 2]
-        if low:
-            self.consumer.resume([TopicPartition(*tp) for tp in low if tp in merge.buf])
-            self.paused.difference_update(low)
-
     # ------------------------------------------------------------------ the transaction
     def retention(self, today: dt.date | None = None) -> list[str]:
         """Purge expired employees now (:func:`streams.tx.upkeep.retention`); the purged ids."""
@@ -234,8 +238,12 @@ class TxWorker(Rebalancing):
         for topic, part, off in self.hr.pending_tokens():  # not in Redis yet: read again after a restart
             held[(topic, part)] = min(off, held.get((topic, part), off))
         offsets = {tp: min(off, held.get(tp, off)) for tp, off in self._offsets().items()}
+        if self.trace is not None:
+            self.trace.commit_began()
         self.tx.commit([TopicPartition(t, p, o) for (t, p), o in offsets.items()],
                        self.consumer.consumer_group_metadata())
+        if self.trace is not None:
+            self.trace.committed()
         self.store.committed_changes(changes)
         self.models.committed()
         self.shared.committed()
@@ -255,6 +263,8 @@ class TxWorker(Rebalancing):
         return out
 
     def rollback(self) -> None:
+        if self.trace is not None:
+            self.trace.aborted()
         self.store.rollback()
         self.models.rollback()
         self.shared.rollback()

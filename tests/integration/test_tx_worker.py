@@ -257,7 +257,8 @@ def test_zombie_with_the_same_transactional_id_is_fenced(kafka_bootstrap: str, r
     produce(kafka_bootstrap, names["activity_file"], downloads(10, 20), "E1001")
     s = Settings(kafka_bootstrap=kafka_bootstrap, redis_url=redis_url, topic_prefix=unique_prefix,
                  app_id=f"{unique_prefix}worker", data_dir=str(tmp_path / "w"), models=False,
-                 tx_interval_ms=600_000.0)  # the zombie's transaction stays open until it tries to commit
+                 tx_interval_ms=600_000.0, tx_commit_min_ms=600_000.0)  # the zombie's transaction stays open
+    # until it tries to commit
     zombie = TxWorker(s)
     zombie.start()
     deadline = time.monotonic() + 60

@@ -62,13 +62,47 @@ def test_merge_waits_for_a_lagging_partition_and_for_an_idle_one_only_the_idle_t
     lagging = {("b", 0)}
     assert m.drain(lambda tp: tp not in lagging) == [] and m.blocked == [("b", 0)]
     clock.t = 10.0  # far beyond the idle time, but the broker has records of b not fetched yet
-    assert m.drain(lambda tp: tp not in lagging) == []
+    assert m.drain(lambda tp: tp not in lagging) == [] and m.wake_at is None
     m.push(rec("b", 0, 0, 50))  # the older record arrives: it goes first
     assert [r.ts for r in m.drain(lambda tp: tp not in lagging)] == [50]
-    lagging.clear()  # b caught up and empty: waited for the idle time only
-    assert m.drain(lambda tp: True) == []
-    clock.t += 0.06
+    lagging.clear()  # b caught up and empty: a's record has waited far longer than the idle time already
     assert [r.ts for r in m.drain(lambda tp: True)] == [100]
+    m.push(rec("a", 0, 1, 200))  # a fresh record waits the idle time for b, counted from its arrival
+    clock.t += 0.03
+    assert m.drain(lambda tp: True) == [] and m.blocked == [("b", 0)] and m.wake_at == pytest.approx(10.05)
+    m.push(rec("b", 0, 1, 150))  # came within it, older: goes first
+    assert [r.ts for r in m.drain(lambda tp: True)] == [150]
+    clock.t = 10.05
+    assert [r.ts for r in m.drain(lambda tp: True)] == [200]
+
+
+def test_a_sparse_live_feed_waits_the_idle_time_once_not_once_per_partition_run_empty() -> None:
+    """Many partitions, one record each, arrived together: all go after one idle time. (Counted from the
+    moment each partition ran empty, the wait came again after every record: 20 idle times here.)"""
+    clock = Clock()
+    m = TimeMerge(idle=0.05, clock=clock)
+    parts = [("t", p) for p in range(20)] + [("idle", 0)]
+    for tp in parts:
+        m.add(tp)
+    for p in range(20):
+        m.push(rec("t", p, 0, 100 + p))
+    assert m.drain(lambda tp: True) == []  # ("idle", 0) is empty: records younger than the idle time wait
+    clock.t = 0.05
+    assert [r.ts for r in m.drain(lambda tp: True)] == [100 + p for p in range(20)]
+
+
+def test_idle_zero_waits_only_for_records_known_to_be_on_the_broker() -> None:
+    clock = Clock()
+    m = TimeMerge(idle=0.0, clock=clock)
+    for tp in (("a", 0), ("b", 0), ("c", 0)):
+        m.add(tp)
+    m.push(rec("a", 0, 0, 20))
+    m.push(rec("a", 0, 1, 30))
+    m.push(rec("b", 0, 0, 10))
+    assert m.drain(lambda tp: tp != ("c", 0)) == [] and m.blocked == [("c", 0)]  # c lags: wait for it
+    m.push(rec("c", 0, 0, 25))
+    assert [r.ts for r in m.drain(lambda tp: True)] == [10, 20, 25, 30]  # all caught up: no waiting at all
+    assert m.wake_at is None
 
 
 def test_merge_gives_up_on_a_lagging_partition_after_lag_wait() -> None:
