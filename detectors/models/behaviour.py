@@ -48,6 +48,12 @@ How it works, per employee and UTC day:
    there as any other inside feature (``crm.access_time_spike`` judges CRM time as it happens). Three honest
    leavers' ordinary busy CRM days weeks before they resigned were medium and high on main a63775b (outside
    companies, 400 employees, 100 days, seeds 1 and 2); every thief's gated CRM day was in the notice.
+   Version 6: a day kept aside and told when HR news arrives (:meth:`BehaviourModel.on_hr`) must meet the
+   conditions of a live day: besides the departing threshold, at least one feature far from normal
+   (``min_top_z``). Version 5 told such days on the score alone: on main 50d7dbb (18 companies, seeds 1 and 2)
+   the two medium alerts with "0 feature(s) far from normal" were such lookbacks, an honest leaver's 5 files to
+   removable media 3 weeks before she resigned (flagged by nothing else) and a thief's 5 downloads from new
+   folders the eve of his notice (told by other rules the next day).
    The explanation lists the top features with observed value, own usual and peers' usual.
 
 The shared parts (peer baselines, the tree model, counters) are saved and restored with :meth:`state_dict` /
@@ -91,7 +97,7 @@ class ModelMeta:
 
 META = ModelMeta(
     id=ID,
-    version="5",
+    version="6",
     severity="low",
     score=60.0,
     title=(
@@ -281,8 +287,10 @@ class BehaviourModel:
         flagged = st.extra.get("flagged", ())
         keep = []
         for summary in s.get("q", ()):
-            day, score = summary[0], summary[1]
-            if day not in flagged and self._departing(hr, day) and score >= self.config.threshold_departing:
+            day, score, n_dev = summary[0], summary[1], summary[6]
+            # Version 6: told under the conditions a live day is (_fires): the top feature far from normal too
+            if (day not in flagged and self._departing(hr, day) and score >= self.config.threshold_departing
+                    and n_dev >= 1):
                 out.append(self._finding_of(summary, hr))
             else:
                 keep.append(summary)

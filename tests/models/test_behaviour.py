@@ -127,7 +127,7 @@ def test_flagged_days_are_not_learned() -> None:
 
 def test_suspicious_day_before_notice_alerts_when_the_notice_arrives() -> None:
     s = Stream(days=49)
-    s.add("E04", 36, USB, 4)  # below the threshold of someone not leaving ...
+    s.add("E04", 36, USB, 6)  # below the threshold of someone not leaving ...
     s.hr.append(hr("E04", 44, "notice", resignation_date=day_str(43), last_day=day_str(70)))  # ... then notice
     eng, model, alerts = run(s.items())
     quiet, _, _ = run(Stream(days=49).items())
@@ -135,6 +135,25 @@ def test_suspicious_day_before_notice_alerts_when_the_notice_arrives() -> None:
     a = next(a for a in alerts if a.employee_id == "E04")
     assert a.explanation["day"] == day_str(36) and a.severity in ("medium", "high")
     assert a.ts.date().isoformat() == day_str(44)  # fired when the HR news came
+
+
+def test_the_hr_lookback_tells_a_day_as_a_live_day_in_the_notice_would_be() -> None:
+    """Version 6: a kept-aside day is told when the notice arrives only if the same day in the notice would be
+    (a feature far from normal, ``min_top_z``): 4 files to removable media are neither; 6 are both. Version 5
+    told the 4 files before the notice on the score alone (medium), not in the notice."""
+    def told(n: int, before_notice: bool) -> list:
+        s = Stream(days=49)
+        if before_notice:
+            s.add("E04", 36, USB, n)
+            s.hr.append(hr("E04", 44, "notice", resignation_date=day_str(43), last_day=day_str(70)))
+        else:
+            s.hr.append(hr("E04", 30, "notice", resignation_date=day_str(30), last_day=day_str(70)))
+            s.add("E04", 36, USB, n)
+        _, _, alerts = run(s.items())
+        return [a.severity for a in alerts if a.employee_id == "E04" and a.rule_id == ID]
+
+    assert told(4, before_notice=True) == told(4, before_notice=False) == []
+    assert told(6, before_notice=True) == told(6, before_notice=False) == ["medium"]
 
 
 def test_state_dict_round_trip_scores_identically() -> None:
