@@ -19,8 +19,8 @@ def _ev(ts: str, **kw) -> ActivityEvent:
     return ActivityEvent.model_validate(ev(ts, actor=ANN, **kw))
 
 
-def _run(folders: list[str], hr_late: bool = False, before_every: int = 4) -> list:
-    """Ann downloads a restricted spec from her own folder every ``before_every`` days from 5 January, and
+def _run(folders: list[str], hr_late: bool = False, before_every: int = 1) -> list:
+    """Ann downloads a restricted spec from her own folder every ``before_every`` days (default: daily) from 5 January, and
     ordinary internal files every day; notice on 2 March (last day 31 March); on 9-11 March one restricted
     download a day from ``folders`` (one per day, cycled), three on the first day."""
     eng = Engine(rules=[RULE], config=EngineConfig(risk=False))
@@ -51,6 +51,13 @@ def test_a_run_from_the_own_restricted_folder_is_low() -> None:
     alerts = _run([OWN])
     assert [a.severity for a in alerts] == ["low"], [a.title for a in alerts]
     assert "restricted folders of their own work" in alerts[0].title
+
+
+def test_far_more_than_usual_from_the_own_folder_keeps_its_grade() -> None:
+    """One restricted download every 4 days before; 3, 1 and 1 in the run: 6.7 times the usual day."""
+    alerts = _run([OWN], before_every=4)
+    assert len(alerts) == 1 and alerts[0].severity in ("high", "critical"), [a.title for a in alerts]
+    assert "own work before the departure" in alerts[0].title and "graded low" not in alerts[0].title
 
 
 def test_a_run_from_folders_new_to_the_employee_keeps_its_grade() -> None:

@@ -13,14 +13,16 @@ possibly leaving (the departure propensity) keeps an id of its own, so HR's noti
 honest people in a high-turnover company got a medium or high alert, most of them handing over.
 
 Version 3 (issue 14): a run whose every restricted download came from a folder the employee had downloaded
-restricted files from before the departure period is their own restricted work, kept up in the notice: graded
-low, under its own key (``F<first day>``), so that a day of the run that adds a folder new to them still raises
-it at its grade. The rule keeps, per employee, the folders (the object's parent folder, 16-bit hashes with the
-day first seen, :data:`FOLDERS_CAP` of them, most recently used last; ``st.extra["rk"]``) of their restricted
-downloads, and the folders of each of the last :data:`DAYS_KEPT` days with restricted downloads (``"rd"``); a
-folder counts as theirs when first seen before the departure period (30 days before the last day, or the notice
-if earlier), so a resignation recorded late does not make the run's own new folders familiar. A day of the run
-whose folders were not kept, a hash collision aside, is read as new: a miss, never a false low. In the 18
+restricted files from before the departure period, at under 3 times their usual day (:data:`FAMILIAR_BELOW`, the
+engine's step from which a finding takes the rule's own severity), is their own restricted work kept up in the
+notice: graded low, under its own key (``F<first day>``), so that a day of the run that adds a folder new to them still raises
+it at its grade. The rule keeps, per employee, the folders (the object's parent folder, a 16-bit hash with the
+days first and last used, one int each, :data:`FOLDERS_CAP` of them, most recently used last; ``st.extra["rk"]``)
+of their restricted downloads. The run is familiar when every folder used since it began was first used before
+the departure period (30 days before the last day, or the notice if earlier; with at least ``MIN_HISTORY_DAYS``
+of history before it), so a resignation recorded late does not make the run's own new folders familiar. A folder
+used after the run, or one evicted from the memory and met again, reads as new (a hash collision aside): a miss,
+never a false low. In the 18
 evaluation companies (400 employees, 100 days, seeds 1 and 2, main 50d7dbb) the two honest leavers this rule
 flagged at medium (ratios 2.4 and 1.88 to their usual day) downloaded from the one restricted folder of their
 own work they had used 6-11 times before; every thief of the restricted-downloads scenario (ratios 1.54-297)
@@ -40,10 +42,12 @@ from detectors.windows import LOW_BELOW, MIN_HISTORY_DAYS, ConsecutiveDays, nove
 from schemas import ActivityEvent
 
 KEY = "hq"  # where observe() keeps this rule's record in st.extra
-#: Version 3: the folders of the employee's restricted downloads, ``[hash, day first seen]``, most recent last.
-FOLDERS, FOLDERS_CAP = "rk", 16
-#: ... and the folders of each of the last days with restricted downloads, ``[day, hash, ...]``.
-DAYS, DAYS_KEPT, PER_DAY_CAP = "rd", 8, 6
+#: Version 3: the folders of the employee's restricted downloads, most recently used last, each one int
+#: ``hash << 32 | first day << 16 | last day`` (day numbers fit 16 bits until 2149).
+FOLDERS, FOLDERS_CAP = "rk", 8
+#: A familiar run is graded low only below this ratio to the usual day (the engine's step from which a finding
+#: takes the rule's own severity): far more of one's own restricted work than usual keeps its grade.
+FAMILIAR_BELOW = 3.0
 
 
 def folder(obj: str | None) -> str | None:
@@ -66,26 +70,14 @@ def _observe(e: ActivityEvent, st: Any, hr: Any, day: int, t: float) -> None:
     if f is None:
         return
     h = novelty_hash(f)
-    known: list[list[Any]] = st.extra.setdefault(FOLDERS, [])
-    entry = next((x for x in known if x[0] == h), None)
-    if entry is None:
-        entry = [h, day]
-    else:
-        known.remove(entry)
-        entry[1] = min(entry[1], day)  # order of arrival does not change a first day
-    known.append(entry)
+    known: list[int] = st.extra.setdefault(FOLDERS, [])
+    old = next((x for x in known if x >> 32 == h), None)
+    first, last = day, day
+    if old is not None:
+        known.remove(old)
+        first, last = min(first, (old >> 16) & 0xFFFF), max(last, old & 0xFFFF)  # arrival order changes nothing
+    known.append(h << 32 | first << 16 | last)
     del known[:-FOLDERS_CAP]
-    days: list[list[Any]] = st.extra.setdefault(DAYS, [])
-    rec = next((x for x in days if x[0] == day), None)
-    if rec is None:
-        rec = [day]
-        days.append(rec)
-        days.sort(key=lambda x: x[0])
-        del days[:-DAYS_KEPT]
-    if h not in rec[1:] and len(rec) <= PER_DAY_CAP:
-        rec.append(h)
-    elif h not in rec[1:]:
-        rec[-1] = -1  # more folders in a day than kept: the day cannot be called familiar
 
 
 def familiar(st: EmployeeState, hr: HRView, first: int, last: int) -> bool:
@@ -96,30 +88,30 @@ def familiar(st: EmployeeState, hr: HRView, first: int, last: int) -> bool:
     dep = min(hr.last_day - 29, hr.notice_from if hr.notice_from is not None else hr.last_day)
     if dep - int(st.extra.get("fs", dep)) < MIN_HISTORY_DAYS:  # too little of their own work seen to call it so
         return False
-    since = {x[0]: x[1] for x in st.extra.get(FOLDERS, ())}
-    days = {x[0]: x[1:] for x in st.extra.get(DAYS, ())}
-    for d in range(first, last + 1):
-        hs = days.get(d)
-        if not hs or any(since.get(h, dep) >= dep for h in hs):
-            return False
-    return True
+    # the folders used since the run began (the run's own, and any used after it: never a false low)
+    used = [((x >> 16) & 0xFFFF) for x in st.extra.get(FOLDERS, ()) if x & 0xFFFF >= first]
+    return bool(used) and all(f < dep for f in used)
 
 
 @dataclass(frozen=True)
 class RestrictedRun(ConsecutiveDays):
     """``ConsecutiveDays`` graded low when the run's restricted downloads all came from the employee's own
     restricted folders of before the departure period (version 3; at least ``MIN_HISTORY_DAYS`` of history before
-    it)."""
+    it), at under :data:`FAMILIAR_BELOW` times the usual day; a run with no ratio (no usual) keeps its grade."""
 
     def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
         f = super().check_day(s, hr, day, st, rid)
         if f is None:
             return None
-        if hr.possibly_leaving or f.window_start is None or f.window_end is None or not familiar(
-                st, hr, f.window_start, f.window_end):
+        if (hr.possibly_leaving or f.window_start is None or f.window_end is None
+                or not familiar(st, hr, f.window_start, f.window_end)):
             return dataclasses.replace(f, extra={**f.extra, "familiar": ""})
-        ratio = min(f.ratio if f.ratio is not None else LOW_BELOW, LOW_BELOW * 0.99)
-        return dataclasses.replace(f, key=f"F{f.window_start}", ratio=ratio, extra={
+        # the key says familiar whatever the ratio: the ratio moves with the order handover mails arrive in
+        # (detectors/rules/file/_handover.py), and an alert's id must not
+        if f.ratio is None or f.ratio >= FAMILIAR_BELOW:
+            return dataclasses.replace(f, key=f"F{f.window_start}", extra={
+                **f.extra, "familiar": "; all from restricted folders of their own work before the departure"})
+        return dataclasses.replace(f, key=f"F{f.window_start}", ratio=min(f.ratio, LOW_BELOW * 0.99), extra={
             **f.extra, "familiar": "; all from restricted folders of their own work before the departure (graded low)"})
 
 
