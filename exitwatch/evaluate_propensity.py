@@ -117,6 +117,63 @@ def coverage(path: Path, notice: dict[str, int], stayers: list[str], start: int,
     }
 
 
+#: A company whose score and every factor alone rank the leavers' weeks within this of chance (0.5) carries no
+#: HR signal the propensity can read: its goal is reported as "no signal", with the figures that show it.
+NO_SIGNAL_AUC = 0.05
+
+
+def no_signal(score_auc: float | None, factor_auc: dict[str, float | None]) -> bool:
+    """Whether neither the score nor any factor alone ranks leavers above stayers by more than
+    :data:`NO_SIGNAL_AUC` over chance (a factor that is never above zero ranks at exactly 0.5).
+
+    >>> no_signal(0.53, {"attendance": 0.53, "performance": 0.5}), no_signal(0.69, {"attendance": 0.6})
+    (True, False)
+    """
+    vals = [v for v in [score_auc, *factor_auc.values()] if v is not None]
+    return bool(vals) and all(v < 0.5 + NO_SIGNAL_AUC for v in vals)
+
+
+#: The HR signals looked at one by one (:func:`signal_auc`): counts, and answers whose level is compared.
+COUNTED = ("absence", "late_arrival", "early_leave", "leave_request")
+LEVELS = ("survey", "performance_review")
+
+
+def signal_auc(path: Path, notice: dict[str, int], stayers: list[str], start: int,
+               end: int) -> dict[str, dict[str, Any]]:
+    """Whether each HR signal alone tells leavers from stayers, whatever a model makes of it: per person, leavers
+    in their warning window within the period (``max(notice - 120, start)`` to ``notice - 14``) against stayers
+    in the period; for counts the number per 30 days (more ranks higher, nobody is left out), for surveys and
+    reviews the mean answer (lower ranks higher; people without an answer in their window are left out, and
+    ``leavers`` says how many leavers had one). Within the period only, so that a history recorded differently
+    (another rate of sick days before the data) does not pass for a difference.
+
+    Returns ``{signal: {"auc": .., "leavers": .., "stayers": ..}}``."""
+    per: dict[str, list[tuple[int, str, Any]]] = defaultdict(list)
+    with open(path, "rb") as fh:
+        for line in fh:
+            if line.strip():
+                r = orjson.loads(line)
+                if r.get("signal") in READ:
+                    per[r["employee_id"]].append((day_number(r["ts"][:10]), r["signal"], r.get("value")))
+    windows = {e: (max(n - 120, start), n - EARLY_DAYS) for e, n in notice.items()}
+    windows = {e: w for e, w in windows.items() if w[1] >= w[0]}
+    windows.update({e: (start, end) for e in stayers})
+    out: dict[str, dict[str, Any]] = {}
+    for kind in COUNTED + LEVELS:
+        vals: dict[bool, list[float]] = {True: [], False: []}
+        for e, (lo, hi) in windows.items():
+            got = [v for d, k, v in per.get(e, ()) if k == kind and lo <= d <= hi]
+            if kind in LEVELS:
+                nums = [float(v) for v in got if isinstance(v, (int, float))]
+                if not nums:
+                    continue
+                vals[e in notice].append(-sum(nums) / len(nums))
+            else:
+                vals[e in notice].append(30 * len(got) / (hi - lo + 1))
+        out[kind] = {"auc": auc(vals[True], vals[False]), "leavers": len(vals[True]), "stayers": len(vals[False])}
+    return out
+
+
 def hindsight_recall(leavers: list[float], stayers: list[float], share: float) -> float | None:
     """The share of leavers above the highest level that flags at most ``share`` of the stayers, each side by
     its highest score (leavers in the warning window, stayers in the period): what the best level chosen in
@@ -280,6 +337,8 @@ def evaluate_propensity(data: str | Path, level: float | None = None, weights: d
     # weekly snapshots
     pos: list[float] = []
     neg: list[float] = []
+    posf: list[dict[str, float]] = []
+    negf: list[dict[str, float]] = []
     snaps: list[tuple[int, str, float, dict[str, float]]] = []
     lo = min((notice[e] - WINDOW_DAYS for e in leavers), default=start)
     for emp in everyone:
@@ -294,8 +353,10 @@ def evaluate_propensity(data: str | Path, level: float | None = None, weights: d
             if emp in notice:
                 if notice[emp] - WINDOW_DAYS <= day <= notice[emp] - EARLY_DAYS:
                     pos.append(v[0])
+                    posf.append(v[1])
             elif start <= day <= end:
                 neg.append(v[0])
+                negf.append(v[1])
     snaps.sort(key=lambda x: x[0])
     # calibration on snapshots whose 90 days are observed (and before the employee's notice)
     cal = [(p, 1 if emp in notice and day < notice[emp] <= day + WINDOW_DAYS else 0)
@@ -310,6 +371,8 @@ def evaluate_propensity(data: str | Path, level: float | None = None, weights: d
                          "observed": round(sum(y for _, y in sel) / len(sel), 3)})
     river = _river_online(snaps, notice, end)
     cover = coverage(data / "signals.jsonl", notice, stayers, start, end)
+    factor_auc = {k: auc([f[k] for f in posf], [f[k] for f in negf]) for k in FACTORS}
+    score_auc = auc(pos, neg)
     return {
         "data": str(data), "profile": meta.get("profile", "baseline"), "seed": meta.get("seed"),
         "signal_drift": meta.get("signal_drift", "default"),
@@ -323,7 +386,10 @@ def evaluate_propensity(data: str | Path, level: float | None = None, weights: d
         "stayers_flagged": len(flagged),
         "stayer_flag_rate": round(len(flagged) / len(stayers), 4) if stayers else None,
         "hindsight_recall_at_goal": hindsight,
-        "auc_weekly": auc(pos, neg),
+        "auc_weekly": score_auc,
+        "factor_auc_weekly": factor_auc,
+        "signal_auc_person": signal_auc(data / "signals.jsonl", notice, stayers, start, end),
+        "no_signal": no_signal(score_auc, factor_auc),
         "positives": len(pos), "negatives": len(neg),
         "brier": brier, "calibration": bins,
         "river_online_auc_weekly": river,
@@ -438,6 +504,29 @@ def _pct(x: float | None, digits: int = 0) -> str:
     return "n/a" if x is None else f"{100 * x:.{digits}f}%"
 
 
+def _verdict(r: dict[str, Any]) -> str:
+    if goal_met(r):
+        return "met"
+    return "not met: no signal" if r.get("no_signal") else "not met"
+
+
+def _aucs(got: dict[str, float | None] | None, keys: tuple[str, ...]) -> str:
+    if not got:
+        return ""
+    return " / ".join("-" if got.get(k) is None else f"{got[k]:.2f}" for k in keys)
+
+
+def _signal_aucs(got: dict[str, dict[str, Any]] | None) -> str:
+    if not got:
+        return ""
+    out = []
+    for k in COUNTED + LEVELS:
+        g = got.get(k) or {}
+        a = "-" if g.get("auc") is None else f"{g['auc']:.2f}"
+        out.append(a + (f" [{g.get('leavers', 0)}]" if k in LEVELS else ""))
+    return " / ".join(out)
+
+
 def render(reps: list[dict[str, Any]], cmd: str, protocol: dict[str, Any] | None = None) -> str:
     lines = [
         "# Departure propensity: early warning, ranking and calibration",
@@ -459,8 +548,10 @@ def render(reps: list[dict[str, Any]], cmd: str, protocol: dict[str, Any] | None
         "| role | profile | signal drift | seed | employees | leavers flagged >= 14 d before notice | stayers flagged "
         f"| goal ({GOAL_LEAVERS:.0%} / {GOAL_STAYERS:.0%}) | leavers at a level chosen in hindsight ({GOAL_STAYERS:.0%} of stayers) "
         "| AUC (scorecard) | AUC (River online) | Brier | level in the period | alerts "
-        "| HR signals a person per 30 d (leavers in window / stayers) | leavers with a survey or review in window |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| HR signals a person per 30 d (leavers in window / stayers) | leavers with a survey or review in window "
+        f"| AUC of each factor alone ({' / '.join(FACTORS)}) "
+        f"| AUC of each HR signal alone, per person ({' / '.join(COUNTED + LEVELS)}; [leavers with an answer]) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in reps:
         lv = r.get("level_in_period")
@@ -468,12 +559,21 @@ def render(reps: list[dict[str, Any]], cmd: str, protocol: dict[str, Any] | None
             f"| {r.get('role', '')} | {r['profile']} | {r['signal_drift']} | {r['seed']} | {r['employees']} "
             f"| **{_pct(r['leaver_recall_14d'])}** "
             f"({r['leavers_flagged_14d_before_notice']}/{r['leavers']}) | **{_pct(r['stayer_flag_rate'], 1)}** "
-            f"({r['stayers_flagged']}/{r['stayers']}) | {'met' if goal_met(r) else 'not met'} "
+            f"({r['stayers_flagged']}/{r['stayers']}) | {_verdict(r)} "
             f"| {_pct(r.get('hindsight_recall_at_goal'))} "
             f"| {r['auc_weekly']} | {r['river_online_auc_weekly']} "
             f"| {r['brier']} | {'' if not lv else f'{lv[0]:.2f}-{lv[1]:.2f}'} | {r['alerts']} "
             f"| {r.get('leaver_signals_per_30d')} / {r.get('stayer_signals_per_30d')} "
-            f"| {r.get('leavers_scored_in_window')}/{r['leavers']} |")
+            f"| {r.get('leavers_scored_in_window')}/{r['leavers']} "
+            f"| {_aucs(r.get('factor_auc_weekly'), FACTORS)} | {_signal_aucs(r.get('signal_auc_person'))} |")
+    quiet = [r for r in reps if r.get("no_signal")]
+    if quiet:
+        lines += ["", f"*No signal* ({len(quiet)} companies: "
+                  + ", ".join(f"{r['profile']} {r['seed']}" for r in quiet)
+                  + f"): the score and every factor alone rank the leavers' weeks within {NO_SIGNAL_AUC} of chance "
+                  "(0.5: the factor is never above zero), so the HR data give the propensity nothing to read there; "
+                  "the last column shows whether any HR signal alone tells leavers from stayers at all, and for how "
+                  "many leavers a survey or review level is known in their window."]
     lines += ["", "Calibration (weekly snapshots, all companies):", "",
               "| p from | p to | snapshots | mean p | observed notice within 90 days |", "|---|---|---|---|---|"]
     agg: dict[tuple[float, float], list[float]] = {}
@@ -537,7 +637,9 @@ def main(argv: list[str] | None = None) -> int:
                     "the factor definitions only, not on the weights or the level; delete it after changing those)")
     ap.add_argument("--employees", type=int, default=1000)
     ap.add_argument("--days", type=int, default=120)
-    ap.add_argument("--work", default=None, metavar="DIR", help="where --company data go (default: a temp dir)")
+    ap.add_argument("--work", default=None, metavar="DIR",
+                    help="where --company data go (default: a temp dir); a company already there with the same "
+                    "meta.json (employees, days, seed, profile, drift) is reused, not generated again")
     ap.add_argument("--out", default="reports/propensity", metavar="DIR")
     ap.add_argument("--level", type=float, default=None)
     ap.add_argument("--stayer-rate", type=float, default=None)
@@ -557,7 +659,15 @@ def main(argv: list[str] | None = None) -> int:
         work = work or Path(a.work or tempfile.mkdtemp(prefix="exitwatch-propensity-"))
         prof, seed, drift = parts[0], int(parts[1]), parts[2] if len(parts) == 3 else "default"
         d = work / f"{prof}-{seed}-{drift}"
-        write_hr_only(d, a.employees, a.days, seed, profile=prof, signal_drift=drift)
+        want = {"employees": a.employees, "days": a.days, "seed": seed, "profile": prof, "signal_drift": drift}
+        try:
+            meta = orjson.loads((d / "meta.json").read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            meta = {}
+        if all(meta.get(k) == v for k, v in want.items()) and (d / "signals.jsonl").exists():
+            print(f"{d}: reused (same meta.json; delete it after changing the generator)", file=sys.stderr)
+        else:
+            write_hr_only(d, a.employees, a.days, seed, profile=prof, signal_drift=drift)
         return d
 
     dirs = [Path(d) for d in a.data] + [gen(c) for c in a.company]

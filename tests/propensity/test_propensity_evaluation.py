@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -87,3 +88,61 @@ def test_hindsight_recall_is_the_best_level_for_the_stayer_share() -> None:
     assert hindsight_recall([0.6, 0.5, 0.4], [0.1] * 100, 0.05) == 1.0
     assert hindsight_recall([0.05], [0.1] * 100, 0.05) == 0.0
     assert hindsight_recall([], [0.1], 0.05) is None
+
+
+def test_each_hr_signal_alone_is_measured_per_person_within_the_period(tmp_path: Path) -> None:
+    """Counts per 30 days (more ranks higher; nobody left out) and answer levels (lower ranks higher; people
+    without an answer left out), leavers in their warning window within the period, stayers in the period."""
+    from detectors.context import day_number
+    from exitwatch.evaluate_propensity import signal_auc
+
+    def sig(emp: str, day: str, name: str, value: object = 1) -> bytes:
+        return orjson.dumps({"employee_id": emp, "ts": f"{day}T09:00:00Z", "signal": name, "value": value}) + b"\n"
+
+    (tmp_path / "signals.jsonl").write_bytes(b"".join([
+        sig("L1", "2026-02-10", "absence"), sig("L1", "2026-02-11", "absence"), sig("L1", "2026-02-20", "survey", 2),
+        sig("L1", "2026-03-25", "absence"),  # 7 days before the notice: too late to count
+        sig("L2", "2026-02-12", "absence"),
+        sig("L2", "2026-01-10", "survey", 1),  # before the period: not an answer the comparison may use
+        sig("S1", "2026-02-15", "absence"), sig("S1", "2026-03-01", "survey", 8),
+        sig("S2", "2026-01-20", "absence"), sig("S2", "2026-01-21", "absence"),  # before the period: not counted
+        sig("S2", "2026-03-01", "survey", 5), sig("S3", "2026-03-02", "late_arrival"),
+    ]))
+    n = day_number("2026-04-01")
+    got = signal_auc(tmp_path / "signals.jsonl", {"L1": n, "L2": n}, ["S1", "S2", "S3"],
+                     day_number("2026-02-01"), day_number("2026-04-30"))
+    # absences per 30 d: L1 2 and L2 1 in 46 days; S1 1, S2 0, S3 0 in 89 days: every leaver above every stayer
+    assert got["absence"] == {"auc": 1.0, "leavers": 2, "stayers": 3}
+    # one leaver and two stayers answered in their windows; the lowest answer (L1's 2) ranks first
+    assert got["survey"] == {"auc": 1.0, "leavers": 1, "stayers": 2}
+    # lateness: only S3 has any, so the leavers tie with S1 and S2 (a half each) and lose to S3: 2 of 6 pairs
+    assert got["late_arrival"]["auc"] == 0.3333
+    assert got["performance_review"] == {"auc": None, "leavers": 0, "stayers": 0}
+
+
+def test_no_signal_only_when_the_score_and_every_factor_are_near_chance() -> None:
+    from exitwatch.evaluate_propensity import _verdict, no_signal
+
+    assert no_signal(0.46, {"attendance": 0.46, "performance": 0.5, "leave": 0.5, "satisfaction": 0.5})
+    assert not no_signal(0.52, {"attendance": 0.52, "performance": 0.61})  # one factor ranks: a signal
+    assert not no_signal(0.56, {"attendance": 0.5})
+    assert not no_signal(None, {"attendance": None})  # nothing measured is not "no signal"
+    base = {"leaver_recall_14d": 0.0, "stayer_flag_rate": 0.0}
+    assert _verdict({**base, "no_signal": True}) == "not met: no signal"
+    assert _verdict({**base, "no_signal": False}) == "not met"
+    assert _verdict({"leaver_recall_14d": 0.7, "stayer_flag_rate": 0.01, "no_signal": True}) == "met"
+
+
+def test_a_company_already_in_work_is_reused_only_when_its_meta_matches(tmp_path: Path, capsys: Any) -> None:
+    args = ["--company", "baseline:9", "--work", str(tmp_path / "w"), "--employees", "120", "--days", "60",
+            "--out", str(tmp_path / "rep")]
+    assert main(args) == 0
+    sig = tmp_path / "w" / "baseline-9-default" / "signals.jsonl"
+    first = sig.stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "reused" in capsys.readouterr().err and sig.stat().st_mtime_ns == first
+    # another size is another company: generated again, not reused
+    assert main(args[:4] + ["--employees", "100"] + args[6:]) == 0
+    assert "reused" not in capsys.readouterr().err
+    assert orjson.loads((sig.parent / "meta.json").read_bytes())["employees"] == 100
