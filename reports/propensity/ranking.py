@@ -16,7 +16,8 @@ flags 5% of the stayers).
 1. **Same factors, other fits and forms** (from one factor run per company): the label aligned with the goal
    (notice 14-90 or 14-120 days ahead, the last 14 days left out); the score smoothed over time; each factor's
    highest value in the last weeks (so that fronts seen at different times add up); transforms of the units
-   (caps, square root, tanh); the number of fronts; pairwise products; the L2 strength; equal weights.
+   (caps, square root, tanh); the number of fronts; pairwise products; any shape per factor (a step function:
+   what a monotone additive model can at best do); the L2 strength; equal weights.
 2. **Other readings of the HR terms** (``--candidates``: one more factor run per company with these computed
    beside the five): the own usual absences and leave requests scaled by how the department's own rate moved
    (so that a change for everyone is nobody's); absences in the last 4 or 8 weeks against the department's
@@ -69,6 +70,9 @@ def _value(u: Units, k: str) -> float:
     if "*" in k:
         a, b = k.split("*")
         return u[a] * u[b]
+    if ">" in k:
+        a, edge = k.split(">")
+        return 1.0 if u[a] > float(edge) else 0.0
     if k == "fronts":
         return float(sum(1 for f in F if u[f] > 0.5))
     return u[k]
@@ -179,6 +183,8 @@ def same_factors(r1: list[ep.FeatureRun], r2: list[ep.FeatureRun]) -> None:
         compare(tag, _transform(r1, _unitwise(g)), _transform(r2, _unitwise(g)))
     compare("+ the number of fronts above half a unit", r1, r2, feats=F + ("fronts",))
     compare("+ all pairwise products", r1, r2, feats=F + tuple(f"{a}*{b}" for i, a in enumerate(F) for b in F[i + 1:]))
+    compare("any shape per factor (steps at 0, 0.5, 1, 1.5 units; bounds a monotone additive model)", r1, r2,
+            feats=tuple(f"{f}>{e}" for f in F for e in (0, 0.5, 1, 1.5)))
     for l2 in (0.01, 30, 300, 3000):
         compare(f"L2 strength {l2:g} (product: 1)", r1, r2, l2=l2)
     got = [float(np.mean([hindsight(r, _z(r, {"intercept": 0.0, **{f: 1.0 for f in F}}, F)) for r in te]))
