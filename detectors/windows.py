@@ -867,7 +867,13 @@ class SustainedAbove(Sustained):
     days *before the notice* (``notice_from``; the last day for someone without notice) are evidence on their
     own; when only the notice's days make the evidence, the grade is multiplied by the share of downloads the
     rule's observer (``unexplained``, :func:`unexplained_share`) could not explain and capped below
-    ``LOW_BELOW`` unless ``notice_grade`` is set: in the notice a handover looks the same."""
+    ``LOW_BELOW`` unless ``notice_grade`` is set: in the notice a handover looks the same.
+
+    With ``presence`` (the key under which the rule's observer keeps the days the employee was seen at all,
+    :func:`mark_present`), only those days are judged, before the onset and after it: a day without any event
+    (a holiday, sick leave, a weekend off) is an absence, not a usual day without the amount. Two weeks away
+    made someone's usual day 0, and their ordinary days back at work read as a change (outside_b seed 2, an
+    honest finance analyst, medium on main 50d7dbb). ``min_ref_days`` then counts days present."""
 
     quantile: float = 0.75
     min_ref_days: int = 14
@@ -890,23 +896,30 @@ class SustainedAbove(Sustained):
     #: is at least ``peer_typical_times`` the median colleague's (at least ``peer_floor``): back at what the
     #: role usually downloads after a quiet month is no drip.
     peer_typical_times: float = 2.0
+    #: Where the rule's observer keeps the days the employee was present (:func:`mark_present`); "" judges
+    #: every calendar day (days without any event count as days without the amount).
+    presence: str = ""
 
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.days + self.onset_days + self.ref_days)
 
-    def _test(self, vals: list[float], lo: int, first: int, onset: int, end: int
-              ) -> tuple[float, dict[str, Any]] | None:
+    def _test(self, vals: list[float], lo: int, first: int, onset: int, end: int,
+              present: list[bool] | None = None) -> tuple[float, dict[str, Any]] | None:
         """Evidence (decades) that the days from ``onset`` to ``end`` are above the usual day before it (from
-        ``first`` at the earliest); ``vals[i]`` is day ``lo + i``'s amount."""
+        ``first`` at the earliest); ``vals[i]`` is day ``lo + i``'s amount; with ``present``, only the days
+        where it is true are judged (the others were absences)."""
         import math
 
         ref_lo = max(first, onset - self.ref_days)
-        n, m = onset - ref_lo, end - onset + 1
+        ref = vals[ref_lo - lo : onset - lo]
+        after = vals[onset - lo : end - lo + 1]
+        if present is not None:
+            ref = [v for v, p in zip(ref, present[ref_lo - lo : onset - lo]) if p]
+            after = [v for v, p in zip(after, present[onset - lo : end - lo + 1]) if p]
+        n, m = len(ref), len(after)
         if n < self.min_ref_days or m < self.min_days:
             return None
-        ref = vals[ref_lo - lo : onset - lo]
         usual_day = sorted(ref)[min(n - 1, int(self.quantile * n))]
-        after = vals[onset - lo : end - lo + 1]
         k = sum(1 for v in after if v > usual_day)
         mean = sum(ref) / n
         total = sum(after)
@@ -1044,19 +1057,23 @@ class SustainedAbove(Sustained):
         penalty = math.log10(len(onsets))
         lo = onsets[0] - self.ref_days
         vals = [float(s.days.get(d, 0.0)) for d in range(lo, end + 1)]
+        present = None
+        if self.presence:
+            seen = present_days(st, self.presence, lo, end)
+            present = [v > 0 or p for v, p in zip(vals, seen)]
         notice = hr.notice_from if hr.notice_from is not None else (hr.last_day + 1 if hr.last_day is not None
                                                                     else end + 1)
         best: tuple[float, dict[str, Any]] | None = None
         before = 0.0  # the best evidence from the days before the notice alone
         for onset in onsets:
-            got = self._test(vals, lo, fs, onset, end)
+            got = self._test(vals, lo, fs, onset, end, present)
             if got is None:
                 continue
             ev, t = got
             if t["excess"] >= self.min_excess and (best is None or ev > best[0]):
                 best = got
             if onset < notice:
-                pre = self._test(vals, lo, fs, onset, min(end, notice - 1))
+                pre = self._test(vals, lo, fs, onset, min(end, notice - 1), present)
                 if pre is not None and pre[1]["excess"] >= self.min_excess:
                     before = max(before, pre[0])
         if best is None:
@@ -1187,3 +1204,49 @@ class OnEventTakeHome(OnEvent):
         return dataclasses.replace(f, ratio=ratio, extra={
             **f.extra, "take_home": "; the first in the departure period, on the last working day: a take-home "
                                     "(graded low)"})
+
+
+#: Days one presence record covers (:func:`mark_present`): 4 words of 30 bits, more than the 90 days
+#: (departure period, onsets and reference) :class:`SustainedAbove` reads.
+PRESENCE_WORD, PRESENCE_WORDS = 30, 4
+
+
+def mark_present(st: EmployeeState, key: str, day: int) -> None:
+    """Notes in ``st.extra[key]`` that the employee was seen on ``day``: ``[first day covered, word, ...]``,
+    bit ``i`` of word ``j`` for day ``first + 30 j + i``. A day past the last word drops the oldest words; a
+    day before the first is beyond what any window reads and is not kept.
+
+    >>> st = EmployeeState(); mark_present(st, "dp", 100); mark_present(st, "dp", 102)
+    >>> st.extra["dp"], present_days(st, "dp", 99, 103)
+    ([100, 5, 0, 0, 0], [True, True, False, True, False])
+    >>> mark_present(st, "dp", 100 + 4 * 30); st.extra["dp"], present_days(st, "dp", 100, 101)
+    ([130, 0, 0, 0, 1], [True, True])
+    """
+    rec = st.extra.get(key)
+    if rec is None:
+        st.extra[key] = rec = [day] + [0] * PRESENCE_WORDS
+    i = day - rec[0]
+    if i < 0:
+        return
+    j = i // PRESENCE_WORD
+    if j >= PRESENCE_WORDS:
+        drop = j - PRESENCE_WORDS + 1
+        words = rec[1 + drop:] if drop < PRESENCE_WORDS else []
+        rec[:] = [rec[0] + drop * PRESENCE_WORD] + words + [0] * (PRESENCE_WORDS - len(words))
+        i, j = day - rec[0], PRESENCE_WORDS - 1
+    rec[1 + j] |= 1 << (i % PRESENCE_WORD)
+
+
+def present_days(st: EmployeeState, key: str, lo: int, hi: int) -> list[bool]:
+    """Whether the employee was seen on each day from ``lo`` to ``hi`` (:func:`mark_present`). A day the record
+    does not cover (before it began, or no record: a state from before the record existed) counts as present,
+    which judges it as every calendar day was judged before."""
+    rec = st.extra.get(key)
+    out = []
+    for d in range(lo, hi + 1):
+        i = -1 if rec is None else d - rec[0]
+        if i < 0 or i >= PRESENCE_WORD * PRESENCE_WORDS:
+            out.append(rec is None or i < 0)
+        else:
+            out.append(bool(rec[1 + i // PRESENCE_WORD] >> (i % PRESENCE_WORD) & 1))
+    return out

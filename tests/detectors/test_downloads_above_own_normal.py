@@ -3,6 +3,7 @@ normal, sustained over days, anchored to the departure, graded by whether it beg
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 
@@ -11,7 +12,7 @@ from detectors.examples import daily, hr, run_example
 from detectors.rule import Example
 from detectors.rules.file.downloads_above_own_normal import RULE
 from detectors.state import EmployeeState, Series
-from detectors.windows import SustainedAbove
+from detectors.windows import SustainedAbove, mark_present, present_days
 
 OWN = "/sites/support/cases/case.pdf"
 
@@ -86,8 +87,62 @@ def test_the_onset_search_finds_a_change_before_the_period_and_pays_for_the_onse
 
 
 def test_rule_version_and_severity() -> None:
-    assert RULE.version == "2" and RULE.severity == "medium"
+    assert RULE.version == "3" and RULE.severity == "medium"
     assert RULE.window.ratio_cap < 10
+
+
+# ---------------------------------------------------------------------------- days present (v3)
+def _at_work(start: str, n: int, per_day: list[int]) -> list[dict]:
+    """Workdays from ``start`` with a mail each and ``per_day`` downloads (a day without downloads is still a
+    day at work)."""
+    d0 = dt.date.fromisoformat(start)
+    out: list[dict] = []
+    for i in range(n):
+        d = d0 + dt.timedelta(days=i)
+        if d.weekday() < 5:
+            out += daily(d.isoformat(), 1, hour=9, action="send", kind="email", external=False,
+                         recipients=["bob@corp.example"], object="status")
+            k = per_day[i % len(per_day)]
+            if k:
+                out += daily(d.isoformat(), 1, k, hour=10, action="download", object=OWN)
+    return out
+
+
+#: 3-14 downloads a day for six weeks, three weeks away (no event at all), back at the same work for five weeks,
+#: then the resignation (the shape of outside_b seed 2's honest finance analyst, flagged medium by v2)
+_BACK = (_at_work("2026-01-05", 40, [5, 3, 14, 7, 3, 0, 0, 8, 3, 6, 6, 3])
+         + _at_work("2026-03-09", 40, [5, 3, 14, 7, 3, 0, 0, 8, 3, 6, 6, 3, 13, 1, 6]))
+_BACK_HR = [hr("2026-01-05T08:00:00Z"),
+            hr("2026-04-09T09:00:00Z", status="notice", resignation_date="2026-04-09", last_day="2026-04-20")]
+
+
+def test_an_absence_is_no_usual_day_back_at_the_same_work_is_no_drip() -> None:
+    assert _run(_BACK, _BACK_HR) == []
+    # judged on every calendar day (v2), the three weeks away made the usual day 0 and the return a change
+    calendar = dataclasses.replace(RULE, window=dataclasses.replace(RULE.window, presence=""))
+    assert [a.severity for a in _run(_BACK, _BACK_HR, calendar)] == ["medium"]
+
+
+def test_a_drip_among_days_at_work_is_still_caught_with_days_present() -> None:
+    # the same person without the absence, whose downloads rise to twice as many from five weeks before the end
+    events = (_at_work("2026-01-05", 60, [2, 1, 3, 0, 2, 1, 2])
+              + _at_work("2026-03-06", 45, [5, 6, 4, 7, 5, 6]))
+    alerts = _run(events, [hr("2026-01-05T08:00:00Z"), hr("2026-04-09T09:00:00Z", status="notice",
+                                                       resignation_date="2026-04-09", last_day="2026-04-20")])
+    assert [a.severity for a in alerts] == ["medium"] and alerts[0].explanation["when"] == "before the notice"
+
+
+def test_the_presence_record_keeps_four_months_in_five_ints() -> None:
+    st = EmployeeState()
+    for d in (10, 11, 40, 129):
+        mark_present(st, "dp", d)
+    assert present_days(st, "dp", 10, 12) == [True, True, False]
+    assert present_days(st, "dp", 39, 41) == [False, True, False] and present_days(st, "dp", 129, 130) == [True, False]
+    mark_present(st, "dp", 200)  # seventy days later: the oldest words give way
+    assert len(st.extra["dp"]) == 5 and st.extra["dp"][0] == 100
+    assert present_days(st, "dp", 129, 129) == [True] and present_days(st, "dp", 130, 131) == [False, False]
+    assert present_days(st, "dp", 200, 201) == [True, False]
+    assert present_days(EmployeeState(), "dp", 0, 1) == [True, True]  # no record: every day, as before v3
 
 
 # ---------------------------------------------------------------------------- the peer fallback (v2)

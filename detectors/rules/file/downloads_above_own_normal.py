@@ -33,6 +33,13 @@ their team is judged by their own normal once it exists (44 days), never by the 
 than twice what the median colleague downloads (at least 4 per 30 days): someone back at their role's usual
 volume after a quiet month is no drip. For example an engineering manager at 79 downloads per 30 days, up from
 24 (a chance of 1 in 10^5.7 under their own normal), where the median of 9 colleagues downloads 83.
+
+**Days present** (v3). Only the days the employee was seen at all (any mail, file or web event: the rule's
+observer notes them, :func:`detectors.windows.mark_present`) are judged, before the onset and after it. A day
+with no event is an absence (a holiday, sick leave, a weekend off), not a usual day without downloads: an honest
+finance analyst away for two weeks had a usual day of 0 in the reference, and their ordinary 3-14 downloads a
+day back at work read as "above the usual day on 24 of 32 days, a chance of 1 in 10^7.2", medium before the
+notice (outside_b seed 2, main 50d7dbb). The reference needs 14 days present.
 """
 
 from typing import Any
@@ -40,10 +47,12 @@ from typing import Any
 from detectors.examples import daily, hr
 from detectors.rule import Example, Rule
 from detectors.rules.file._handover import observe
-from detectors.windows import SustainedAbove
+from detectors.windows import SustainedAbove, mark_present
 from schemas import ActivityEvent
 
 KEY = "dv"  # where observe() keeps this rule's record in st.extra
+PRESENT = "dp"  # the days the employee was seen (mark_present)
+KINDS = ("email", "file", "web")  # downloads, and the mails and uploads the handover observer reads
 
 
 def downloads_above_own_normal(e: ActivityEvent) -> bool:
@@ -52,6 +61,8 @@ def downloads_above_own_normal(e: ActivityEvent) -> bool:
 
 def _observe(e: ActivityEvent, st: Any, hr: Any, day: int, t: float) -> None:
     observe(e, st, hr, day, t, counts=downloads_above_own_normal, key=KEY)
+    if e.kind in KINDS:  # the engine passes only these; a day with any of them is a day at work
+        mark_present(st, PRESENT, day)
 
 
 def _own(start: str, days: int, per_day: int = 2, hour: int = 10) -> list[dict[str, Any]]:
@@ -93,9 +104,13 @@ _LEAVER = [hr("2026-01-05T08:00:00Z"),
 _EARLY = [hr("2026-01-05T08:00:00Z"),
           hr("2026-02-13T09:00:00Z", status="notice", last_day="2026-03-13", resignation_date="2026-02-13")]
 
+#: resigning on 9 April after three weeks away in February and March
+_AWAY = [hr("2026-01-05T08:00:00Z"),
+         hr("2026-04-09T09:00:00Z", status="notice", last_day="2026-04-20", resignation_date="2026-04-09")]
+
 RULE = Rule(
     id="file.downloads_above_own_normal",
-    version="2",
+    version="3",
     title=(
         "Downloads above {basis} on {observed:.0f} of the {period_days} days from {window_start} to "
         "{window_end}: {total:.0f} downloads, {excess:.0f} more than {normal} ({expected:.0f}); {detail}, "
@@ -105,10 +120,10 @@ RULE = Rule(
     severity="medium",
     score=55,
     predicate=downloads_above_own_normal,
-    kinds=("email", "file", "web"),  # downloads, and the mails and uploads the handover observer reads
+    kinds=KINDS,
     observe=_observe,
     window=SustainedAbove(days=30, ref_days=30, min_days=5, min_evidence=4.0, min_excess=10.0, unexplained=KEY,
-                          ratio_cap=9.0, peer_rates=True),
+                          ratio_cap=9.0, peer_rates=True, presence=PRESENT),
     runbook=(
         "Compare the downloaded files (evidence) with the handover plan; ask the manager whether the work in "
         "the departure period needed them; look for the same files leaving by mail, USB or personal cloud."
@@ -155,6 +170,8 @@ RULE = Rule(
         Example("above the own normal, but what the median colleague downloads (graded low)", True,
                 _own("2026-01-05", 40) + _own("2026-02-14", 21, per_day=5) + _team("2026-01-05", 61, 5),
                 [{**x, "department": "support", "role": "agent"} for x in _LEAVER] + _team_hr()),
+        Example("back at the same five a day after three weeks away (no event at all): an absence is no usual day",
+                False, _own("2026-01-05", 40, per_day=5) + _own("2026-03-09", 43, per_day=5), _AWAY),
         Example("a source without paths: events named only by a file", True,
                 [{**x, "object": "q.xlsx"} for x in _own("2026-01-05", 40) + _own("2026-02-14", 21, per_day=5)],
                 _LEAVER),
