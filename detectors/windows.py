@@ -870,10 +870,11 @@ class SustainedAbove(Sustained):
     ``LOW_BELOW`` unless ``notice_grade`` is set: in the notice a handover looks the same.
 
     With ``presence`` (the key under which the rule's observer keeps the days the employee was seen at all,
-    :func:`mark_present`), only those days are judged, before the onset and after it: a day without any event
-    (a holiday, sick leave, a weekend off) is an absence, not a usual day without the amount. Two weeks away
-    made someone's usual day 0, and their ordinary days back at work read as a change (outside_b seed 2, an
-    honest finance analyst, medium on main 50d7dbb). ``min_ref_days`` then counts days present."""
+    :func:`mark_present`), an absence is not judged, before the onset or after it: a run of ``away_days`` or
+    more days without any event (a holiday, leave, sick days; longer than a weekend, whose days stay judged as
+    before) is not a run of usual days without the amount. Three weeks away made someone's usual day 0, and
+    their ordinary days back at work read as a change (outside_b seed 2, an honest finance analyst, medium on
+    main 50d7dbb). ``min_ref_days`` then counts the days not away."""
 
     quantile: float = 0.75
     min_ref_days: int = 14
@@ -897,8 +898,10 @@ class SustainedAbove(Sustained):
     #: role usually downloads after a quiet month is no drip.
     peer_typical_times: float = 2.0
     #: Where the rule's observer keeps the days the employee was present (:func:`mark_present`); "" judges
-    #: every calendar day (days without any event count as days without the amount).
+    #: every calendar day (days without any event count as days without the amount). With it, a run of at
+    #: least ``away_days`` days without any event (longer than a weekend) is an absence and is not judged.
     presence: str = ""
+    away_days: int = 3
 
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.days + self.onset_days + self.ref_days)
@@ -1059,8 +1062,8 @@ class SustainedAbove(Sustained):
         vals = [float(s.days.get(d, 0.0)) for d in range(lo, end + 1)]
         present = None
         if self.presence:
-            seen = present_days(st, self.presence, lo, end)
-            present = [v > 0 or p for v, p in zip(vals, seen)]
+            present = away_dropped(present_days(st, self.presence, lo - self.away_days + 1, end), vals,
+                                   self.away_days)
         notice = hr.notice_from if hr.notice_from is not None else (hr.last_day + 1 if hr.last_day is not None
                                                                     else end + 1)
         best: tuple[float, dict[str, Any]] | None = None
@@ -1249,4 +1252,29 @@ def present_days(st: EmployeeState, key: str, lo: int, hi: int) -> list[bool]:
             out.append(rec is None or i < 0)
         else:
             out.append(bool(rec[1 + i // PRESENCE_WORD] >> (i % PRESENCE_WORD) & 1))
+    return out
+
+
+def away_dropped(seen: list[bool], vals: list[float], run: int) -> list[bool]:
+    """Which days of ``vals`` are judged: not those in a run of at least ``run`` days without being seen and
+    without any amount (an absence). ``seen`` starts ``run`` - 1 days before ``vals`` (a run may begin before).
+
+    >>> away_dropped([True, True] + [True, False, False, True, False, False, False, True], [0.0] * 8, 3)
+    [True, True, True, True, False, False, False, True]
+    """
+    pad = run - 1
+    quiet = [not p for p in seen]
+    for i, v in enumerate(vals):
+        if v > 0:
+            quiet[pad + i] = False
+    out = [True] * len(vals)
+    i = 0
+    while i < len(quiet):
+        j = i
+        while j < len(quiet) and quiet[j]:
+            j += 1
+        if j - i >= run:
+            for k in range(max(i, pad), j):
+                out[k - pad] = False
+        i = max(j, i + 1)
     return out

@@ -132,6 +132,17 @@ def test_a_drip_among_days_at_work_is_still_caught_with_days_present() -> None:
     assert [a.severity for a in alerts] == ["medium"] and alerts[0].explanation["when"] == "before the notice"
 
 
+def test_without_an_absence_weekends_are_judged_as_before() -> None:
+    # five-day weeks, no absence: v3 finds exactly what v2 (every calendar day) finds
+    events = (_at_work("2026-01-05", 60, [2, 1, 3, 0, 2, 1, 2])
+              + _at_work("2026-03-06", 45, [3, 4, 2, 5, 3]))
+    hrs = [hr("2026-01-05T08:00:00Z"),
+           hr("2026-04-09T09:00:00Z", status="notice", resignation_date="2026-04-09", last_day="2026-04-20")]
+    calendar = dataclasses.replace(RULE, window=dataclasses.replace(RULE.window, presence=""))
+    got, before = _run(events, hrs), _run(events, hrs, calendar)
+    assert got and [(a.severity, a.title) for a in got] == [(a.severity, a.title) for a in before]
+
+
 def test_the_presence_record_keeps_four_months_in_five_ints() -> None:
     st = EmployeeState()
     for d in (10, 11, 40, 129):
