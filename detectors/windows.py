@@ -870,11 +870,12 @@ class SustainedAbove(Sustained):
     ``LOW_BELOW`` unless ``notice_grade`` is set: in the notice a handover looks the same.
 
     With ``presence`` (the key under which the rule's observer keeps the days the employee was seen at all,
-    :func:`mark_present`), an absence is not judged, before the onset or after it: a run of ``away_days`` or
-    more days without any event (a holiday, leave, sick days; longer than a weekend, whose days stay judged as
-    before) is not a run of usual days without the amount. Three weeks away made someone's usual day 0, and
-    their ordinary days back at work read as a change (outside_b seed 2, an honest finance analyst, medium on
-    main 50d7dbb). ``min_ref_days`` then counts the days not away."""
+    :func:`mark_present`), an absence does not teach the usual day: a run of ``away_days`` or more days
+    without any event before the onset (a holiday, leave, sick days; longer than a weekend, whose days stay
+    judged as before) is not a run of usual days without the amount. Three weeks away made someone's usual day
+    0, and their ordinary days back at work read as a change (outside_b seed 2, an honest finance analyst,
+    medium on main 50d7dbb). ``min_ref_days`` then counts the days not away. An absence after the onset stays
+    judged, as days not above the usual day: it can only weaken the evidence."""
 
     quantile: float = 0.75
     min_ref_days: int = 14
@@ -909,16 +910,16 @@ class SustainedAbove(Sustained):
     def _test(self, vals: list[float], lo: int, first: int, onset: int, end: int,
               present: list[bool] | None = None) -> tuple[float, dict[str, Any]] | None:
         """Evidence (decades) that the days from ``onset`` to ``end`` are above the usual day before it (from
-        ``first`` at the earliest); ``vals[i]`` is day ``lo + i``'s amount; with ``present``, only the days
-        where it is true are judged (the others were absences)."""
+        ``first`` at the earliest); ``vals[i]`` is day ``lo + i``'s amount; with ``present``, the usual day is
+        learned only from the days before the onset where it is true (the others were absences)."""
         import math
 
         ref_lo = max(first, onset - self.ref_days)
         ref = vals[ref_lo - lo : onset - lo]
         after = vals[onset - lo : end - lo + 1]
-        if present is not None:
+        if present is not None:  # the usual day is learned from days at work (an absence after the onset
+            # stays judged as days not above the usual: it can only weaken the evidence)
             ref = [v for v, p in zip(ref, present[ref_lo - lo : onset - lo]) if p]
-            after = [v for v, p in zip(after, present[onset - lo : end - lo + 1]) if p]
         n, m = len(ref), len(after)
         if n < self.min_ref_days or m < self.min_days:
             return None

@@ -143,6 +143,31 @@ def test_without_an_absence_weekends_are_judged_as_before() -> None:
     assert got and [(a.severity, a.title) for a in got] == [(a.severity, a.title) for a in before]
 
 
+def test_an_absence_before_the_onset_teaches_no_usual_day_one_after_it_stays_judged() -> None:
+    w = dataclasses.replace(RULE.window, peer_rates=False)
+
+    def judge(away: range) -> tuple:
+        s, st = Series(), EmployeeState(extra={"fs": 0})
+        for d in range(0, 70):
+            if d in away:
+                continue  # no event at all that day
+            mark_present(st, "dp", d)
+            s.days[d] = 1 if d < 40 else 4  # one download a day, then four from day 40
+        f = w._check(s, HRView(status="notice", notice_from=65, last_day=69), 69, st)
+        return None if f is None else (f.window_start, f.observed, f.extra["period_days"], f.baseline["days"])
+
+    # a week away after the onset: judged as days not above the usual day, exactly as without presence
+    s, st = Series(), EmployeeState(extra={"fs": 0})
+    for d in range(0, 70):
+        if d not in range(50, 57):
+            s.days[d] = 1 if d < 40 else 4
+    f = dataclasses.replace(w, presence="")._check(s, HRView(status="notice", notice_from=65, last_day=69), 69, st)
+    assert judge(range(50, 57)) == (f.window_start, f.observed, f.extra["period_days"], f.baseline["days"])
+    assert judge(range(50, 57))[2] == 30  # the 7 days away are in the period judged
+    # two weeks away before the onset: not 14 usual days of 0; the reference is the 16 days at work
+    assert judge(range(20, 34))[:3] == (40, 30, 30) and judge(range(20, 34))[3] == 16
+
+
 def test_the_presence_record_keeps_four_months_in_five_ints() -> None:
     st = EmployeeState()
     for d in (10, 11, 40, 129):

@@ -36,13 +36,17 @@ volume after a quiet month is no drip. For example an engineering manager at 79 
 
 **Absences** (v3). The rule's observer notes the days the employee was seen at all (any mail, file or web
 event: :func:`detectors.windows.mark_present`); a run of 3 or more days without any (a holiday, leave, sick
-days: longer than a weekend) is an absence and is not judged, before the onset or after it. Weekends and other
-single quiet days stay judged as before. An absence is not a run of usual days without downloads: an honest
+days: longer than a weekend) before the onset is an absence and does not teach the usual day. Weekends and other
+single quiet days stay judged as before, and so does an absence after the onset (days not above the usual: it
+only weakens the evidence). An absence is not a run of usual days without downloads: an honest
 finance analyst away for three weeks had a usual day of 0 in the reference, and their ordinary 3-14 downloads a
 day back at work read as "above the usual day on 24 of 32 days, a chance of 1 in 10^7.2", medium before the
 notice (outside_b seed 2, main 50d7dbb). The reference needs 14 days not away. (Tried first and left out:
 judging only the days seen at all, weekends dropped too. That raised the usual day of five-day workers, and a
-drip of 1-3 more a day on a base of 2-3 fell below the evidence needed: outside_b seed 1's 102568 was lost.)
+drip of 1-3 more a day on a base of 2-3 fell below the evidence needed: outside_b seed 1's 102568 was lost. And
+dropping an absence after the onset as well made a sales assistant's drip with a week away in it an own-normal
+finding that the median colleague graded low, and the rule, which fires once per departure, no longer gave the
+peers' medium: outside_a seed 2's NW-27707.)
 """
 
 from typing import Any
