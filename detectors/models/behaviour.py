@@ -54,6 +54,12 @@ How it works, per employee and UTC day:
    the two medium alerts with "0 feature(s) far from normal" were such lookbacks, an honest leaver's 5 files to
    removable media 3 weeks before she resigned (flagged by nothing else) and a thief's 5 downloads from new
    folders the eve of his notice (told by other rules the next day).
+   Version 7: version 4's newcomer exception (fewer than ``own_full_days`` of own history: no rule has a baseline
+   yet) does not hold for CRM records exported (:data:`PEER_JUDGED`): ``crm.bulk_export_before_departure``
+   judges an export against colleagues' largest single exports, which needs no own history, while the model's
+   peer baseline is a daily mean (a third of a record a day). On main 50d7dbb (18 companies, seeds 1 and 2) the
+   one medium+ model alert on records exported was an honest account executive's 157-record handover export with
+   12 days of history (outside_b seed 2), flagged by nothing else; no thief had one.
    The explanation lists the top features with observed value, own usual and peers' usual.
 
 The shared parts (peer baselines, the tree model, counters) are saved and restored with :meth:`state_dict` /
@@ -97,7 +103,7 @@ class ModelMeta:
 
 META = ModelMeta(
     id=ID,
-    version="6",
+    version="7",
     severity="low",
     score=60.0,
     title=(
@@ -111,6 +117,12 @@ META = ModelMeta(
 #: Features of work that keeps the data inside the company (volume of one's own files, exports, clean-ups,
 #: hours): a departing person's day far from normal on one of them alone is graded low (see _finding_of).
 INSIDE = frozenset({F.F_DL, F.F_SDL, F.F_DEL, F.F_SDEL, F.F_CRM, F.F_CRMT, F.F_MB, F.F_AH, F.F_PRT})
+
+
+#: Inside features whose rule has a reference that needs no own history: records exported from the CRM
+#: (``crm.bulk_export_before_departure`` judges an export against the colleagues' largest single exports,
+#: :mod:`detectors.peerlargest`). A newcomer's day far from normal only there is graded low like anyone's (v7).
+PEER_JUDGED = frozenset({F.F_CRM})
 
 
 def _leaves(event: Any, action: str) -> bool:
@@ -565,7 +577,8 @@ class BehaviourModel:
             # before resigning) the own gate exempts nothing: time in the CRM is not data gathered or taken.
             before_notice = hr.notice_from is not None and day < hr.notice_from
             exempt = [] if before_notice else gated
-            if score < c.strong and n_dev < 2 and i0 in INSIDE and i0 not in exempt and own_days >= c.own_full_days:
+            if (score < c.strong and n_dev < 2 and i0 in INSIDE and i0 not in exempt
+                    and (own_days >= c.own_full_days or i0 in PEER_JUDGED)):
                 # One behaviour far from normal that keeps the data inside (a handover export, a clean-up, a
                 # day of downloads) is its rule's to judge, with where the data went: the model tells it, low.
                 severity, ratio = "low", None

@@ -99,3 +99,27 @@ def test_own_photos_count_in_no_feature_of_the_day() -> None:
         if i == 0:
             assert acc[F.F_USB] == 0 and acc[F.F_MB] == 0
     assert acc[F.F_USB] == 1 and acc[F.F_MB] == WORK_USB["bytes"]
+
+
+def test_a_newcomers_big_crm_export_in_the_notice_is_its_rules_to_judge() -> None:
+    """Version 7: a newcomer (a week of own history) exports 400 CRM records in the notice, nothing else unusual:
+    low (crm.bulk_export_before_departure judges it against colleagues' largest exports, no own history needed).
+    Version 6 graded it medium through the newcomer exception meant for behaviour no rule can judge yet."""
+    from schemas import ActivityEvent, HRRecord
+
+    s = Stream(employees=13)
+    new, first = "E12", DAY - 8
+    s.add(new, DAY, {"kind": "crm", "action": "report_export", "object": "Accounts", "count": 400,
+                     "sensitivity": "confidential"}, 1)
+    s.hr = [h for h in s.hr if h["employee_id"] != new] + [
+        hr(new, first), hr(new, DAY - 2, "notice", resignation_date=day_str(DAY - 2), last_day=day_str(DAY + 10))]
+    items = [(0, HRRecord.model_validate(h)) for h in sorted(s.hr, key=lambda h: h["ts"])]
+    evs = [e for e in s.events() if not (e["actor"].startswith(new.lower()) and e["ts"] < day_str(first))]
+    items = sorted(items + [(2, ActivityEvent.model_validate(e)) for e in evs],
+                   key=lambda r: (r[1].ts, r[0]))
+    _, model, alerts = run(items)
+    assert model.warmed_up()
+    got = [a for a in alerts if a.rule_id == ID and a.employee_id == new]
+    assert got and got[0].explanation["top_feature"] == "crm_records_exported", [a.explanation for a in got]
+    assert got[0].explanation["own_days"] < 14
+    assert {a.severity for a in got} == {"low"}
