@@ -121,12 +121,12 @@ class Settings(BaseSettings):
     audit_kafka: bool = Field(False, description="also send audit records to the audit topic")
     operator: str = Field("", description="who runs the command, for the audit trail (default: the OS user)")
     # --- transactional worker engine (streams/tx, `exitwatch worker`) ---
-    tx_idle_ms: float = Field(0.0, ge=0, description="how long after its arrival a record waits in the "
+    tx_idle_ms: float = Field(50.0, ge=0, description="how long after its arrival a record waits in the "
                               "time-ordered merge for an input partition that has nothing buffered and no known "
                               "backlog (a partition with records on the broker not fetched yet is always waited "
-                              "for). 0, as Kafka Streams' max.task.idle.ms: wait only for records known to be "
-                              "there; raise it when producers of different topics publish the same moments with "
-                              "a skew, at that cost to every live alert")
+                              "for); every live alert pays it. 0, as Kafka Streams' max.task.idle.ms, waits only "
+                              "for records known to be there, but reordered a backlog in "
+                              "tests/propensity/test_tx_worker_offboarding.py (reports/benchmarks/s9-latency)")
     tx_batch: int = Field(2000, description="records the transactional worker consumes and merges at a time")
     tx_interval_ms: float = Field(100.0, description="the transactional worker commits its open transaction "
                                   "(outputs, state changes, offsets) at least this often")
