@@ -1,7 +1,6 @@
 """Work the transactional worker does while idle (nothing to process, no transaction open), each at most
 every so often: commit positions that moved with nothing to process, refresh the HR population for the
 k-anonymity of alerts.secops, purge expired employees (retention). Each function takes the worker.
-:func:`run` does them all; while records keep coming it still does them about every :data:`BUSY_EVERY_S`.
 """
 
 from __future__ import annotations
@@ -19,23 +18,6 @@ from streams.retention import CHECK_S as RETENTION_CHECK_S
 from streams.retention import PURGED, RETENTION_FAILURES, expired
 
 log = logging.getLogger("exitwatch.tx")
-
-#: While records keep coming (a steady live feed has records at almost every step of the loop, and the worker
-#: commits once they are processed), the upkeep still runs about this often, between two transactions.
-BUSY_EVERY_S = 1.0
-
-
-def run(self: Any, idle: bool) -> None:
-    """The upkeep between two transactions: at every ``idle`` step (nothing processed), and about every
-    :data:`BUSY_EVERY_S` otherwise; never with a transaction open."""
-    now = time.monotonic()
-    if self.tx.open or (not idle and now < self._upkeep_at):
-        return
-    self._upkeep_at = now + BUSY_EVERY_S
-    commit_idle_positions(self)
-    refresh_population(self)
-    refresh_shared(self)
-    retention(self)
 
 
 def commit_idle_positions(self: Any) -> None:

@@ -94,7 +94,6 @@ class TxWorker(Rebalancing):
         self._population_job: Any = None  # a later refresh of the HR population, read on a thread (upkeep)
         self._leavers_jobs: list[Any] = []  # reads of the leavers of newly owned partitions (upkeep.read_leavers)
         self._retention_at = 0.0
-        self._upkeep_at = 0.0  # the next upkeep while records keep coming (upkeep.run)
         self.next_offsets: dict[tuple[str, int], int] = {}  # processed in the open transaction
         self.committed_offsets: dict[tuple[str, int], int] = {}  # as last committed (lag, caught_up)
         self.paused: set[tuple[str, int]] = set()
@@ -184,7 +183,11 @@ class TxWorker(Rebalancing):
                     self.commit()
             if self.hr.pending:
                 self.hr.flush_pending()
-            upkeep.run(self, idle=not recs)  # between transactions; about once a second under steady traffic
+            if not recs and not self.tx.open:
+                upkeep.commit_idle_positions(self)
+                upkeep.refresh_population(self)
+                upkeep.refresh_shared(self)
+                upkeep.retention(self)
             return len(recs)
         except (Fenced, ClientFailed) as exc:
             self.renew(exc)

@@ -120,31 +120,3 @@ def test_the_bench_reads_each_probes_stages_from_the_workers_trace(tmp_path: Pat
         "produce_to_consumed": 10.0, "merge_wait": 50.0, "processing": 5.0, "commit_wait": 5.0, "commit": 10.0,
         "to_reader": 10.0}
     assert probe_stages([log], {}, {}) == {"traced": 0}  # a probe not seen is not counted
-
-
-def test_the_upkeep_runs_while_records_keep_coming_about_once_a_second(monkeypatch: Any) -> None:
-    """With a record at every step (a steady live feed, committed at once) the loop has no idle step; the
-    upkeep (positions, HR population, other workers' memories, retention) must not starve."""
-    from streams.tx import upkeep
-
-    done: list[str] = []
-    for name in ("commit_idle_positions", "refresh_population", "refresh_shared", "retention"):
-        monkeypatch.setattr(upkeep, name, lambda w, name=name: done.append(name))
-    now = [100.0]
-    monkeypatch.setattr(upkeep.time, "monotonic", lambda: now[0])
-    w = FakeWorker(FakeConsumer([], []))
-    w._upkeep_at = 0.0
-    upkeep.run(w, idle=False)
-    assert done == ["commit_idle_positions", "refresh_population", "refresh_shared", "retention"]
-    now[0] += 0.5
-    upkeep.run(w, idle=False)  # busy, and done half a second ago: not yet
-    assert len(done) == 4
-    upkeep.run(w, idle=True)  # an idle step: every time (each part has its own pace)
-    assert len(done) == 8
-    now[0] += upkeep.BUSY_EVERY_S
-    w.tx.open = True
-    upkeep.run(w, idle=True)  # never with a transaction open
-    assert len(done) == 8
-    w.tx.open = False
-    upkeep.run(w, idle=False)
-    assert len(done) == 12
