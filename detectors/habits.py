@@ -59,6 +59,16 @@ marketing manager in her notice is still the team's habit.
 >>> h.routine(EmployeeState(hr={"department": "Sales"}, extra={"fs": 0}), "s1", "hacking_tools", 30)
 >>> h.routine(team[4], "e4", "hacking_tools", 31, leaving=True)  # leaving, done only once before: new for them
 
+A group too small for :data:`TEAM_MIN` others has a habit when every other member has it: the second of an IT
+department's two security analysts (the helpdesk never visits such sites).
+
+>>> h = Habits(); it = [EmployeeState(hr={"department": "IT", "role": r}, extra={"fs": 0})
+...                    for r in ["helpdesk"] * 4 + ["security_analyst"] * 2]
+>>> for st in it:
+...     _ = h.off_hours(st, 30, 30 * 86400, True)
+>>> [h.routine(it[i], f"i{i}", "hacking_tools", 30) for i in (4, 5, 0)]
+[None, 'team', None]
+
 **Destinations of the company.** A consumer domain list calls github.com personal, yet in a software company
 hundreds of engineers push to the company's organisation there every day. A destination that is listed as
 personal but to which many colleagues upload routinely (at least :data:`ROUTINE_DAYS` distinct days each, by
@@ -490,7 +500,10 @@ class Habits:
             others = sum(len(c) for c in by_part.values()) - me
             if not me and (did is None or len(did) < KEEP_USERS):
                 self.team.touch(self.part, name).append(emp)
-            if why != "team" and not leaving and others >= max(TEAM_MIN, TEAM_SHARE * self.seen.count(g)):
+            members = self.seen.count(g)
+            if why != "team" and not leaving and (others >= max(TEAM_MIN, TEAM_SHARE * members)
+                                                  or 1 <= members - 1 <= others):
+                # (a group too small for TEAM_MIN others: when every other member does it, it is the team's)
                 why = "team"  # the team's habit names it even when it is also the person's own
         if why is None and day - int(st.extra.get("fs", day)) < NEW_DAYS:
             why = "new"

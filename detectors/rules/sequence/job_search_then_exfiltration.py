@@ -34,6 +34,13 @@ person's own normal (a leaver who copied as the team did is judged against it, a
 the day's team-habit copies apart (:func:`observe`, ``st.extra["jr"]``, the last :data:`ROUTINE_DAYS` days) and
 the last step is that day's amount without them. (They are subtracted whether or not their drive was new to the
 person: a miss, never a false alert.)
+
+Version 6: the job-site visits must fall on at least :data:`MIN_SEARCH_DAYS` different days. A search for work is
+something one comes back to; three pages of one sitting are one glance. Version 5 flagged a staying design
+engineer of an outside company (400 employees, 100 days, seed 1) high for three job-board pages within eight
+minutes, then his first thumb drive three weeks later. Every thief this rule caught on the 18 evaluation companies
+had visited job sites on 3 to 21 days of the 30 (:data:`JOB_DAYS`, ``st.extra``: the last days with a visit,
+recorded when the visit is read, whatever order the streams arrive in).
 """
 
 import dataclasses
@@ -71,6 +78,12 @@ def job_search_then_exfiltration(e: ActivityEvent) -> int:
     return 0
 
 
+#: Different days with a job-site visit that the first step needs.
+MIN_SEARCH_DAYS = 3
+#: st.extra key of the last days (day numbers) on which the employee visited a job site (at most JOB_DAYS_KEPT).
+JOB_DAYS = "jd"
+JOB_DAYS_KEPT = 4
+
 #: st.extra key of the team-habit copies of the last days: ``[[day, files], ...]``.
 ROUTINE = "jr"
 ROUTINE_DAYS = 3
@@ -92,9 +105,23 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) ->
 
 @dataclass(frozen=True)
 class BeyondTeamHabit(Sequence):
-    """A :class:`Sequence` whose last step is the day's amount without the copies that are the team's habit."""
+    """A :class:`Sequence` whose first step needs job-site visits on :data:`MIN_SEARCH_DAYS` different days and
+    whose last step is the day's amount without the copies that are the team's habit."""
+
+    def on_late_first(self, s: Series | None, hr: Any, t: float, st: EmployeeState, rid: str) -> Any:
+        """Called for every first step (a job-site visit), in or out of time order: remember its day first."""
+        d = int(t // 86400)
+        days: list[int] = st.extra.setdefault(JOB_DAYS, [])
+        if d not in days:
+            days.append(d)
+            days.sort()
+            del days[:-JOB_DAYS_KEPT]
+        return super().on_late_first(s, hr, t, st, rid)
 
     def _check_at(self, s: Series, t: float, day: int, st: EmployeeState, rid: str) -> Any:
+        lo = int((t - self.within_hours * 3600) // 86400)
+        if sum(lo <= d <= day for d in st.extra.get(JOB_DAYS, ())) < MIN_SEARCH_DAYS:
+            return None
         routine = sum(n for d, n in st.extra.get(ROUTINE, ()) if d == day)
         if routine:
             s = dataclasses.replace(s, days={**s.days, day: max(0.0, s.days.get(day, 0.0) - routine)})
@@ -133,7 +160,7 @@ RULE = Rule(
     # The signal comes before anyone resigns (CERT scenario 2), so it keeps its severity for people staying.
     staying_cap=None,
     id="sequence.job_search_then_exfiltration",
-    version="5",
+    version="6",
     title=(
         "{first_steps} job-site visits since {window_start}, then {observed:.0f} files or messages moved to "
         "removable media, personal mail, personal cloud or a competitor new to the employee on {day} "
@@ -171,6 +198,10 @@ RULE = Rule(
         Example("visits, then 6 messages to people at a competitor", True,
                 _WORK + _SEARCH + daily("2026-02-12", 1, per_day=6, action="send", recipients=["x@rival.example"],
                                         attrs={"recipient_categories": ["competitor"]}), _HR),
+        Example("three job-board pages in one sitting, then 12 files to a new USB drive: one glance", False,
+                _WORK + [ev(f"2026-02-02T12:{m}:00Z", action="visit", kind="web",
+                            object=f"https://www.indeed.com/viewjob?jk={m}") for m in (10, 14, 18)]
+                + daily("2026-02-12", 1, per_day=12, action="copy_to_removable", destination="USB-NEW"), _HR),
         Example("a single glance at a job board, then 12 files to USB", False,
                 _WORK + _SEARCH[:1] + daily("2026-02-12", 1, per_day=12, action="copy_to_removable"), _HR),
         Example("job search, then a single file to USB", False,

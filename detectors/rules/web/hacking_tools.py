@@ -11,6 +11,10 @@ when several of their department or role do it too (a security team), or in thei
 (no history: caution, not alarm). A first visit for the person that is unusual for their peers is judged as
 before. Version 3: the team's habit does not cover someone who is leaving or on the watchlist (only their own
 does): a departing member of a team that visits such sites, who never did, is doing something new for them.
+Version 4: a role or department too small for three others to do it is a team whose habit it is when every other
+member does it (``detectors.habits``): version 3 flagged the second of an outside company's two security
+analysts (400 employees, 100 days, seed 2) medium for his second visit, in his third week of data, to the kind
+of site his one colleague had visited every few days from the first day.
 """
 
 from typing import Any
@@ -39,7 +43,7 @@ _KEYLOGGER: dict[str, Any] = dict(kind="web", action="visit", object="https://ww
 RULE = Rule(
     staying_cap="medium",
     id="web.hacking_tools",
-    version="3",
+    version="4",
     title=(
         "{observed:.0f} visit(s) or download(s) of hacking tools or keyloggers on {day}, "
         "{ratio_to_own_normal}x the employee's usual; HR status {status}"
@@ -75,6 +79,14 @@ RULE = Rule(
                    for i in range(20)],
                 _SEC + [hr("2026-02-02T09:00:00Z", employee_id="S4", accounts=["sec4@corp.example"],
                            department="Security", status="notice", last_day="2026-02-27")]),
+        Example("the second of two security analysts in IT, whose colleague visits such sites every day", False,
+                daily("2026-01-05", 30, per_day=1, actor="sa@corp.example", **_KEYLOGGER)
+                + [e for i in range(4) for e in daily("2026-01-05", 20, per_day=1, actor=f"it{i}@corp.example",
+                                                      kind="web", action="visit", object="https://news.example/")]
+                + _WORK + [ev("2026-02-10T13:35:00Z", **_KEYLOGGER)],
+                [hr("2026-01-01T09:00:00Z", department="IT", role="security_analyst"),
+                 hr("2026-01-01T09:00:00Z", employee_id="SA", accounts=["sa@corp.example"], department="IT",
+                    role="security_analyst")] + _IT),
         Example("the first in a department where nobody does it", True,
                 [e for i in range(4) for e in daily("2026-01-05", 20, per_day=1, actor=f"it{i}@corp.example",
                                                       kind="web", action="visit", object="https://news.example/")]
