@@ -616,9 +616,6 @@ class FirstTime(Window):
     evidence_cap: int = 6
     #: Kinds of first that count half in a cluster (the most common firsts: a late evening now and then).
     weak_kinds: tuple[str, ...] = ()
-    #: A first that at least this share of the employee's peer group (at least ``peers.MIN_GROUP`` seen) did
-    #: before also counts half in a cluster (0: off). Shares of ``peers.COMMON`` or more do not count at all.
-    peer_weak_share: float = 0.0
 
     def horizon(self, lookback_days: int) -> int:
         return max(super().horizon(lookback_days), self.span_days)
@@ -631,20 +628,16 @@ class FirstTime(Window):
         names: list[Any] = []
         if self.min_new > 1:
             names = st.extra.setdefault(NOVELTY_NAMES, {}).setdefault(rid, [])
-            if not any(x[0] == day and x[1] == key for x in names):
-                # a third element 1: common enough among the peers when it was new to count half
-                common = self.peer_weak_share > 0 and _peer_weak(peers, self.peer_weak_share)
-                names.append([day, key, 1] if common else [day, key])
+            if [day, key] not in names:
+                names.append([day, key])
             del names[: -max(int(self.min_new) + 1, 4)]
         if not self.ok(hr, day):
             return None
         lo = day - self.span_days + 1
-        recent = [x[1] for x in names if lo <= x[0] <= day] if names else [key]
+        recent = [k for d, k in names if lo <= d <= day] if names else [key]
         # A cluster counts kinds of behaviour: two new machines ("host:a", "host:b") are one kind.
         kinds = {k.split(":", 1)[0] for k in recent}
-        peer_weak = {x[1].split(":", 1)[0] for x in names if lo <= x[0] <= day and len(x) > 2}
-        n = (sum(0.5 if k in self.weak_kinds or k in peer_weak else 1.0 for k in kinds) if self.min_new > 1
-             else s.total(lo, day))
+        n = sum(0.5 if k in self.weak_kinds else 1.0 for k in kinds) if self.min_new > 1 else s.total(lo, day)
         if n < self.min_new:
             return None
         first_day = min((d for d in s.days if lo <= d <= day), default=day)
@@ -662,22 +655,8 @@ class FirstTime(Window):
             ratio=None,
             day=day,
             extra={"new": ", ".join(recent), "history_days": day - fs,
-                   **({"peer_common": ", ".join(sorted(peer_weak & kinds)) or "none"}
-                      if self.min_new > 1 else {}),
                    "peers_before": f"{peers[0]} of {peers[1]}" if peers[1] else "no peers seen"},
         )
-
-
-def _peer_weak(peers: tuple[int, int], share: float) -> bool:
-    """Whether ``peers`` (members who did a thing before, members seen) make it common enough to count half.
-
-    >>> _peer_weak((29, 72), 0.25), _peer_weak((10, 121), 0.25), _peer_weak((2, 4), 0.25)
-    (True, False, False)
-    """
-    from detectors.peers import MIN_GROUP
-
-    did, n = peers
-    return n >= MIN_GROUP and did >= share * n
 
 
 def describe(window: Any) -> str:

@@ -14,12 +14,6 @@ marks routine (``attrs.routine``: a logon on a colleague's machine or a hacking-
 habit or, for someone not leaving, their team's) is no first: version 2 flagged three helpdesk and desktop
 support technicians of two outside companies (seed 1) for "host:a, host:b, host:c" (their desk-side visits)
 with a first thumb drive or a job site.
-Version 4: what the peers do is a normal too. A first that at least a quarter of the employee's department
-(at least 5 members seen) had done before counts half, like work after hours (half or more: not counted at all,
-as before; the explanation names them in ``peer_common``). Version 3 flagged a staying account executive of an
-outside company (400 employees, 100 days, seed 2) medium for a first thumb drive and a first mail to a competitor,
-a mail 29 of 72 colleagues of her department had sent before. The thefts it catches are firsts nobody around the
-person does: mail to a competitor and its site that 0 of 26-153 colleagues had, a leak site.
 """
 
 from detectors.examples import daily, ev, hr
@@ -27,10 +21,6 @@ from detectors.rule import Example, Rule
 from detectors.rules.activity._firsts import any_first
 from detectors.windows import FirstTime
 from schemas import ActivityEvent
-
-
-#: A first that this share of the department had done before counts half.
-PEER_WEAK_SHARE = 0.25
 
 
 def firsts_together(e: ActivityEvent) -> bool:
@@ -43,40 +33,20 @@ _WORK = [e for e in daily("2026-01-05", 30, per_day=3, hour=10, action="open")
 _NIGHT_USB = [ev("2026-02-17T22:00:00Z", action="logon"),
               ev("2026-02-17T22:05:00Z", action="connect", destination="removable")]
 
-_SALES = hr("2026-01-01T09:00:00Z", department="Sales")
-
-
-def _sales(mailed: int) -> tuple[list[dict], list[dict]]:
-    """Eight colleagues in Sales (nine members with ann), ``mailed`` of whom mailed a competitor in January;
-    then ann's first thumb drive and first mail to a competitor."""
-    hrs = [hr("2026-01-01T09:00:00Z", employee_id=f"S{i}", accounts=[f"s{i}@corp.example"], department="Sales")
-           for i in range(8)]
-    evs = [ev(f"2026-01-{5 + i:02d}T10:00:00Z", actor=f"s{i}@corp.example") for i in range(8)]
-    evs += [ev(f"2026-01-{12 + i:02d}T10:00:00Z", actor=f"s{i}@corp.example", action="send",
-               recipients=["x@rival.example"], attrs={"recipient_categories": ["competitor"]})
-            for i in range(mailed)]
-    mine = [ev("2026-02-16T11:00:00Z", action="connect"),
-            ev("2026-02-17T11:00:00Z", action="send", recipients=["y@rival.example"],
-               attrs={"recipient_categories": ["competitor"]})]
-    return _WORK + evs + mine, hrs + [_SALES]
-
-
 RULE = Rule(
     staying_cap=None,
     id="activity.firsts_together",
-    version="4",
+    version="3",
     title=(
         "Never done before in {history_days} days of history, within 7 days up to {day}: {new} (weight "
-        "{observed:g}, after hours and what a quarter of the department did before counting half: "
-        "{peer_common}); HR status {status}"
+        "{observed:g}, after hours counting half); HR status {status}"
     ),
     description=__doc__,
     severity="medium",
     score=55,
     predicate=firsts_together,
     novelty=any_first,
-    window=FirstTime(min_history_days=28, min_new=2, span_days=7, weak_kinds=("after_hours",),
-                     peer_weak_share=PEER_WEAK_SHARE),
+    window=FirstTime(min_history_days=28, min_new=2, span_days=7, weak_kinds=("after_hours",)),
     runbook=(
         "Read the evidence in time order: what was connected, visited, sent and from which machine; ask the "
         "manager whether a change of role or a project explains it; if files may have left, secure the device "
@@ -100,9 +70,6 @@ RULE = Rule(
                 _WORK + [ev("2026-02-16T11:00:00Z", action="logon", host="PC-BOB",
                             attrs={"host_usual_user": "E2", "routine": "own"}),
                          ev("2026-02-17T11:00:00Z", action="connect")], _HR),
-        Example("a first thumb drive and a first mail to a competitor, which 1 of 9 in Sales had sent", True,
-                *_sales(1)),
-        Example("... but 3 of 9 in Sales had mailed competitors: that first counts half", False, *_sales(3)),
         Example("two new things 10 days apart", False,
                 _WORK + [ev("2026-02-06T11:00:00Z", action="connect"), ev("2026-02-17T22:00:00Z", action="logon")],
                 _HR),
