@@ -451,16 +451,17 @@ def snapshot_rows(runs: list[FeatureRun]) -> list[tuple[dict[str, float], bool]]
     return rows
 
 
-def fit_weights(runs: list[FeatureRun], l2: float = 1.0, factors: tuple[str, ...] = FACTORS,
-                rows: list[tuple[dict[str, float], bool]] | None = None) -> dict[str, float]:
-    """The scorecard's weights: a logistic regression (Newton's method, L2 ``l2`` on the factor weights) of
-    "notice within 90 days" on the weekly snapshots of ``dirs`` (:func:`snapshot_rows`). How
-    :data:`detectors.models.propensity.WEIGHTS` was made, on training companies only."""
+def newton_logistic(x: Any, y: Any, l2: float = 1.0) -> Any:
+    """A logistic regression's coefficients by damped Newton steps (at most 2 per step), L2 ``l2`` on every
+    coefficient but the first (the intercept: ``x``'s first column is ones). ``x``, ``y``: numpy arrays.
+
+    >>> import numpy as np
+    >>> x = np.array([[1.0, v] for v in (0, 0, 1, 1, 2, 2, 3, 3)]); y = np.array([0, 0, 0, 1, 0, 1, 1, 1.0])
+    >>> w = newton_logistic(x, y, l2=0.0); bool(w[1] > 0), abs(round(float(w[0] + 1.5 * w[1]), 6))  # even odds at 1.5
+    (True, 0.0)
+    """
     import numpy as np
 
-    rows = snapshot_rows(runs) if rows is None else rows
-    x = np.array([[1.0] + [float(r[k]) for k in factors] for r, _ in rows])
-    y = np.array([1.0 if lab else 0.0 for _, lab in rows])
     w = np.zeros(x.shape[1])
     w[0] = math.log(max(y.mean(), 1e-6) / max(1 - y.mean(), 1e-6))
     reg = np.eye(x.shape[1]) * l2
@@ -474,6 +475,20 @@ def fit_weights(runs: list[FeatureRun], l2: float = 1.0, factors: tuple[str, ...
         w -= step
         if float(np.abs(step).max()) < 1e-7:
             break
+    return w
+
+
+def fit_weights(runs: list[FeatureRun], l2: float = 1.0, factors: tuple[str, ...] = FACTORS,
+                rows: list[tuple[dict[str, float], bool]] | None = None) -> dict[str, float]:
+    """The scorecard's weights: a logistic regression (Newton's method, L2 ``l2`` on the factor weights) of
+    "notice within 90 days" on the weekly snapshots of ``dirs`` (:func:`snapshot_rows`). How
+    :data:`detectors.models.propensity.WEIGHTS` was made, on training companies only."""
+    import numpy as np
+
+    rows = snapshot_rows(runs) if rows is None else rows
+    x = np.array([[1.0] + [float(r[k]) for k in factors] for r, _ in rows])
+    y = np.array([1.0 if lab else 0.0 for _, lab in rows])
+    w = newton_logistic(x, y, l2)
     out = {"intercept": round(float(w[0]), 3)}
     out.update({k: round(float(v), 3) for k, v in zip(factors, w[1:])})
     return {**{k: 0.0 for k in FACTORS}, **out}

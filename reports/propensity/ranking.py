@@ -79,22 +79,9 @@ def _value(u: Units, k: str) -> float:
 
 
 def _fit(xs: list[Units], ys: list[bool], feats: tuple[str, ...], l2: float = 1.0) -> dict[str, float]:
-    """Logistic regression by Newton's method, as :func:`exitwatch.evaluate_propensity.fit_weights`."""
+    """Logistic regression by Newton's method (:func:`exitwatch.evaluate_propensity.newton_logistic`)."""
     x = np.array([[1.0] + [_value(r, k) for k in feats] for r in xs])
-    y = np.array(ys, float)
-    w = np.zeros(x.shape[1])
-    w[0] = math.log(y.mean() / (1 - y.mean()))
-    reg = np.eye(x.shape[1]) * l2
-    reg[0, 0] = 0
-    for _ in range(100):
-        p = 1 / (1 + np.exp(-np.clip(x @ w, -30, 30)))
-        g = x.T @ (p - y) + reg @ w
-        h = (x * (p * (1 - p))[:, None]).T @ x + reg + np.eye(x.shape[1]) * 1e-9
-        s = np.linalg.lstsq(h, g, rcond=None)[0]
-        s *= min(1.0, 2.0 / max(1e-12, float(np.abs(s).max())))
-        w -= s
-        if float(np.abs(s).max()) < 1e-7:
-            break
+    w = ep.newton_logistic(x, np.array(ys, float), l2)
     return dict(zip(("intercept", *feats), (float(v) for v in w)))
 
 
