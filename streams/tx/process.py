@@ -156,6 +156,7 @@ class Processor:
                     self.detect(r, obj, obj.employee_id or "")
                 elif isinstance(obj, HRRecord):
                     self.on_hr(r, obj)
+                    snaps.pop(obj.employee_id, None)  # the batch's later events read the record just stored
                 else:
                     self.on_signal(r, obj)
             except Exception as exc:  # one bad record never stops the stream

@@ -328,3 +328,25 @@ def test_per_event_counters_are_added_once_per_batch_and_add_up(proc: Any) -> No
     p.process(recs)
     assert (events_in._value.get() - before[0], detected._value.get() - before[1]) == (6, 5)
     assert p._counts == {}
+
+
+class RememberingHR(FakeHR):
+    """An HR store whose snapshots are the records put into it, as the real one's in-process cache."""
+
+    def snapshots(self, emps: set[str]) -> dict[str, tuple[dict[str, Any] | None, bool]]:
+        latest = {r.employee_id: r for r in self.put_records}
+        return {e: ((latest[e].model_dump(mode="json") if e in latest else None), False) for e in emps}
+
+
+def test_an_event_after_its_employees_hr_record_in_the_same_batch_carries_that_record() -> None:
+    """A backlog (HR record and events fetched together) comes out in one batch: the events that follow the HR
+    record in the merge are enriched with it, not with what the store held when the batch began."""
+    p = Processor(build_engine(models=False), RememberingHR({"ann@corp.example": "E1"}), "t.", b"k",
+                  lambda emp: 0, {0})
+    sent: list[tuple[str, Any]] = []
+    p.send = lambda topic, value, key=None, **kw: sent.append((topic, orjson.loads(value)))
+    p.process([p.decode(hr_msg("E1", ["ann@corp.example"]))] + [p.decode(event_msg(i, "ann@corp.example", i))
+                                                                for i in range(3)])
+    enriched = [v for t, v in sent if t == "t.activity.enriched"]
+    assert len(enriched) == 3 and {(v["employee_id"], (v["employee"] or {}).get("status")) for v in enriched} == {
+        ("E1", "notice")}
