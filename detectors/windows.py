@@ -902,7 +902,7 @@ class SustainedAbove(Sustained):
     #: every calendar day (days without any event count as days without the amount). With it, a run of at
     #: least ``away_days`` days without any event (longer than a weekend) is an absence and is not judged.
     presence: str = ""
-    away_days: int = 3
+    away_days: int = 3  # at least ABSENCE_MIN: shorter absences are not kept
 
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.days + self.onset_days + self.ref_days)
@@ -1210,50 +1210,60 @@ class OnEventTakeHome(OnEvent):
                                     "(graded low)"})
 
 
-#: Days one presence record covers (:func:`mark_present`): 4 words of 30 bits, more than the 90 days
-#: (departure period, onsets and reference) :class:`SustainedAbove` reads.
-PRESENCE_WORD, PRESENCE_WORDS = 30, 4
+#: Absences (runs of days without being seen) shorter than this are not kept by :func:`mark_present`: the
+#: rules judge only longer ones (``SustainedAbove.away_days`` is at least this; a weekend is no absence).
+ABSENCE_MIN = 3
+#: How far back from the last day seen a presence record keeps absences: more than the 90 days a rule reads.
+PRESENCE_DAYS = 120
 
 
 def mark_present(st: EmployeeState, key: str, day: int) -> None:
-    """Notes in ``st.extra[key]`` that the employee was seen on ``day``: ``[first day covered, word, ...]``,
-    bit ``i`` of word ``j`` for day ``first + 30 j + i``. A day past the last word drops the oldest words; a
-    day before the first is beyond what any window reads and is not kept.
+    """Notes in ``st.extra[key]`` that the employee was seen on ``day``. The record is the last day seen, then
+    the absences of :data:`ABSENCE_MIN` or more days (first and last day of each) within :data:`PRESENCE_DAYS`
+    before it: ``[last, start, end, ...]``, or the last day alone (an int) when there is none, the common case.
+    A day seen late splits the absence it falls in. Days before the first day seen count as present.
 
-    >>> st = EmployeeState(); mark_present(st, "dp", 100); mark_present(st, "dp", 102)
-    >>> st.extra["dp"], present_days(st, "dp", 99, 103)
-    ([100, 5, 0, 0, 0], [True, True, False, True, False])
-    >>> mark_present(st, "dp", 100 + 4 * 30); st.extra["dp"], present_days(st, "dp", 100, 101)
-    ([130, 0, 0, 0, 1], [True, True])
+    >>> st = EmployeeState(); mark_present(st, "dp", 100); mark_present(st, "dp", 102); st.extra["dp"]
+    102
+    >>> mark_present(st, "dp", 110); st.extra["dp"], present_days(st, "dp", 101, 111)
+    ([110, 103, 109], [True, True, False, False, False, False, False, False, False, True, False])
+    >>> mark_present(st, "dp", 105); st.extra["dp"]  # seen late: 103-104 is too short to keep, 106-109 stays
+    [110, 106, 109]
+    >>> mark_present(st, "dp", 110 + PRESENCE_DAYS); st.extra["dp"]  # 106-109 is out of reach now
+    [230, 111, 229]
     """
     rec = st.extra.get(key)
     if rec is None:
-        st.extra[key] = rec = [day] + [0] * PRESENCE_WORDS
-    i = day - rec[0]
-    if i < 0:
+        st.extra[key] = day
         return
-    j = i // PRESENCE_WORD
-    if j >= PRESENCE_WORDS:
-        drop = j - PRESENCE_WORDS + 1
-        words = rec[1 + drop:] if drop < PRESENCE_WORDS else []
-        rec[:] = [rec[0] + drop * PRESENCE_WORD] + words + [0] * (PRESENCE_WORDS - len(words))
-        i, j = day - rec[0], PRESENCE_WORDS - 1
-    rec[1 + j] |= 1 << (i % PRESENCE_WORD)
+    last, runs = (rec, []) if isinstance(rec, int) else (rec[0], rec[1:])
+    if day > last:
+        if day - last - 1 >= ABSENCE_MIN:
+            runs += [last + 1, day - 1]
+        last = day
+        while runs and runs[1] < day - PRESENCE_DAYS:
+            del runs[:2]
+    elif day < last:
+        for i in range(0, len(runs), 2):
+            a, b = runs[i], runs[i + 1]
+            if a <= day <= b:
+                runs[i : i + 2] = [x for lo, hi in ((a, day - 1), (day + 1, b)) if hi - lo + 1 >= ABSENCE_MIN
+                                   for x in (lo, hi)]
+                break
+    st.extra[key] = [last, *runs] if runs else last
 
 
 def present_days(st: EmployeeState, key: str, lo: int, hi: int) -> list[bool]:
-    """Whether the employee was seen on each day from ``lo`` to ``hi`` (:func:`mark_present`). A day the record
-    does not cover (before it began, or no record: a state from before the record existed) counts as present,
-    which judges it as every calendar day was judged before."""
+    """Whether the employee was seen on each day from ``lo`` to ``hi`` (:func:`mark_present`), as far as the
+    rules read it: a day after the last day seen is not, a day in a kept absence is not, any other is (a
+    gap shorter than :data:`ABSENCE_MIN` days reads as present). No record (a state from before the record
+    existed): every day is present, which judges it as every calendar day was judged before."""
     rec = st.extra.get(key)
-    out = []
-    for d in range(lo, hi + 1):
-        i = -1 if rec is None else d - rec[0]
-        if i < 0 or i >= PRESENCE_WORD * PRESENCE_WORDS:
-            out.append(rec is None or i < 0)
-        else:
-            out.append(bool(rec[1 + i // PRESENCE_WORD] >> (i % PRESENCE_WORD) & 1))
-    return out
+    if rec is None:
+        return [True] * (hi - lo + 1)
+    last, runs = (rec, []) if isinstance(rec, int) else (rec[0], rec[1:])
+    return [d <= last and not any(runs[i] <= d <= runs[i + 1] for i in range(0, len(runs), 2))
+            for d in range(lo, hi + 1)]
 
 
 def away_dropped(seen: list[bool], vals: list[float], run: int) -> list[bool]:

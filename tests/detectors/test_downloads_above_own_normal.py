@@ -168,17 +168,24 @@ def test_an_absence_before_the_onset_teaches_no_usual_day_one_after_it_stays_jud
     assert judge(range(20, 34))[:3] == (40, 30, 30) and judge(range(20, 34))[3] == 16
 
 
-def test_the_presence_record_keeps_four_months_in_five_ints() -> None:
+def test_the_presence_record_keeps_the_absences_a_rule_reads() -> None:
     st = EmployeeState()
     for d in (10, 11, 40, 129):
         mark_present(st, "dp", d)
+    assert st.extra["dp"] == [129, 12, 39, 41, 128]  # the last day seen, then each absence of 3 or more days
     assert present_days(st, "dp", 10, 12) == [True, True, False]
     assert present_days(st, "dp", 39, 41) == [False, True, False] and present_days(st, "dp", 129, 130) == [True, False]
-    mark_present(st, "dp", 200)  # seventy days later: the oldest words give way
-    assert len(st.extra["dp"]) == 5 and st.extra["dp"][0] == 100
+    mark_present(st, "dp", 200)  # seventy days later: 12-39 is more than 120 days back and gives way
+    assert st.extra["dp"] == [200, 41, 128, 130, 199]
+    assert present_days(st, "dp", 12, 12) == [True]  # out of reach: present, as before the record began
     assert present_days(st, "dp", 129, 129) == [True] and present_days(st, "dp", 130, 131) == [False, False]
     assert present_days(st, "dp", 200, 201) == [True, False]
     assert present_days(EmployeeState(), "dp", 0, 1) == [True, True]  # no record: every day, as before v3
+    busy = EmployeeState()
+    for d in range(300, 400):
+        if d % 7 not in (5, 6):  # weekends off: no absence to keep
+            mark_present(busy, "dp", d)
+    assert busy.extra["dp"] == 399  # 399 % 7 == 0: a working day
 
 
 # ---------------------------------------------------------------------------- the peer fallback (v2)
