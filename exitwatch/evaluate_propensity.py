@@ -435,19 +435,21 @@ def _river_online(snaps: list[tuple[int, str, float, dict[str, float]]], notice:
     return auc(pos, neg)
 
 
-def snapshot_rows(runs: list[FeatureRun]) -> list[tuple[dict[str, float], bool]]:
+def snapshot_rows(runs: list[FeatureRun], lo: int = 0, hi: int = WINDOW_DAYS,
+                  skip_late: bool = False) -> list[tuple[dict[str, float], bool]]:
     """Weekly snapshots of every employee's factor units with the label "notice within the next 90 days"
-    (only snapshots whose 90 days are observed, before any notice)."""
+    (only snapshots whose 90 days are observed, before any notice). ``lo``/``hi``: the label "notice ``lo`` to
+    ``hi`` days ahead" instead; ``skip_late``: the last ``lo`` days before a notice left out."""
     rows: list[tuple[dict[str, float], bool]] = []
     for run in runs:
         notice = run.notice
         for emp, ser in run.units.items():
             days = [d for d, _ in ser]
-            for day in range(ser[0][0], run.end + 1 - WINDOW_DAYS, 7):
+            for day in range(ser[0][0], run.end + 1 - hi, 7):
                 i = bisect.bisect_right(days, day)
-                if i == 0 or (emp in notice and day >= notice[emp]):
+                if i == 0 or (emp in notice and (day >= notice[emp] or (skip_late and notice[emp] - lo < day))):
                     continue
-                rows.append((ser[i - 1][1], emp in notice and notice[emp] <= day + WINDOW_DAYS))
+                rows.append((ser[i - 1][1], emp in notice and notice[emp] - hi <= day < notice[emp] - lo))
     return rows
 
 

@@ -29,7 +29,6 @@ flags 5% of the stayers).
 from __future__ import annotations
 
 import argparse
-import bisect
 import collections
 import math
 import statistics
@@ -50,20 +49,10 @@ Units = dict[str, float]
 
 def _rows(runs: list[ep.FeatureRun], lo: int = 0, hi: int = 90, skip_late: bool = False
           ) -> tuple[list[Units], list[bool]]:
-    """Weekly snapshots labelled "notice lo to hi days ahead" (``skip_late``: the last ``lo`` days left out)."""
-    xs: list[Units] = []
-    ys: list[bool] = []
-    for run in runs:
-        n = run.notice
-        for emp, ser in run.units.items():
-            days = [d for d, _ in ser]
-            for day in range(ser[0][0], run.end + 1 - hi, 7):
-                i = bisect.bisect_right(days, day)
-                if i == 0 or (emp in n and day >= n[emp]) or (skip_late and emp in n and n[emp] - lo < day):
-                    continue
-                xs.append(ser[i - 1][1])
-                ys.append(emp in n and n[emp] - hi <= day < n[emp] - lo)
-    return xs, ys
+    """Weekly snapshots labelled "notice lo to hi days ahead" (``skip_late``: the last ``lo`` days left out):
+    :func:`exitwatch.evaluate_propensity.snapshot_rows` as two lists."""
+    rows = ep.snapshot_rows(runs, lo, hi, skip_late)
+    return [u for u, _ in rows], [y for _, y in rows]
 
 
 def _value(u: Units, k: str) -> float:
