@@ -404,7 +404,10 @@ class Engine:
             self.stats.duplicates += 1
             return []
         if st.hr is None:
-            snap = getattr(event, "employee", None)
+            # an enriched event's snapshot (a plain event has none: getattr of a missing field on a pydantic
+            # model raises and catches an AttributeError inside, a few microseconds on every event of an
+            # employee without HR state)
+            snap = vars(event).get("employee")
             if snap is not None and snap.status is not None:
                 st.hr = snap.model_dump(mode="json", exclude={"resolved", "stale"}, exclude_none=True)
                 if not st.hr.get("watchlist"):

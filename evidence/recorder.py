@@ -52,6 +52,7 @@ _NO_IDS = frozenset({KEY, "d", "hh", "fs", "flagged", "pd", "rc"})
 #: Events kept beyond the last prune before the next one.
 SLACK = 16
 _EVENT_FIELDS = tuple(ActivityEvent.model_fields)
+_N_FIELDS = len(_EVENT_FIELDS)
 
 
 def _box(st: EmployeeState) -> dict[str, Any]:
@@ -80,7 +81,10 @@ def as_record(event: ActivityEvent | dict[str, Any] | bytes) -> dict[str, Any]:
     if isinstance(event, bytes):
         return orjson.loads(event)  # type: ignore[no-any-return]
     src = event.__dict__
-    d = {k: src[k] for k in _EVENT_FIELDS if src.get(k) is not None}
+    if type(event) is ActivityEvent and len(src) == _N_FIELDS:  # the fields in declaration order (pydantic)
+        d = {k: v for k, v in src.items() if v is not None}
+    else:
+        d = {k: src[k] for k in _EVENT_FIELDS if src.get(k) is not None}
     d["ts"] = event.ts.isoformat().replace("+00:00", "Z")
     return d
 

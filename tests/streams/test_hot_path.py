@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 
 from detectors.state import EmployeeState, Series
-from evidence.recorder import _events, note_event, settle, stored_bytes
-from schemas import ActivityEvent
+from evidence.recorder import _events, as_record, note_event, settle, stored_bytes
+from schemas import ActivityEvent, EnrichedEvent
 from schemas.guard import check_record
 from streams.tx.process import event_json
 from streams.tx.store import StateStore
@@ -62,6 +62,36 @@ def test_event_json_keeps_the_enriched_fields_where_the_worker_puts_them() -> No
     ref = ev.model_dump(mode="json")
     ref["employee_id"], ref["employee"] = "E9", {"status": "notice"}
     assert orjson.dumps(d, option=orjson.OPT_UTC_Z) == orjson.dumps(ref)
+
+
+def test_event_json_and_as_record_fast_paths_give_the_field_by_field_forms() -> None:
+    """A plain event's dict is copied whole (pydantic keeps the fields in declaration order): the same keys, in
+    the same order, with the same values as the field-by-field forms, for events decoded from JSON with fields
+    absent, null, in any order, and after the guard and a model_copy; an enriched event keeps its snapshot out
+    of the evidence record."""
+    fields = tuple(ActivityEvent.model_fields)
+    evs = events(300, seed=5)
+    rnd = random.Random(5)
+    shuffled = []
+    for ev in evs[:100]:  # the same records with their JSON keys in another order
+        d = orjson.loads(orjson.dumps(ev.model_dump(mode="json")))
+        keys = list(d)
+        rnd.shuffle(keys)
+        shuffled.append(ActivityEvent.model_validate_json(orjson.dumps({k: d[k] for k in keys})))
+    copies = [ev.model_copy(update={"personal": True, "attrs": {**ev.attrs, "personal_by": "detector"}})
+              for ev in evs[:50]]
+    for ev in evs + shuffled + copies:
+        src = ev.__dict__
+        slow = {k: src[k] for k in fields}
+        fast = event_json(ev)
+        assert list(fast.items()) == list(slow.items()), ev
+        slow_rec = {k: src[k] for k in fields if src.get(k) is not None}
+        slow_rec["ts"] = ev.ts.isoformat().replace("+00:00", "Z")
+        assert orjson.dumps(as_record(ev)) == orjson.dumps(slow_rec), ev
+    enriched = EnrichedEvent.model_validate_json(orjson.dumps({**evs[0].model_dump(mode="json"),
+                                                               "employee": {"status": "notice"}}))
+    assert "employee" not in as_record(enriched) and "employee" not in event_json(enriched)
+    assert as_record(enriched) == as_record(evs[0])
 
 
 def state_with_evidence(n: int) -> EmployeeState:

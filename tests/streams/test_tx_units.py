@@ -350,3 +350,25 @@ def test_an_event_after_its_employees_hr_record_in_the_same_batch_carries_that_r
     enriched = [v for t, v in sent if t == "t.activity.enriched"]
     assert len(enriched) == 3 and {(v["employee_id"], (v["employee"] or {}).get("status")) for v in enriched} == {
         ("E1", "notice")}
+
+
+def test_the_batch_snapshot_of_an_employee_is_taken_again_after_their_hr_record_and_in_the_next_batch() -> None:
+    """The enriched events' ``employee`` object is serialised once per employee and batch: an HR record of the
+    employee in the middle of the batch, and the next batch, read the store again."""
+    hr = RememberingHR({"ann@corp.example": "E1"})
+    p = Processor(build_engine(models=False), hr, "t.", b"k", lambda emp: 0, {0})
+    sent: list[tuple[str, Any]] = []
+    p.send = lambda topic, value, key=None, **kw: sent.append((topic, orjson.loads(value)))
+
+    def hr_at(status: str, day: int) -> Msg:
+        return Msg("t.hr.status", orjson.dumps({"employee_id": "E1", "ts": f"2026-03-{day:02d}T09:00:00Z",
+                                                "status": status, "accounts": ["ann@corp.example"]}))
+
+    p.process([p.decode(m) for m in (hr_at("active", 1), event_msg(0, "ann@corp.example", 0),
+                                     event_msg(1, "ann@corp.example", 1), hr_at("notice", 11),
+                                     event_msg(2, "ann@corp.example", 2))])
+    hr.put_records.append(HRRecord.model_validate({"employee_id": "E1", "ts": "2026-03-13T09:00:00Z",
+                                                   "status": "departed", "last_day": "2026-03-12"}))
+    p.process([p.decode(event_msg(3, "ann@corp.example", 3))])  # the store changed between batches
+    got = [(v["event_id"], v["employee"]["status"]) for t, v in sent if t == "t.activity.enriched"]
+    assert got == [("e0", "active"), ("e1", "active"), ("e2", "notice"), ("e3", "departed")]
