@@ -121,12 +121,13 @@ class Settings(BaseSettings):
     audit_kafka: bool = Field(False, description="also send audit records to the audit topic")
     operator: str = Field("", description="who runs the command, for the audit trail (default: the OS user)")
     # --- transactional worker engine (streams/tx, `exitwatch worker`) ---
-    tx_idle_ms: float = Field(50.0, ge=0, description="how long after its arrival a record waits in the "
+    tx_idle_ms: float = Field(0.0, ge=0, description="how long after its arrival a record waits in the "
                               "time-ordered merge for an input partition that has nothing buffered and no known "
                               "backlog (a partition with records on the broker not fetched yet is always waited "
-                              "for); every live alert pays it. 0, as Kafka Streams' max.task.idle.ms, waits only "
-                              "for records known to be there (measured faster; not the default yet, see "
-                              "reports/benchmarks/s9-latency)")
+                              "for); every live alert pays it. 0 (the default, as Kafka Streams' "
+                              "max.task.idle.ms) waits only for records known to be there; a few ms more let "
+                              "records produced at the same moment on other partitions catch up (see "
+                              "reports/benchmarks/s10-perf)")
     tx_batch: int = Field(2000, description="records the transactional worker consumes and merges at a time")
     tx_interval_ms: float = Field(100.0, description="the transactional worker commits its open transaction "
                                   "(outputs, state changes, offsets) at least this often")

@@ -17,8 +17,8 @@ then events). An empty partition holds the merge back
 So a backlog published first comes out in event-time order, as ``exitwatch replay`` reads it, and live traffic
 waits at most the idle time once: the wait is counted from each record's arrival, not from the moment a
 partition ran empty (that made a sparse live feed wait one idle time per partition emptied before the record,
-200+ ms at a tenth of the sustained rate). ``idle`` 0 is Kafka Streams' ``max.task.idle.ms`` 0: wait only for
-records known to be on the broker (not the default: see reports/benchmarks/s9-latency). A record older than what was already processed (late data) is processed
+200+ ms at a tenth of the sustained rate). ``idle`` 0 (the default) is Kafka Streams' ``max.task.idle.ms`` 0:
+wait only for records known to be on the broker (reports/benchmarks/s10-perf). A record older than what was already processed (late data) is processed
 when it comes; the detection core refolds it.
 
 >>> now = [0.0]
