@@ -88,6 +88,9 @@ def test_event_json_and_as_record_fast_paths_give_the_field_by_field_forms() -> 
         slow_rec = {k: src[k] for k in fields if src.get(k) is not None}
         slow_rec["ts"] = ev.ts.isoformat().replace("+00:00", "Z")
         assert orjson.dumps(as_record(ev)) == orjson.dumps(slow_rec), ev
+        st = EmployeeState()
+        note_event(st, ev)  # the kept bytes: as_record's JSON, written without the string step
+        assert st.extra["_ev"]["e"][ev.event_id] == orjson.dumps(slow_rec), ev
     enriched = EnrichedEvent.model_validate_json(orjson.dumps({**evs[0].model_dump(mode="json"),
                                                                "employee": {"status": "notice"}}))
     assert "employee" not in as_record(enriched) and "employee" not in event_json(enriched)
