@@ -93,15 +93,17 @@ def alerts(prefix):
         m = c.poll(0.5)
         if m is None or m.error(): continue
         d = json.loads(m.value())
-        out.append((d["alert_id"], d["severity"], d["score"], d["rule_id"]))
+        out.append((d["alert_id"], d["severity"], d["score"], d["rule_id"], d.get("employee_id"), d.get("ts")))
     c.close()
     return sorted(out)
 a_b, a_a = alerts(preps["before"].prefix), alerts(preps["after"].prefix)
 (work / "alerts-before.json").write_text(json.dumps(a_b)); (work / "alerts-after.json").write_text(json.dumps(a_a))
+def key(a):  # id, severity, score: what "the same alerts" means
+    return [x[:3] for x in a]
 out = {"events": events, "load_at_start": uptime, "load_at_end": open("/proc/loadavg").read().split()[:3],
        "before_tree": str(before), "after_tree": str(after),
        "env_before": os.environ.get("AB_ENV_BEFORE", ""), "env_after": os.environ.get("AB_ENV_AFTER", ""), "before": res.get("before"), "after": res.get("after"),
-       "alerts_before": len(a_b), "alerts_after": len(a_a), "alerts_identical": a_b == a_a, "work": str(work)}
+       "alerts_before": len(a_b), "alerts_after": len(a_a), "alerts_identical": key(a_b) == key(a_a), "work": str(work)}
 try:
     out["ratio_per_cpu_s"] = round(res["after"]["events_per_cpu_s"] / res["before"]["events_per_cpu_s"], 3)
     out["ratio_wall"] = round(res["after"]["events_per_s"] / res["before"]["events_per_s"], 3)
