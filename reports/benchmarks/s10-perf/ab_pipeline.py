@@ -9,8 +9,8 @@ input to 90% committed).
 
 Each worker runs ``python -m exitwatch.cli worker`` with its tree as cwd and PYTHONPATH, on its own copy of
 the backlog (its own topic prefix, so its own outputs), produced by the same code from the same stream. The
-alerts of both (alerts.hr: id, severity, score) are read back, compared and written to the work folder; note
-that two runs of the SAME code on such a backlog have given different alert counts here (see README).
+alerts of both (alerts.hr: id, severity, score) are read back, compared and written to the work folder, once
+each worker has committed its whole input (activity.* and hr.status: see settle).
 """
 import json, os, subprocess, sys, threading, time, uuid
 from pathlib import Path
@@ -63,7 +63,24 @@ def watch(name):
     except Exception as exc:
         res[name] = {"error": str(exc)}
 
+def settle(name):
+    """Wait until the worker has also committed every hr.status record: the HR records dated after the last
+    event of the backlog come out of the time-ordered merge after it, in the next transaction. Stopping a
+    worker as soon as its activity offsets were done cut those off (the first version of this script: the
+    worker that finished first kept running while the other drained, and read up to 9 alerts more)."""
+    p = preps[name]
+    k = Kafka(boot)
+    hr_topic = [p.names["hr_status"]]
+    end, deadline = k.end_offsets(hr_topic), time.monotonic() + 120
+    while k.committed(p.prefix + "tx", hr_topic) < end and time.monotonic() < deadline:
+        time.sleep(0.2)
+    res.setdefault("hr_settled_s", {})[name] = round(120 - (deadline - time.monotonic()), 1)
+    k.close()
+
 ths = [threading.Thread(target=watch, args=(n,)) for n in procs]
+for t in ths: t.start()
+for t in ths: t.join()
+ths = [threading.Thread(target=settle, args=(n,)) for n in procs]
 for t in ths: t.start()
 for t in ths: t.join()
 for s in spies: s.send_signal(2)
@@ -102,7 +119,7 @@ def key(a):  # id, severity, score: what "the same alerts" means
     return [x[:3] for x in a]
 out = {"events": events, "load_at_start": uptime, "load_at_end": open("/proc/loadavg").read().split()[:3],
        "before_tree": str(before), "after_tree": str(after),
-       "env_before": os.environ.get("AB_ENV_BEFORE", ""), "env_after": os.environ.get("AB_ENV_AFTER", ""), "before": res.get("before"), "after": res.get("after"),
+       "env_before": os.environ.get("AB_ENV_BEFORE", ""), "env_after": os.environ.get("AB_ENV_AFTER", ""), "before": res.get("before"), "after": res.get("after"), "hr_settled_s": res.get("hr_settled_s"),
        "alerts_before": len(a_b), "alerts_after": len(a_a), "alerts_identical": key(a_b) == key(a_a), "work": str(work)}
 try:
     out["ratio_per_cpu_s"] = round(res["after"]["events_per_cpu_s"] / res["before"]["events_per_cpu_s"], 3)
