@@ -40,6 +40,7 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+import sys
 from collections import Counter
 from typing import Any
 
@@ -111,6 +112,14 @@ def generalise(rec: dict[str, Any], level: str) -> tuple[Any, ...]:
     return tuple(out)
 
 
+_QI_TS = (*QI, "ts")
+
+
+def _shared(v: Any) -> Any:
+    """One string object for every employee with the same department, role, status or date."""
+    return sys.intern(v) if type(v) is str else v
+
+
 class Population:
     """The HR population the detector knows (the latest record per employee), with the members of every
     generalised group, kept up to date one HR record at a time.
@@ -122,7 +131,9 @@ class Population:
 
     def __init__(self, k: int = DEFAULT_K) -> None:
         self.k = k
-        self.latest: dict[str, dict[str, Any]] = {}
+        #: employee -> their latest record's quasi-identifiers and ``ts`` (:data:`QI` order, then ``ts``): a
+        #: tuple of shared strings, not a dict holding the record's own (a tenth of the memory, 100,000 employees)
+        self.latest: dict[str, tuple[Any, ...]] = {}
         self.members: dict[str, dict[tuple[Any, ...], set[str]]] = {name: {} for name, _ in LEVELS}
         self.linked: dict[str, frozenset[str]] = {}
         #: employees who are leaving or have left (the group a departure-anchored alert is counted in)
@@ -131,10 +142,11 @@ class Population:
     def update(self, rec: dict[str, Any]) -> None:
         """Apply one HR record (a dict with ``employee_id`` and HR fields; an older ``ts`` than known is ignored)."""
         emp = rec["employee_id"]
-        old = self.latest.get(emp)
+        known = self.latest.get(emp)
+        old = None if known is None else dict(zip(_QI_TS, known))
         if old is not None and rec.get("ts") is not None and old.get("ts") is not None and str(rec["ts"]) < str(old["ts"]):
             return
-        q = {f: rec.get(f) for f in QI}
+        q = {f: _shared(rec.get(f)) for f in QI}
         q["ts"] = rec.get("ts")
         if q.get("status") in LEAVING or q.get("resignation_date"):
             self.leavers.add(emp)
@@ -148,7 +160,7 @@ class Population:
                 if not groups[g]:
                     del groups[g]
             groups.setdefault(generalise(q, name), set()).add(emp)
-        self.latest[emp] = q
+        self.latest[emp] = tuple(q.values())
 
     def __len__(self) -> int:
         return len(self.latest)

@@ -69,8 +69,26 @@ def _events(box: dict[str, Any]) -> dict[str, Any]:
     z = box.pop("z", None)
     if z is not None:
         packed = orjson.loads(bytes(cramjam.lz4.decompress_block(base64.b64decode(z))))
-        box["e"] = {k: bytes(bytearray(orjson.dumps(v))) for k, v in packed.items()}
+        e = {k: bytes(bytearray(orjson.dumps(v))) for k, v in packed.items()}
+        e.update(box.get("e") or ())  # events kept since (:func:`_pending`), after the packed ones, as if added then
+        box["e"] = e
     return box.setdefault("e", {})  # type: ignore[no-any-return]
+
+
+def _pending(box: dict[str, Any]) -> dict[str, Any]:
+    """Where a new event is kept: with the others if they are unpacked, else (the state as read back or as
+    committed, its kept events packed) beside the packed ones, left packed until something reads them
+    (:func:`_events`; the next prune or write): a state between writes holds its kept events at a third of
+    their size."""
+    if "z" not in box:
+        return _events(box)
+    return box.setdefault("e", {})  # type: ignore[no-any-return]
+
+
+def _kept_count(box: dict[str, Any]) -> int:
+    """How many events are kept (packed ones counted as :func:`prune` left them: ``k``; an id kept again since
+    counted twice, which can only prune sooner, and prune counts exactly)."""
+    return len(box.get("e") or ()) + (box.get("k", 0) if "z" in box else 0)
 
 
 def as_record(event: ActivityEvent | dict[str, Any] | bytes) -> dict[str, Any]:
@@ -94,7 +112,6 @@ def note_event(st: EmployeeState, event: ActivityEvent) -> None:
     bytes (which the garbage collector does not track: keeping the objects cost replay twice as much), and made
     a plain record only if it is still cited when the state is written (:func:`settle`) or an alert cites it."""
     box = _box(st)
-    kept = _events(box)
     src = event.__dict__
     if type(event) is ActivityEvent and len(src) == _N_FIELDS:
         # as_record's JSON without making ``ts`` a string first: orjson writes the datetime as isoformat() with
@@ -103,8 +120,8 @@ def note_event(st: EmployeeState, event: ActivityEvent) -> None:
     else:
         raw = orjson.dumps(as_record(event))
     # copied to its exact size: orjson's output keeps a buffer of about 4 KB behind a short record
-    kept[event.event_id] = bytes(bytearray(raw))
-    if len(kept) > 2 * box.get("k", 0) + SLACK:
+    _pending(box)[event.event_id] = bytes(bytearray(raw))
+    if _kept_count(box) > 2 * box.get("k", 0) + SLACK:
         prune(st)
 
 
@@ -121,7 +138,10 @@ def settle(st: EmployeeState) -> None:
     JSON, base64: a third of their size; the kept events would otherwise make a state four times larger, and
     LZ4 packs and unpacks them in a few microseconds). The next use unpacks them (:func:`_events`)."""
     box = st.extra.get(KEY)
-    if box is None or "z" in box:
+    if box is None:
+        return
+    if "z" in box and not box.get("e"):  # settled, nothing kept since
+        box.pop("e", None)
         return
     prune(st, force=True)
     e = _events(box)
@@ -131,20 +151,13 @@ def settle(st: EmployeeState) -> None:
 
 
 def stored_bytes(st: EmployeeState) -> bytes:
-    """``st.to_bytes()`` as after :func:`settle`, leaving the kept events unpacked in ``st`` (a state kept in
-    memory between writes, as the worker's store keeps them, is not unpacked again at its next event)."""
+    """``st.to_bytes()`` as after :func:`settle`, which leaves ``st`` settled: a state kept in memory between
+    writes (the worker keeps thousands) holds its kept events packed; its next events are kept beside them
+    without unpacking them (:func:`note_event`)."""
     box = st.extra.get(KEY)
-    if box is None or "z" in box:
-        return st.to_bytes()
-    prune(st, force=True)
-    e = box.pop("e", None) or {}
-    if e:
-        box["z"] = _pack(e)
-    try:
-        return st.to_bytes()
-    finally:
-        box.pop("z", None)
-        box["e"] = e
+    if box is not None and ("z" not in box or box.get("e")):
+        settle(st)
+    return st.to_bytes()
 
 
 def note_hr(st: EmployeeState, record: HRRecord) -> None:
@@ -161,7 +174,7 @@ def note_signal(st: EmployeeState, signal: HRSignal) -> None:
     pruned like events once nothing cites it) and, if it is a handover or asset signal, for the case file."""
     box = _box(st)
     ref = signal_ref(signal)
-    _events(box)[ref] = bytes(bytearray(orjson.dumps({"ref": ref, **signal.model_dump(mode="json", exclude_none=True)})))
+    _pending(box)[ref] = bytes(bytearray(orjson.dumps({"ref": ref, **signal.model_dump(mode="json", exclude_none=True)})))
     if signal.signal not in CASE_SIGNALS:
         return
     box["s"].append(signal.model_dump(mode="json", exclude_none=True))

@@ -106,17 +106,45 @@ def state_with_evidence(n: int) -> EmployeeState:
     return st
 
 
-def test_stored_bytes_is_what_settle_then_to_bytes_gives_and_keeps_the_events_unpacked() -> None:
+def test_stored_bytes_is_what_settle_then_to_bytes_gives_and_leaves_the_events_packed() -> None:
     a, b = state_with_evidence(40), state_with_evidence(40)
     settle(a)
     want = a.to_bytes()
     assert stored_bytes(b) == want
-    assert "z" not in b.extra["_ev"] and len(b.extra["_ev"]["e"]) == 8  # still unpacked, pruned to the cited
+    assert "e" not in b.extra["_ev"] and b.extra["_ev"]["z"]  # packed in memory too (a third of the size)
+    assert b.extra["_ev"]["k"] == 8  # pruned to the cited
     assert stored_bytes(b) == want  # and again, unchanged
     # read back, the kept events are the same records either way
     restored = EmployeeState.from_bytes(want)
-    assert _events(restored.extra["_ev"]) == b.extra["_ev"]["e"]  # read back as the same JSON bytes
+    assert _events(restored.extra["_ev"]) == _events(b.extra["_ev"])  # read back as the same JSON bytes
+    assert len(_events(b.extra["_ev"])) == 8
     assert stored_bytes(restored) == want  # and written again, the same state bytes
+
+
+def test_events_kept_beside_packed_ones_give_the_bytes_of_unpacking_first() -> None:
+    """A settled state's next events are kept beside its packed ones (not unpacking them); what it writes, when
+    it prunes and what an alert reads are those of a state that unpacked them first (the former way)."""
+    from evidence.recorder import _pending, prune
+
+    more = events(60, seed=11)
+    lazy, eager = state_with_evidence(30), state_with_evidence(30)
+    stored_bytes(lazy), stored_bytes(eager)
+    pruned_at = []
+    for i, ev in enumerate(more):
+        for st in (lazy, eager):
+            st.series["r:x"].add(20530 + i // 7, 1, ev.event_id, cap=8)
+        _events(eager.extra["_ev"])  # the former way: unpack, then keep
+        note_event(eager, ev)
+        note_event(lazy, ev)
+        if "z" not in lazy.extra["_ev"]:  # a prune read them (it counts packed ones as k)
+            pruned_at.append(i)
+            assert _events(lazy.extra["_ev"]) == _events(eager.extra["_ev"])
+            assert stored_bytes(lazy) == stored_bytes(eager)
+    assert pruned_at and len(pruned_at) < len(more)  # kept beside the packed ones in between
+    assert "z" in lazy.extra["_ev"] and _pending(lazy.extra["_ev"])  # some kept since the last write
+    assert stored_bytes(lazy) == stored_bytes(eager)
+    prune(lazy, force=True), prune(eager, force=True)
+    assert _events(lazy.extra["_ev"]) == _events(eager.extra["_ev"])
 
 
 def test_stored_bytes_of_a_state_read_back_and_extended() -> None:
@@ -139,7 +167,7 @@ def test_store_changes_leave_live_states_usable() -> None:
     store.put("E1", st)
     (emp, part, raw), = store.changes()
     store.committed_changes([(emp, part, raw)])
-    assert store.get("E1") is st and "e" in st.extra["_ev"]
+    assert store.get("E1") is st and "z" in st.extra["_ev"]  # its kept events packed while it waits
     assert EmployeeState.from_bytes(raw).to_bytes() == raw
 
 
