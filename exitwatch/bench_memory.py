@@ -24,6 +24,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -99,6 +100,15 @@ def _own_db(url: str, db: int) -> str:
     return urlunsplit((u.scheme, u.netloc, f"/{db}", u.query, u.fragment))
 
 
+def _top_sites(n: int) -> list[dict[str, Any]]:
+    """tracemalloc's ``n`` largest allocation sites alive now (MB, count)."""
+    import tracemalloc
+
+    sites = tracemalloc.take_snapshot().statistics("lineno")
+    return [{"site": "/".join(s.traceback[0].filename.rsplit("/", 2)[-2:]) + f":{s.traceback[0].lineno}",
+             "mb": round(s.size / 1e6, 2), "count": s.count} for s in sites[:n]]
+
+
 def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
     from exitwatch.bench import Workload, clear_redis, percentile, preload_redis, rss_bytes, say
     from detectors.engine import EngineConfig
@@ -126,8 +136,14 @@ def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
     replicas = -(-spec["employees"] // len(tmpl))
     nparts = spec.get("partitions", 4)
     prefix = f"benchmem{uuid.uuid4().hex[:6]}."
-    hr = [wl.replicate_hr(r, i) for i in range(replicas) for r in wl.hr if r["ts"][:10] < wl.cutoff]
-    preload_redis(spec["redis"], prefix, hr)
+    hr_template = [r for r in wl.hr if r["ts"][:10] < wl.cutoff]
+
+    def hr() -> Iterator[dict[str, Any]]:  # made as needed: the bench's own copy is no part of the worker
+        return (wl.replicate_hr(r, i) for i in range(replicas) for r in hr_template)
+
+    for chunk in iter(lambda it=hr(): list(itertools.islice(it, 20000)), []):  # type: ignore[misc]
+        preload_redis(spec["redis"], prefix, chunk)
+    del chunk
     try:
         gc.collect()
         r_start = rss_bytes()
@@ -154,17 +170,23 @@ def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
         proc.send = lambda *a, **k: None
         gc.collect()
         r0 = rss_bytes()  # the empty worker (its imports, the engine, the clients' libraries)
+        trace = spec.get("trace", 0)  # N > 0: tracemalloc's N largest sites alive after each phase (slower)
+        if trace:
+            import tracemalloc
+
+            tracemalloc.start(1)
         # ---- every employee's committed state (a changelog restore) and HR (aliases, population)
         for r in range(replicas):
             for e in tmpl:
                 emp = f"{e}~{r}"
                 store.load(emp, part_of(emp), bytes(bytearray(blobs[e])))
-        for rec in hr:
+        for rec in hr():
             engine.aliases.add(rec["employee_id"], rec.get("accounts") or [])
         for rec in hrs.all_records():
             proc.outputs.on_hr_population(rec)
         gc.collect()
         r1 = rss_bytes()
+        sites_loaded = _top_sites(trace) if trace else None
         n_emp = len(store)
         say(f"memory: {n_emp:,} employees' states loaded: {(r1 - r0) / 1e6:,.0f} MB more resident")
         # ---- their events, processed and committed as the worker does, until the cache of decoded states is full
@@ -194,6 +216,40 @@ def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         gc.collect()
         r2 = rss_bytes()
+        # ---- then, the cache full, the stream as it comes (any number of events per employee): the cost of
+        # the cache's size in time is the decoding (and, the kept events packed, unpacking) of the states missed
+        steady, misses = spec.get("steady_events", 0), [0]
+        live, store_get = store._live, store.get
+
+        def counted_get(emp: str) -> Any:  # a state asked for and not in the cache: decoded from its bytes
+            if emp not in live:
+                misses[0] += 1
+            return store_get(emp)
+
+        store.get = counted_get  # type: ignore[method-assign]
+        if spec.get("steady_spread"):  # every event to a replica drawn at random: all employees active at once
+            import random
+
+            rnd = random.Random(7)
+            wl.replica_of = lambda emp, day, n: rnd.randrange(n)  # type: ignore[method-assign]
+        t1, c1 = time.perf_counter(), time.process_time()
+        done = 0
+        while done < steady:
+            batch = []
+            while len(batch) < 2000:
+                d = next(stream)
+                key = (d.get("employee_id") or d["actor"]).encode()
+                batch.append(proc.decode(_Msg(topic_of[d["kind"]], partition_of(key, nparts), processed + done,
+                                              orjson.dumps(d))))
+                done += 1
+            batch.sort(key=lambda x: (x.ts, x.rank))
+            proc.process(batch)
+            changes = store.changes()
+            store.committed_changes(changes)
+            proc.committed()
+        steady_wall, steady_cpu = time.perf_counter() - t1, time.process_time() - c1
+        gc.collect()
+        r3 = rss_bytes()
         sizes = sorted(len(v) for v in store.committed.values())
         res = {
             "employees": n_emp,
@@ -212,6 +268,13 @@ def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
             "events_per_cpu_s": round(processed / max(cpu, 1e-6)),
             "seconds": round(wall, 1),
         }
+        if steady:
+            res.update({"steady_events": done, "steady_events_per_cpu_s": round(done / max(steady_cpu, 1e-6)),
+                        "steady_events_per_s": round(done / max(steady_wall, 1e-6)),
+                        "steady_states_decoded": misses[0], "rss_mb_after_steady": round(r3 / 1e6, 1)})
+        if trace:
+            res["top_sites_states_loaded"] = sites_loaded
+            res["top_sites_end"] = _top_sites(trace)
         say(f"memory: worker with {n_emp:,} employees: {res['rss_mb']:,} MB resident "
             f"({res['live_states']:,} decoded states cached, {processed:,} events)")
         store.close()
