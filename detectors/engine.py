@@ -837,6 +837,9 @@ class Engine:
             # something else new (a first-time rule's next new thing: another machine, another category)
             news = code & ~ep[EP_CODES] or (isinstance(getattr(rule, "window", None), FirstTime)
                                             and f.key[:1] == "N" and f.key != ep[EP_KEY])
+            # a window whose observed amount is no measure of growth says itself what is news (ConsecutiveDays)
+            again = getattr(getattr(rule, "window", None), "raises_again", None)
+            news = news or bool(again is not None and again(f.key, ep[EP_KEY], sev, ep[EP_SEV]))
             if day > ep[EP_LAST]:
                 ep[EP_LAST] = day
             elif day < ep[EP_FIRST]:

@@ -319,6 +319,20 @@ class ConsecutiveDays(Window):
     def horizon(self, lookback_days: int) -> int:
         return max(super().horizon(lookback_days), self.days + 1)
 
+    @staticmethod
+    def raises_again(key: str, episode_key: str, severity: int, episode_severity: int) -> bool:
+        """Whether a finding joining an ongoing episode is news (``detectors.engine``): a run's ``observed`` is
+        its length, which hardly ever doubles, so growth is no test here. A run other than the one last alerted
+        (a new run, or the same run no longer excused under a key of its own) graded above the severity the
+        episode was raised at is raised again; the budget still holds.
+
+        >>> ConsecutiveDays.raises_again("R20500", "F20479", 2, 0), ConsecutiveDays.raises_again("R20500", "R20479", 0, 0)
+        (True, False)
+        >>> ConsecutiveDays.raises_again("R20479", "R20479", 3, 1)
+        False
+        """
+        return key != episode_key and severity > episode_severity
+
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if not self.ok(hr, day):
             return None

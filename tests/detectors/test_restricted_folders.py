@@ -78,3 +78,57 @@ def test_a_late_resignation_does_not_make_the_runs_new_folders_familiar() -> Non
     assert [a.severity for a in own] == ["low"], [a.title for a in own]
     new = _run(["/sites/exec/board/rest", "/sites/sales/accounts/rest"], hr_late=True)
     assert len(new) == 1 and new[0].severity in ("medium", "high", "critical"), [a.title for a in new]
+
+
+def _days(plan: dict[str, list[str]], before_every: int = 1) -> list:
+    """Ann as in :func:`_run` (her own restricted folder before the notice of 2 March), then in the notice the
+    restricted downloads of ``plan``: day -> folders, one download from each."""
+    eng = Engine(rules=[RULE], config=EngineConfig(risk=False))
+    eng.on_hr(HRRecord.model_validate(hr("2026-01-02T08:00:00Z")))
+    notice = hr("2026-03-02T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-02")
+    alerts: list = []
+    d0 = dt.date(2026, 1, 5)
+    for i in range(0, 75):  # 5 January .. 20 March
+        d = d0 + dt.timedelta(days=i)
+        if d == dt.date(2026, 3, 2):
+            alerts += eng.on_hr(HRRecord.model_validate(notice))
+        alerts += eng.on_event(_ev(f"{d}T09:00:00Z", action="open", object=f"/sites/engineering/notes/n{i}.docx",
+                                   sensitivity="internal"))
+        if d < dt.date(2026, 3, 2) and i % before_every == 0:
+            alerts += eng.on_event(_ev(f"{d}T10:00:00Z", action="download", object=f"{OWN}/doc-{i:04d}.pdf",
+                                       sensitivity="restricted"))
+        for j, f in enumerate(plan.get(str(d), ())):
+            alerts += eng.on_event(_ev(f"{d}T11:{j:02d}:00Z", action="download", sensitivity="restricted",
+                                       object=f"{f}/doc-{1000 + 10 * i + j}.pdf"))
+    return [a for a in alerts if a.rule_id == RULE.id]
+
+
+BOARD, HRF = "/sites/exec/board/rest", "/sites/hr/personnel/rest"
+
+
+def test_a_familiar_run_that_turns_to_new_folders_is_raised_at_its_grade() -> None:
+    """Churn s3 E00398 (v4): a controller's run of their own restricted reports was alerted low on its third day;
+    on its fourth and fifth days came board papers and another department's folders. The episode of the low
+    alert held the run's new finding (a run's length never doubles): it is raised at its grade now."""
+    alerts = _days({"2026-03-09": [OWN], "2026-03-10": [OWN], "2026-03-11": [OWN],
+                    "2026-03-12": [BOARD, HRF, OWN], "2026-03-13": [BOARD, OWN]})
+    assert [a.severity for a in alerts][:1] == ["low"], [a.title for a in alerts]
+    assert len(alerts) == 2 and alerts[1].severity in ("medium", "high", "critical"), [a.title for a in alerts]
+    assert "own work" not in alerts[1].title and "2026-03-09" in alerts[1].title
+
+
+def test_a_later_run_from_new_folders_is_raised_after_a_familiar_low_one() -> None:
+    """Subtle s3 E00071 (v4): a familiar run alerted low early in the notice; three weeks later, within the
+    episode's 30 days, a run from HR's, the board's and research's folders got no alert at all."""
+    alerts = _days({"2026-03-03": [OWN], "2026-03-04": [OWN], "2026-03-05": [OWN],
+                    "2026-03-16": [HRF, BOARD, OWN], "2026-03-17": [BOARD, OWN], "2026-03-18": [HRF]})
+    assert [a.severity for a in alerts][:1] == ["low"], [a.title for a in alerts]
+    assert len(alerts) == 2 and alerts[1].severity in ("medium", "high", "critical"), [a.title for a in alerts]
+    assert "2026-03-16" in alerts[1].title
+
+
+def test_a_later_familiar_run_adds_nothing_to_the_episode() -> None:
+    """Two runs of the own restricted work in the notice: one low alert (the episode's), not two."""
+    alerts = _days({"2026-03-03": [OWN], "2026-03-04": [OWN], "2026-03-05": [OWN],
+                    "2026-03-16": [OWN], "2026-03-17": [OWN], "2026-03-18": [OWN]})
+    assert [a.severity for a in alerts] == ["low"], [a.title for a in alerts]

@@ -27,6 +27,18 @@ evaluation companies (400 employees, 100 days, seeds 1 and 2, main 50d7dbb) the 
 flagged at medium (ratios 2.4 and 1.88 to their usual day) downloaded from the one restricted folder of their
 own work they had used 6-11 times before; every thief of the restricted-downloads scenario (ratios 1.54-297)
 downloaded from folders they had never touched, often of other departments (board papers, HR, accounts).
+
+Version 4 (issue 14): what version 3 meant to do, done. A familiar run alerted low was the start of the rule's
+episode (``detectors.engine``), and an episode is raised again only when its ``observed`` doubles: for a run,
+its length, which hardly ever doubles. So a later day of the same run that added folders new to the employee, or
+a later run from such folders within the episode's 30 days, was held however it graded. On seed 3 of the
+evaluation (main faebbad) that missed two thieves of the restricted-downloads scenario: a controller whose run of
+their own reports (alerted low on its third day) went on to board papers, research and engineering folders
+(churn s3 E00398, held at medium), and an engineer whose familiar run three weeks earlier held a run from HR's,
+the board's and research's folders (subtle s3 E00071, held at high). A run other than the one last alerted (a new
+run, or the same run under its own key once it is no longer familiar) is now raised when it grades above the
+severity the episode was raised at (:meth:`detectors.windows.ConsecutiveDays.raises_again`); the engine's budget of
+two alerts a month still holds.
 """
 
 import dataclasses
@@ -123,7 +135,7 @@ _LEAVER = [hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", re
 
 RULE = Rule(
     id="file.restricted_downloads_consecutive_days",
-    version="3",
+    version="4",
     title=(
         "Restricted files downloaded on {observed:.0f} consecutive days in notice ({window_start} to "
         "{window_end}, per day {per_day}); last working day {last_day}{familiar}"
