@@ -125,7 +125,7 @@ def run_tx(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, w.stop)
     signal.signal(signal.SIGINT, w.stop)
     w.run()
-    return 0
+    return 1 if w.assignment_failed else 0
 
 
 def run_faust(args: argparse.Namespace) -> int:

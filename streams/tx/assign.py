@@ -22,6 +22,7 @@ from confluent_kafka import Consumer
 from schemas.transport import kafka_config
 from streams import metrics
 from streams.tx.store import StateStore
+from streams.tx.topics import watermarks
 from streams.tx.upkeep import read_leavers
 from streams.tx.txn import Fenced, Transaction
 
@@ -41,7 +42,7 @@ def restore(consumer_factory: Callable[[], Any], topic: str, partitions: Iterabl
     try:
         ends: dict[int, int] = {}
         for p in parts:
-            lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
+            lo, hi = watermarks(c, TopicPartition(topic, p))
             if hi > lo:
                 ends[p] = hi
         if not ends:
@@ -105,8 +106,9 @@ class Rebalancing:
         try:
             self._assign(partitions)
         except Exception:  # an exception here would be swallowed by the client: stop instead
-            log.exception("partition assignment failed; stopping the worker")
+            log.exception("partition assignment failed; stopping the worker (exit status 1: a supervisor restarts it)")
             self._stop = True
+            self.assignment_failed = True  # `exitwatch worker` exits 1, not 0: a failure, not a requested stop
             raise
 
     def _assign(self, partitions: list[Any]) -> None:

@@ -29,6 +29,7 @@ import orjson
 from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
 from detectors.engine import Engine
+from streams.tx.topics import watermarks
 
 log = logging.getLogger("exitwatch.tx.models")
 
@@ -154,7 +155,7 @@ class ModelLog:
         c = consumer_factory()
         try:
             tp = TopicPartition(self.topic, 0)
-            lo, hi = c.get_watermark_offsets(tp, timeout=30)
+            lo, hi = watermarks(c, tp)
             if hi <= lo:
                 return latest
             c.assign([TopicPartition(self.topic, 0, OFFSET_BEGINNING)])

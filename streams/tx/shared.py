@@ -22,6 +22,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
 from detectors.engine import Engine
+from streams.tx.topics import watermarks
 
 log = logging.getLogger("exitwatch.tx.shared")
 
@@ -66,7 +67,7 @@ class SharedMemories:
         c = self.consumer
         ends: dict[int, int] = {}
         for p in range(self.nparts):
-            lo, hi = c.get_watermark_offsets(TopicPartition(self.topic, p), timeout=30)
+            lo, hi = watermarks(c, TopicPartition(self.topic, p))
             ends[p] = hi
         c.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in range(self.nparts)])
         n = 0

@@ -7,11 +7,18 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import time
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from schemas.settings import Settings
 from schemas.topics import topic_names
 from schemas.transport import kafka_config
+
+log = logging.getLogger("exitwatch.tx.topics")
 
 
 def instance_id(app_id: str, data_dir: str) -> str:
@@ -60,3 +67,42 @@ def ensure_topics(s: Settings, timeout: float = 30.0) -> int:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
     return nparts
+
+
+#: Errors of a watermark query that only say the client's metadata is not (yet) current: a topic created a
+#: moment ago, a broker just restarted, a leader moving. Asked again until the deadline.
+_METADATA_NOT_READY = frozenset({KafkaError._UNKNOWN_PARTITION, KafkaError._UNKNOWN_TOPIC,
+                                 KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+                                 KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._TRANSPORT,
+                                 KafkaError._TIMED_OUT, KafkaError.REQUEST_TIMED_OUT})
+
+
+def watermarks(consumer: Any, tp: TopicPartition, timeout: float = 30.0, pause: float = 0.5) -> tuple[int, int]:
+    """``consumer.get_watermark_offsets(tp)`` (low, high) from the broker, asked again while the answer is only
+    that the metadata is not current yet (:data:`_METADATA_NOT_READY`), for up to ``timeout`` seconds in all.
+    Right after a broker restart or a topic's creation the first query fails that way; a worker reading its
+    changelog, models or shared memories then stopped (a fault run: "Local: Unknown partition" on the
+    assignment after the broker came back; a bench worker: NOT_LEADER_FOR_PARTITION on a new models topic).
+
+    >>> class C:
+    ...     n = 0
+    ...     def get_watermark_offsets(self, tp, timeout):
+    ...         C.n += 1
+    ...         if C.n < 3:
+    ...             raise KafkaException(KafkaError(KafkaError._UNKNOWN_PARTITION))
+    ...         return (0, 7)
+    >>> watermarks(C(), TopicPartition("t", 0), pause=0.0), C.n
+    ((0, 7), 3)
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            lo, hi = consumer.get_watermark_offsets(tp, timeout=max(1.0, deadline - time.monotonic()))
+            return lo, hi
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            code = err.code() if isinstance(err, KafkaError) else None
+            if code not in _METADATA_NOT_READY or time.monotonic() + pause > deadline:
+                raise
+            log.info("%s[%d]: watermarks not available yet (%s); asking again", tp.topic, tp.partition, err)
+            time.sleep(pause)

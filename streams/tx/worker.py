@@ -100,6 +100,7 @@ class TxWorker(Rebalancing):
         self.ready = False
         self.rebalancing = False
         self._stop = False
+        self.assignment_failed = False  # set by on_assign when it failed: the process exits 1
         self.observability: Any = None
 
     def new_consumer(self) -> Consumer:

@@ -372,3 +372,52 @@ def test_the_batch_snapshot_of_an_employee_is_taken_again_after_their_hr_record_
     p.process([p.decode(event_msg(3, "ann@corp.example", 3))])  # the store changed between batches
     got = [(v["event_id"], v["employee"]["status"]) for t, v in sent if t == "t.activity.enriched"]
     assert got == [("e0", "active"), ("e1", "active"), ("e2", "notice"), ("e3", "departed")]
+
+
+def test_watermarks_ask_again_while_the_metadata_is_not_current_and_give_up_on_anything_else() -> None:
+    """Right after a broker restart or a topic's creation the first watermark query fails with "unknown
+    partition" / "not leader" (a fault run's worker stopped on it at an assignment): asked again until the
+    deadline; any other error, or the deadline, raises."""
+    from confluent_kafka import KafkaError, KafkaException, TopicPartition
+
+    from streams.tx.topics import watermarks
+
+    class C:
+        def __init__(self, errors: list[int]) -> None:
+            self.errors, self.calls = errors, 0
+
+        def get_watermark_offsets(self, tp: Any, timeout: float) -> tuple[int, int]:
+            self.calls += 1
+            if self.errors:
+                raise KafkaException(KafkaError(self.errors.pop(0)))
+            return (3, 9)
+
+    tp = TopicPartition("t", 0)
+    c = C([KafkaError._UNKNOWN_PARTITION, KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE])
+    assert watermarks(c, tp, pause=0.0) == (3, 9) and c.calls == 4
+    c = C([KafkaError.TOPIC_AUTHORIZATION_FAILED])
+    with pytest.raises(KafkaException):
+        watermarks(c, tp, pause=0.0)
+    assert c.calls == 1
+    c = C([KafkaError._UNKNOWN_PARTITION] * 100)
+    with pytest.raises(KafkaException):
+        watermarks(c, tp, timeout=0.05, pause=0.01)
+    assert 1 < c.calls < 100
+
+
+def test_a_failed_assignment_stops_the_worker_as_a_failure() -> None:
+    """The client swallows an exception of the assignment callback: the worker stops, marked failed, so that
+    `exitwatch worker` exits 1 (a supervisor restarting on failure restarts it) rather than 0."""
+    from streams.tx.assign import Rebalancing
+
+    class W(Rebalancing):
+        def __init__(self) -> None:
+            self._stop, self.assignment_failed = False, False
+
+        def _assign(self, partitions: list[Any]) -> None:
+            raise RuntimeError("Failed to get watermark offsets")
+
+    w = W()
+    with pytest.raises(RuntimeError):
+        w.on_assign(None, [])
+    assert w._stop and w.assignment_failed
