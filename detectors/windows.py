@@ -150,6 +150,9 @@ def unexplained_share(st: EmployeeState, key: str, min_judged: float = 3) -> flo
 
 #: A graded ratio below this grades low (detectors.engine.grade).
 LOW_BELOW = 1.5
+#: What a rule's observer adds to the explanation of a finding graded by its record, by record key
+#: (``unexplained``): a function of the state giving explanation fields (the rule's title may name them).
+NOTES: dict[str, Callable[[EmployeeState], dict[str, Any]]] = {}
 
 
 def _regraded(ratio: float | None, st: EmployeeState, key: str, observed: float, limit: float
@@ -157,9 +160,11 @@ def _regraded(ratio: float | None, st: EmployeeState, key: str, observed: float,
     """The ratio to the usual times the share left unexplained; graded low (below LOW_BELOW) when what is
     left unexplained (the share of ``observed``) does not exceed the window's own ``limit``."""
     share = unexplained_share(st, key) if key else None
+    notes = NOTES[key](st) if key in NOTES else {}
     if share is None:
-        return ratio, {}
-    why = {"unexplained_share": round(share, 2), "ratio_before_handover": None if ratio is None else round(ratio, 2)}
+        return ratio, notes
+    why = {"unexplained_share": round(share, 2), "ratio_before_handover": None if ratio is None else round(ratio, 2),
+           **notes}
     graded = None if ratio is None else ratio * share  # without a usual (too little history): the severity
     if share * observed <= limit:
         graded = LOW_BELOW * 0.99 if graded is None else min(graded, LOW_BELOW * 0.99)
