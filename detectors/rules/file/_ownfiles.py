@@ -8,16 +8,20 @@ earlier files; those of saboteurs 0-1.4% (``/work/notes/s10-delete.md``).
 
 A person touches hundreds of files (up to ~1,700 in 100 days), too many to keep each. The memory keeps a
 *sample*: only paths whose hash falls in one of :data:`SAMPLE` equal parts, in a Bloom filter of :data:`BITS`
-bits with :data:`HASHES` hash positions (``st.extra["of"]``, base64, 88 bytes of state). A deleted file is
+bits with :data:`HASHES` hash positions (``st.extra["of"]``, base64). A deleted file is
 *tested* only when it falls in the same part, so the share of own files among the tested ones estimates the
 share among all, and the filter holds a quarter of the paths. That is the same false "own" rate as a filter of
 ``SAMPLE * BITS`` bits over every path, for a quarter of the room.
 
 **False "own" rate.** A path never touched reads as own when all its :data:`HASHES` bits are set: the rate is
 ``fill ** HASHES`` (:func:`false_rate`, read from the filter itself). For a person with ``n`` distinct files it
-is about ``(1 - exp(-HASHES * n / SAMPLE / BITS)) ** HASHES``: 0.1% at 50 files, 0.6% at 100, 2% at 200, 7% at
-300, 11% at 400, 19% at 600. It is measured on every judgement (:func:`own_share` subtracts it), and above
-:data:`MAX_FALSE` the memory says nothing (a saturated filter would read everything as own).
+is about ``(1 - exp(-HASHES * n / SAMPLE / BITS)) ** HASHES``: 0.2% at 50 files, 0.9% at 100, 3% at 200, 6% at
+300, 10% at 400, 20% at 600 (``tests/detectors/test_own_files.py`` measures it). It is read on every judgement
+(:func:`own_share` subtracts it), and above :data:`MAX_FALSE` (about 700 files) the memory says nothing: a
+saturated filter would read everything as own, so the rule then stays as it was. Why this size: the leavers of
+the evaluation companies had worked with 10-350 files before their departure period (false rate under 10%),
+and the whole per-employee state has a budget of 4.5 KiB (``tests/detectors/test_rules_state_size.py``); 512
+bits cost 88 bytes of it, made room for by storing the download rules' marks packed (``_handover._pack``).
 
 >>> from detectors.state import EmployeeState
 >>> st = EmployeeState()

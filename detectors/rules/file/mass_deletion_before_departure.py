@@ -83,18 +83,100 @@ def own_cleanup(tested: int, own: int, false: float) -> bool:
     return own >= need
 
 
-def _record(st: EmployeeState) -> list[Any]:
+#: st.extra keys of deletions on ordinary days, kept in case a last day recorded later puts them in the
+#: departure window: [day, then the six fields of KEY] of the latest day (``TODAY``) and of the days before it
+#: that weighed at least :data:`MIN_DAY` (``BIG``, the latest such day first; dropped after ``WITHIN`` days).
+TODAY, BIG = "mt", "mb"
+#: A day weighing less can never fire (the window's floor).
+MIN_DAY = 150.0
+#: Days before the last day the window looks at.
+WITHIN = 14
+
+
+def _empty() -> list[Any]:
+    return [0, 0, 0, 0.0, 0, 0.0]
+
+
+def _merged(*recs: list[Any] | None) -> list[Any]:
+    """The six fields of KEY summed over ``recs`` (each the six fields, None for none)."""
+    out = _empty()
+    for r in recs:
+        if r:
+            out = [round(a + b, 2) for a, b in zip(out, r)]
+    return out
+
+
+def _judge(rec: list[Any], e: ActivityEvent, w: int, st: EmployeeState) -> None:
+    """Weigh deletion ``e`` (weight ``w``) into ``rec`` (the six fields of KEY)."""
+    rec[T_JUDGED] += w
+    if container(e.object) is not None and known_container(st, e.object, False):
+        tested = _ownfiles.is_own(st, e.object)
+        if tested is not None:
+            rec[T_TESTED] += 1
+            rec[T_OWN] += int(tested)
+        if e.sensitive:
+            # Labelled files are not tidying up (version 5) unless the deletions are the employee's own work.
+            rec[T_SENS] += w
+        else:
+            rec[T_BASE] = round(rec[T_BASE] + w * OWN_WEIGHT, 2)
+    else:
+        rec[T_BASE] = round(rec[T_BASE] + w, 2)
+    sens = OWN_WEIGHT if own_cleanup(rec[T_TESTED], rec[T_OWN], _ownfiles.false_rate(st)) else 1.0
+    rec[T_WEIGHT] = round(rec[T_BASE] + rec[T_SENS] * sens, 2)
+
+
+def _ordinary(st: EmployeeState, e: ActivityEvent, w: int, day: int) -> None:
+    """A deletion on a day that may teach a baseline: kept with its day (TODAY); the day before it moves to BIG
+    when it weighed MIN_DAY or more, else goes; BIG goes after WITHIN days."""
+    today = st.extra.get(TODAY)
+    if today is not None and today[0] != day:
+        if today[0] < day and today[1 + T_JUDGED] >= MIN_DAY:
+            big = st.extra.get(BIG)
+            keep = big is not None and big[0] >= today[0] - WITHIN
+            st.extra[BIG] = [today[0]] + _merged(big[1:] if keep else None, today[1:])
+        today = None
+    big = st.extra.get(BIG)
+    if big is not None and big[0] < day - WITHIN:
+        del st.extra[BIG]
+    if today is None:
+        today = st.extra[TODAY] = [day] + _empty()
+    rec = today[1:]
+    _judge(rec, e, w, st)
+    today[1:] = rec
+
+
+def _record(st: EmployeeState, day: int) -> list[Any]:
+    """The departure period's record, begun with the deletions of ordinary days kept (TODAY, BIG)."""
     rec = st.extra.get(KEY)
     if rec is None:
-        rec = st.extra[KEY] = [0, 0, 0, 0.0, 0, 0.0]
+        rec = st.extra[KEY] = _before(st, day)
+        st.extra.pop(TODAY, None)
+        st.extra.pop(BIG, None)
     elif len(rec) == 2:  # version 5's record: everything judged so far weighed as it did then
         rec = st.extra[KEY] = [0, 0, 0, rec[1], rec[0], rec[1]]
     return rec
 
 
+def _before(st: EmployeeState, day: int | None = None) -> list[Any]:
+    """The kept ordinary days' deletions as the six fields of KEY (with ``day``: only those of its WITHIN days)."""
+    recs = [st.extra.get(TODAY), st.extra.get(BIG)]
+    return _merged(*(r[1:] for r in recs if r and (day is None or r[0] >= day - WITHIN)))
+
+
+def departure_record(st: EmployeeState) -> list[Any] | None:
+    """What the window grades by (:func:`detectors.windows.unexplained_share`): the departure period's record,
+    or, before any deletion was seen as departing (a last day recorded after them), the ordinary days' kept."""
+    rec = st.extra.get(KEY)
+    if rec is not None:
+        return rec
+    if st.extra.get(TODAY) is None and st.extra.get(BIG) is None:
+        return None
+    return _before(st)
+
+
 def own_files_note(st: EmployeeState) -> dict[str, Any]:
     """The explanation's ``own_files`` (and the numbers behind it) for the departure period so far."""
-    rec = st.extra.get(KEY)
+    rec = departure_record(st)
     if not rec or len(rec) < 6 or not rec[T_TESTED]:
         return {"own_files": ""}
     false = _ownfiles.false_rate(st)
@@ -106,6 +188,7 @@ def own_files_note(st: EmployeeState) -> dict[str, Any]:
             "own_cleanup": own_cleanup(rec[T_TESTED], rec[T_OWN], false)}
 
 
+windows.RECORDS[KEY] = departure_record
 windows.NOTES[KEY] = own_files_note
 
 
@@ -126,26 +209,13 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) ->
     if learn and not w:
         _ownfiles.remember(st, e.object)  # the files they work with (version 6)
     if not w or learn or not mature:
+        if w and learn and mature:
+            _ordinary(st, e, w, day)  # judged as if departing, in case a last day recorded later says so
         known_container(st, e.object, learn or not mature)
         if learn:
             st.extra.pop(KEY, None)  # back to ordinary days: nothing to keep
         return
-    rec = _record(st)
-    rec[T_JUDGED] += w
-    if container(e.object) is not None and known_container(st, e.object, False):
-        tested = _ownfiles.is_own(st, e.object)
-        if tested is not None:
-            rec[T_TESTED] += 1
-            rec[T_OWN] += int(tested)
-        if e.sensitive:
-            # Labelled files are not tidying up (version 5) unless the deletions are the employee's own work.
-            rec[T_SENS] += w
-        else:
-            rec[T_BASE] = round(rec[T_BASE] + w * OWN_WEIGHT, 2)
-    else:
-        rec[T_BASE] = round(rec[T_BASE] + w, 2)
-    sens = OWN_WEIGHT if own_cleanup(rec[T_TESTED], rec[T_OWN], _ownfiles.false_rate(st)) else 1.0
-    rec[T_WEIGHT] = round(rec[T_BASE] + rec[T_SENS] * sens, 2)
+    _judge(_record(st, day), e, w, st)
 
 
 _LEAVER = [hr("2026-01-01T09:00:00Z"),
@@ -205,6 +275,12 @@ RULE = Rule(
                 _OWN + _CASES + _wipe("case {}.docx", 60) + _wipe("old draft {}.docx", 60), _LEAVER),
         Example("... 120 confidential files of the same library one never opened is not", True,
                 _OWN + _CASES + _wipe("contract {}.docx", 120), _LEAVER),
+        Example("the same tidying up, the last day recorded after it", False,
+                _OWN + _CASES + _wipe("case {}.docx", 60) + _wipe("old draft {}.docx", 60),
+                [hr("2026-01-01T09:00:00Z"), hr("2026-03-31T18:00:00Z", status="notice", last_day="2026-03-31")]),
+        Example("the same wipe of files never opened, the last day recorded after it", True,
+                _OWN + _CASES + _wipe("contract {}.docx", 120),
+                [hr("2026-01-01T09:00:00Z"), hr("2026-03-31T18:00:00Z", status="notice", last_day="2026-03-31")]),
         Example("... 300 of a share never worked in is not", True,
                 _OWN + [ev("2026-03-31T16:00:00Z", action="delete", count=300,
                            object="\\\\srv08\\it\\archive\\runbook.docx")], _LEAVER),
