@@ -121,19 +121,26 @@ def _judge(rec: list[Any], e: ActivityEvent, w: int, st: EmployeeState) -> None:
             rec[T_BASE] = round(rec[T_BASE] + w * OWN_WEIGHT, 2)
     else:
         rec[T_BASE] = round(rec[T_BASE] + w, 2)
+    _reweigh(rec, st)
+
+
+def _reweigh(rec: list[Any], st: EmployeeState) -> list[Any]:
+    """``rec``'s weight not explained from its parts: the labelled files in own containers weigh OWN_WEIGHT
+    when the deletions so far are the employee's own work (:func:`own_cleanup`), fully otherwise."""
     sens = OWN_WEIGHT if own_cleanup(rec[T_TESTED], rec[T_OWN], _ownfiles.false_rate(st)) else 1.0
     rec[T_WEIGHT] = round(rec[T_BASE] + rec[T_SENS] * sens, 2)
+    return rec
 
 
 def _ordinary(st: EmployeeState, e: ActivityEvent, w: int, day: int) -> None:
     """A deletion on a day that may teach a baseline: kept with its day (TODAY); the day before it moves to BIG
     when it weighed MIN_DAY or more, else goes; BIG goes after WITHIN days."""
     today = st.extra.get(TODAY)
-    if today is not None and today[0] != day:
-        if today[0] < day and today[1 + T_JUDGED] >= MIN_DAY:
+    if today is not None and today[0] < day:  # (a late event of an earlier day counts with the latest day's)
+        if today[1 + T_JUDGED] >= MIN_DAY:
             big = st.extra.get(BIG)
             keep = big is not None and big[0] >= today[0] - WITHIN
-            st.extra[BIG] = [today[0]] + _merged(big[1:] if keep else None, today[1:])
+            st.extra[BIG] = [today[0]] + _reweigh(_merged(big[1:] if keep else None, today[1:]), st)
         today = None
     big = st.extra.get(BIG)
     if big is not None and big[0] < day - WITHIN:
@@ -149,7 +156,7 @@ def _record(st: EmployeeState, day: int) -> list[Any]:
     """The departure period's record, begun with the deletions of ordinary days kept (TODAY, BIG)."""
     rec = st.extra.get(KEY)
     if rec is None:
-        rec = st.extra[KEY] = _before(st, day)
+        rec = st.extra[KEY] = _reweigh(_before(st, day), st)
         st.extra.pop(TODAY, None)
         st.extra.pop(BIG, None)
     elif len(rec) == 2:  # version 5's record: everything judged so far weighed as it did then
@@ -171,7 +178,7 @@ def departure_record(st: EmployeeState) -> list[Any] | None:
         return rec
     if st.extra.get(TODAY) is None and st.extra.get(BIG) is None:
         return None
-    return _before(st)
+    return _reweigh(_before(st), st)
 
 
 def own_files_note(st: EmployeeState) -> dict[str, Any]:
