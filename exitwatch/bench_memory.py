@@ -156,7 +156,7 @@ def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
 
     for chunk in iter(lambda it=hr(): list(itertools.islice(it, 20000)), []):  # type: ignore[misc]
         preload_redis(spec["redis"], prefix, chunk)
-    del chunk
+    chunk = []  # not kept while measuring
     try:
         gc.collect()
         r_start = rss_bytes()
