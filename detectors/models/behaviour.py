@@ -60,6 +60,15 @@ How it works, per employee and UTC day:
    peer baseline is a daily mean (a third of a record a day). On main 50d7dbb (18 companies, seeds 1 and 2) the
    one medium+ model alert on records exported was an honest account executive's 157-record handover export with
    12 days of history (outside_b seed 2), flagged by nothing else; no thief had one.
+   Version 8: for someone not leaving, "several features far from normal" (what lets a very high score through
+   the engine's "ten times the normal" step to medium) counts ACTS, not features (:func:`features.acts`):
+   features that one act feeds (a thumb drive filled with restricted files at night: removable copies,
+   sensitive items out, megabytes moved, after-hours share) are one behaviour. Two independent acts far from
+   normal on one day (say, downloads from folders never used before and copies to removable media) still
+   make medium. On main 81c0c60 (27 companies, seeds 1 to 3) the five medium alerts to honest people who were
+   not leaving were each one day of copies to removable media (38 to 116 files), graded low by the removable
+   copy rule (team habits); three thieves not yet leaving had such a day too, each caught at medium by
+   ``device.removable_copy_spike`` four to six days later. The explanation's ``n_acts`` gives the count.
    The explanation lists the top features with observed value, own usual and peers' usual.
 
 The shared parts (peer baselines, the tree model, counters) are saved and restored with :meth:`state_dict` /
@@ -103,7 +112,7 @@ class ModelMeta:
 
 META = ModelMeta(
     id=ID,
-    version="7",
+    version="8",
     severity="low",
     score=60.0,
     title=(
@@ -557,13 +566,19 @@ class BehaviourModel:
         return out
 
     def _finding(self, s: dict[str, Any], sc: DayScore, hr: HRView) -> tuple[ModelMeta, Finding]:
-        return self._finding_of(self._summary(s, sc), hr)
+        n_acts = F.acts({i for i, z in enumerate(sc.z) if z >= self.config.min_top_z})
+        return self._finding_of(self._summary(s, sc), hr, n_acts)
 
-    def _finding_of(self, summary: list[Any], hr: HRView) -> tuple[ModelMeta, Finding]:
+    def _finding_of(self, summary: list[Any], hr: HRView, n_acts: int | None = None) -> tuple[ModelMeta, Finding]:
+        """The alert of a day's verdict (:meth:`_summary`). ``n_acts``: the distinct acts among the features far
+        from normal (:func:`features.acts`); a summary kept in the state has only its top features, which
+        give a lower bound."""
         c = self.config
         day, score, hst, own_days, peer_group, top, n_dev, evidence = summary[:8]
         gated = summary[8] if len(summary) > 8 else []
         stayed = len(summary) > 9 and summary[9] == 0  # nothing left the company that day
+        if n_acts is None:
+            n_acts = F.acts({t[0] for t in top if t[5] >= c.min_top_z})
         tf = [{"feature": F.NAMES[i], "observed": obs, "usual_own": own, "usual_peers": peer,
                "usual_blended": blend, "z": z, "unit": F.UNITS[i]} for i, obs, own, peer, blend, z in top]
         i0, obs, usual = top[0][0], top[0][1], top[0][4]
@@ -590,9 +605,9 @@ class BehaviourModel:
                 severity, ratio = "low", None
         else:
             # Someone not leaving: low, and the engine's "ten times the normal" step up to medium only with strong
-            # evidence (a very high score and several features far from normal at once).
+            # evidence (a very high score and several acts far from normal at once; v8: acts, not features).
             severity = "low"
-            if score < c.strong or n_dev < 2:
+            if score < c.strong or n_acts < 2:
                 ratio = None
         return replace(META, severity=severity), Finding(
             key=f"D{day}",
@@ -614,6 +629,7 @@ class BehaviourModel:
                 "anomaly_score": score,
                 "tree_score": hst,
                 "n_deviating": n_dev,
+                "n_acts": n_acts,  # distinct acts among the features far from normal (version 8)
                 "own_days": own_days,
                 "peer_group": peer_group,
                 # features that counted fully because they were far above the employee's own normal and peak

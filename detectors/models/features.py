@@ -72,6 +72,38 @@ WEIGHT: tuple[float, ...] = (0.6, 0.9, 0.9, 1.0, 0.9, 1.0, 0.85, 0.65, 1.0, 0.9,
 #: Pseudo-count added to both sides of the observed/usual ratio of a feature (raw units).
 RATIO_PSEUDO: tuple[float, ...] = (2, 1, 1, 1, 1, 1, 1, 2, 1, 20, 10, 20, 0.1, 1, 1)
 
+#: The act each feature counts, or ``None`` for a feature that describes the items of whatever act it came with
+#: (how many were sensitive, how many megabytes, at what hours, to how many places). One act far from normal
+#: makes several features far from normal (a thumb drive filled with restricted files at night: removable
+#: copies, sensitive items out, megabytes, after-hours share), which is one behaviour, not several: see
+#: :func:`acts`.
+ACT: tuple[str | None, ...] = (
+    "downloads", "downloads", "downloads", "removable", "uploads", None, "mail", "deletions", "deletions",
+    "crm_export", "crm_time", None, None, None, "prints",
+)
+#: The features a describing feature (``ACT`` is ``None``) can come from; megabytes also come from copies
+#: inside the company, which have no feature of their own.
+FROM: dict[int, frozenset[int]] = {
+    F_SOUT: frozenset({F_USB, F_UP, F_MAIL}),
+    F_MB: frozenset({F_DL, F_SDL, F_NEWDIR, F_USB, F_UP, F_CRM}),
+    F_AH: frozenset(i for i, a in enumerate(ACT) if a is not None),  # any act
+    F_DST: frozenset({F_DL, F_UP, F_MAIL}),  # downloads from outside, uploads, mails out
+}
+
+
+def acts(far: set[int] | frozenset[int]) -> int:
+    """How many distinct acts the features in ``far`` (indices far from normal) stand for: the acts of the
+    counting features, plus one for describing features none of whose sources is far from normal (an unusual
+    amount of data moved inside the company, an unusual share of the day after hours).
+
+    >>> acts({F_USB, F_SOUT, F_MB, F_AH}), acts({F_USB, F_NEWDIR, F_SOUT}), acts({F_DEL, F_MB}), acts({F_MB, F_AH})
+    (1, 2, 2, 1)
+    """
+    kinds = {ACT[i] for i in far if ACT[i] is not None}
+    loose = any(ACT[i] is None and not FROM[i] & far for i in far)
+    return len(kinds) + loose
+
+
 DOWNLOADS = frozenset({"download", "sync_download"})
 UPLOADS = frozenset({"upload", "share_external"})
 MAILS = frozenset({"send", "forward", "auto_forward"})

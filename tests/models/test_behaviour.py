@@ -306,3 +306,51 @@ def test_after_hours_are_the_employees_own() -> None:
     eng, _, _ = run(night.items())
     share = {emp: eng.store.get(emp).extra[ID]["m"][F.F_AH] for emp in ("E05", "E06")}
     assert share["E05"] < 0.02 and share["E06"] < 0.02, share  # their own hours: nobody works after hours
+
+
+UNFAMILIAR_DL = {"kind": "file", "action": "download", "object": "/sites/finance/ledger/q.xlsx", "bytes": 300_000,
+                 "sensitivity": "internal"}
+
+
+def test_someone_not_leaving_needs_two_acts_far_from_normal_for_medium() -> None:
+    """Version 8: for someone not leaving, the step to medium (a score of ``strong`` or more and the engine's "ten
+    times the normal") needs two ACTS far from normal, not two features. 80 confidential files to a thumb drive
+    make removable copies and sensitive items out (and megabytes) far from normal: one act, low (version 7:
+    medium; rnd_lab and sales_org seed 3, four honest stayers). The same copies with downloads from folders the
+    employee never used are two acts: medium."""
+    cfg = replace(SMALL, strong=0.8)  # the small workforce's scores stay under the default strong
+
+    def alert(extra: list[tuple[dict[str, Any], int]]) -> Any:
+        s = Stream()
+        for fields, n in extra:
+            s.add("E03", SPIKE_DAY, fields, n)
+        _, _, alerts = run(s.items(), config=cfg)
+        mine = [a for a in alerts if a.rule_id == ID]
+        assert [(a.employee_id, a.explanation["day"]) for a in mine] == [("E03", day_str(SPIKE_DAY))]
+        return mine[0]
+
+    one = alert([(USB, 80)])
+    x = one.explanation
+    assert x["status"] == "active" and x["anomaly_score"] >= cfg.strong and x["n_deviating"] >= 2
+    assert one.severity == "low" and x["ratio_to_own_normal"] is None
+    assert x["n_acts"] == 1
+    two = alert([(USB, 80), (UNFAMILIAR_DL, 60)])
+    x = two.explanation
+    far = {t["feature"] for t in x["top_features"] if t["z"] >= cfg.min_top_z}
+    assert {"removable_copies", "unfamiliar_folder_downloads"} <= far
+    assert x["anomaly_score"] >= cfg.strong and x["n_acts"] == 2 and two.severity == "medium"
+
+
+def test_acts_group_the_features_one_act_feeds() -> None:
+    """Describing features (sensitive items out, megabytes, after-hours share, destinations) join a counting
+    feature they can come from; alone they are one act (data moved inside the company, a night's work)."""
+    assert F.acts(set()) == 0
+    assert F.acts({F.F_USB, F.F_SOUT, F.F_MB, F.F_AH}) == 1
+    assert F.acts({F.F_DL, F.F_SDL, F.F_NEWDIR, F.F_MB}) == 1
+    assert F.acts({F.F_DEL, F.F_SDEL}) == 1
+    assert F.acts({F.F_DEL, F.F_MB}) == 2  # a clean-up and files moved inside the company
+    assert F.acts({F.F_MB, F.F_AH}) == 1
+    assert F.acts({F.F_SOUT}) == 1 and F.acts({F.F_SOUT, F.F_MAIL, F.F_USB}) == 2
+    assert F.acts({F.F_CRM, F.F_CRMT}) == 2
+    assert len(F.ACT) == F.N and all(F.ACT[i] is None for i in F.FROM)
+    assert all(a is not None for i, a in enumerate(F.ACT) if i not in F.FROM)
