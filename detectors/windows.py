@@ -132,6 +132,14 @@ class Window:
         """Drop what can never make this window fire again (called once a day per employee)."""
 
 
+#: What a rule's observer adds to the explanation of a finding graded by its record, by record key
+#: (``unexplained``): a function of the state giving explanation fields (the rule's title may name them).
+NOTES: dict[str, Callable[[EmployeeState], dict[str, Any]]] = {}
+#: Where a rule's record is read from when it is not simply ``st.extra[key]``, by key: a function of the
+#: state giving the record (or None).
+RECORDS: dict[str, Callable[[EmployeeState], list[Any] | None]] = {}
+
+
 def unexplained_share(st: EmployeeState, key: str, min_judged: float = 3) -> float | None:
     """The share of what a rule counted that its observer (``Rule.observe``) could not explain, from the record
     it keeps under ``st.extra[key]`` ending in ``[amount judged, weight not explained]``; None when there is no
@@ -142,7 +150,7 @@ def unexplained_share(st: EmployeeState, key: str, min_judged: float = 3) -> flo
     >>> unexplained_share(st, "hs"), unexplained_share(st, "none")
     (0.25, None)
     """
-    rec = st.extra.get(key)
+    rec = RECORDS[key](st) if key in RECORDS else st.extra.get(key)
     if not rec or rec[-2] < min_judged:
         return None
     return float(rec[-1]) / float(rec[-2])
@@ -157,9 +165,11 @@ def _regraded(ratio: float | None, st: EmployeeState, key: str, observed: float,
     """The ratio to the usual times the share left unexplained; graded low (below LOW_BELOW) when what is
     left unexplained (the share of ``observed``) does not exceed the window's own ``limit``."""
     share = unexplained_share(st, key) if key else None
+    notes = NOTES[key](st) if key in NOTES else {}
     if share is None:
-        return ratio, {}
-    why = {"unexplained_share": round(share, 2), "ratio_before_handover": None if ratio is None else round(ratio, 2)}
+        return ratio, notes
+    why = {"unexplained_share": round(share, 2), "ratio_before_handover": None if ratio is None else round(ratio, 2),
+           **notes}
     graded = None if ratio is None else ratio * share  # without a usual (too little history): the severity
     if share * observed <= limit:
         graded = LOW_BELOW * 0.99 if graded is None else min(graded, LOW_BELOW * 0.99)

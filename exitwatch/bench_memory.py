@@ -100,6 +100,19 @@ def _own_db(url: str, db: int) -> str:
     return urlunsplit((u.scheme, u.netloc, f"/{db}", u.query, u.fragment))
 
 
+def _trimmed_rss(rss_bytes: Any) -> int:
+    """The resident memory once the C allocator has given back the free pages inside its heap (glibc's
+    ``malloc_trim``): how much of the resident set is memory freed but kept (0 change elsewhere)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+    return int(rss_bytes())
+
+
 def _top_sites(n: int) -> list[dict[str, Any]]:
     """tracemalloc's ``n`` largest allocation sites alive now (MB, count)."""
     import tracemalloc
@@ -143,7 +156,7 @@ def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
 
     for chunk in iter(lambda it=hr(): list(itertools.islice(it, 20000)), []):  # type: ignore[misc]
         preload_redis(spec["redis"], prefix, chunk)
-    del chunk
+    chunk = []  # not kept while measuring
     try:
         gc.collect()
         r_start = rss_bytes()
@@ -216,6 +229,7 @@ def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         gc.collect()
         r2 = rss_bytes()
+        sites_filled = _top_sites(trace) if trace else None
         # ---- then, the cache full, the stream as it comes (any number of events per employee): the cost of
         # the cache's size in time is the decoding (and, the kept events packed, unpacking) of the states missed
         steady, misses = spec.get("steady_events", 0), [0]
@@ -250,6 +264,7 @@ def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
         steady_wall, steady_cpu = time.perf_counter() - t1, time.process_time() - c1
         gc.collect()
         r3 = rss_bytes()
+        r4 = _trimmed_rss(rss_bytes) if steady else r3
         sizes = sorted(len(v) for v in store.committed.values())
         res = {
             "employees": n_emp,
@@ -271,10 +286,13 @@ def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
         if steady:
             res.update({"steady_events": done, "steady_events_per_cpu_s": round(done / max(steady_cpu, 1e-6)),
                         "steady_events_per_s": round(done / max(steady_wall, 1e-6)),
-                        "steady_states_decoded": misses[0], "rss_mb_after_steady": round(r3 / 1e6, 1)})
+                        "steady_states_decoded": misses[0], "rss_mb_after_steady": round(r3 / 1e6, 1),
+                        "rss_mb_after_steady_malloc_trim": round(r4 / 1e6, 1)})
         if trace:
             res["top_sites_states_loaded"] = sites_loaded
-            res["top_sites_end"] = _top_sites(trace)
+            res["top_sites_end"] = sites_filled
+            if steady:
+                res["top_sites_after_steady"] = _top_sites(trace)
         say(f"memory: worker with {n_emp:,} employees: {res['rss_mb']:,} MB resident "
             f"({res['live_states']:,} decoded states cached, {processed:,} events)")
         store.close()

@@ -24,8 +24,9 @@ from collections.abc import Callable, Iterable, Iterator
 from detectors.state import EmployeeState
 from evidence.recorder import stored_bytes
 
-#: Decoded states kept between transactions (decoding is a large share of an event's cost).
-CACHE_SIZE = 20000
+#: Decoded states kept between transactions (``EXITWATCH_TX_STATE_CACHE``; 20,000 before the tenth session: see
+#: reports/benchmarks/s10-mem/README.md for what each costs in memory and time).
+CACHE_SIZE = 5000
 
 
 class DiskBytes:
@@ -143,8 +144,10 @@ class StateStore:
         """``(employee, partition, state bytes)`` of every state changed since the last commit."""
         out = []
         for emp in self._dirty:
-            # the evidence kept for the ledger in its stored form (evidence.recorder), left unpacked in memory
-            out.append((emp, self.partition_of(emp), stored_bytes(self._live[emp])))
+            # the evidence kept for the ledger in its stored form (evidence.recorder), left packed in memory too;
+            # copied to its exact size: orjson's output of a 7 KB state holds about 40 KB (a batch's changes
+            # wait for the commit, and their allocations stay with the process)
+            out.append((emp, self.partition_of(emp), bytes(memoryview(stored_bytes(self._live[emp])))))
         return out
 
     def committed_changes(self, changes: Iterable[tuple[str, int, bytes]]) -> None:

@@ -171,6 +171,27 @@ def test_store_changes_leave_live_states_usable() -> None:
     assert EmployeeState.from_bytes(raw).to_bytes() == raw
 
 
+def test_store_changes_hold_no_more_than_their_bytes() -> None:
+    """A batch's state changes wait for its commit: each is its bytes, not orjson's larger output buffer."""
+    import tracemalloc
+
+    store = StateStore(lambda emp: 0)
+    for i in range(20):
+        store.put(f"E{i}", state_with_evidence(30))
+    store.committed_changes(store.changes())  # settled: their evidence packed
+    for i in range(20):
+        store.put(f"E{i}", store.get(f"E{i}"))  # written again
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        changes = store.changes()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    size = sum(len(raw) for _, _, raw in changes)
+    assert held < 1.2 * size + 4096, (held, size)
+
+
 # ------------------------------------------------------------------ committed states in a local file
 def test_store_with_a_local_file_commits_rolls_back_and_evicts_like_the_dict(tmp_path: Any) -> None:
     path = str(tmp_path / "w" / "tx-states.db")

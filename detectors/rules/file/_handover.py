@@ -45,6 +45,7 @@ than ``LATE_DAYS`` late counts as not passed on.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import hashlib
 from collections.abc import Callable
@@ -143,8 +144,33 @@ COUNT_CAP = 1023
 MARKS_CAP = 160
 #: Fields of the record (``st.extra[key]``): the day its minutes count from (the oldest day a late event may
 #: still change), the latest minute seen, what was judged for good (downloads, weight not explained), the marks
-#: of the days since, then the valuation as of the latest minute: downloads judged, their weight not explained.
+#: of the days since (stored packed: :func:`_pack`), then the valuation as of the latest minute: downloads judged, their weight not explained.
 R_ORIGIN, R_CLOCK, R_BASE_N, R_BASE_W, R_MARKS, R_JUDGED, R_WEIGHT = range(7)
+
+
+def _pack(marks: list[int]) -> str | list[int]:
+    """The stored form of a record's marks: 4 bytes each, big-endian, in base64 (a third of the room of a JSON
+    list of 7-8 digit ints); the list itself if a mark does not fit in 4 bytes.
+
+    >>> _pack([2174977, 2375681]), _unpack(_pack([2174977, 2375681])), _unpack([5]), _unpack("")
+    ('ACEwAQAkQAE', [2174977, 2375681], [5], [])
+    """
+    if any(m >> 32 for m in marks):
+        return marks
+    return base64.b64encode(b"".join(m.to_bytes(4, "big") for m in marks)).decode().rstrip("=")
+
+
+def _unpack(stored: str | list[int]) -> list[int]:
+    """A record's marks from their stored form (:func:`_pack`; records written before it hold the list)."""
+    if isinstance(stored, list):
+        return stored
+    raw = base64.b64decode(stored + "=" * (-len(stored) % 4))
+    return [int.from_bytes(raw[i : i + 4], "big") for i in range(0, len(raw), 4)]
+
+
+def _num(x: float) -> float | int:
+    """A weight as stored: a whole number without its ``.0``."""
+    return int(x) if x == int(x) else x
 
 
 def _mark(minute: int, code: int, n: int) -> int:
@@ -219,11 +245,15 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float, *,
     download = e.kind == "file" and e.action in DOWNLOADS and counts(e)
     known = known_container(st, e.object, learn or not mature) if e.kind == "file" else True
     rec: list[Any] | None = st.extra.get(key)
+    if rec is not None:
+        rec[R_MARKS] = _unpack(rec[R_MARKS])
     if learn:
         # a day that may teach a baseline is no departure: once the record's last session is over, back to
         # ordinary days (an event from before the departure that arrives late changes nothing)
         if rec is not None and day >= rec[R_ORIGIN] + rec[R_CLOCK] // 1440 and not _open(rec):
             del st.extra[key]
+        elif rec is not None:
+            rec[R_MARKS] = _pack(rec[R_MARKS])
         return
     if download:
         code, n = (NOVEL_DL if mature and not known else KNOWN_DL), 1
@@ -236,7 +266,7 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float, *,
     if rec is None:
         if code < 0:
             return
-        rec = st.extra[key] = [day - LATE_DAYS, LATE_DAYS * 1440, 0, 0.0, [], 0, 0.0]
+        rec = st.extra[key] = [day - LATE_DAYS, LATE_DAYS * 1440, 0, 0, [], 0, 0]
     minute = int(t // 60) - rec[R_ORIGIN] * 1440
     if minute < 0:  # older than a late event may be: a download counts as not passed on, the rest is lost
         if code == KNOWN_DL or code == NOVEL_DL:
@@ -253,7 +283,10 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float, *,
             marks.insert(i, m)
     rec[R_CLOCK] = max(rec[R_CLOCK], minute)
     _settle(rec, rec[R_ORIGIN] + rec[R_CLOCK] // 1440)
-    rec[R_JUDGED], rec[R_WEIGHT] = _value(rec[R_MARKS], rec[R_BASE_N], rec[R_BASE_W], rec[R_CLOCK])
+    judged, weight = _value(rec[R_MARKS], rec[R_BASE_N], rec[R_BASE_W], rec[R_CLOCK])
+    rec[R_JUDGED], rec[R_WEIGHT] = judged, _num(weight)
+    rec[R_BASE_W] = _num(rec[R_BASE_W])
+    rec[R_MARKS] = _pack(rec[R_MARKS])
 
 
 def day_of_t(t: float) -> int:

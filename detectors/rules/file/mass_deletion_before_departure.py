@@ -26,12 +26,27 @@ Version 5: a confidential or restricted file weighs fully even in the employee's
 what matters in the place the saboteur knows: two saboteurs of the own profiles (subtle and shifts, seed 1) wiped
 66-71 files of their own team's site, 21-37 of them labelled, and version 4 read it as tidying up (both caught by
 version 3). A clean-up of one's own drafts rarely holds labelled files.
+
+Version 6: ... unless the departure period's deletions in the employee's own containers are clearly their own
+working files. A memory of the files the employee opened, downloaded or otherwise worked with on ordinary days
+(a sampled Bloom filter: ``detectors/rules/file/_ownfiles.py``, with its false "own" rate) tests a sample of the
+deleted files: when at least :data:`OWN_SHARE` of them (a tenth) were the employee's own, beyond what the
+filter's false rate and chance explain (:func:`own_cleanup`), the labelled ones weigh :data:`OWN_WEIGHT` as
+the rest of their own container does. Cleaning up one's own work before leaving takes one's own files with it;
+wiping a shared or unfamiliar store takes files one never opened. Measured on the departing deletions of six
+outside companies and the own profiles: honest leavers 2-60% own files, saboteurs 0-1.4%. Version 5 flagged
+two honest leavers of an outside company (400 employees, 100 days, seed 2) high for clearing 262-430 files of
+their own team's library, most of them labelled, 15% and 60% of them files they had worked with. The
+alert names the share (``own_files``).
 """
 
+import math
 from typing import Any
 
+from detectors import windows
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Rule
+from detectors.rules.file import _ownfiles
 from detectors.rules.file._handover import MIN_HISTORY_DAYS, container, known_container
 from detectors.state import EmployeeState
 from detectors.windows import AboveBaseline
@@ -42,8 +57,146 @@ SENSITIVE_WEIGHT = 3
 #: What a deletion in a container the employee worked in weighs in the grading (a quarter: a clean-up of up to
 #: four times the limit of one's own files stays low).
 OWN_WEIGHT = 0.25
-#: st.extra key of the departure period's deletions: [weight judged, weight not explained].
+#: Share of the tested deletions in the employee's own containers that must be their own files (beyond the
+#: filter's false rate and chance) for the labelled ones to count as tidying up too (version 6).
+OWN_SHARE = 0.1
+#: Deleted files tested (a sample: ``_ownfiles.SAMPLE``) before the share says anything.
+MIN_TESTED = 8
+#: st.extra key of the departure period's deletions: [files tested in own containers, of them own, weight of
+#: labelled files in own containers, weight not explained besides, weight judged, weight not explained].
+#: (Version 5 kept [weight judged, weight not explained]: read as such.)
 KEY = "md"
+T_TESTED, T_OWN, T_SENS, T_BASE, T_JUDGED, T_WEIGHT = range(6)
+
+
+def own_cleanup(tested: int, own: int, false: float) -> bool:
+    """Whether ``own`` of ``tested`` deleted files reading as the employee's own (a filter with false "own"
+    rate ``false``) show a clean-up of their own work: at least :data:`OWN_SHARE` own beyond the false rate,
+    and two standard deviations of chance more.
+
+    >>> own_cleanup(114, 24, 0.003), own_cleanup(68, 45, 0.078), own_cleanup(232, 9, 0.019), own_cleanup(5, 5, 0.0)
+    (True, True, False, False)
+    """
+    if tested < MIN_TESTED or false > _ownfiles.MAX_FALSE:
+        return False
+    need = tested * (false + OWN_SHARE * (1.0 - false)) + 2.0 * math.sqrt(tested * false * (1.0 - false))
+    return own >= need
+
+
+#: st.extra keys of deletions on ordinary days, kept in case a last day recorded later puts them in the
+#: departure window: [day, then the six fields of KEY] of the latest day (``TODAY``) and of the days before it
+#: that weighed at least :data:`MIN_DAY` (``BIG``, the latest such day first; dropped after ``WITHIN`` days).
+TODAY, BIG = "mt", "mb"
+#: A day weighing less can never fire (the window's floor).
+MIN_DAY = 150.0
+#: Days before the last day the window looks at.
+WITHIN = 14
+
+
+def _empty() -> list[Any]:
+    return [0, 0, 0, 0.0, 0, 0.0]
+
+
+def _merged(*recs: list[Any] | None) -> list[Any]:
+    """The six fields of KEY summed over ``recs`` (each the six fields, None for none)."""
+    out = _empty()
+    for r in recs:
+        if r:
+            out = [round(a + b, 2) for a, b in zip(out, r)]
+    return out
+
+
+def _judge(rec: list[Any], e: ActivityEvent, w: int, st: EmployeeState) -> None:
+    """Weigh deletion ``e`` (weight ``w``) into ``rec`` (the six fields of KEY)."""
+    rec[T_JUDGED] += w
+    if container(e.object) is not None and known_container(st, e.object, False):
+        tested = _ownfiles.is_own(st, e.object)
+        if tested is not None:
+            rec[T_TESTED] += 1
+            rec[T_OWN] += int(tested)
+        if e.sensitive:
+            # Labelled files are not tidying up (version 5) unless the deletions are the employee's own work.
+            rec[T_SENS] += w
+        else:
+            rec[T_BASE] = round(rec[T_BASE] + w * OWN_WEIGHT, 2)
+    else:
+        rec[T_BASE] = round(rec[T_BASE] + w, 2)
+    _reweigh(rec, st)
+
+
+def _reweigh(rec: list[Any], st: EmployeeState) -> list[Any]:
+    """``rec``'s weight not explained from its parts: the labelled files in own containers weigh OWN_WEIGHT
+    when the deletions so far are the employee's own work (:func:`own_cleanup`), fully otherwise."""
+    sens = OWN_WEIGHT if own_cleanup(rec[T_TESTED], rec[T_OWN], _ownfiles.false_rate(st)) else 1.0
+    rec[T_WEIGHT] = round(rec[T_BASE] + rec[T_SENS] * sens, 2)
+    return rec
+
+
+def _ordinary(st: EmployeeState, e: ActivityEvent, w: int, day: int) -> None:
+    """A deletion on a day that may teach a baseline: kept with its day (TODAY); the day before it moves to BIG
+    when it weighed MIN_DAY or more, else goes; BIG goes after WITHIN days."""
+    today = st.extra.get(TODAY)
+    if today is not None and today[0] < day:  # (a late event of an earlier day counts with the latest day's)
+        if today[1 + T_JUDGED] >= MIN_DAY:
+            big = st.extra.get(BIG)
+            keep = big is not None and big[0] >= today[0] - WITHIN
+            st.extra[BIG] = [today[0]] + _reweigh(_merged(big[1:] if keep else None, today[1:]), st)
+        today = None
+    big = st.extra.get(BIG)
+    if big is not None and big[0] < day - WITHIN:
+        del st.extra[BIG]
+    if today is None:
+        today = st.extra[TODAY] = [day] + _empty()
+    rec = today[1:]
+    _judge(rec, e, w, st)
+    today[1:] = rec
+
+
+def _record(st: EmployeeState, day: int) -> list[Any]:
+    """The departure period's record, begun with the deletions of ordinary days kept (TODAY, BIG)."""
+    rec = st.extra.get(KEY)
+    if rec is None:
+        rec = st.extra[KEY] = _reweigh(_before(st, day), st)
+        st.extra.pop(TODAY, None)
+        st.extra.pop(BIG, None)
+    elif len(rec) == 2:  # version 5's record: everything judged so far weighed as it did then
+        rec = st.extra[KEY] = [0, 0, 0, rec[1], rec[0], rec[1]]
+    return rec
+
+
+def _before(st: EmployeeState, day: int | None = None) -> list[Any]:
+    """The kept ordinary days' deletions as the six fields of KEY (with ``day``: only those of its WITHIN days)."""
+    recs = [st.extra.get(TODAY), st.extra.get(BIG)]
+    return _merged(*(r[1:] for r in recs if r and (day is None or r[0] >= day - WITHIN)))
+
+
+def departure_record(st: EmployeeState) -> list[Any] | None:
+    """What the window grades by (:func:`detectors.windows.unexplained_share`): the departure period's record,
+    or, before any deletion was seen as departing (a last day recorded after them), the ordinary days' kept."""
+    rec = st.extra.get(KEY)
+    if rec is not None:
+        return rec
+    if st.extra.get(TODAY) is None and st.extra.get(BIG) is None:
+        return None
+    return _reweigh(_before(st), st)
+
+
+def own_files_note(st: EmployeeState) -> dict[str, Any]:
+    """The explanation's ``own_files`` (and the numbers behind it) for the departure period so far."""
+    rec = departure_record(st)
+    if not rec or len(rec) < 6 or not rec[T_TESTED]:
+        return {"own_files": ""}
+    false = _ownfiles.false_rate(st)
+    share = _ownfiles.own_share(rec[T_TESTED], rec[T_OWN], false)
+    told = "too full to tell" if share is None else f"share {share:.2f}"
+    return {"own_files": (f"; {rec[T_OWN]} of {rec[T_TESTED]} deleted files tested in the employee's own places "
+                          f"were files they had worked with ({told}; false \"own\" rate {false:.3f})"),
+            "own_share": None if share is None else round(share, 3),
+            "own_cleanup": own_cleanup(rec[T_TESTED], rec[T_OWN], false)}
+
+
+windows.RECORDS[KEY] = departure_record
+windows.NOTES[KEY] = own_files_note
 
 
 def mass_deletion_before_departure(e: ActivityEvent) -> int:
@@ -60,16 +213,16 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) ->
     learn = hr.learnable(day)
     mature = day - st.extra.get("fs", day) >= MIN_HISTORY_DAYS
     w = mass_deletion_before_departure(e)
+    if learn and not w:
+        _ownfiles.remember(st, e.object)  # the files they work with (version 6)
     if not w or learn or not mature:
+        if w and learn and mature:
+            _ordinary(st, e, w, day)  # judged as if departing, in case a last day recorded later says so
         known_container(st, e.object, learn or not mature)
         if learn:
             st.extra.pop(KEY, None)  # back to ordinary days: nothing to keep
         return
-    rec = st.extra.setdefault(KEY, [0, 0.0])
-    # Confidential and restricted files are never tidying up, whatever their container (version 5).
-    own = not e.sensitive and container(e.object) is not None and known_container(st, e.object, False)
-    rec[0] += w
-    rec[1] = round(rec[1] + w * (OWN_WEIGHT if own else 1.0), 2)
+    _judge(_record(st, day), e, w, st)
 
 
 _LEAVER = [hr("2026-01-01T09:00:00Z"),
@@ -80,14 +233,24 @@ _HISTORY = daily("2026-01-10", 30, per_day=5, action="delete")
 _LIB = "https://corp.sharepoint.com/sites/clinical/Shared Documents/plans/"
 _OWN = (daily("2026-01-10", 30, per_day=3, action="open", object=_LIB + "plan.docx")
         + daily("2026-01-10", 30, per_day=2, action="delete", object=_LIB + "tmp.docx"))
+# 120 case files of the library the employee worked with over three weeks (version 6).
+_CASES = [ev(f"2026-01-{10 + i % 20:02d}T10:{i % 60:02d}:00Z", action="open", object=_LIB + f"case {i}.docx")
+          for i in range(120)]
+
+
+def _wipe(names: str, n: int) -> list[dict[str, Any]]:
+    """``n`` confidential files of the library deleted one by one on the last day."""
+    return [ev(f"2026-03-31T15:{i % 60:02d}:{i // 60:02d}Z", action="delete", object=_LIB + names.format(i),
+               sensitivity="confidential") for i in range(n)]
+
 
 RULE = Rule(
     id="file.mass_deletion_before_departure",
-    version="5",
+    version="6",
     title=(
         "Deletions weighing {observed:.0f} (restricted and confidential files count 3) on {day}, {days_to_last_day} day(s) before the last working day "
         "({last_day}): {ratio_to_own_normal}x the employee's usual {baseline[mean]:.1f} a day "
-        "(limit {threshold:.0f})"
+        "(limit {threshold:.0f}){own_files}"
     ),
     description=__doc__,
     severity="high",
@@ -115,6 +278,16 @@ RULE = Rule(
                            sensitivity="restricted"),
                         ev("2026-03-31T16:05:00Z", action="delete", count=30, object=_LIB + "old draft.docx")],
                 _LEAVER),
+        Example("clearing 60 confidential case files one worked on and 60 old drafts beside them is tidying up", False,
+                _OWN + _CASES + _wipe("case {}.docx", 60) + _wipe("old draft {}.docx", 60), _LEAVER),
+        Example("... 120 confidential files of the same library one never opened is not", True,
+                _OWN + _CASES + _wipe("contract {}.docx", 120), _LEAVER),
+        Example("the same tidying up, the last day recorded after it", False,
+                _OWN + _CASES + _wipe("case {}.docx", 60) + _wipe("old draft {}.docx", 60),
+                [hr("2026-01-01T09:00:00Z"), hr("2026-03-31T18:00:00Z", status="notice", last_day="2026-03-31")]),
+        Example("the same wipe of files never opened, the last day recorded after it", True,
+                _OWN + _CASES + _wipe("contract {}.docx", 120),
+                [hr("2026-01-01T09:00:00Z"), hr("2026-03-31T18:00:00Z", status="notice", last_day="2026-03-31")]),
         Example("... 300 of a share never worked in is not", True,
                 _OWN + [ev("2026-03-31T16:00:00Z", action="delete", count=300,
                            object="\\\\srv08\\it\\archive\\runbook.docx")], _LEAVER),
