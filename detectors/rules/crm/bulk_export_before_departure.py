@@ -64,6 +64,19 @@ sales manager who mails colleagues attachments about once a day had a 1,089-reco
 "passed on" by such a mail 54 minutes later (shifts seed 2, E00128, missed on main e692452). An export passed on is
 still not reported while it is below :data:`PASSED_PEERS` (3) times the colleagues' reference (the ratio from which
 the grading gives the rule's own severity); above, it is graded as kept.
+
+Version 9 (issue 14): a kind the employee exported before is graded against twice *that kind's* largest before the
+departure period, when it is smaller than twice their largest export of any kind. Version 4 graded every known
+kind against twice their largest export of any kind: a sales manager whose "Accounts - all customers" exports had
+been 11-91 records, and whose largest export of anything was a 242-record opportunities report, exported 715
+records of all customers in the notice, read "1.48 times" their usual and stayed low (subtle s3 E00241, missed on
+main faebbad). The successor's whole list is twice what the person pulled *of that list*, not of another report.
+The rule keeps, per kind exported on a day that may teach (not in the departure period, not on the watchlist) with
+at least :data:`SIZE_FROM` records, a log2 bucket of its largest (:data:`SIZES`, the kind's 16-bit hash and one hex
+digit, :data:`SIZES_CAP` kinds, most recent last), and, per day with an export of :data:`MIN_RECORDS` or more, the
+day's largest export and its kind's largest before (:data:`DAY_KIND`, read back as the bucket's upper end: never
+below the kind's real largest). A kind with no size kept (smaller exports only, evicted, or a state written before)
+keeps the version 4 grading; colleagues' exports still cap the ratio (version 8).
 """
 
 from __future__ import annotations
@@ -78,7 +91,7 @@ from detectors.examples import ev, hr
 from detectors.peerlargest import upper_largest
 from detectors.rule import Example, Finding, Rule
 from detectors.state import EmployeeState, Series
-from detectors.windows import RATIO_CAP, OnEvent
+from detectors.windows import RATIO_CAP, OnEvent, novelty_hash
 from schemas import ActivityEvent
 
 EXPORTS = frozenset({"export", "report_export", "bulk_query"})
@@ -103,6 +116,13 @@ PEER_MIN = 5
 #: An export passed on to colleagues is a handover only below this many times the colleagues' reference: the
 #: ratio from which the engine grades at the rule's own severity (version 8).
 PASSED_PEERS = 3.0
+#: Version 9: the largest export per kind on days that may teach, ``"<hash 4 hex><log2 bucket 1 hex>..."``.
+SIZES, SIZES_CAP = "xs", 8
+#: Exports smaller than this teach no size (the kind keeps the any-kind grading).
+SIZE_FROM = MIN_RECORDS // 2
+#: Version 9: per day with an export of MIN_RECORDS or more, ``[day, its largest export, that export's kind's
+#: largest before (the bucket's upper end; 0 for none)]``, at most PASSED_CAP days.
+DAY_KIND = "xk"
 
 
 def bulk_export_before_departure(e: ActivityEvent) -> int:
@@ -123,6 +143,39 @@ def kind_of_export(e: ActivityEvent) -> str:
     return f"crm:{e.action}:{what[:40]}"
 
 
+def _size_bucket(n: int) -> int:
+    """A log2 bucket of a record count (one hex digit), read back as its upper end by :func:`_size_of`.
+
+    >>> [(_size_bucket(n), _size_of(_size_bucket(n))) for n in (50, 78, 242, 10**9)]
+    [(5, 64), (6, 128), (7, 256), (15, 65536)]
+    """
+    return min(15, max(0, int(n).bit_length() - 1))
+
+
+def _size_of(b: int) -> int:
+    return 2 ** (b + 1)
+
+
+def _kind_size(st: EmployeeState, h: str) -> int:
+    """The upper end of the bucket of the largest export of kind ``h`` kept in :data:`SIZES`, 0 without one."""
+    mem: str = st.extra.get(SIZES, "")
+    for i in range(0, len(mem) - 4, 5):
+        if mem[i : i + 4] == h:
+            return _size_of(int(mem[i + 4], 16))
+    return 0
+
+
+def _note_size(st: EmployeeState, h: str, n: int) -> None:
+    mem: str = st.extra.get(SIZES, "")
+    entries = [mem[i : i + 5] for i in range(0, len(mem) - 4, 5)]
+    old = next((x for x in entries if x[:4] == h), None)
+    b = _size_bucket(n)
+    if old is not None:
+        entries.remove(old)
+        b = max(b, int(old[4], 16))
+    st.extra[SIZES] = "".join((entries + [f"{h}{b:x}"])[-SIZES_CAP:])
+
+
 def _internal_attachments(e: ActivityEvent) -> bool:
     """A mail that carries attachments to colleagues only (every recipient internal, none personal)."""
     return (e.kind == "email" and e.action in SENDS and e.external is False and e.personal is not True
@@ -140,6 +193,19 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) ->
     passes them on (a handover to a successor, a list for the team); the window judges them when that time is
     over (:meth:`PassedOn.on_clock`)."""
     pending: list[list[int]] | None = st.extra.get(PENDING)
+    if e.kind == "crm" and e.action in EXPORTS and (e.count or 0) >= SIZE_FROM:
+        h = f"{novelty_hash(kind_of_export(e)):04x}"
+        if (e.count or 0) >= MIN_RECORDS:  # the day's largest export and its kind's largest before (version 9)
+            days = st.extra.setdefault(DAY_KIND, [])
+            rec = next((x for x in days if x[0] == day), None)
+            if rec is None:
+                days.append([day, int(e.count or 0), _kind_size(st, h)])
+                days.sort()
+                del days[:-PASSED_CAP]
+            elif (e.count or 0) > rec[1]:
+                rec[1:] = [int(e.count or 0), _kind_size(st, h)]
+        if hr is not None and hr.learnable(day):
+            _note_size(st, h, int(e.count or 0))
     if e.kind == "crm" and e.action in EXPORTS and (e.count or 0) >= MIN_RECORDS:
         pending = [p for p in (pending or []) if p[0] >= t - PENDING_DAYS * 86400]
         # Someone already mailing attachments to colleagues in the hours before the export: a mail after it is
@@ -198,6 +264,14 @@ class PassedOn(OnEvent):
             known = f.extra.get("new_kind") == "a kind they exported before"
             ref = f.extra["largest_before"] * (self.usual_factor if known else 1.0)
             f = dataclasses.replace(f, ratio=min(RATIO_CAP, f.observed / ref))
+        if f.ratio is not None and f.extra.get("new_kind") == "a kind they exported before":
+            # graded against twice the largest of the export's own kind, when that is smaller (version 9)
+            kind = next((x[2] for x in st.extra.get(DAY_KIND, ()) if x[0] == day and x[1] == f.observed), 0)
+            ref = max(f.extra.get("largest_before", 0.0), self.min_value / 2) * self.usual_factor
+            if 0 < kind * self.usual_factor < ref:
+                f = dataclasses.replace(f, ratio=min(RATIO_CAP, max(f.ratio, f.observed / (kind * self.usual_factor))),
+                                        extra={**f.extra, "new_kind": f"a kind they exported before (under {kind} "
+                                                                      f"records at a time before the departure period)"})
         home = day in st.extra.get(SENT_HOME, ())
         # Passed on to colleagues (a handover): not reported unless far larger than what colleagues export (the
         # engine decides with their exports, with_peer_largest); without the engine's peers, not reported.
@@ -257,7 +331,7 @@ _NEXT = ev("2026-03-10T15:00:00Z", action="open", object="/sites/sales/notes.doc
 
 RULE = Rule(
     id="crm.bulk_export_before_departure",
-    version="8",
+    version="9",
     title=(
         "CRM export of {observed:.0f} records on {day} by an employee who is leaving (status {status}, "
         "last working day {last_day}), {new_kind}, {handover}; their largest before the departure period was "
