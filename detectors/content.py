@@ -12,6 +12,15 @@ work content for the rules that weigh what leaves the company.
 >>> [personal_media(p) for p in (r"E:\\Pictures\\2019\\BOM 001.xlsx", r"E:\\digital\\projects\\BOM 001.xlsx",
 ...                              r"E:\\digital\\diagrams\\pump.png", None, "")]
 [False, False, False, False, False]
+
+:func:`own_media` also reads an upload a web proxy names by its file alone (``photo-576.jpg``, no folder): an
+unlabelled picture, video or song with no work folder around it is the person's own; a labelled one is work.
+
+>>> [own_media(p, None) for p in ("photo-576.jpg", "IMG_0042.HEIC", r"E:\\Pictures\\2019", "doc-0629.pdf")]
+[True, True, True, False]
+>>> [own_media(p, lab) for p, lab in (("photo-576.jpg", "confidential"), (r"E:\\digital\\diagrams\\pump.png", None),
+...                                   ("https://dropbox.com/", None), (None, None))]
+[False, False, False, False]
 """
 
 from __future__ import annotations
@@ -43,3 +52,17 @@ def personal_media(obj: str | None) -> bool:
     if not any(p in PERSONAL_FOLDERS for p in parts[:-1]) and not (not ext and name in PERSONAL_FOLDERS):
         return False
     return not ext or ext in MEDIA_TYPES
+
+
+def own_media(obj: str | None, sensitivity: str | None) -> bool:
+    """Whether an unlabelled (or public) ``obj`` is the person's own media: :func:`personal_media`, or a
+    picture, video or audio file named without any folder (a proxy's upload of one file). A label other
+    than public makes it work, whatever it is."""
+    if sensitivity not in (None, "public") or not obj:
+        return False
+    if personal_media(obj):
+        return True
+    if "/" in obj or "\\" in obj or ":" in obj:
+        return False
+    ext = obj.rsplit(".", 1)[1].lower() if "." in obj else ""
+    return ext in MEDIA_TYPES

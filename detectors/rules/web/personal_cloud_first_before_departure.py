@@ -27,6 +27,10 @@ all of these hold:
 HR news that arrives after the upload (a resignation recorded late, a termination on the spot) re-reads the day
 (:meth:`FirstInDeparture.check_day`, against the peers as they were at the upload). For someone the departure
 propensity only guesses may leave, the alert is low (:func:`detectors.engine.possibly_leaving_view`).
+
+Version 2: one's own photos, videos and music are no upload (the weights of ``web.personal_cloud_upload`` v5,
+:func:`detectors.content.own_media`): version 1 flagged two honest leavers of the own profiles (shifts and
+subtle, seed 1) at medium for a single holiday photo sent to a personal drive in their notice.
 """
 
 from __future__ import annotations
@@ -122,7 +126,7 @@ _STAYER = [hr("2026-01-01T08:00:00Z", **_DEPT)]
 
 RULE = Rule(
     id="web.personal_cloud_first_before_departure",
-    version="1",
+    version="2",
     title=(
         "First upload to personal cloud storage in {history_days} days of history, on {day}, in the departure "
         "period (last working day {last_day}); {peers_before} colleagues of their department had uploaded to one "
@@ -161,6 +165,13 @@ RULE = Rule(
                 _team(3, 0) + _WORK + [ev("2026-03-12T15:00:00Z", bytes=20_000_000, **_UP)], _team_hr(3) + _LEAVER),
         Example("public files do not count", False,
                 _team(6, 0) + _WORK + [ev("2026-03-12T15:00:00Z", sensitivity="public", **_UP)],
+                _team_hr(6) + _LEAVER),
+        Example("one holiday photo, named alone and unlabelled: one's own", False,
+                _team(6, 0) + _WORK + [ev("2026-03-12T15:00:00Z", object="photo-801.jpg", bytes=2_000_000, **_UP)],
+                _team_hr(6) + _LEAVER),
+        Example("... and a photo sent in January does not make the first document in the notice known", True,
+                _team(6, 0) + _WORK + [ev("2026-01-20T15:00:00Z", object="photo-801.jpg", **_UP),
+                                       ev("2026-03-12T15:00:00Z", object="doc-0629.pdf", **_UP)],
                 _team_hr(6) + _LEAVER),
     ),
 )

@@ -24,6 +24,10 @@ that shares with agencies through personal drives every week, a leaver doing it 
 is doing their work (outside_c seed 2: a marketing manager, 23 of 24 colleagues upload). Where hardly anyone
 does it (every thief this rule caught on the 18 evaluation companies: buyers, nurses, facilities, engineers
 of whom 0-7% upload), it stays as before.
+
+Version 3: one's own photos, videos and music count nothing (the weights of ``web.personal_cloud_upload`` v5,
+:func:`detectors.content.own_media`): version 2 flagged an honest leaver of the own subtle profile (seed 1) at
+medium for two holiday photos sent to personal drives 11 days apart in the notice.
 """
 
 import dataclasses
@@ -93,7 +97,7 @@ _TEAM_HR = ([hr("2026-01-05T08:00:00Z", employee_id=f"M{i}", accounts=[f"m{i}@co
 
 RULE = Rule(
     id="web.personal_cloud_repeated_before_departure",
-    version="2",
+    version="3",
     title=(
         "Uploads to personal cloud storage on {observed:.0f} of the {period_days} days from {window_start} to "
         "{window_end}; before, on {ref_days_with} of {ref_days} days; a chance of 1 in 10^{evidence} under their "
@@ -128,6 +132,9 @@ RULE = Rule(
                 _WORK + _TEAM + [_up("2026-03-10"), _up("2026-03-17")], _TEAM_HR),
         Example("public files do not count", False,
                 _WORK + [_up("2026-03-10", sensitivity="public"), _up("2026-03-17", sensitivity="public")],
+                _LEAVER),
+        Example("two holiday photos, each named alone and unlabelled", False,
+                _WORK + [_up("2026-03-10", mb=2, object="photo-801.jpg"), _up("2026-03-17", mb=5, object="IMG_3.HEIC")],
                 _LEAVER),
     ),
 )

@@ -24,10 +24,18 @@ the departure period (30 days before the last day, or from the notice if earlier
 picture (:meth:`detectors.windows.OnEventTakeHome.lookback`): the episode is raised once more, graded as a
 leaver's. In outside_c seed 2 a backend engineer uploaded 726, 884 and 332 MB to three personal services in the
 12 days before a termination on the spot and got one low alert.
+
+Version 5: one's own photos, videos and music count nothing (:func:`detectors.content.own_media`: an
+unlabelled media file in a personal-media folder, or named alone, without a folder, as a proxy names an upload
+of one file); a labelled one, or one in a work folder, still counts. The same weights feed
+``web.personal_cloud_first_before_departure`` and ``web.personal_cloud_repeated_before_departure``, which
+flagged two honest leavers of the own profiles (shifts and subtle, seed 1) at medium for one or two holiday
+photos sent to a personal drive in their notice, while the thieves these rules catch upload documents.
 """
 
 from typing import Any
 
+from detectors.content import own_media
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Rule
 from detectors.windows import OnEventTakeHome
@@ -42,7 +50,7 @@ BYTES_PER_FILE = 25_000_000
 
 
 def personal_cloud_upload(e: ActivityEvent) -> float:
-    if e.action != "upload" or e.personal is not True or e.kind not in UPLOAD_KINDS:
+    if e.action != "upload" or e.personal is not True or e.kind not in UPLOAD_KINDS or own_media(e.object, e.sensitivity):
         return 0.0
     if e.count:
         n = e.count
@@ -59,7 +67,7 @@ _UP: dict[str, Any] = dict(kind="web", action="upload", personal=True, destinati
 
 RULE = Rule(
     id="web.personal_cloud_upload",
-    version="4",
+    version="5",
     title=(
         "Uploads to personal cloud storage on {day} weigh {observed:.0f} (a confidential or restricted file "
         "counts 3, any other non-public file 1; {threshold:.0f} or more is flagged); HR status {status}{take_home}"
@@ -102,6 +110,10 @@ RULE = Rule(
                 daily("2026-02-10", 1, per_day=2, sensitivity="internal", **_UP), _STAYER),
         Example("public files do not count", False,
                 daily("2026-02-10", 1, per_day=10, sensitivity="public", **_UP), _STAYER),
+        Example("five holiday photos, each named alone, in notice: one's own", False,
+                daily("2026-03-10", 1, per_day=5, object="photo-576.jpg", **_UP), _LEAVER),
+        Example("... but five labelled pictures are work", True,
+                daily("2026-03-10", 1, per_day=5, object="photo-576.jpg", sensitivity="internal", **_UP), _LEAVER),
         Example("a confidential upload to a company drive", False,
                 [ev("2026-02-10T10:00:00Z", kind="web", action="upload", sensitivity="confidential", personal=False,
                     destination="corp.sharepoint.example")], _STAYER),
