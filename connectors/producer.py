@@ -458,23 +458,19 @@ class KafkaSink(_Base):
 
     @staticmethod
     def _watermarks(consumer: Any, tp: Any, timeout: float = 30.0) -> tuple[int, int]:
-        """A partition's offsets; a just-created topic may have no leader for a moment: retried."""
-        from confluent_kafka import KafkaError, KafkaException
+        """A partition's offsets; a just-created topic may have no leader for a moment: asked again
+        (:func:`streams.tx.topics.watermarks`, the worker's reader of its changelog, with retriable errors too)."""
+        from confluent_kafka import KafkaException
 
-        passing = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
-                   KafkaError.UNKNOWN_TOPIC_OR_PART)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                lo, hi = consumer.get_watermark_offsets(tp, timeout=max(1.0, deadline - time.monotonic()))
-                return lo, hi
-            except KafkaException as e:
-                err = e.args[0]
-                if not (err.retriable() or err.code() in passing) or time.monotonic() > deadline:
-                    raise ConnectorError(f"cannot read the offsets of {tp.topic} [{tp.partition}] "
-                                         f"({err.str()}); is the broker healthy? Start the connector "
-                                         "again.") from e
-                time.sleep(0.2)
+        from streams.tx.topics import watermarks
+
+        try:
+            return watermarks(consumer, tp, timeout=timeout, pause=0.2, retriable=True)
+        except KafkaException as e:
+            err = e.args[0] if e.args else e
+            detail = err.str() if hasattr(err, "str") else str(err)
+            raise ConnectorError(f"cannot read the offsets of {tp.topic} [{tp.partition}] ({detail}); is the "
+                                 "broker healthy? Start the connector again.") from e
 
     def resume(self, doc: dict[str, Any] | None) -> dict[str, Any] | None:
         """Start the transactions and return the checkpoint to resume from: the one committed on the

@@ -77,9 +77,11 @@ _METADATA_NOT_READY = frozenset({KafkaError._UNKNOWN_PARTITION, KafkaError._UNKN
                                  KafkaError._TIMED_OUT, KafkaError.REQUEST_TIMED_OUT})
 
 
-def watermarks(consumer: Any, tp: TopicPartition, timeout: float = 30.0, pause: float = 0.5) -> tuple[int, int]:
+def watermarks(consumer: Any, tp: TopicPartition, timeout: float = 30.0, pause: float = 0.5,
+               retriable: bool = False) -> tuple[int, int]:
     """``consumer.get_watermark_offsets(tp)`` (low, high) from the broker, asked again while the answer is only
-    that the metadata is not current yet (:data:`_METADATA_NOT_READY`), for up to ``timeout`` seconds in all.
+    that the metadata is not current yet (:data:`_METADATA_NOT_READY`; with ``retriable``, also any error the
+    client marks retriable: the connectors' checkpoint reader), for up to ``timeout`` seconds in all.
     Right after a broker restart or a topic's creation the first query fails that way; a worker reading its
     changelog, models or shared memories then stopped (a fault run: "Local: Unknown partition" on the
     assignment after the broker came back; a bench worker: NOT_LEADER_FOR_PARTITION on a new models topic).
@@ -102,7 +104,8 @@ def watermarks(consumer: Any, tp: TopicPartition, timeout: float = 30.0, pause: 
         except KafkaException as exc:
             err = exc.args[0] if exc.args else None
             code = err.code() if isinstance(err, KafkaError) else None
-            if code not in _METADATA_NOT_READY or time.monotonic() + pause > deadline:
+            again = code in _METADATA_NOT_READY or (retriable and isinstance(err, KafkaError) and err.retriable())
+            if not again or time.monotonic() + pause > deadline:
                 raise
             log.info("%s[%d]: watermarks not available yet (%s); asking again", tp.topic, tp.partition, err)
             time.sleep(pause)

@@ -227,3 +227,30 @@ def test_truncated_json_line_loses_only_itself(tmp_path) -> None:
     dead = [d for v, d in out if d is not None]
     assert len(values) == 5 and len(dead) == 1
     assert '"cut"' in dead[0].raw and "truncated" in dead[0].reason
+
+
+def test_the_checkpoint_reader_asks_again_on_retriable_errors_and_says_what_to_do_on_others() -> None:
+    """The connectors read a partition's offsets with the worker's `watermarks` (one reader of the retry rules):
+    a retriable error is asked again, anything else is a ConnectorError naming the partition."""
+    import pytest
+    from confluent_kafka import KafkaError, KafkaException, TopicPartition
+
+    from connectors.producer import ConnectorError, KafkaSink
+
+    class C:
+        def __init__(self, errors: list[KafkaError]) -> None:
+            self.errors, self.calls = errors, 0
+
+        def get_watermark_offsets(self, tp, timeout):  # noqa: ANN001, ANN202
+            self.calls += 1
+            if self.errors:
+                raise KafkaException(self.errors.pop(0))
+            return (0, 5)
+
+    retriable = KafkaError(KafkaError._TIMED_OUT_QUEUE, retriable=True)
+    c = C([retriable, KafkaError(KafkaError.LEADER_NOT_AVAILABLE)])
+    assert KafkaSink._watermarks(c, TopicPartition("cp", 2)) == (0, 5) and c.calls == 3
+    c = C([KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED)])
+    with pytest.raises(ConnectorError, match=r"cp \[2\].*Start the connector again"):
+        KafkaSink._watermarks(c, TopicPartition("cp", 2))
+    assert c.calls == 1

@@ -23,28 +23,9 @@ def _run(folders: list[str], hr_late: bool = False, before_every: int = 1) -> li
     """Ann downloads a restricted spec from her own folder every ``before_every`` days (default: daily) from 5 January, and
     ordinary internal files every day; notice on 2 March (last day 31 March); on 9-11 March one restricted
     download a day from ``folders`` (one per day, cycled), three on the first day."""
-    eng = Engine(rules=[RULE], config=EngineConfig(risk=False))
-    eng.on_hr(HRRecord.model_validate(hr("2026-01-02T08:00:00Z")))
-    notice = hr("2026-03-02T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-02")
-    alerts: list = []
-    d0 = dt.date(2026, 1, 5)
-    for i in range(0, 66):  # 5 January .. 11 March
-        d = d0 + dt.timedelta(days=i)
-        if d == dt.date(2026, 3, 2) and not hr_late:
-            alerts += eng.on_hr(HRRecord.model_validate(notice))
-        alerts += eng.on_event(_ev(f"{d}T09:00:00Z", action="open", object=f"/sites/engineering/notes/n{i}.docx",
-                                   sensitivity="internal"))
-        if d < dt.date(2026, 3, 2) and i % before_every == 0:
-            alerts += eng.on_event(_ev(f"{d}T10:00:00Z", action="download", object=f"{OWN}/doc-{i:04d}.pdf",
-                                       sensitivity="restricted"))
-        if d >= dt.date(2026, 3, 9):
-            k = (d - dt.date(2026, 3, 9)).days
-            for j in range(3 if k == 0 else 1):
-                alerts += eng.on_event(_ev(f"{d}T11:0{j}:00Z", action="download", sensitivity="restricted",
-                                           object=f"{folders[(k + j) % len(folders)]}/doc-{100 + 10 * k + j}.pdf"))
-    if hr_late:
-        alerts += eng.on_hr(HRRecord.model_validate({**notice, "ts": "2026-03-12T09:00:00Z"}))
-    return [a for a in alerts if a.rule_id == RULE.id]
+    plan = {str(dt.date(2026, 3, 9) + dt.timedelta(days=k)): [folders[(k + j) % len(folders)]
+                                                             for j in range(3 if k == 0 else 1)] for k in range(3)}
+    return _days(plan, before_every, hr_late=hr_late, n_days=66)
 
 
 def test_a_run_from_the_own_restricted_folder_is_low() -> None:
@@ -80,17 +61,18 @@ def test_a_late_resignation_does_not_make_the_runs_new_folders_familiar() -> Non
     assert len(new) == 1 and new[0].severity in ("medium", "high", "critical"), [a.title for a in new]
 
 
-def _days(plan: dict[str, list[str]], before_every: int = 1) -> list:
+def _days(plan: dict[str, list[str]], before_every: int = 1, hr_late: bool = False, n_days: int = 75) -> list:
     """Ann as in :func:`_run` (her own restricted folder before the notice of 2 March), then in the notice the
-    restricted downloads of ``plan``: day -> folders, one download from each."""
+    restricted downloads of ``plan``: day -> folders, one download from each; ``n_days`` days from 5 January
+    (75: to 20 March); ``hr_late``: the notice recorded only after them, on 12 March."""
     eng = Engine(rules=[RULE], config=EngineConfig(risk=False))
     eng.on_hr(HRRecord.model_validate(hr("2026-01-02T08:00:00Z")))
     notice = hr("2026-03-02T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-02")
     alerts: list = []
     d0 = dt.date(2026, 1, 5)
-    for i in range(0, 75):  # 5 January .. 20 March
+    for i in range(0, n_days):
         d = d0 + dt.timedelta(days=i)
-        if d == dt.date(2026, 3, 2):
+        if d == dt.date(2026, 3, 2) and not hr_late:
             alerts += eng.on_hr(HRRecord.model_validate(notice))
         alerts += eng.on_event(_ev(f"{d}T09:00:00Z", action="open", object=f"/sites/engineering/notes/n{i}.docx",
                                    sensitivity="internal"))
@@ -100,6 +82,8 @@ def _days(plan: dict[str, list[str]], before_every: int = 1) -> list:
         for j, f in enumerate(plan.get(str(d), ())):
             alerts += eng.on_event(_ev(f"{d}T11:{j:02d}:00Z", action="download", sensitivity="restricted",
                                        object=f"{f}/doc-{1000 + 10 * i + j}.pdf"))
+    if hr_late:
+        alerts += eng.on_hr(HRRecord.model_validate({**notice, "ts": "2026-03-12T09:00:00Z"}))
     return [a for a in alerts if a.rule_id == RULE.id]
 
 
