@@ -640,27 +640,9 @@ class FirstTime(Window):
     evidence_cap: int = 6
     #: Kinds of first that count half in a cluster (the most common firsts: a late evening now and then).
     weak_kinds: tuple[str, ...] = ()
-    #: Kinds of first that people pick up in ordinary work (a thumb drive, a job site...): a cluster of only these
-    #: kinds, weighing less than ``staying_full_weight``, by someone neither leaving nor on the watchlist is
-    #: graded low (its own key, so that the same cluster is raised again once the picture changes). Empty: none.
-    staying_calm_kinds: tuple[str, ...] = ()
-    staying_full_weight: float = 3.0
 
     def horizon(self, lookback_days: int) -> int:
         return max(super().horizon(lookback_days), self.span_days)
-
-    @staticmethod
-    def raises_again(key: str, episode_key: str, severity: int, episode_severity: int) -> bool:
-        """Whether a finding joining an ongoing episode is news (``detectors.engine``): a cluster of firsts
-        other than the one last alerted, graded above the episode's severity (a calm pair of common firsts that
-        a rarer first joined); the budget still holds. (A single first under a new key is news anyway.)
-
-        >>> FirstTime.raises_again("C20500", "C20500s", 2, 0), FirstTime.raises_again("C20500", "C20500", 2, 0)
-        (True, False)
-        >>> FirstTime.raises_again("C20503", "C20500", 2, 2)
-        False
-        """
-        return key != episode_key and severity > episode_severity
 
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         return None  # only what is new counts (the engine calls on_new)
@@ -684,24 +666,20 @@ class FirstTime(Window):
             return None
         first_day = min((d for d in s.days if lo <= d <= day), default=day)
         fs = st.extra.get("fs", day)
-        calm = (self.min_new > 1 and bool(self.staying_calm_kinds) and n < self.staying_full_weight
-                and kinds <= set(self.staying_calm_kinds) and hr.learnable(day))
         # One alert per new thing (its key, not the day: the same whichever event of it is read first), or
-        # per cluster (the first day of the span that holds it; a calm one apart).
+        # per cluster (the first day of the span that holds it).
         return Finding(
-            key=f"N{novelty_hash(key):x}" if self.min_new <= 1 else f"C{first_day}" + ("s" if calm else ""),
+            key=f"N{novelty_hash(key):x}" if self.min_new <= 1 else f"C{first_day}",
             observed=n,
             threshold=self.min_new,
             window_start=lo,
             window_end=day,
             evidence=s.evidence(lo, day),
             baseline={"history_days": day - fs, "times_before": 0},
-            ratio=LOW_BELOW * 0.99 if calm else None,
+            ratio=None,
             day=day,
             extra={"new": ", ".join(recent), "history_days": day - fs,
-                   "peers_before": f"{peers[0]} of {peers[1]}" if peers[1] else "no peers seen",
-                   **({"calm": "; common firsts of someone not leaving (graded low)" if calm else ""}
-                      if self.staying_calm_kinds else {})},
+                   "peers_before": f"{peers[0]} of {peers[1]}" if peers[1] else "no peers seen"},
         )
 
 

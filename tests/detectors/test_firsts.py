@@ -64,38 +64,3 @@ def test_the_same_thing_is_new_once_for_every_rule() -> None:
              ev("2026-02-11T22:00:00Z", action="logon", host="PC-ANN")]
     alerts = _run(_HR, _DAYS + night)
     assert len(_ids(alerts, "activity.first_after_hours")) == 1
-
-
-# activity.firsts_together v4: common firsts of someone not leaving are graded low
-_USB = ev("2026-02-10T10:05:00Z", action="connect", host="PC-ANN")
-_JOBS = ev("2026-02-12T12:00:00Z", kind="web", action="visit", destination="jobs.example.com",
-           attrs={"category": "job_search"})
-_LEAK = ev("2026-02-13T12:00:00Z", kind="web", action="visit", destination="leaks.example.org",
-           attrs={"category": "leak_site"})
-
-
-def _clusters(hrs: list[dict], extra: list[dict]) -> list:
-    return _ids(_run(hrs, _DAYS + _OTHERS + extra), "activity.firsts_together")
-
-
-def test_a_stayers_first_thumb_drive_and_job_site_are_graded_low() -> None:
-    (c,) = _clusters(_HR, [_USB, _JOBS])
-    assert c.severity == "low" and "graded low" in c.explanation["calm"]
-    assert set(c.explanation["new"].split(", ")) == {"removable", "job_search"}
-
-
-def test_the_same_pair_keeps_its_severity_for_a_leaver_and_on_the_watchlist() -> None:
-    leaving = [hr("2026-02-02T09:00:00Z", status="notice", last_day="2026-02-27",
-                  resignation_date="2026-02-02")]
-    watched = [hr("2026-02-02T09:00:00Z", watchlist=True)]
-    for extra_hr in (leaving, watched):
-        (c,) = _clusters(_HR + extra_hr + _HR[1:], [_USB, _JOBS])
-        assert c.severity in ("medium", "high") and c.explanation["calm"] == ""
-
-
-def test_a_rarer_first_keeps_the_severity_and_raises_a_calm_cluster_again() -> None:
-    (c,) = _clusters(_HR, [_USB, _LEAK])
-    assert c.severity == "medium"
-    calm, full = _clusters(_HR, [_USB, _JOBS, _LEAK])  # the calm pair, then a leak site joins it
-    assert (calm.severity, full.severity) == ("low", "medium")
-    assert full.explanation["observed"] == 3.0 and "leak_site" in full.explanation["new"]

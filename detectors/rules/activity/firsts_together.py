@@ -14,17 +14,6 @@ marks routine (``attrs.routine``: a logon on a colleague's machine or a hacking-
 habit or, for someone not leaving, their team's) is no first: version 2 flagged three helpdesk and desktop
 support technicians of two outside companies (seed 1) for "host:a, host:b, host:c" (their desk-side visits)
 with a first thumb drive or a job site.
-
-Version 4: someone neither leaving nor on the watchlist whose cluster holds only firsts that people pick up in
-ordinary work (:data:`COMMON_FIRSTS`: a thumb drive, a job-search or competitor site, a mail to a competitor,
-a late evening) and weighs less than 3 is graded low: two such firsts in one week happen to people who stay
-(version 3 flagged two stayers of an outside company for a first thumb drive and a first job-site visit or
-competitor mail, and a leaver seven weeks before any notice for the same pair). A cluster that holds a rarer
-first (a leak site, a hacking-tool site, another person's machine: CERT's insider scenario 1 has a leak site),
-three common ones, or someone leaving or on the watchlist keeps the rule's severity; the calm cluster has its
-own alert key, so the same firsts are raised again at full severity when the picture changes. What a
-departure the HR system has not recorded yet would add is left to the rules that watch what leaves (files to a
-drive, to personal mail or cloud) and to ``sequence.job_search_then_device_use``.
 """
 
 from detectors.examples import daily, ev, hr
@@ -38,9 +27,6 @@ def firsts_together(e: ActivityEvent) -> bool:
     return any_first(e) is not None
 
 
-#: Firsts that people pick up in ordinary work: a cluster of only these is calm for someone not leaving.
-COMMON_FIRSTS = ("removable", "job_search", "competitor", "mail_to_competitor", "after_hours")
-
 _HR = [hr("2026-01-01T09:00:00Z")]
 _WORK = [e for e in daily("2026-01-05", 30, per_day=3, hour=10, action="open")
          if __import__("datetime").date.fromisoformat(e["ts"][:10]).weekday() < 5]
@@ -50,18 +36,17 @@ _NIGHT_USB = [ev("2026-02-17T22:00:00Z", action="logon"),
 RULE = Rule(
     staying_cap=None,
     id="activity.firsts_together",
-    version="4",
+    version="3",
     title=(
         "Never done before in {history_days} days of history, within 7 days up to {day}: {new} (weight "
-        "{observed:g}, after hours counting half); HR status {status}{calm}"
+        "{observed:g}, after hours counting half); HR status {status}"
     ),
     description=__doc__,
     severity="medium",
     score=55,
     predicate=firsts_together,
     novelty=any_first,
-    window=FirstTime(min_history_days=28, min_new=2, span_days=7, weak_kinds=("after_hours",),
-                     staying_calm_kinds=COMMON_FIRSTS),
+    window=FirstTime(min_history_days=28, min_new=2, span_days=7, weak_kinds=("after_hours",)),
     runbook=(
         "Read the evidence in time order: what was connected, visited, sent and from which machine; ask the "
         "manager whether a change of role or a project explains it; if files may have left, secure the device "
