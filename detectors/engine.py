@@ -42,7 +42,7 @@ from detectors.risk import RISK_RULE, rule_code, update_risk
 from detectors.shared import SharedMemory
 from detectors.rule import Finding, Rule
 from detectors.state import LATE_DAYS, EmployeeState, Series, day_of
-from detectors.windows import (FRESH, FRESH_MARK, FRESH_MARKS_CAP, THEN_MARK, THEN_MARKS_CAP, FirstTime, Sequence,
+from detectors.windows import (FRESH, FRESH_MARK, FRESH_MARKS_CAP, THEN_MARK, THEN_MARKS_CAP, Sequence,
                                add_mark, first_time, fresh_since)
 from detectors.windows import usual as usual_amount
 from schemas import ActivityEvent, Alert, HRRecord, HRSignal
@@ -834,12 +834,10 @@ class Engine:
                                  or not within_budget(ep, sent_day, limit)):
             _sent(ep)
             grows = f.observed >= EPISODE_GROWTH * ep[EP_PEAK] > 0 and sev > ep[EP_SEV]
-            # something else new (a first-time rule's next new thing: another machine, another category)
-            news = code & ~ep[EP_CODES] or (isinstance(getattr(rule, "window", None), FirstTime)
-                                            and f.key[:1] == "N" and f.key != ep[EP_KEY])
-            # a window whose observed amount is no measure of growth says itself what is news (ConsecutiveDays)
+            # something else new; a window whose observed amount is no measure of growth says itself what is
+            # news (FirstTime: its next new thing, another machine or category; ConsecutiveDays: another run)
             again = getattr(getattr(rule, "window", None), "raises_again", None)
-            news = news or bool(again is not None and again(f.key, ep[EP_KEY], sev, ep[EP_SEV]))
+            news = code & ~ep[EP_CODES] or bool(again is not None and again(f.key, ep[EP_KEY], sev, ep[EP_SEV]))
             if day > ep[EP_LAST]:
                 ep[EP_LAST] = day
             elif day < ep[EP_FIRST]:

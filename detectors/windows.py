@@ -638,6 +638,16 @@ class FirstTime(Window):
     min_new: float = 1
     span_days: int = 1
     evidence_cap: int = 6
+
+    @staticmethod
+    def raises_again(key: str, episode_key: str, severity: int, episode_severity: int) -> bool:
+        """Whether a finding joining an ongoing episode is news (``detectors.engine``): the next new thing (a
+        finding keyed ``N...``: another machine, another category) other than the one last alerted.
+
+        >>> FirstTime.raises_again("N5:usb", "N3:web", 0, 0), FirstTime.raises_again("N3:web", "N3:web", 2, 0)
+        (True, False)
+        """
+        return key[:1] == "N" and key != episode_key
     #: Kinds of first that count half in a cluster (the most common firsts: a late evening now and then).
     weak_kinds: tuple[str, ...] = ()
 
