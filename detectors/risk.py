@@ -40,7 +40,7 @@ from typing import Any
 
 from detectors.context import HRView
 from detectors.rule import Finding
-from detectors.state import EmployeeState
+from detectors.state import RISK_DIGITS, EmployeeState
 
 SEVERITY_WEIGHT = {"low": 0.1, "medium": 0.5, "high": 0.75, "critical": 1.0}
 #: Behaviours remembered (one contribution each: ``st.extra["rc"]`` holds ``[rule code, alert score,
@@ -166,7 +166,7 @@ def update_risk(st: EmployeeState, hr: HRView, alert: Any, day: int, config: Any
         while len(contrib) > CONTRIBUTORS_CAP:  # the one that contributes least now goes
             contrib.remove(min(contrib, key=lambda c: _score([c], now, half)[0]))
     value, n = _score(contrib, now, half)
-    st.risk = [value, max(t, st.risk[1])]
+    st.risk = [round(value, RISK_DIGITS), max(t, st.risk[1])]  # the stored precision (detectors.state)
     level = config.risk_level
     if value < level or n < MIN_BEHAVIOURS or (before >= level and n_before >= MIN_BEHAVIOURS):
         return None

@@ -47,6 +47,13 @@ PEAK_FADE = 0.98
 #: series keeps the baseline as it stood LATE_DAYS days ago (``base``) and the values of the days since,
 #: and folds those days again when one of them changes.
 LATE_DAYS = 3  # (at most 15: stored in 4 bits)
+#: Decimals a baseline keeps (mean and variance; the peak: PEAK_DIGITS) and the risk score (RISK_DIGITS). They
+#: are the stored precision, and every fold rounds to it (:func:`_fold`), so a state held in memory is exactly
+#: what decoding its bytes gives: the worker, which decodes a state again whenever its bounded cache let it go,
+#: then raises exactly replay's alerts, which keeps every state decoded (tests/streams/test_state_canonical.py).
+MEAN_DIGITS = 4
+PEAK_DIGITS = 3
+RISK_DIGITS = 3
 
 
 #: Digits of a dense run of small whole daily values, one character a day (64 values, all JSON-safe).
@@ -131,14 +138,15 @@ def day_of(epoch: float) -> int:
 
 def _fold(n: int, mean: float, var: float, top: float, x: float) -> tuple[int, float, float, float]:
     """One day ``x`` folded into a baseline ``(n, mean, var, top)``: a running mean for the first
-    BASELINE_MEMORY_DAYS days, then exponentially weighted; the peak fades by PEAK_FADE a day."""
+    BASELINE_MEMORY_DAYS days, then exponentially weighted; the peak fades by PEAK_FADE a day. Rounded to the
+    stored precision (MEAN_DIGITS, PEAK_DIGITS): what is held is what the state's bytes give back."""
     top = max(x, top * PEAK_FADE)
     n += 1
     alpha = 1.0 / min(n, BASELINE_MEMORY_DAYS)
     delta = x - mean
     mean += alpha * delta
     var = (1 - alpha) * (var + alpha * delta * delta)
-    return n, mean, var, top
+    return n, round(mean, MEAN_DIGITS), round(var, MEAN_DIGITS), round(top, PEAK_DIGITS)
 
 
 def _num(v: float) -> float:
@@ -334,9 +342,11 @@ class Series:
         ev = [[d, ids.setdefault(eid, len(ids))] for d, eid in self.ev]
         b = self.base
         if b is None or self.folded is None:
-            o = [days, ev, self.n, round(self.mean, 4), round(self.var, 4), self.folded, round(self.top, 3)]
+            o = [days, ev, self.n, round(self.mean, MEAN_DIGITS), round(self.var, MEAN_DIGITS), self.folded,
+                 round(self.top, PEAK_DIGITS)]
         else:  # the base's baseline and how far behind it is; the current one is folded again on loading
-            o = [days, ev, b[1], round(b[2], 4), round(b[3], 4), self.folded, round(b[4], 3)]
+            o = [days, ev, b[1], round(b[2], MEAN_DIGITS), round(b[3], MEAN_DIGITS), self.folded,
+                 round(b[4], PEAK_DIGITS)]
         if self.ep is not None:
             o.append(self.ep)
         elif self.last is not None:
@@ -406,7 +416,7 @@ class EmployeeState:
                 "i": [pack_id(x) for x in ids],
                 "m": marks,
                 "f": self.fired,
-                "r": [round(self.risk[0], 3), self.risk[1]],
+                "r": [round(self.risk[0], RISK_DIGITS), self.risk[1]],
                 "x": self.extra,
             }
         )
