@@ -130,7 +130,7 @@ def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
     from schemas.settings import Settings
     from schemas.topics import activity_topic
     from schemas.transport import redis_kwargs
-    from streams.app import partition_of
+    from streams.common import partition_of
     from streams.tx.hr import SyncHRStore
     from streams.tx.process import Processor
     from streams.tx.store import StateStore

@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import faust
-from aiokafka.partitioner import murmur2
 from faust.streams import _current_event
 import orjson
 
@@ -57,20 +56,20 @@ from schemas import ActivityEvent, Alert, DeadLetter, EmployeeSnapshot, Enriched
 from schemas.models import utcnow
 from evidence.outputs import Outputs
 from evidence.recorder import settle as settle_evidence
-from evidence.privacy import secops_view as _secops_view
 from schemas.settings import Settings
 from schemas.secrets import Sealer, require_keys, sealer
 from schemas.transport import faust_broker_options, kafka_config, redis_kwargs
 from schemas.topics import ACTIVITY_KINDS, topic_names
 from streams import metrics
 from streams.hrstore import HRStore
+# shared with the default worker, defined where they import no Faust (and still importable from here)
+from streams.common import (MAX_MESSAGE_BYTES, POPULATION_REFRESH_S, REKEY_TOPIC, SRC_HEADER,  # noqa: F401
+                            count_errors, partition_of, secops_view, src_header)
 
 log = logging.getLogger("exitwatch.worker")
 
 #: Fields of the HR snapshot that identify a person; removed from alerts.secops.
 IDENTITY_FIELDS = ("employee_id", "manager_id", "accounts", "name", "email")
-#: Largest message the worker accepts; larger ones are dead-lettered.
-MAX_MESSAGE_BYTES = 1 << 20
 #: Records stamped before this are dead-lettered (hostile or broken clocks: 1970, year 1).
 MIN_TS = guard.MIN_TS
 #: Records stamped more than this many seconds after the worker's clock are dead-lettered: one such event
@@ -88,8 +87,6 @@ SESSION_TIMEOUT_S = 15.0
 #: Messages the detect agent takes at a time, and how long it waits to fill a batch.
 DETECT_BATCH = 500
 DETECT_BATCH_WITHIN_S = 0.05
-#: Seconds between reloads of the whole HR population from Redis (k-anonymity of alerts.secops).
-POPULATION_REFRESH_S = 300.0
 #: Seconds between retries of HR records that could not be written to Redis.
 HR_RETRY_S = 1.0
 #: An input partition with a backlog whose committed offset has not moved for this long is a stalled stream:
@@ -101,8 +98,6 @@ STALL_EXIT_CODE = 3
 #: back to its committed offset and read again (:class:`DropRepair`); the stall watchdog is the last resort.
 REPAIR_S = float(os.environ.get("EXITWATCH_REPAIR_S", "4"))
 _TOPIC_CODE = {"enriched": "e", "hr": "h", "signals": "s"}
-#: Internal topic (after the prefix) of events the enrich agent hands to the detect agent under the employee's key.
-REKEY_TOPIC = "exitwatch.activity.rekeyed"
 
 
 def implausible_ts(ts: dt.datetime, now: float | None = None) -> str | None:
@@ -714,14 +709,6 @@ class TableStore:
         return None if raw is None else EmployeeState.from_bytes(self.unseal(employee_id, raw))
 
 
-#: Kafka header of an enriched event naming its source record: ``<topic>|<partition>|<offset>``.
-SRC_HEADER = "x-exitwatch-src"
-
-
-def src_header(topic: str, partition: int, offset: int) -> str:
-    return f"{topic}|{partition}|{offset}"
-
-
 def parse_src(value: str | bytes | None) -> tuple[str, int, int] | None:
     """``(topic, partition, offset)`` of the source record named by a provenance header; None if absent or bad.
 
@@ -760,12 +747,6 @@ def _takes_token(hr_store: Any) -> bool:
     return hasattr(hr_store, "flush_pending")
 
 
-def secops_view(alert: Alert, key: bytes, population: Any = None) -> dict[str, Any]:
-    """The ``alerts.secops`` form (:func:`evidence.privacy.secops_view`): keyed pseudonym, alert id and evidence
-    references; HR fields k-anonymous over ``population`` (dropped without one)."""
-    return _secops_view(alert, key, population)
-
-
 def snapshot_of(rec: dict[str, Any] | None, resolved: bool, stale: bool) -> EmployeeSnapshot:
     if rec is None:
         return EmployeeSnapshot(resolved=resolved, stale=stale)
@@ -783,20 +764,6 @@ def snapshot_of(rec: dict[str, Any] | None, resolved: bool, stale: bool) -> Empl
     )
 
 
-def count_errors(engine: Engine, before: dict[str, int]) -> None:
-    """Rule and model failures the engine contained since ``before``, to the metrics."""
-    for rid, n in engine.stats.errors.items():
-        if n != before.get(rid, 0):
-            metrics.DETECTOR_ERRORS.labels(rid).inc(n - before.get(rid, 0))
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (murmur2, as the connectors and Faust use) gives ``key``.
-
-    >>> partition_of(b"E1", 4) == partition_of(b"E1", 4) < 4
-    True
-    """
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class Floors:

@@ -46,7 +46,7 @@ from schemas.settings import Settings
 from schemas.topics import ACTIVITY_KINDS, topic_names
 from schemas.secrets import Sealer, cli_guard, sealer
 from schemas.transport import kafka_config
-from streams.app import secops_view  # the one definition of the alerts.secops form
+from streams.common import secops_view  # the one definition of the alerts.secops form
 
 log = logging.getLogger("exitwatch.batch")
 

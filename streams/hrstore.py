@@ -6,6 +6,10 @@ Redis layout (``{prefix}`` is the topic prefix):
 - ``{prefix}hr:{employee_id}``: hash with ``e`` (epoch of the record's ``ts``) and ``r`` (the record JSON);
   a record older than the stored one is ignored (latest ``ts`` wins).
 - ``{prefix}alias:{account, case-folded}``: the employee id.
+
+The in-process cache keeps each employee's record as its JSON bytes (what Redis holds) with the record's epoch,
+not as a dict: a worker with 100,000 employees keeps all of them (an expired entry is still the answer while
+Redis is down), a quarter of the memory. Each look-up gets a dict of its own, as before.
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ class HRCache:
         self.prefix = prefix
         self.ttl = ttl
         self._alias: dict[str, tuple[str | None, float]] = {}
-        self._hr: dict[str, tuple[dict[str, Any] | None, float]] = {}
+        #: employee -> (record JSON or None: no record, the record's epoch, when the entry expires)
+        self._hr: dict[str, tuple[bytes | None, float, float]] = {}
         self._script = self.redis.register_script(_SET_IF_NEWER)
 
     def _hr_key(self, emp: str) -> str:
@@ -65,11 +70,11 @@ class HRCache:
         """Update the in-process cache at once (this worker sees the change before Redis confirms)."""
         now = time.monotonic()
         cur = self._hr.get(record.employee_id)
-        if cur and cur[0] and cur[0].get("_e", 0) > record.ts.timestamp():
+        if cur and cur[0] is not None and cur[1] > record.ts.timestamp():
             return
-        d = record.model_dump(mode="json")
-        d["_e"] = record.ts.timestamp()
-        self._hr[record.employee_id] = (d, now + self.ttl)
+        # copied to its exact size: orjson's output holds about 4 KB whatever its length
+        raw = bytes(memoryview(orjson.dumps(record.model_dump(mode="json"))))
+        self._hr[record.employee_id] = (raw, record.ts.timestamp(), now + self.ttl)
         for a in [record.employee_id, *record.accounts]:
             self._alias[normalize_account(a)] = (record.employee_id, now + self.ttl)
 
@@ -113,6 +118,15 @@ class HRCache:
             stale = self._alias.get(normalize_account(acc))
             out[acc] = stale[0] if stale else None
 
+    @staticmethod
+    def _record(entry: tuple[bytes | None, float, float]) -> dict[str, Any] | None:
+        """The record dict of a cache entry, with ``_e`` (its epoch); a new dict at every call."""
+        if entry[0] is None:
+            return None
+        rec = orjson.loads(entry[0])
+        rec["_e"] = entry[1]
+        return rec  # type: ignore[no-any-return]
+
     def _cached_snapshots(self, employee_ids: set[str]) -> tuple[dict[str, tuple[dict[str, Any] | None, bool]],
                                                                   list[str]]:
         """((record, stale=False) of each fresh cache hit, the employees Redis must be asked for)."""
@@ -121,8 +135,8 @@ class HRCache:
         misses: list[str] = []
         for emp in employee_ids:
             hit = self._hr.get(emp)
-            if hit is not None and hit[1] > now:
-                out[emp] = (hit[0], False)
+            if hit is not None and hit[2] > now:
+                out[emp] = (self._record(hit), False)
                 metrics.CACHE.labels("hr_hit").inc()
             else:
                 misses.append(emp)
@@ -135,15 +149,17 @@ class HRCache:
         expires = time.monotonic() + self.ttl
         for emp, v in zip(misses, vals):
             rec = orjson.loads(v) if v is not None else None
-            if rec is not None:
+            if rec is None:
+                self._hr[emp] = (None, 0.0, expires)
+            else:
                 rec["_e"] = _epoch(rec.get("ts"))
-            self._hr[emp] = (rec, expires)
+                self._hr[emp] = (bytes(v), rec["_e"], expires)
             out[emp] = (rec, False)
 
     def _stale_snapshots(self, misses: list[str], out: dict[str, tuple[dict[str, Any] | None, bool]]) -> None:
         for emp in misses:
             stale = self._hr.get(emp)
-            out[emp] = (stale[0] if stale else None, True)
+            out[emp] = (self._record(stale) if stale else None, True)
 
     # ------------------------------------------------------------------ retention
     def _purge_plan(self, employee_id: str, raw: Any, accounts: list[str] | None) -> tuple[list[str], list[str]]:

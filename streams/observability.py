@@ -26,6 +26,7 @@ are masked, so logs carry ids (employee, event, rule) but no personal data.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import re
@@ -34,7 +35,6 @@ import traceback
 from collections.abc import Iterable
 from typing import Any
 
-import faust
 import orjson
 
 from schemas.topics import topic_names
@@ -221,27 +221,41 @@ def count_alert(alert: Any) -> None:
         metrics.ALERT_DAYS_TO_LAST_DAY.observe(days)
 
 
-class MetricsSensor(faust.Sensor):
-    """Ingest-to-processed latency and last-processed time per topic; rebalances."""
+@functools.cache
+def _sensor_class() -> type:
+    """:class:`MetricsSensor`, a Faust sensor, made on first use: the default (transactional) worker imports
+    this module for its metrics and never loads Faust."""
+    import faust
 
-    def __init__(self, obs: Observability, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.obs = obs
+    class MetricsSensor(faust.Sensor):  # type: ignore[misc]
+        """Ingest-to-processed latency and last-processed time per topic; rebalances."""
 
-    def on_message_out(self, tp: Any, offset: int, message: Any) -> None:
-        name = self.obs.contract_topic(tp.topic)
-        if name is None:
-            return
-        now = time.time()
-        ts = getattr(message, "timestamp", None)
-        if ts:
-            metrics.INGEST_TO_PROCESSED.labels(name).observe(max(0.0, now - ts))
-        metrics.LAST_PROCESSED.labels(name).set(now)
+        def __init__(self, obs: Observability, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.obs = obs
 
-    def on_rebalance_start(self, app: Any) -> dict[str, Any]:
-        metrics.REBALANCES.inc()
-        metrics.READY.set(0)
-        return {}
+        def on_message_out(self, tp: Any, offset: int, message: Any) -> None:
+            name = self.obs.contract_topic(tp.topic)
+            if name is None:
+                return
+            now = time.time()
+            ts = getattr(message, "timestamp", None)
+            if ts:
+                metrics.INGEST_TO_PROCESSED.labels(name).observe(max(0.0, now - ts))
+            metrics.LAST_PROCESSED.labels(name).set(now)
+
+        def on_rebalance_start(self, app: Any) -> dict[str, Any]:
+            metrics.REBALANCES.inc()
+            metrics.READY.set(0)
+            return {}
+
+    return MetricsSensor
+
+
+def __getattr__(name: str) -> Any:  # ``observability.MetricsSensor`` (PEP 562), made on first use
+    if name == "MetricsSensor":
+        return _sensor_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def install(worker: Any) -> Observability:
@@ -249,7 +263,7 @@ def install(worker: Any) -> Observability:
     obs = Observability(worker)
     worker.observability = obs
     app = worker.app
-    app.sensors.add(MetricsSensor(obs))
+    app.sensors.add(_sensor_class()(obs))
 
     async def exitwatch_observability_tick() -> None:
         await obs.tick()

@@ -66,7 +66,7 @@ async def purge_expired(worker: Any, today: dt.date | None = None, owned: set[in
 async def _purge(worker: Any, today: dt.date | None, owned: set[int] | None) -> list[str]:
     from faust.streams import _current_event
 
-    from streams.app import partition_of
+    from streams.common import partition_of
 
     days = worker.settings.retention_days
     if days <= 0:

@@ -28,8 +28,8 @@ from schemas.models import utcnow
 from schemas.topics import ACTIVITY_KINDS, topic_names
 from streams import metrics
 from detectors.routing import for_secops
-from streams.app import REKEY_TOPIC as FAUST_REKEY_TOPIC
-from streams.app import SRC_HEADER, count_errors, secops_view, src_header
+from streams.common import REKEY_TOPIC as FAUST_REKEY_TOPIC
+from streams.common import SRC_HEADER, count_errors, secops_view, src_header
 from streams.observability import count_alert
 from streams.tx.merge import KIND_EVENT, KIND_HR, KIND_SIGNAL, Rec
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from streams.app import POPULATION_REFRESH_S
+from streams.common import POPULATION_REFRESH_S
 from streams.retention import CHECK_S as RETENTION_CHECK_S
 from streams.retention import PURGED, RETENTION_FAILURES, expired
 

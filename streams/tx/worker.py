@@ -25,7 +25,7 @@ from evidence.keys import require_signing_key
 from evidence.outputs import Outputs
 from schemas.secrets import require_keys, sealer
 from schemas.transport import kafka_config, redis_kwargs
-from streams.app import MAX_MESSAGE_BYTES, partition_of
+from streams.common import MAX_MESSAGE_BYTES, partition_of
 from streams.tx.assign import ClientFailed, Rebalancing
 from streams.tx.store import StateStore
 from streams.tx.topics import changelog_topic, ensure_topics, instance_id

@@ -249,7 +249,7 @@ async def test_hr_store_older_record_never_replaces_newer_cached_one() -> None:
     assert snaps["E1"][0]["status"] == "notice" and snaps["E1"][0]["_e"] > 0
     st.ttl = 30
     st.remember(rec("E1", 5, "active"))  # late, older record: the cache keeps the newer one
-    assert st._hr["E1"][0]["status"] == "notice"
+    assert st._stale_snapshots(["E1"], snaps) is None and snaps["E1"][0]["status"] == "notice"
 
 
 async def test_hr_store_stale_snapshot_when_redis_down() -> None:
