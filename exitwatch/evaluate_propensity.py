@@ -47,6 +47,12 @@ GOAL_STAYERS = 0.05
 #: The stayer rates tried on the training companies (0.1% to 0.6% in steps of 0.05%).
 RATES = tuple(i / 10000 for i in range(10, 61, 5))
 WINDOW_DAYS = 90
+#: Marks a factor unit whose satisfaction is the answers' place among the company's (no own history to fall from).
+#: The weights are fitted on the factors as the own history reads them: that reading is put into the same units
+#: by its definition, not fitted (on the training companies, whose HR data have six months of history, it only
+#: appears in the first weeks of that history, when no notice is within 90 days, and would teach the
+#: satisfaction weight that a low answer means nothing).
+PLACE = "_sat_place"
 
 
 def auc(pos: list[float], neg: list[float]) -> float | None:
@@ -203,7 +209,10 @@ def run_model(data: Path, level: float, weights: dict[str, float] | None = None,
     daily: dict[int, list[int]] = {}
 
     def sink(emp: str, day: int, p: float, f: dict[str, Any], lv: float) -> None:
-        series[emp].append((day, p, {k: f[k] for k in FACTORS}, lv))
+        units = {k: f[k] for k in FACTORS}
+        if f.get("_sat_place") is not None:
+            units[PLACE] = 1.0  # satisfaction read from the company's answers (no own history): not fitted
+        series[emp].append((day, p, units, lv))
         if day not in daily:
             daily[day] = model.population.counts(day)
 
@@ -349,7 +358,7 @@ def evaluate_propensity(data: str | Path, level: float | None = None, weights: d
             v = _at(ser, day)
             if v is None:
                 continue
-            snaps.append((day, emp, v[0], v[1]))
+            snaps.append((day, emp, v[0], {k: v[1][k] for k in FACTORS}))
             if emp in notice:
                 if notice[emp] - WINDOW_DAYS <= day <= notice[emp] - EARLY_DAYS:
                     pos.append(v[0])
@@ -488,7 +497,8 @@ def fit_weights(runs: list[FeatureRun], l2: float = 1.0, factors: tuple[str, ...
     import numpy as np
 
     rows = snapshot_rows(runs) if rows is None else rows
-    x = np.array([[1.0] + [float(r[k]) for k in factors] for r, _ in rows])
+    x = np.array([[1.0] + [0.0 if k == "satisfaction" and r.get(PLACE) else float(r[k]) for k in factors]
+                  for r, _ in rows])
     y = np.array([1.0 if lab else 0.0 for _, lab in rows])
     w = newton_logistic(x, y, l2)
     out = {"intercept": round(float(w[0]), 3)}

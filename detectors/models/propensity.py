@@ -14,7 +14,9 @@ Learned online per employee from ``hr.signals`` (CONTRACT.md 4) and HR records, 
 - **satisfaction**: the mean of the last two pulse surveys against the person's own mean at least ten weeks
   earlier, beyond
   what the scatter of their own answers explains (1.5 points beyond it is one unit), and the department's
-  mean.
+  mean. Without three own answers to fall from (a new hire, a company whose HR data start with the
+  monitoring), the answers' place among the company's own answers instead (:meth:`PropensityModel.survey_place`:
+  on the survey's own scale, evidence growing with the number of answers).
 
 The five units go into a scorecard, ``p = 1 / (1 + exp(-(b0 + sum w_i x_i)))``, whose weights were fitted by
 logistic regression to the event "notice within the next 90 days" on training companies only (generated seeds
@@ -51,6 +53,7 @@ from __future__ import annotations
 import math
 import pickle
 from dataclasses import dataclass, replace
+from statistics import NormalDist
 from typing import Any
 
 from detectors.context import HRView, day_date
@@ -107,6 +110,10 @@ ABSENCE_WINDOW, ABSENCE_PRIOR, ABSENCE_KEEP = 56, 180, 24
 #: to compare with), and a level learned from those weeks would be far too low for people whose history is known.
 WARM_DAYS = ABSENCE_WINDOW + 56
 
+#: Survey answers of the company kept to place a new answer among (its own scale, whatever the survey's range), the
+#: answers needed before a place means anything, the days of a person's answers read against it.
+SURVEY_KEEP, SURVEY_MIN, SURVEY_DAYS = 2000, 30, 180
+
 #: A block of the population level: four weeks.
 BLOCK_DAYS = 28
 #: Blocks the population level is learned from (about a year).
@@ -118,6 +125,7 @@ MIN_BLOCKS = 100
 #: The population level never goes below this probability (twice the usual chance of a notice in 90 days):
 #: in a calm company the top few per cent are not a reason to tell HR anything.
 FLOOR = 0.08
+_NORMAL = NormalDist()
 _BINS, _Z0, _DZ = 240, -8.0, 0.05  # histogram of logit(p) from -8 to 4 (p 0.0003 to 0.98)
 
 
@@ -236,13 +244,16 @@ class PropensityModel:
         #: department -> [n, mean weekly attendance count]; department -> [n, mean survey]
         self.peer_att: dict[str, list[float]] = {}
         self.peer_sv: dict[str, list[float]] = {}
+        #: the company's last survey answers (oldest first) and their counts by value: a new answer's place
+        self.sv_all: list[float] = []
+        self.sv_count: dict[float, int] = {}
         #: Optional ``sink(employee_id, day, p, features)`` after every update (evaluation).
         self.sink: Any = None
 
     # ------------------------------------------------------------ persistence of the shared parts
     def state_dict(self) -> bytes:
         return pickle.dumps({"v": STATE_VERSION, "att": self.peer_att, "sv": self.peer_sv,
-                             "lv": self.population.hist})
+                             "lv": self.population.hist, "sva": self.sv_all})
 
     def load_state_dict(self, data: bytes) -> None:
         o = pickle.loads(data)  # noqa: S301 - our own checkpoint
@@ -250,6 +261,10 @@ class PropensityModel:
             raise ValueError(f"{ID}: state version {o.get('v')} is not {STATE_VERSION}")
         self.peer_att, self.peer_sv = o["att"], o["sv"]
         self.population.hist = o.get("lv", {})  # version 1: learned again
+        self.sv_all = list(o.get("sva", []))
+        self.sv_count = {}
+        for v in self.sv_all:
+            self.sv_count[v] = self.sv_count.get(v, 0) + 1
 
     # ------------------------------------------------------------ engine hooks
     def observe(self, emp: str, st: EmployeeState, hr: HRView, event: Any, day: int, t: float) -> list[Any]:
@@ -293,6 +308,10 @@ class PropensityModel:
             ps = self.peer_sv.setdefault(dept, [0, 0.0])
             ps[0] += 1
             ps[1] += (float(signal.value) - ps[1]) / min(ps[0], 200)
+            z = self.survey_place(float(signal.value))
+            if z is not None:
+                s.setdefault("sz", []).append([day, z])
+                del s["sz"][:-8]
         s["ev"].append(signal_ref(signal))
         del s["ev"][:-6]
         feats = self.features(s, day, dept)
@@ -326,6 +345,33 @@ class PropensityModel:
             bm[1] = round(p, 4)
 
     # ------------------------------------------------------------ features
+    def survey_place(self, v: float) -> float | None:
+        """A survey answer's place among the company's recent answers, as a normal score (mid-rank: ties share
+        it; negative: lower than most), then the answer joins them. ``None`` until :data:`SURVEY_MIN` answers are
+        known. The survey's own scale decides nothing: 3 on a 0-10 survey where most answer 7 is low, 3 on a 1-5
+        survey where most answer 3 is not.
+
+        >>> m = PropensityModel()
+        >>> [m.survey_place(x) for x in [7.0] * 20 + [6.0, 8.0] * 5] [-1] is None
+        True
+        >>> round(m.survey_place(3.0), 2), round(m.survey_place(7.0), 2)
+        (-2.14, 0.04)
+        """
+        n = len(self.sv_all)
+        z = None
+        if n >= SURVEY_MIN:
+            below = sum(c for x, c in self.sv_count.items() if x < v)
+            q = (below + (self.sv_count.get(v, 0) + 1) / 2) / (n + 1)
+            z = _NORMAL.inv_cdf(q)
+        self.sv_all.append(v)
+        self.sv_count[v] = self.sv_count.get(v, 0) + 1
+        if n + 1 > SURVEY_KEEP:
+            old = self.sv_all.pop(0)
+            self.sv_count[old] -= 1
+            if not self.sv_count[old]:
+                del self.sv_count[old]
+        return z
+
     def _roll(self, s: dict[str, Any], day: int, dept: str) -> None:
         """Close the weeks before ``day``'s week: the oldest of the last three teaches the own baseline."""
         w = day // 7
@@ -367,7 +413,7 @@ class PropensityModel:
         # history is short), in units of two of the own standard deviations of a 3-week mean
         usual = s["m"] if s["n"] >= 4 else self.peer_att.get(dept, [0, 1.0])[1]
         sd3 = math.sqrt((s["v"] if s["n"] >= 4 else max(1.0, usual)) / 3 + 0.1)
-        mean3 = (sum(recent) + s["c"]) / (len(recent) + 1) if recent else s["c"]
+        mean3 = (sum(recent) + s["c"]) / (len(recent) + 1) if recent else 0.0  # (first week: no weeks to mean yet)
         att_x = min(max(0.0, mean3 - usual - 0.5) / (2 * sd3), 3.0) + min(run, 6) / 6.0
         # performance: latest against the review 45-100 days before it
         perf_x, perf_drop, perf_then, perf_now = 0.0, 0.0, None, None
@@ -401,6 +447,15 @@ class PropensityModel:
             var = sum((v - sat_before) ** 2 for v in before_v) / (k - 1) if k > 1 else 1.0
             noise = math.sqrt(max(var, 0.64) * (0.5 + 1.0 / k))
             sat_x = min(max(0.0, sat_before - sat_now - noise) / 1.5, 3.0)
+        # without an own history to fall from (fewer than three answers), the answers' place among the company's:
+        # their normal scores combined (Stouffer: one answer or four weigh as the evidence they are), the part
+        # beyond one standard score of chance counting, one more standard score as one unit (an answer lower
+        # than about 98% of the company's is one unit)
+        sat_place = None
+        sz = [z for d, z in s.get("sz", []) if d > day - SURVEY_DAYS]
+        if len(sv) < 3 and sz:
+            sat_place = sum(sz) / math.sqrt(len(sz))
+            sat_x = min(max(0.0, -sat_place - 1.0), 3.0)
         # absence: absences in the last eight weeks against the own rate in the six months before, as a surprise
         # under a Poisson count (lateness is common and noisy; absences are rare, so a few more stand out)
         ab = s.get("ab", [])
@@ -421,6 +476,8 @@ class PropensityModel:
             "_perf_then": perf_then, "_perf_now": perf_now, "_perf_drop": round(perf_drop, 3),
             "_leave_recent": recent_lr, "_leave_usual": None if prior_rate is None else round(prior_rate, 2),
             "_sat_now": sat_now, "_sat_before": None if sat_before is None else round(sat_before, 2),
+            "_sat_place": None if sat_place is None else round(sat_place, 2), "_sat_answers": len(sz),
+            "_sat_last": sv[-1][1] if sv else None,
             "_sat_peers": None if peer_sat is None else round(peer_sat, 2),
             "_abs_recent": abs_recent, "_abs_usual": None if abs_usual is None else round(abs_usual, 2),
         }
@@ -448,7 +505,13 @@ class PropensityModel:
             usual = "not known" if f["_leave_usual"] is None else f"{f['_leave_usual']:g}"
             out.append({"factor": "leave", "contribution": round(w["leave"] * f["leave"], 2),
                         "text": f"{f['_leave_recent']} leave requests in 60 days (usually {usual})"})
-        if f["satisfaction"] > 0:
+        if f["satisfaction"] > 0 and f.get("_sat_place") is not None:
+            share = _NORMAL.cdf(f["_sat_place"])
+            out.append({"factor": "satisfaction", "contribution": round(w["satisfaction"] * f["satisfaction"], 2),
+                        "text": (f"satisfaction low: {f['_sat_answers']} survey answer(s) lower than "
+                                 f"{1 - share:.0%} of the company's (last {f['_sat_last']:g}; no own history "
+                                 f"to compare with yet)")})
+        elif f["satisfaction"] > 0:
             peers = "" if f["_sat_peers"] is None else f", department {f['_sat_peers']:g}"
             out.append({"factor": "satisfaction", "contribution": round(w["satisfaction"] * f["satisfaction"], 2),
                         "text": (f"satisfaction falling: {f['_sat_now']:g} in the last two surveys against "

@@ -352,3 +352,68 @@ def test_absences_rising_against_the_own_rate_is_a_factor_of_its_own() -> None:
     text = [f["text"] for f in m.explain(units["A1"]) if f["factor"] == "absence"]
     assert text and "absences in the last 8 weeks" in text[0], m.explain(units["A1"])
     assert len(eng.store.get("A1").extra["hp"]["ab"]) <= 24  # type: ignore[union-attr]
+
+
+def _surveys(scale_usual: list[int], low: dict[str, list[int]], people: int = 40) -> tuple[PropensityModel, Engine]:
+    """A company whose HR data start now (no history): ``people`` answer one survey each (cycling through
+    ``scale_usual``), then the people of ``low`` answer theirs."""
+    m = PropensityModel(level=0.99)
+    eng = Engine(rules=[], models=[m], config=EngineConfig())
+    sigs = []
+    for i in range(people):
+        eng.on_hr(_hr(f"U{i:02d}"))
+        sigs.append(_sig(f"U{i:02d}", 3, "survey", scale_usual[i % len(scale_usual)], hour=9))
+    for emp, answers in low.items():
+        eng.on_hr(_hr(emp))
+        sigs += [_sig(emp, 10 + 30 * k, "survey", v, hour=11) for k, v in enumerate(answers)]
+    _run(eng, sigs)
+    return m, eng
+
+
+def _units(m: PropensityModel, eng: Engine, emp: str) -> dict[str, Any]:
+    st = eng.store.get(emp)
+    assert st is not None
+    s = st.extra["hp"]
+    return m.features(s, s["w"] * 7 + 6, "sales")
+
+
+def test_without_own_history_a_survey_answer_is_read_on_the_companys_own_scale() -> None:
+    """A new customer: no one has three answers to fall from. An answer far below the company's answers counts
+    (satisfaction, explained as such); the same number on a survey whose usual answer it is does not; two low
+    answers weigh more than one (Stouffer), and once three own answers exist the own fall decides again."""
+    m, eng = _surveys([7, 6, 8, 7], {"L1": [2], "L2": [2, 2], "M1": [6]})
+    one, two, mid = _units(m, eng, "L1"), _units(m, eng, "L2"), _units(m, eng, "M1")
+    assert one["satisfaction"] > 0 and one["_sat_place"] < -2, one
+    assert two["satisfaction"] > one["satisfaction"], (one, two)
+    assert mid["satisfaction"] == 0.0, mid
+    text = [f["text"] for f in m.explain(one) if f["factor"] == "satisfaction"]
+    assert text and "lower than" in text[0] and "company" in text[0], m.explain(one)
+    # the same answer, 2, on a 1-5 survey whose people mostly answer 2 or 3: nothing to read
+    m5, eng5 = _surveys([2, 3, 2, 3, 1], {"L1": [2]})
+    assert _units(m5, eng5, "L1")["satisfaction"] == 0.0
+    # three own answers, steady at the same low level: the own history says it is not a fall
+    m3, eng3 = _surveys([7, 6, 8, 7], {"L3": [2, 2, 2]})
+    u3 = _units(m3, eng3, "L3")
+    assert u3["satisfaction"] == 0.0 and u3["_sat_place"] is None, u3
+    # the company's answers are shared state: they survive a restart
+    m2 = PropensityModel()
+    m2.load_state_dict(m.state_dict())
+    assert m2.sv_all == m.sv_all and m2.sv_count == m.sv_count and len(m2.sv_all) == 44
+
+
+
+def test_one_absence_in_a_persons_first_week_is_not_three_weeks_above_usual() -> None:
+    """Evidence in proportion: with no closed week yet, the first week's count is not read as the recent weeks'
+    mean; a person with weeks behind them and three bad weeks still is."""
+    m = PropensityModel(level=0.99)
+    eng = Engine(rules=[], models=[m], config=EngineConfig())
+    quiet = [f"Q{i}" for i in range(10)]
+    for e in ["F1", "F2", *quiet]:
+        eng.on_hr(_hr(e))
+    sigs = [_sig(e, d, "survey", 7, hour=12) for e in [*quiet, "F2"] for d in range(0, 84, 7)]  # quiet weeks
+    sigs += [_sig("F2", d, "late_arrival", 30, hour=9) for d in range(63, 84)
+             if (D0 + dt.timedelta(days=d)).weekday() < 5]
+    sigs.append(_sig("F1", 80, "absence", 1, hour=8))
+    _run(eng, sigs)
+    assert _units(m, eng, "F1")["attendance"] == 0.0
+    assert _units(m, eng, "F2")["attendance"] > 0.0

@@ -146,3 +146,22 @@ def test_a_company_already_in_work_is_reused_only_when_its_meta_matches(tmp_path
     assert main(args[:4] + ["--employees", "100"] + args[6:]) == 0
     assert "reused" not in capsys.readouterr().err
     assert orjson.loads((sig.parent / "meta.json").read_bytes())["employees"] == 100
+
+
+def test_satisfaction_read_from_the_companys_answers_does_not_teach_the_weights() -> None:
+    """Rows whose satisfaction is the answers' place among the company's (marked PLACE: no own history, e.g. the
+    first weeks of a training company's history, when no notice can be within 90 days) do not pull the
+    satisfaction weight down: the fit reads their satisfaction as 0, as it would the own fall's."""
+    from exitwatch.evaluate_propensity import PLACE, fit_weights
+
+    zero = {"attendance": 0.0, "performance": 0.0, "leave": 0.0, "satisfaction": 0.0, "absence": 0.0}
+    rows: list[tuple[dict[str, float], bool]] = []
+    for i in range(400):  # the own fall: predictive
+        rows.append(({**zero, "satisfaction": 1.5}, i % 3 == 0))
+        rows.append((dict(zero), i % 20 == 0))
+    early = [({**zero, "satisfaction": 1.5, PLACE: 1.0}, False) for _ in range(600)]
+    got = fit_weights([], rows=rows + early)
+    as_zero = fit_weights([], rows=rows + [(dict(zero), False) for _ in range(600)])
+    taught = fit_weights([], rows=rows + [({**zero, "satisfaction": 1.5}, False) for _ in range(600)])
+    assert got == as_zero
+    assert got["satisfaction"] > taught["satisfaction"] + 0.5, (got, taught)
