@@ -598,7 +598,7 @@ def render(reps: list[dict[str, Any]], cmd: str, protocol: dict[str, Any] | None
         lines += ["", f"*No signal* ({len(quiet)} companies: "
                   + ", ".join(f"{r['profile']} {r['seed']}" for r in quiet)
                   + f"): the score and every factor alone rank the leavers' weeks within {NO_SIGNAL_AUC} of chance "
-                  "(0.5: the factor is never above zero), so the HR data give the propensity nothing to read there; "
+                  "(exactly 0.5: the factor is never above zero), so the HR data give the propensity nothing to read there; "
                   "the last column shows whether any HR signal alone tells leavers from stayers at all, and for how "
                   "many leavers a survey or review level is known in their window."]
     lines += ["", "Calibration (weekly snapshots, all companies):", "",

@@ -70,12 +70,12 @@ FACTORS = ("attendance", "performance", "leave", "satisfaction", "absence")
 #: The scorecard: logistic regression of "notice within 90 days" on weekly snapshots of the 12 training companies
 #: only (generated seeds 101 and 102 of the six profiles, 1,000 people, 120 days; reports/propensity/NOTES.md).
 WEIGHTS: dict[str, float] = {
-    "intercept": -4.94,
-    "attendance": 1.01,
-    "performance": 2.297,
-    "leave": 0.757,
-    "satisfaction": 1.62,
-    "absence": 2.028,
+    "intercept": -4.937,
+    "attendance": 1.023,
+    "performance": 2.294,
+    "leave": 0.753,
+    "satisfaction": 1.618,
+    "absence": 2.017,
 }
 #: Share of the employees who stay that the level lets the propensity flag in four weeks: the largest rate that kept
 #: the stayers flagged at or under 4% on every training company (setting ``EXITWATCH_PROPENSITY_STAYER_RATE``;
