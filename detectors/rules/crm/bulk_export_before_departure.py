@@ -123,6 +123,11 @@ SIZE_FROM = MIN_RECORDS // 2
 #: Version 9: per day with an export of MIN_RECORDS or more, ``[day, its largest export, that export's kind's
 #: largest before (the bucket's upper end; 0 for none)]``, at most PASSED_CAP days.
 DAY_KIND = "xk"
+#: The employee's latest exports of any size, ``[time, 16-bit hash of what was exported]``, at most
+#: NAMES_CAP, kept PASS_HOURS: ``sequence.crm_export_then_personal_mail`` (version 6) asks whether the file mailed
+#: home is named like one of them (:func:`export_names`). Kept here because this rule sees an export before the
+#: sequence does (a late export completes the sequence as it arrives).
+NAMES, NAMES_CAP = "xo", 4
 
 
 def bulk_export_before_departure(e: ActivityEvent) -> int:
@@ -176,6 +181,25 @@ def _note_size(st: EmployeeState, h: str, n: int) -> None:
     st.extra[SIZES] = "".join((entries + [f"{h}{b:x}"])[-SIZES_CAP:])
 
 
+def name_hash(name: str) -> int:
+    """A 16-bit hash of what a report or file is called: lower case, without a file extension, digits and
+    punctuation (an export "All accounts with contacts" and an attachment "All accounts with contacts.xlsx", or
+    a mail with that subject, have the same hash).
+
+    >>> name_hash("All accounts with contacts") == name_hash("all_accounts_with_contacts 2026-04.XLSX")
+    True
+    >>> name_hash("Pipeline report") == name_hash("contacts and references")
+    False
+    """
+    stem = re.sub(r"\.[A-Za-z][A-Za-z0-9]{0,4}$", "", name.strip())
+    return novelty_hash(re.sub(r"[\d\W_]+", " ", stem.lower()).strip()[:60])
+
+
+def export_names(st: EmployeeState, t: float) -> set[int]:
+    """The name hashes of the employee's exports in the :data:`PASS_HOURS` up to ``t`` (see :data:`NAMES`)."""
+    return {h for te, h in st.extra.get(NAMES, ()) if t - PASS_HOURS * 3600 <= te <= t}
+
+
 def _internal_attachments(e: ActivityEvent) -> bool:
     """A mail that carries attachments to colleagues only (every recipient internal, none personal)."""
     return (e.kind == "email" and e.action in SENDS and e.external is False and e.personal is not True
@@ -193,6 +217,9 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) ->
     passes them on (a handover to a successor, a list for the team); the window judges them when that time is
     over (:meth:`PassedOn.on_clock`)."""
     pending: list[list[int]] | None = st.extra.get(PENDING)
+    if e.kind == "crm" and e.action in EXPORTS and e.count != 0 and e.object:
+        names = [x for x in st.extra.get(NAMES, ()) if x[0] >= t - PASS_HOURS * 3600] + [[int(t), name_hash(e.object)]]
+        st.extra[NAMES] = sorted(names)[-NAMES_CAP:]
     if e.kind == "crm" and e.action in EXPORTS and (e.count or 0) >= SIZE_FROM:
         h = f"{novelty_hash(kind_of_export(e)):04x}"
         if (e.count or 0) >= MIN_RECORDS:  # the day's largest export and its kind's largest before (version 9)

@@ -40,6 +40,21 @@ departure period is a pace of 0 and no habit: a first mail home right after an e
 rule flagged at medium or higher (churn seed 1: a 23-48 record routine export, then one internal file mailed
 to their own address 0.3-1 h later) had mailed home 1-3 times in the 18-53 days before; the thieves it alone
 catches (outside_a seed 2) had never mailed home before.
+
+Version 6 (issue 14): judged under a leaving picture, the export is graded against the employee's own exports. The
+sequence says "a customer list was taken home"; when the day's largest export is no larger than the largest the
+employee exported before the departure period (the bulk-export rule's reference,
+:meth:`detectors.windows.OnEvent.largest_before`, read from that rule's series: never below half its 100-record
+floor), it is their routine report, and what is left is a mail home, which the mail rules judge on its own
+(``email.attachments_to_personal``, ``email.sensitive_to_personal``). Such a sequence is graded low, under its own
+key (``S<day>R``), unless the mail home demonstrably carried the export: an attachment or subject named like an
+export of the 2 hours before (the names' hashes: the bulk-export rule keeps its exports', :data:`MAIL_NAMES` the
+latest mail home's). An export larger than before, a first export ever (no export before the departure period),
+and a rule set without the bulk-export rule keep the grade. Of the honest leavers this rule flagged at medium or
+higher on the 36 evaluation companies (seeds 1-4, main dcc21c4), two had exported 15 and 24 records, no more than
+before (churn s4 E00308, sales_org s3 E00175; a third, subtle s3 E00200, 57 records against a largest of 48,
+stays); the thieves it caught had exported 7-60 times their largest before, or nothing before, or (outside
+companies) mailed home a file named like the export.
 """
 
 import dataclasses
@@ -48,6 +63,7 @@ from dataclasses import dataclass
 from detectors.context import HRView
 from detectors.examples import ev, hr
 from detectors.rule import Example, Finding, Rule
+from detectors.rules.crm import bulk_export_before_departure as bulk
 from detectors.rules.email.attachments_to_personal import poisson_tail
 from detectors.state import EmployeeState, Series
 from detectors.windows import LOW_BELOW, MIN_HISTORY_DAYS, Sequence, when_ok
@@ -67,6 +83,9 @@ HABIT_DAYS = 60
 #: As many mails home in the departure period so far with at least this chance at the employee's own pace before
 #: it (Poisson) are their habit (asked at every sequence: 1 in 1,000, as ``email.attachments_to_personal`` v4).
 HABIT_CHANCE = 0.001
+#: Version 6: the latest mail home that carries something, ``[time, name hash, ...]`` (its attachments' and its
+#: subject's names, at most NAMES_PER_MAIL).
+MAIL_NAMES, NAMES_PER_MAIL = "sqn", 4
 
 
 @dataclass(frozen=True)
@@ -88,18 +107,21 @@ class SequenceOnHRNews(Sequence):
     def _keyed(f: Finding | None, hr: HRView, day: int, s: Series, st: EmployeeState) -> Finding | None:
         """Judged under a picture in which the person is leaving: the key of a re-judged sequence, so that the
         alert is the same whether HR news came before the sequence or after it (streams arrive in any order);
-        and graded against the employee's habit of mailing home (version 5)."""
+        graded against the employee's habit of mailing home (version 5) and their own exports (version 6)."""
         if f is not None and when_ok("departing", hr, day, DEPARTING_DAYS):
-            return habit_graded(dataclasses.replace(f, key=f"{f.key}D"), s, hr, day, st)
+            f = habit_graded(dataclasses.replace(f, key=f"{f.key}D"), s, hr, day, st)
+            return routine_graded(f, hr, day, st)
         return f
 
     def _check_at(self, s: Series, t: float, day: int, st: EmployeeState, rid: str) -> Finding | None:
         f = super()._check_at(s, t, day, st, rid)
         if f is not None:
-            f = dataclasses.replace(f, extra={**f.extra, "habit": ""})
+            size, carried = export_seen(st, t, day)
+            f = dataclasses.replace(f, extra={**f.extra, "habit": "", "routine": "", "export_records": size,
+                                              "carried": carried})
             done = [d for d in st.extra.get(DONE, []) if d[0] != day and d[0] >= day - DEPARTING_DAYS]
             done.append([day, f.observed, f.ratio, f.window_start, f.evidence[-3:], f.baseline,
-                         f.extra["first_steps"], f.extra["hours_since_first"]])
+                         f.extra["first_steps"], f.extra["hours_since_first"], size, int(carried)])
             st.extra[DONE] = sorted(done)[-KEPT:]
         return f
 
@@ -108,16 +130,63 @@ class SequenceOnHRNews(Sequence):
         if not hr.leaving:
             return []
         found: list[Finding] = []
-        for day, observed, ratio, start, evidence, baseline, steps, hours in st.extra.get(DONE, []):
+        for entry in st.extra.get(DONE, []):
+            day, observed, ratio, start, evidence, baseline, steps, hours = entry[:8]
+            size, carried = (entry[8], bool(entry[9])) if len(entry) >= 10 else (0.0, False)  # v5 state: no size
             if day < today - min(lookback_days, DEPARTING_DAYS) or not when_ok("departing", hr, day,
                                                                                  DEPARTING_DAYS):
                 continue
             # its own alert: the one sent at the time (key S<day>) was judged under the picture of then
             f = Finding(key=f"S{day}D", observed=observed, threshold=self.then_min, window_start=start,
                         window_end=day, evidence=list(evidence), baseline=baseline, ratio=ratio, day=day,
-                        extra={"first_steps": steps, "hours_since_first": hours, "habit": ""})
-            found.append(habit_graded(f, s, hr, day, st))
+                        extra={"first_steps": steps, "hours_since_first": hours, "habit": "", "routine": "",
+                               "export_records": size, "carried": carried})
+            found.append(routine_graded(habit_graded(f, s, hr, day, st), hr, day, st))
         return found
+
+
+def observe(e: ActivityEvent, st: EmployeeState, hr: object, day: int, t: float) -> None:
+    """Version 6: the names of the latest mail home that carries something (its attachments and its subject), to
+    tell whether it carried an export (:data:`MAIL_NAMES`)."""
+    if not crm_export_then_personal_mail(e):
+        return
+    names = [str(x) for x in ((e.attrs or {}).get("attachments") or []) if x][: NAMES_PER_MAIL - 1]
+    if e.object:
+        names.append(e.object)
+    st.extra[MAIL_NAMES] = [int(t)] + sorted({bulk.name_hash(x) for x in names})
+
+
+def export_seen(st: EmployeeState, t: float, day: int) -> tuple[float, bool]:
+    """The day's largest export so far (the bulk-export rule's series; 0 without it) and whether the mail home at
+    ``t`` is named like an export of the hours before it."""
+    from detectors.engine import series_key  # the engine is loaded by the time it asks
+
+    sb = st.series.get(series_key(bulk.RULE.id))
+    size = 0.0 if sb is None else float(sb.days.get(day, 0.0))
+    mail = st.extra.get(MAIL_NAMES) or [None]
+    carried = mail[0] == int(t) and bool(set(mail[1:]) & bulk.export_names(st, t))
+    return size, carried
+
+
+def routine_graded(f: Finding, hr: HRView, day: int, st: EmployeeState) -> Finding:
+    """Version 6: the sequence graded low, under its own key, when the day's largest export is no larger than the
+    employee's largest before the departure period and the mail home is not named like it."""
+    from detectors.engine import series_key
+
+    size = float(f.extra.get("export_records") or 0.0)
+    sb = st.series.get(series_key(bulk.RULE.id))
+    if f.extra.get("carried") or size <= 0 or sb is None or f.key.endswith("R"):
+        return f
+    w = bulk.RULE.window
+    ref = w.largest_before(sb, hr, day)  # type: ignore[attr-defined]
+    if sb.top <= 0 and ref <= w.min_value / 2:  # type: ignore[attr-defined]
+        return f  # nothing exported before: a first export is no routine
+    if size > ref:
+        return f
+    routine = (f"; the day's largest export ({size:.0f} records) was no larger than their largest before the "
+               f"departure period ({ref:.0f}), and the mail home is not named like it: a routine report (graded low)")
+    ratio = min(f.ratio if f.ratio is not None else LOW_BELOW, LOW_BELOW * 0.99)
+    return dataclasses.replace(f, key=f"{f.key}R", ratio=ratio, extra={**f.extra, "routine": routine})
 
 
 def habit_before(s: Series, hr: HRView, day: int, st: EmployeeState) -> tuple[float, int, int] | None:
@@ -177,10 +246,10 @@ def _mail(ts: str, personal: bool = True, attachments: int = 1, **kw: object) ->
 
 RULE = Rule(
     id="sequence.crm_export_then_personal_mail",
-    version="5",
+    version="6",
     title=(
         "CRM export followed {hours_since_first} h later by {observed:.0f} message(s) to a personal address "
-        "on {day}; HR status {status}{habit}"
+        "on {day}; HR status {status}{habit}{routine}"
     ),
     description=__doc__,
     severity="high",
@@ -188,6 +257,7 @@ RULE = Rule(
     predicate=crm_export_then_personal_mail,
     kinds=("crm", "email"),
     first=crm_export,
+    observe=observe,
     window=SequenceOnHRNews(within_hours=2, min_first=1, then_min=1, then_factor=0.0),
     runbook=(
         "Compare the export (object, record count) with the mail's attachments and size; if the export left by "
