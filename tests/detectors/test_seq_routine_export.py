@@ -62,7 +62,7 @@ def test_a_routine_export_then_a_mail_home_is_low() -> None:
     alerts = _run(120, _home("2026-03-04T10:40:00Z", attachments=["photos.zip"]))
     assert [a.severity for a in alerts] == ["low"], [a.title for a in alerts]
     assert "a routine report (graded low)" in alerts[0].title and "(120 records)" in alerts[0].title
-    assert "largest before the departure period (150)" in alerts[0].title
+    assert "usual before the departure period (150: their largest export, at least 50)" in alerts[0].title
 
 
 def test_an_export_larger_than_before_keeps_the_rules_grade() -> None:

@@ -183,8 +183,9 @@ def routine_graded(f: Finding, hr: HRView, day: int, st: EmployeeState) -> Findi
         return f  # nothing exported before: a first export is no routine
     if size > ref:
         return f
-    routine = (f"; the day's largest export ({size:.0f} records) was no larger than their largest before the "
-               f"departure period ({ref:.0f}), and the mail home is not named like it: a routine report (graded low)")
+    routine = (f"; the day's largest export ({size:.0f} records) was no larger than their usual before the departure "
+               f"period ({ref:.0f}: their largest export, at least {w.min_value / 2:.0f}), and the mail home is not "  # type: ignore[attr-defined]
+               f"named like it: a routine report (graded low)")
     ratio = min(f.ratio if f.ratio is not None else LOW_BELOW, LOW_BELOW * 0.99)
     return dataclasses.replace(f, key=f"{f.key}R", ratio=ratio, extra={**f.extra, "routine": routine})
 
