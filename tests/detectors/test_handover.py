@@ -69,17 +69,20 @@ def test_a_handover_mailed_to_the_manager_is_graded_low_the_same_downloads_kept_
         a = alerts(rid, history() + handover)
         b = alerts(rid, history() + kept)
         assert a and b, rid  # what fires is the count: unchanged
-        assert a[0].alert_id == b[0].alert_id
+        # sensitive v3: the count crosses 10 on the third day, under 3 times a week's usual with nothing new: a
+        # calm low alert first (its own key); the departure's alert at its full grade once the pace is 4x.
+        assert len(a) == 1 and len(b) == (2 if rid == SENSITIVE else 1), (rid, [x.explanation for x in b])
+        assert a[0].alert_id == b[-1].alert_id
         assert a[0].severity == "low", (rid, a[0].explanation)
-        assert LEVELS.index(b[0].severity) >= LEVELS.index("medium"), (rid, b[0].explanation)
-        assert a[0].explanation["unexplained_share"] < 0.5 <= b[0].explanation["unexplained_share"]
+        assert LEVELS.index(b[-1].severity) >= LEVELS.index("medium"), (rid, b[-1].explanation)
+        assert a[0].explanation["unexplained_share"] < 0.5 <= b[-1].explanation["unexplained_share"]
 
 
 def test_a_thumb_drive_copy_before_the_mail_keeps_the_downloads_in() -> None:
     via_usb = [x for d in MARCH for x in session(d, 4, mail=True, usb=True)]
     a = alerts(SENSITIVE, history() + via_usb)
-    assert a and LEVELS.index(a[0].severity) >= LEVELS.index("medium"), a[0].explanation
-    assert a[0].explanation["unexplained_share"] >= 0.9
+    assert a and LEVELS.index(a[-1].severity) >= LEVELS.index("medium"), a[-1].explanation
+    assert a[-1].explanation["unexplained_share"] >= 0.9
 
 
 def test_downloads_from_places_never_touched_weigh_more() -> None:
