@@ -69,6 +69,20 @@ How it works, per employee and UTC day:
    not leaving were each one day of copies to removable media (38 to 116 files), graded low by the removable
    copy rule (team habits); three thieves not yet leaving had such a day too, each caught at medium by
    ``device.removable_copy_spike`` four to six days later. The explanation's ``n_acts`` gives the count.
+   Version 9: on a departing person's last working day and the UTC day after it (the evening of the last day in
+   the Americas), a day far from normal only in features of work kept inside (:data:`INSIDE`: deletions,
+   megabytes moved, CRM time, downloads, hours) is ``low`` whatever the number of such features, unless the
+   score is very high, a feature passed the own gate, or the person has fewer than ``own_full_days`` of history: the last day is unusual for everyone who leaves (a clean-up, one take-home upload, a last
+   long CRM session), and what each act was is for the rules that know it (``file.mass_deletion_before_departure``
+   tests deletions against the files the person worked with, ``web.personal_cloud_upload`` grades a first upload
+   on the last day as a take-home). Data leaving (removable copies of work files, uploads, sensitive items or
+   attachments out) or coming from new places among the day's top features, even short of far from normal
+   (:data:`LEAVING`), keeps the grade. On main dcc21c4 (36 companies, seeds 1 to 4) the
+   medium+ model alerts of the last day (or the day after) were 6 honest leavers' (5 with only deletions and
+   megabytes moved far from normal: now low; 1 with only CRM time, through the own gate: unchanged) and 6 thieves', each with removable copies or
+   sensitive items out among their top features (two of them had only the megabytes far from normal, their
+   removable copies at z 3.98, just short: hence :data:`LEAVING` among the top features, not only the far ones;
+   both were caught the same day by ``device.removable_copy_spike``).
    The explanation lists the top features with observed value, own usual and peers' usual.
 
 The shared parts (peer baselines, the tree model, counters) are saved and restored with :meth:`state_dict` /
@@ -112,7 +126,7 @@ class ModelMeta:
 
 META = ModelMeta(
     id=ID,
-    version="8",
+    version="9",
     severity="low",
     score=60.0,
     title=(
@@ -126,6 +140,11 @@ META = ModelMeta(
 #: Features of work that keeps the data inside the company (volume of one's own files, exports, clean-ups,
 #: hours): a departing person's day far from normal on one of them alone is graded low (see _finding_of).
 INSIDE = frozenset({F.F_DL, F.F_SDL, F.F_DEL, F.F_SDEL, F.F_CRM, F.F_CRMT, F.F_MB, F.F_AH, F.F_PRT})
+
+
+#: Features of data leaving (removable copies, uploads, sensitive items and attachments out) or coming from places
+#: never used: among a day's top features, they keep a departing person's last day at its grade (version 9).
+LEAVING = frozenset({F.F_USB, F.F_UP, F.F_SOUT, F.F_MAIL, F.F_NEWDIR})
 
 
 #: Inside features whose rule has a reference that needs no own history: records exported from the CRM
@@ -586,6 +605,9 @@ class BehaviourModel:
         top_ratio = (obs + p) / (max(usual, 0.0) + p)
         departing = self._departing(hr, day)
         ratio: float | None = top_ratio
+        far = {t[0] for t in top if t[5] >= c.min_top_z}  # the top features far from normal
+        dtl = hr.days_to_last_day(day)
+        last_days = dtl is not None and -1 <= dtl <= 0  # the last working day or the UTC day after it
         if departing:
             severity = "high" if score >= c.strong else "medium"
             # Version 5: before the notice (the 30 days before it count as departing, for data gathered and taken
@@ -602,6 +624,14 @@ class BehaviourModel:
                 # Version 3: a day on which nothing left the company (no outside or personal destination, no mail
                 # out, no work files to removable media) and nothing came from new places: a leaver moving their
                 # files to the team's library, tidying up: its rules judge it, the model tells it, low.
+                severity, ratio = "low", None
+            elif (score < c.strong and last_days and 0 < n_dev == len(far) and far <= INSIDE and not exempt
+                  and own_days >= c.own_full_days and not LEAVING & {t[0] for t in top}):
+                # Version 9: the last working day (and the evening after it, a UTC day later for the Americas) is
+                # unusual for everyone who leaves: a clean-up, a take-home, a last long session. When all that is
+                # far from normal is work kept inside (deletions, megabytes moved, CRM time...: INSIDE), the rules
+                # that know what each act was judge it (file.mass_deletion_before_departure with the person's own
+                # files, web.personal_cloud_upload's take-home, the exit rules); the model tells it, low.
                 severity, ratio = "low", None
         else:
             # Someone not leaving: low, and the engine's "ten times the normal" step up to medium only with strong

@@ -354,3 +354,36 @@ def test_acts_group_the_features_one_act_feeds() -> None:
     assert F.acts({F.F_CRM, F.F_CRMT}) == 2
     assert len(F.ACT) == F.N and all(F.ACT[i] is None for i in F.FROM)
     assert all(a is not None for i, a in enumerate(F.ACT) if i not in F.FROM)
+
+
+DELETE = {"kind": "file", "action": "delete", "object": "/sites/eng/old/notes.docx"}
+TAKE_HOME = {"kind": "web", "action": "upload", "object": "https://onedrive.live.com/index", "bytes": 150_000_000,
+             "personal": True, "external": True, "destination": "onedrive.live.com"}
+
+
+def test_the_last_day_far_from_normal_only_inside_is_low_data_leaving_is_not() -> None:
+    """Version 9: a leaver's last working day (or the UTC day after it) whose features far from normal all keep
+    the work inside (here 40 deletions and the megabytes of one take-home upload) is low: the rules that know
+    what each act was judge it. The same day ten days before the last day keeps the leaver's severity, and so
+    does a last day on which work files went to a thumb drive (data leaving)."""
+    def alert(last: int, extra: list[tuple[dict[str, Any], int]]) -> Any:
+        s = Stream(days=49)
+        for fields, n in extra:
+            s.add("E04", 44, fields, n)
+        s.hr.append(hr("E04", 36, "notice", resignation_date=day_str(36), last_day=day_str(last)))
+        _, model, alerts = run(s.items())
+        mine = [a for a in alerts if a.rule_id == ID and a.employee_id == "E04"]
+        assert [a.explanation["day"] for a in mine] == [day_str(44)], [a.explanation for a in mine]
+        x = mine[0].explanation
+        assert x["anomaly_score"] < model.config.strong and x["own_days"] >= SMALL.own_full_days
+        return mine[0], {t["feature"] for t in x["top_features"] if t["z"] >= model.config.min_top_z}
+
+    tidy = [(DELETE, 40), (TAKE_HOME, 1)]
+    for last in (44, 43):  # the last day itself, and the evening after it (a UTC day later)
+        a, far = alert(last, tidy)
+        assert far == {"deletions", "mb_moved"} and a.explanation["n_deviating"] == 2, a.explanation
+        assert a.severity == "low" and a.explanation["ratio_to_own_normal"] is None, (last, a.explanation)
+    a, _ = alert(54, tidy)
+    assert a.severity in ("medium", "high"), a.explanation  # ten days before the last day: v8's grade
+    a, far = alert(44, [(TAKE_HOME, 1), (USB, 30)])
+    assert "removable_copies" in far and a.severity in ("medium", "high"), a.explanation
