@@ -70,7 +70,7 @@ def test_the_company_own_destination_is_not_personal_for_the_repeated_rule() -> 
 
 
 def test_versions() -> None:
-    assert UPLOAD.version == "5" and REPEATED.version == "3"
+    assert UPLOAD.version == "6" and REPEATED.version == "3"
 
 
 def test_two_uploads_early_in_the_period_of_an_occasional_uploader_are_judged_over_the_whole_period() -> None:

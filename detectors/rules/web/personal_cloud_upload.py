@@ -31,14 +31,30 @@ of one file); a labelled one, or one in a work folder, still counts. The same we
 ``web.personal_cloud_first_before_departure`` and ``web.personal_cloud_repeated_before_departure``, which
 flagged two honest leavers of the own profiles (shifts and subtle, seed 1) at medium for one or two holiday
 photos sent to a personal drive in their notice, while the thieves these rules catch upload documents.
+
+Version 6 (issue 14): a day of uploads that is the employee's own habit is graded low. Some people upload to
+personal storage every week or two for months (a designer's portfolio, a marketer's media kit), up to hundreds of
+MB at a time, and a 60 MB day in their notice read "20x usual" against a daily mean that is mostly zero. A day is
+their habit when they uploaded on at least ``HABIT_DAYS`` (3) days before the departure period (30 days before the
+last day, or the notice if earlier; for someone staying, before that day), the first of them at least
+``HABIT_AGE_DAYS`` (30) days before, the day weighs no more than their largest upload day before the period
+(magnitude against their own history), and it is the only day of the period at or above the threshold. The days
+read are the ones the window keeps (its horizon, about two months): less history is no habit. Everything else is
+graded as before: a first upload, one or two earlier days, a day bigger than any before (a thief's 700 MB after
+weekly 5-30 MB uploads), a second day over the threshold (raised again at the rule's severity:
+:meth:`HabitTakeHome.raises_again`). The same rule in mail: ``email.sensitive_to_personal`` v2.
 """
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
+from detectors.context import HRView
 from detectors.content import own_media
 from detectors.examples import daily, ev, hr
-from detectors.rule import Example, Rule
-from detectors.windows import OnEventTakeHome
+from detectors.rule import Example, Finding, Rule
+from detectors.state import EmployeeState, Series
+from detectors.windows import LOW_BELOW, RATIO_CAP, OnEventTakeHome
 from schemas import ActivityEvent
 
 UPLOAD_KINDS = frozenset({"web", "file"})
@@ -47,6 +63,9 @@ WEIGHT = {"restricted": SENSITIVE_WEIGHT, "confidential": SENSITIVE_WEIGHT, "int
           "public": 0.0}
 #: Bytes that count as one file when an upload names no file count (a proxy or CASB log).
 BYTES_PER_FILE = 25_000_000
+#: Version 6, the employee's own habit: upload days before the departure period, the first this many days before.
+HABIT_DAYS = 3
+HABIT_AGE_DAYS = 30
 
 
 def personal_cloud_upload(e: ActivityEvent) -> float:
@@ -61,23 +80,69 @@ def personal_cloud_upload(e: ActivityEvent) -> float:
     return WEIGHT[e.sensitivity] * n
 
 
+@dataclass(frozen=True)
+class HabitTakeHome(OnEventTakeHome):
+    """``OnEventTakeHome`` graded low on a day that is the employee's own habit of uploading (version 6)."""
+
+    @staticmethod
+    def raises_again(key: str, episode_key: str, severity: int, episode_severity: int) -> bool:
+        """A day other than the one alerted, graded above the episode's severity (a habit's low day, then one
+        that is no habit), is raised again.
+
+        >>> HabitTakeHome.raises_again("D20500", "D20490", 2, 0), HabitTakeHome.raises_again("D20500", "D20500", 2, 0)
+        (True, False)
+        """
+        return key != episode_key and severity > episode_severity
+
+    def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
+        f = super().check_day(s, hr, day, st, rid)
+        if f is None:
+            return None
+        f = dataclasses.replace(f, extra={**f.extra, "habit": ""})
+        if f.ratio is not None and f.ratio < LOW_BELOW:
+            return f  # low already (a take-home, or their usual)
+        cut = day
+        if hr.last_day is not None:
+            cut = min(day, hr.last_day - self.days + 1, hr.notice_from if hr.notice_from is not None else hr.last_day)
+        before = sorted((d, v) for d, v in s.days.items() if d < cut and v > 0)
+        if len(before) < HABIT_DAYS or day - before[0][0] < HABIT_AGE_DAYS:
+            return f
+        largest = max(v for _, v in before)
+        value = s.days.get(day, 0.0)
+        others = [d for d, v in s.days.items() if cut <= d <= max(day, hr.last_day or day) + 1 and d != day
+                  and v >= self.min_value]
+        if value > largest or others:
+            return f
+        ratio = min(f.ratio if f.ratio is not None else RATIO_CAP, LOW_BELOW * 0.99)
+        return dataclasses.replace(f, ratio=ratio, extra={**f.extra, "habit": (
+            f"; they uploaded on {len(before)} days before, since {_iso(before[0][0])}, up to {largest:.0f} in a day: "
+            "their habit (graded low)")})
+
+
+def _iso(day: int) -> str:
+    from detectors.context import day_date
+
+    return str(day_date(day))
+
+
 _STAYER = [hr("2026-01-01T09:00:00Z")]
 _LEAVER = [hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
 _UP: dict[str, Any] = dict(kind="web", action="upload", personal=True, destination="drive.example-personal.com")
 
 RULE = Rule(
     id="web.personal_cloud_upload",
-    version="5",
+    version="6",
     title=(
         "Uploads to personal cloud storage on {day} weigh {observed:.0f} (a confidential or restricted file "
         "counts 3, any other non-public file 1; {threshold:.0f} or more is flagged); HR status {status}{take_home}"
+        "{habit}"
     ),
     description=__doc__,
     severity="medium",
     score=50,
     predicate=personal_cloud_upload,
     kinds=("file", "web"),
-    window=OnEventTakeHome(when="always", min_value=3.0, days=30),
+    window=HabitTakeHome(when="always", min_value=3.0, days=30),
     runbook=(
         "Identify the service and account (destination) and the files (evidence); ask whether a personal account "
         "was used by mistake for a work share; in notice, ask the employee to delete the copies and confirm in "
