@@ -201,7 +201,9 @@ class Processor:
             if emp is not None and emp not in snaps:
                 snaps.update(self.hr.snapshots({emp}))
             rec, stale = snaps.get(emp, (None, False)) if emp is not None else (None, False)
-            employee = self._snapshot_json[emp] = orjson.Fragment(orjson.dumps(snapshot(rec, emp, stale)))
+            # copied to its size: orjson's output holds about 4 KB, and a batch keeps one per employee
+            employee = self._snapshot_json[emp] = orjson.Fragment(
+                bytes(memoryview(orjson.dumps(snapshot(rec, emp, stale)))))
         data = event_json(ev)
         data["employee_id"] = emp
         data["employee"] = employee
