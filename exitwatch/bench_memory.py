@@ -114,12 +114,15 @@ def _trimmed_rss(rss_bytes: Any) -> int:
 
 
 def _top_sites(n: int) -> list[dict[str, Any]]:
-    """tracemalloc's ``n`` largest allocation sites alive now (MB, count)."""
+    """tracemalloc's ``n`` largest allocation sites alive now (MB, count), after a line with the total of all
+    sites (``"site": "*"``: what Python objects hold; the rest of the resident memory is the allocators' and
+    the libraries' own)."""
     import tracemalloc
 
     sites = tracemalloc.take_snapshot().statistics("lineno")
-    return [{"site": "/".join(s.traceback[0].filename.rsplit("/", 2)[-2:]) + f":{s.traceback[0].lineno}",
-             "mb": round(s.size / 1e6, 2), "count": s.count} for s in sites[:n]]
+    total = {"site": "*", "mb": round(sum(s.size for s in sites) / 1e6, 2), "count": sum(s.count for s in sites)}
+    return [total] + [{"site": "/".join(s.traceback[0].filename.rsplit("/", 2)[-2:]) + f":{s.traceback[0].lineno}",
+                       "mb": round(s.size / 1e6, 2), "count": s.count} for s in sites[:n]]
 
 
 def worker_memory_child(spec: dict[str, Any]) -> dict[str, Any]:
