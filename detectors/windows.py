@@ -318,6 +318,21 @@ class AboveBaseline(Window):
         return day_finding(s, day, v, round(lim, 3), ratio, extra)
 
 
+def raised_above_episode(key: str, episode_key: str, severity: int, episode_severity: int) -> bool:
+    """A window's ``raises_again`` hook (``detectors.engine``) for findings that can be graded up: a finding
+    other than the one last alerted (another key) graded above the severity the episode was raised at is news
+    and raised again; the same finding, or one graded no higher, joins the episode quietly. Shared by
+    :class:`ConsecutiveDays` and the rules whose habit grades a day low (``email.sensitive_to_personal``,
+    ``web.personal_cloud_upload``).
+
+    >>> raised_above_episode("D20500", "D20490", 2, 0), raised_above_episode("D20500", "D20490", 0, 0)
+    (True, False)
+    >>> raised_above_episode("D20500", "D20500", 2, 0)
+    False
+    """
+    return key != episode_key and severity > episode_severity
+
+
 @dataclass(frozen=True)
 class ConsecutiveDays(Window):
     when: str = "in_notice"
@@ -341,7 +356,7 @@ class ConsecutiveDays(Window):
         >>> ConsecutiveDays.raises_again("R20479", "R20479", 3, 1)
         False
         """
-        return key != episode_key and severity > episode_severity
+        return raised_above_episode(key, episode_key, severity, episode_severity)
 
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if not self.ok(hr, day):

@@ -34,7 +34,7 @@ from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Finding, Rule
 from detectors.rules.email.attachments_to_personal import BYTES_PER_ATTACHMENT, _home_addresses
 from detectors.state import EmployeeState, Series
-from detectors.windows import LOW_BELOW, RATIO_CAP, OnEvent, novelty_hash
+from detectors.windows import LOW_BELOW, RATIO_CAP, OnEvent, novelty_hash, raised_above_episode
 from schemas import ActivityEvent
 from schemas.models import SENSITIVE
 
@@ -136,15 +136,9 @@ class HabitOnEvent(OnEvent):
     """``OnEvent`` graded low on a day whose labelled messages fit the employee's habit of mailing their own
     address (:func:`observe`) and that is the only such day in the last ``SINGLE_DAYS``."""
 
-    @staticmethod
-    def raises_again(key: str, episode_key: str, severity: int, episode_severity: int) -> bool:
-        """A day other than the one alerted, graded above the episode's severity (a habit's low message, then
-        one that is no habit), is raised again.
-
-        >>> HabitOnEvent.raises_again("D20500", "D20490", 2, 0), HabitOnEvent.raises_again("D20500", "D20490", 0, 0)
-        (True, False)
-        """
-        return key != episode_key and severity > episode_severity
+    #: a day other than the one alerted, graded above the episode's severity (a habit's low day, then one that
+    #: is no habit), is raised again
+    raises_again = staticmethod(raised_above_episode)
 
     def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
         f = super().check_day(s, hr, day, st, rid)

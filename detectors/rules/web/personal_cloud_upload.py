@@ -54,7 +54,7 @@ from detectors.content import own_media
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Finding, Rule
 from detectors.state import EmployeeState, Series
-from detectors.windows import LOW_BELOW, RATIO_CAP, OnEventTakeHome
+from detectors.windows import LOW_BELOW, RATIO_CAP, OnEventTakeHome, raised_above_episode
 from schemas import ActivityEvent
 
 UPLOAD_KINDS = frozenset({"web", "file"})
@@ -84,15 +84,9 @@ def personal_cloud_upload(e: ActivityEvent) -> float:
 class HabitTakeHome(OnEventTakeHome):
     """``OnEventTakeHome`` graded low on a day that is the employee's own habit of uploading (version 6)."""
 
-    @staticmethod
-    def raises_again(key: str, episode_key: str, severity: int, episode_severity: int) -> bool:
-        """A day other than the one alerted, graded above the episode's severity (a habit's low day, then one
-        that is no habit), is raised again.
-
-        >>> HabitTakeHome.raises_again("D20500", "D20490", 2, 0), HabitTakeHome.raises_again("D20500", "D20500", 2, 0)
-        (True, False)
-        """
-        return key != episode_key and severity > episode_severity
+    #: a day other than the one alerted, graded above the episode's severity (a habit's low day, then one that
+    #: is no habit), is raised again
+    raises_again = staticmethod(raised_above_episode)
 
     def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
         f = super().check_day(s, hr, day, st, rid)
