@@ -102,9 +102,13 @@ PASS_HOURS = 2.0
 #: PENDING_DAYS; the days whose exports were all passed on (``PASSED``, at most PASSED_CAP); the time of the
 #: employee's latest event while an export waits (``NOW``).
 PENDING, PASSED, NOW = "xq", "xp", "xn"
-#: The time of the employee's latest mail with attachments to colleagues (``MAILED``): a mail that follows an
-#: export passes it on only when none went out in the :data:`PASS_HOURS` before it (see version 6).
-MAILED = "xm"
+#: The times of the employee's latest mails with attachments to colleagues (``MAILED``): a mail that follows an
+#: export passes it on only when none went out in the :data:`PASS_HOURS` before it (see version 6). A list (at
+#: most MAILS_CAP, within 2 PASS_HOURS of the newest; a state written before holds one int), with the times of
+#: the latest mails home with content (``HOMED``), so that a record applied late (after records of later times:
+#: the worker's time merge after a resume) is judged as in time order: an export that comes after the mail that
+#: passed it on, or a mail that comes after the export it makes "busy".
+MAILED, HOMED, MAILS_CAP = "xm", "xg", 6
 PENDING_CAP, PASSED_CAP, PENDING_DAYS = 4, 6, 7
 #: An export of fewer records is never judged (the window's ``min_value``), so it never waits.
 MIN_RECORDS = 100
@@ -212,6 +216,34 @@ def _home_with_content(e: ActivityEvent) -> bool:
             and bool(e.count or (e.bytes or 0) >= 1_000_000))
 
 
+def _times(st: EmployeeState, key: str) -> list[int]:
+    """The mail times kept under ``key`` (:data:`MAILED`, :data:`HOMED`); a state written before holds one int."""
+    v = st.extra.get(key)
+    return [] if v is None else [v] if isinstance(v, int) else list(v)
+
+
+def _note_time(st: EmployeeState, key: str, t: float) -> None:
+    xs = sorted(set(_times(st, key)) | {int(t)})
+    st.extra[key] = [x for x in xs if x >= xs[-1] - 2 * PASS_HOURS * 3600][-MAILS_CAP:]
+
+
+def _passed_days(st: EmployeeState, pending: list[list[int]]) -> None:
+    """The days whose waiting exports were all passed on go into :data:`PASSED`."""
+    for d in {p[1] for p in pending}:
+        if all(p[2] == 1 for p in pending if p[1] == d):
+            passed = st.extra.setdefault(PASSED, [])
+            if d not in passed:
+                passed.append(d)
+                del passed[:-PASSED_CAP]
+
+
+def _home_day(st: EmployeeState, day: int) -> None:
+    home = st.extra.setdefault(SENT_HOME, [])
+    if day not in home:
+        home.append(day)
+        del home[:-PASSED_CAP]
+
+
 def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) -> None:
     """Exports of :data:`MIN_RECORDS` or more wait :data:`PASS_HOURS` for an internal mail with attachments that
     passes them on (a handover to a successor, a list for the team); the window judges them when that time is
@@ -237,30 +269,36 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) ->
         pending = [p for p in (pending or []) if p[0] >= t - PENDING_DAYS * 86400]
         # Someone already mailing attachments to colleagues in the hours before the export: a mail after it is
         # their ordinary traffic, no sign of passing it on (-1: never a handover).
-        busy = 0 <= t - int(st.extra.get(MAILED, -10**10)) <= PASS_HOURS * 3600
-        pending.append([int(t), day, -1 if busy else 0])
+        mails = _times(st, MAILED)
+        busy = any(0 < t - m <= PASS_HOURS * 3600 for m in mails)
+        # A mail of a later time applied before the export (late data) passes it on, or carries it home, as it
+        # would have had it come after.
+        late = not busy and any(t <= m <= t + PASS_HOURS * 3600 for m in mails)
+        pending.append([int(t), day, -1 if busy else 1 if late else 0])
         pending.sort()
         st.extra[PENDING] = pending[-PENDING_CAP:]
+        if late:
+            _passed_days(st, pending)
+        if any(t <= m <= t + PASS_HOURS * 3600 for m in _times(st, HOMED)):
+            _home_day(st, day)
     elif _internal_attachments(e):
-        st.extra[MAILED] = int(t)
+        _note_time(st, MAILED, t)
         if not pending:
             return
         for p in pending:
             if p[2] == 0 and p[0] <= t <= p[0] + PASS_HOURS * 3600:
                 p[2] = 1
-        for d in {p[1] for p in pending}:
-            if all(p[2] == 1 for p in pending if p[1] == d):
-                passed = st.extra.setdefault(PASSED, [])
-                if d not in passed:
-                    passed.append(d)
-                    del passed[:-PASSED_CAP]
-    elif pending and _home_with_content(e):
-        for p in pending:
+            elif p[2] != -1 and 0 < p[0] - t <= PASS_HOURS * 3600:  # applied late: the export was "busy"
+                p[2] = -1
+                passed = st.extra.get(PASSED, [])
+                if p[1] in passed:
+                    passed.remove(p[1])
+        _passed_days(st, pending)
+    elif _home_with_content(e):
+        _note_time(st, HOMED, t)
+        for p in pending or ():
             if p[0] <= t <= p[0] + PASS_HOURS * 3600:
-                home = st.extra.setdefault(SENT_HOME, [])
-                if p[1] not in home:
-                    home.append(p[1])
-                    del home[:-PASSED_CAP]
+                _home_day(st, p[1])
     if st.extra.get(PENDING):
         st.extra[NOW] = max(int(t), int(st.extra.get(NOW, 0)))
 
