@@ -69,6 +69,18 @@ class HRView:
         """Notice given, departed, or a last day on record."""
         return self.status in ("notice", "departed") or self.last_day is not None
 
+    def departure_start(self, days: int = 30) -> int:
+        """First day of the departure period: the last ``days`` days up to the last working day, or the notice if
+        it began earlier (the period the departure rules judge; its days teach no "before"). Needs a last day.
+
+        >>> HRView(last_day=100, notice_from=60).departure_start(), HRView(last_day=100, notice_from=90).departure_start()
+        (60, 71)
+        >>> HRView(status="departed", last_day=100).departure_start(7)
+        94
+        """
+        assert self.last_day is not None
+        return min(self.last_day - days + 1, self.notice_from if self.notice_from is not None else self.last_day)
+
     def in_notice(self, day: int) -> bool:
         """Between the start of the notice and the last day (inclusive) on ``day``."""
         if self.status not in ("notice", "departed") and self.last_day is None:

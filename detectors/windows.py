@@ -1233,7 +1233,7 @@ class OnEventTakeHome(OnEvent):
         for a day that alerted."""
         if not hr.leaving or hr.last_day is None:
             return []
-        start = min(hr.last_day - self.days + 1, hr.notice_from if hr.notice_from is not None else hr.last_day)
+        start = hr.departure_start(self.days)
         start = max(start, today - lookback_days)
         out = []
         for day in sorted(d for d in s.days if start <= d <= min(today, hr.last_day + 1)):
@@ -1250,7 +1250,7 @@ class OnEventTakeHome(OnEvent):
         # the last day, or its evening that a UTC day puts on the next
         if hr.last_day is None or not hr.last_day <= day <= hr.last_day + 1:
             return f
-        start = min(hr.last_day - self.days + 1, hr.notice_from if hr.notice_from is not None else hr.last_day)
+        start = hr.departure_start(self.days)
         if any(v > 0 for d, v in s.days.items() if start <= d < hr.last_day):
             return f
         ratio = LOW_BELOW * 0.99 if f.ratio is None else min(f.ratio, LOW_BELOW * 0.99)

@@ -199,7 +199,7 @@ class MailedHome(BeforeLastDay):
         late lets the period's days teach it, and a thief's mails home would then read as their habit. The
         days are judged as HR knows them now, as the baselines judge them as HR knew them then."""
         assert hr.last_day is not None
-        dep = min(hr.last_day - 29, hr.notice_from if hr.notice_from is not None else hr.last_day)
+        dep = hr.departure_start()
         lo = max(int(st.extra.get("fs", dep)), dep - self.ref_days, today - self.horizon(0) + 1)
         if dep - lo < self.min_history_days:
             return None

@@ -29,7 +29,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from detectors.context import HRView
+from detectors.context import HRView, day_date
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Finding, Rule
 from detectors.rules.email.attachments_to_personal import BYTES_PER_ATTACHMENT, _home_addresses
@@ -99,7 +99,7 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) ->
     if sensitive_to_personal(e):
         cut = day
         if hr is not None and hr.last_day is not None:
-            cut = min(day, hr.last_day - 29, hr.notice_from if hr.notice_from is not None else hr.last_day)
+            cut = min(day, hr.departure_start())
         fit, n, first = (False, 0, day)
         for addr in addrs or [""]:
             h = novelty_hash(addr) if addr else -1
@@ -150,15 +150,9 @@ class HabitOnEvent(OnEvent):
         if j is None or j[0] != day or not j[1] or not single:
             return dataclasses.replace(f, extra={**f.extra, "habit": ""})
         ratio = min(f.ratio if f.ratio is not None else RATIO_CAP, LOW_BELOW * 0.99)
-        habit = (f"; to their own address, mailed on {j[2]} days since {_iso(j[3])} with messages as large: "
+        habit = (f"; to their own address, mailed on {j[2]} days since {day_date(j[3])} with messages as large: "
                  "their habit (graded low)")
         return dataclasses.replace(f, ratio=ratio, extra={**f.extra, "habit": habit})
-
-
-def _iso(day: int) -> str:
-    from detectors.context import day_date
-
-    return str(day_date(day))
 
 
 _STAYER = [hr("2026-01-01T09:00:00Z")]

@@ -97,7 +97,7 @@ def familiar(st: EmployeeState, hr: HRView, first: int, last: int) -> bool:
     restricted files from before the departure period (version 3)."""
     if hr.last_day is None:
         return False
-    dep = min(hr.last_day - 29, hr.notice_from if hr.notice_from is not None else hr.last_day)
+    dep = hr.departure_start()
     if dep - int(st.extra.get("fs", dep)) < MIN_HISTORY_DAYS:  # too little of their own work seen to call it so
         return False
     # the folders used since the run began (the run's own, and any used after it: never a false low)

@@ -198,7 +198,7 @@ def habit_before(s: Series, hr: HRView, day: int, st: EmployeeState) -> tuple[fl
     history before the period."""
     if hr.last_day is None:
         return None
-    dep = min(hr.last_day - 29, hr.notice_from if hr.notice_from is not None else hr.last_day)
+    dep = hr.departure_start()
     lo = max(int(st.extra.get("fs", dep)), dep - HABIT_DAYS, day - REF_DAYS + 1)
     if dep - lo < MIN_HISTORY_DAYS:
         return None

@@ -49,7 +49,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from detectors.context import HRView
+from detectors.context import HRView, day_date
 from detectors.content import own_media
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Finding, Rule
@@ -97,7 +97,7 @@ class HabitTakeHome(OnEventTakeHome):
             return f  # low already (a take-home, or their usual)
         cut = day
         if hr.last_day is not None:
-            cut = min(day, hr.last_day - self.days + 1, hr.notice_from if hr.notice_from is not None else hr.last_day)
+            cut = min(day, hr.departure_start(self.days))
         before = sorted((d, v) for d, v in s.days.items() if d < cut and v > 0)
         if len(before) < HABIT_DAYS or day - before[0][0] < HABIT_AGE_DAYS:
             return f
@@ -109,14 +109,8 @@ class HabitTakeHome(OnEventTakeHome):
             return f
         ratio = min(f.ratio if f.ratio is not None else RATIO_CAP, LOW_BELOW * 0.99)
         return dataclasses.replace(f, ratio=ratio, extra={**f.extra, "habit": (
-            f"; they uploaded on {len(before)} days before, since {_iso(before[0][0])}, up to {largest:.0f} in a day: "
+            f"; they uploaded on {len(before)} days before, since {day_date(before[0][0])}, up to {largest:.0f} in a day: "
             "their habit (graded low)")})
-
-
-def _iso(day: int) -> str:
-    from detectors.context import day_date
-
-    return str(day_date(day))
 
 
 _STAYER = [hr("2026-01-01T09:00:00Z")]
