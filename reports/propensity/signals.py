@@ -155,8 +155,8 @@ def study(c: dict[str, Any]) -> dict[str, Any]:
 def survey_ceiling(c: dict[str, Any], share: float = 0.05) -> dict[str, Any]:
     """The most a reader of survey *levels* could flag, chosen in hindsight: the threshold on a person's lowest
     answer that flags at most ``share`` of all stayers (their lowest answer in the period; a stayer who never
-    answers cannot be flagged), and the leavers whose lowest answer in their warning window (``max(notice - 120,
-    start)`` to ``notice - 14``) is at or under it. No model of surveys alone can beat this on the company."""
+    answers cannot be flagged), and the leavers whose lowest answer in their warning window (120 to 14 days
+    before the notice, within the HR data, history included) is at or under it. No model of surveys alone can beat this on the company."""
     start, end = c["start"], c["end"]
     leavers = [e for e, n in c["notice"].items() if start <= n - EARLY <= end]
     stayers = sorted(c["everyone"] - set(c["notice"]))
@@ -166,7 +166,8 @@ def survey_ceiling(c: dict[str, Any], share: float = 0.05) -> dict[str, Any]:
         return min(v) if v else None
 
     st = sorted(x for x in (lowest(e, start, end) for e in stayers) if x is not None)
-    lv = [lowest(e, max(c["notice"][e] - 120, start), c["notice"][e] - EARLY) for e in leavers]
+    first = c["first"]  # the warning window reaches into the HR history where there is one (as the evaluation's)
+    lv = [lowest(e, max(c["notice"][e] - 120, first), c["notice"][e] - EARLY) for e in leavers]
     allowed = int(share * len(stayers))
     best = None  # the highest threshold flagging at most `allowed` stayers
     for tau in sorted(set(st + [x for x in lv if x is not None])):
@@ -174,11 +175,11 @@ def survey_ceiling(c: dict[str, Any], share: float = 0.05) -> dict[str, Any]:
             best = tau
     flagged = sum(1 for x in lv if x is not None and best is not None and x <= best)
     anything = sum(1 for e in leavers if any(
-        _window(rows, max(c["notice"][e] - 120, start), c["notice"][e] - EARLY)
+        _window(rows, max(c["notice"][e] - 120, first), c["notice"][e] - EARLY)
         for k, rows in c["per"].get(e, {}).items() if k != "survey#"))
     return {"leavers": len(leavers), "answered": sum(1 for x in lv if x is not None), "threshold": best,
             "any_signal": anything, "window_days_median": sorted(
-                c["notice"][e] - EARLY - max(c["notice"][e] - 120, start, c["first"]) + 1 for e in leavers)[
+                c["notice"][e] - EARLY - max(c["notice"][e] - 120, first) + 1 for e in leavers)[
                 len(leavers) // 2] if leavers else None,
             "flagged": flagged, "stayers_flagged": sum(1 for x in st if best is not None and x <= best),
             "stayers": len(stayers)}
