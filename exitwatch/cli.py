@@ -16,6 +16,7 @@ SUBCOMMANDS = [
     "connectors.cli",
     "exitwatch.generate",
     "exitwatch.evaluate",
+    "exitwatch.whatif",
     "exitwatch.cert_eval",
     "streams.cli",
     "exitwatch.demo",
