@@ -37,13 +37,16 @@ what-if of the changed code with a what-if of the base code (the same ``--rules`
 ``PYTHONPATH``), which carries the same approximation.
 
 >>> t = Truth({"E1": Label("E1", "mass_deletion", 100, 101, 102)}, {"E1", "E2", "E3"}, 70, 60)
->>> base = [Hit("E1", 98, "a", "high", 70), Hit("E1", 101, "b", "medium", 50), Hit("E2", 90, "b", "medium", 40)]
+>>> base = [Hit("E1", 100, "a", "high", 70), Hit("E1", 101, "b", "medium", 50), Hit("E2", 90, "b", "medium", 40)]
 >>> v = rule_value(base, t)
->>> v["b"]["honest_alone"], v["b"]["thieves_alone"], v["a"]["lead_lost_days"]
-(['E2'], [], {})
+>>> v["b"]["honest_alone"], v["b"]["thieves_alone"], v["a"]["thieves_alone"], v["a"]["lead_lost_days"]
+(['E2'], [], [], {'E1': 1})
+>>> d = diff(base, [h for h in base if h.rule_id != "a"], t)
+>>> d["thieves_lost"], d["honest_removed"], d["lead_changed"]["E1"]["days"]
+([], [], -1)
 >>> d = diff(base, [h for h in base if h.rule_id != "b"], t)
 >>> d["thieves_lost"], d["honest_removed"]
-(['E1'], ['E2'])
+([], ['E2'])
 """
 
 from __future__ import annotations
@@ -241,7 +244,7 @@ class _Past:
 class Injected:
     """A rules-only engine with the base alerts of the rules it does not run fed back at their own time.
 
-    Before each record, every base alert up to the record's time is applied to its employee's state as the full
+    Before each record, every base alert older than the record is applied to its employee's state as the full
     run's engine applied it when it emitted it (:meth:`detectors.engine.Engine._emit`): a security finding
     flags its day (no baseline learns it; the days folded already unlearn it), its id is remembered, and it adds
     to the risk score, which emits a ``risk.employee`` alert when it crosses; a propensity alert marks its
@@ -257,8 +260,11 @@ class Injected:
         self.injected = 0
 
     def _catch_up(self, t: float) -> list[Any]:
+        """Apply the base alerts older than ``t``. An alert of time ``t`` itself was made by a record of that
+        time (an event, or HR news that re-judged earlier days), so it is applied once the records of that
+        time have been: after the HR record it answers, graded under the HR picture that record made."""
         out: list[Any] = []
-        while self.i < len(self.past) and self.past[self.i][0] <= t:
+        while self.i < len(self.past) and self.past[self.i][0] < t:
             out += self._apply(self.past[self.i][2])
             self.i += 1
         return out
@@ -298,6 +304,10 @@ class Injected:
                     out += eng._emit(RISK_RULE, emp, rf, st, hr, ts)
         eng.store.put(emp, st)
         return out
+
+    def flush(self) -> list[Any]:
+        """Apply the base alerts left (those of the last records' time)."""
+        return self._catch_up(float("inf"))
 
     def on_event(self, event: Any) -> list[Any]:
         return self._catch_up(event.ts.timestamp()) + self.engine.on_event(event)
@@ -369,6 +379,7 @@ def replay(data: Path, rule_ids: list[str], base: list[dict[str, Any]], rules_co
 
     replay_run(fan, [hr], [signals] if signals else [], [events], on_alert=lambda a: None, on_bad=lambda d: None,
                progress=show)
+    out += [a.model_dump(mode="json") for a in member.flush()]
     if progress is not None:
         sys.stderr.write("\n")
     if alerts_out is not None:

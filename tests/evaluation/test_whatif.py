@@ -58,9 +58,10 @@ def test_one_unchanged_rule_reproduces_the_base_exactly(small_company: Path, bas
 def test_every_rule_replayed_with_the_models_fed_back_reproduces_the_base(small_company: Path,
                                                                          base: list[dict[str, Any]]) -> None:
     ids = [r.id for r in load_rules()]
-    new, _, _ = replay(small_company, ids, base)
+    new, span, _ = replay(small_company, ids, base)
     _same_alerts(base, new, ids)
-    truth = truth_of(small_company)
+    truth = truth_of(small_company)  # the period read from the events' times alone (--without, --value)
+    assert (truth.day0, truth.day0 + truth.days - 1) == span
     merged = [a for a in base if a["rule_id"] not in {*ids, RISK_ID}] + new
     assert score_detector(hits_of(merged), truth) == score_detector(hits_of(base), truth)
 
