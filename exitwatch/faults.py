@@ -84,6 +84,10 @@ FULL = Profile(employees=200, days=45, kills=10, redis_down_s=60, broker_down_s=
                huge_every=500, burst=60000)
 
 
+#: The worker's report of records its merge applied after records of a later event time (TxWorker._log_late).
+LATE_LINE = re.compile(r"(\d+) records applied after records of a later event time")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -680,13 +684,15 @@ class Run:
         return res
 
     def tx_recoveries(self) -> dict[str, int]:
-        """From the workers' logs: transaction calls given up as hung (the producer abandoned) and resumptions
-        from the last committed state (after a hung or failed transaction call; streams/tx/resume.py)."""
-        out = {"hung_calls": 0, "resumed": 0}
+        """From the workers' logs: transaction calls given up as hung (the producer abandoned), resumptions
+        from the last committed state (after a hung or failed transaction call; streams/tx/resume.py), and
+        records the time-ordered merge applied after records of a later event time (streams/tx/merge.py)."""
+        out = {"hung_calls": 0, "resumed": 0, "applied_late": 0}
         for f in (self.root / "logs").glob("*.log"):
             text = f.read_text(errors="replace")
             out["hung_calls"] += text.count("hung; abandoning it")
             out["resumed"] += text.count("resumed from the last committed state")
+            out["applied_late"] += sum(int(n) for n in LATE_LINE.findall(text))
         return out
 
     def burst(self) -> dict[str, Any]:
@@ -905,6 +911,8 @@ def write_report(res: dict[str, Any], out: Path) -> None:
         f"{len(res['unexpected_exits'])} / {res['watchdog_restarts']} |",
         f"| transaction calls given up as hung / resumptions from the last committed state | "
         f"{res.get('tx_recoveries', {}).get('hung_calls', '-')} / {res.get('tx_recoveries', {}).get('resumed', '-')} |",
+        f"| records applied after records of a later event time (the worker's merge; replay has none) | "
+        f"{res.get('tx_recoveries', {}).get('applied_late', '-')} |",
         f"| peak worker RSS (MB) | {', '.join(f'{k}: {v}' for k, v in res['peak_rss_mb'].items())} |",
         f"| burst of {res['burst']['events']:,} events while stopped: backlog, drain s (events/s), RSS before / "
         f"peak MB | {res['burst']['backlog']:,}, {res['burst']['drain_s']} ({res['burst']['drain_events_per_s']}), "

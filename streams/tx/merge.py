@@ -46,6 +46,7 @@ log = logging.getLogger("exitwatch.tx.merge")
 
 #: Order of record kinds at equal times (as replay: HR records, signals, events).
 KIND_HR, KIND_SIGNAL, KIND_EVENT = 0, 1, 2
+BAD_TS = float("-inf")  # the time of a record that cannot be read (taken as soon as it is at its partition's head)
 
 
 class Rec:
@@ -86,6 +87,13 @@ class TimeMerge:
         #: When the last drain stopped at a record younger than the idle time: the clock at which it may go
         #: (the worker waits for input until then at most); None otherwise.
         self.wake_at: float | None = None
+        #: The latest event time released so far, and the records released after one of a later time (late
+        #: data, or a partition whose records reached the client after later ones of another): a diagnostic,
+        #: logged by the worker (``applied after later records``).
+        self.high = float("-inf")
+        self.late = 0
+        self.late_by = 0.0  # the most event-time seconds a released record lay behind :attr:`high`
+        self.last_late: Rec | None = None
 
     # ------------------------------------------------------------------ partitions
     def add(self, tp: TP) -> None:
@@ -153,7 +161,14 @@ class TimeMerge:
                 self.blocked = [tp for tp, q in buf.items() if not q]
                 self.wake_at = q[0].at + self.idle
                 break
-            out.append(q.popleft())
+            r = q.popleft()
+            out.append(r)
+            if r.ts >= self.high:
+                self.high = r.ts
+            elif r.ts != BAD_TS:
+                self.late += 1
+                self.late_by = max(self.late_by, self.high - r.ts)
+                self.last_late = r
             if q:
                 h = q[0]
                 heapq.heapreplace(heap, (h.ts, h.rank, i, tp))

@@ -31,7 +31,7 @@ from detectors.routing import for_secops
 from streams.common import REKEY_TOPIC as FAUST_REKEY_TOPIC
 from streams.common import SRC_HEADER, count_errors, secops_view, src_header
 from streams.observability import count_alert
-from streams.tx.merge import KIND_EVENT, KIND_HR, KIND_SIGNAL, Rec
+from streams.tx.merge import BAD_TS, KIND_EVENT, KIND_HR, KIND_SIGNAL, Rec
 
 log = logging.getLogger("exitwatch.tx.process")
 
@@ -41,7 +41,6 @@ REKEY_TOPIC = FAUST_REKEY_TOPIC
 KIND_HEADER = "x-exitwatch-kind"
 #: Largest record the worker writes (the broker's default message.max.bytes is 1 MiB + 12 bytes).
 MAX_OUTPUT_BYTES = 1_000_000
-_BAD_TS = float("-inf")  # a record that cannot be read is taken as soon as it is at its partition's head
 _ROLE_MODEL = {"activity": (ActivityEvent, KIND_EVENT, "enrich"), "hr": (HRRecord, KIND_HR, "hr"),
                "signal": (HRSignal, KIND_SIGNAL, "signals")}
 _REKEY_ROLE = {b"event": "rekeyed", b"hr": "hr", b"signal": "signal"}
@@ -115,7 +114,7 @@ class Processor:
             role = _REKEY_ROLE.get(header(m.headers(), KIND_HEADER) or b"event", "rekeyed")
         model, rank, stage = _ROLE_MODEL.get(role, (EnrichedEvent, KIND_EVENT, "detect"))
         ts_type, ts_ms = m.timestamp()
-        rec = Rec(topic, m.partition(), m.offset(), _BAD_TS, rank, raw=raw, kafka_ts=ts_ms / 1000 if ts_type else None,
+        rec = Rec(topic, m.partition(), m.offset(), BAD_TS, rank, raw=raw, kafka_ts=ts_ms / 1000 if ts_type else None,
                   headers=m.headers() if role == "activity" or role == "rekeyed" else None)
         if raw is None:  # a tombstone (hr.status is compacted): nothing to apply
             rec.reason = ""

@@ -15,7 +15,7 @@ import os
 import time
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from detectors.engine import Engine, EngineConfig
 from detectors.factory import build_engine
@@ -94,6 +94,7 @@ class TxWorker(Rebalancing):
         self._population_job: Any = None  # a later refresh of the HR population, read on a thread (upkeep)
         self._leavers_jobs: list[Any] = []  # reads of the leavers of newly owned partitions (upkeep.read_leavers)
         self._retention_at = 0.0
+        self._late_logged, self._late_log_at = 0, 0.0  # the merge's late records reported so far (_log_late)
         self.next_offsets: dict[tuple[str, int], int] = {}  # processed in the open transaction
         self.committed_offsets: dict[tuple[str, int], int] = {}  # as last committed (lag, caught_up)
         self.paused: set[tuple[str, int]] = set()
@@ -160,6 +161,8 @@ class TxWorker(Rebalancing):
                     trace.consumed([rec])
             intake.flow_control(self)
             recs = self.merge.drain(self.caught_up, self.batch)
+            if self.merge.late != self._late_logged:
+                self._log_late()
             self._more = len(recs) >= self.batch  # the merge may hold more records ready
             if self._leavers_jobs:  # read on assignment: noted before the records of those partitions
                 upkeep.note_leavers(self, wait=bool(recs))
@@ -199,6 +202,18 @@ class TxWorker(Rebalancing):
             # through is unknown, so the worker takes up the committed state again (streams/tx/resume.py).
             resume.failed(self, exc)
             return 0
+
+    def _log_late(self) -> None:
+        """At most once a second: how many records the merge released after records of a later event time
+        since the last report (late data, or records that reached the client after later ones of another
+        partition); the fault harness counts these lines."""
+        now = time.monotonic()
+        if now < self._late_log_at:
+            return
+        m = self.merge
+        log.warning("%d records applied after records of a later event time (up to %.0f s behind; the last: %s)",
+                    m.late - self._late_logged, m.late_by, m.last_late)
+        self._late_logged, self._late_log_at, m.late_by = m.late, now + 1.0, 0.0
 
     def _consume_error(self, err: Any) -> None:
         if err.code() == KafkaError._PARTITION_EOF:
