@@ -88,6 +88,7 @@ class Rebalancing:
         shared: Any
         owned: set[int]
         paused: set[tuple[str, int]]
+        unheard: set[tuple[str, int]]
         sealer: Any
         _leavers_jobs: list[Any]
         committed_offsets: dict[tuple[str, int], int]
@@ -128,6 +129,8 @@ class Rebalancing:
         self.paused.clear()
         for tp in partitions:
             self.merge.add((tp.topic, tp.partition))
+        self.unheard.clear()  # (a revoked partition needs nothing more)
+        self.unheard.update((tp.topic, tp.partition) for tp in partitions)  # no fetch from them yet: caught_up
         self.ready, self.rebalancing = True, False
         metrics.REBALANCES.inc()
         log.warning("assigned %d partitions (state partitions %s): %d states restored from %s, %d dropped, in "

@@ -87,6 +87,7 @@ def resume(w: Any) -> bool:
             w.consumer.seek(tp)
         except KafkaException as exc:  # not fetching yet: it starts from the committed offset anyway
             log.debug("seek %s[%d] skipped: %s", tp.topic, tp.partition, exc)
+        w.unheard.add((tp.topic, tp.partition))  # not caught up before the client has fetched from it again
     w.resume_due = None
     log.warning("resumed from the last committed state: %d partitions sought back, %d states restored, in %.1f s",
                 len(committed), n, time.monotonic() - t0)

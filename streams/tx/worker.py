@@ -98,6 +98,10 @@ class TxWorker(Rebalancing):
         self.next_offsets: dict[tuple[str, int], int] = {}  # processed in the open transaction
         self.committed_offsets: dict[tuple[str, int], int] = {}  # as last committed (lag, caught_up)
         self.paused: set[tuple[str, int]] = set()
+        #: Partitions whose fetch position was set (assigned, or sought back by a resumption) and from which
+        #: neither a record nor an end-of-partition event has come since: what the client knows of their end
+        #: may be older than the position (see :meth:`caught_up`).
+        self.unheard: set[tuple[str, int]] = set()
         self.ready = False
         self.rebalancing = False
         self._stop = False
@@ -107,7 +111,7 @@ class TxWorker(Rebalancing):
     def new_consumer(self) -> Consumer:
         return Consumer(kafka_config(self.settings, **{
             "group.id": self.settings.app_id, "group.instance.id": self.instance, "isolation.level": "read_committed",
-            "enable.auto.commit": False, "auto.offset.reset": "earliest", "enable.partition.eof": False,
+            "enable.auto.commit": False, "auto.offset.reset": "earliest", "enable.partition.eof": True,
             "partition.assignment.strategy": "range", "session.timeout.ms": 15000,
             "fetch.wait.max.ms": 20, "queued.min.messages": 20000, "fetch.max.bytes": 16 * MAX_MESSAGE_BYTES,
         }))
@@ -150,13 +154,15 @@ class TxWorker(Rebalancing):
             return 0
         try:
             msgs = intake.consume(self, intake.wait_s(self))
-            now, push, trace = self.merge.clock(), self.merge.push, self.trace
+            now, push, trace, unheard = self.merge.clock(), self.merge.push, self.trace, self.unheard
             for m in msgs:
                 if m.error():
-                    self._consume_error(m.error())
+                    self._consume_error(m)
                     continue
                 rec = self.proc.decode(m)
                 push(rec, now)
+                if unheard:
+                    unheard.discard(rec.tp)
                 if trace is not None:
                     trace.consumed([rec])
             intake.flow_control(self)
@@ -215,15 +221,26 @@ class TxWorker(Rebalancing):
                     m.late - self._late_logged, m.late_by, m.last_late)
         self._late_logged, self._late_log_at, m.late_by = m.late, now + 1.0, 0.0
 
-    def _consume_error(self, err: Any) -> None:
-        if err.code() == KafkaError._PARTITION_EOF:
+    def _consume_error(self, m: Any) -> None:
+        err = m.error()
+        if err.code() == KafkaError._PARTITION_EOF:  # the fetcher reached the partition's end
+            self.unheard.discard((m.topic(), m.partition()))
             return
         if err.fatal() or err.code() == KafkaError._FATAL:  # (a message's error never has the fatal flag set)
             raise ClientFailed(str(err))
         log.warning("consumer: %s", err)
 
     def caught_up(self, tp: tuple[str, int]) -> bool:
-        """Whether the consumer has read everything the broker last said ``tp`` holds."""
+        """Whether the consumer has read everything the broker last said ``tp`` holds.
+
+        Not before the client has heard from ``tp`` since its position was last set (:attr:`unheard`): until
+        then the position is unknown (-1001 after a seek) and stands for the committed offset, while the end
+        the client caches is the one of its last fetch from ``tp`` before, which may be older than that
+        offset's records, e.g. across a broker restart, when partitions come back at different moments.
+        Taking such a partition as caught up let the merge release later records of another topic before
+        its own (the merge then waits for it, at most ``TimeMerge.lag_wait``)."""
+        if tp in self.unheard:
+            return False
         k = TopicPartition(*tp)
         try:
             lo, hi = self.consumer.get_watermark_offsets(k, cached=True)

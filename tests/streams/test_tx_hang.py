@@ -214,6 +214,7 @@ class FakeWorker:
         self.sealer = type("Sealer", (), {"open": staticmethod(lambda v, _: v)})()
         self.resume_due: str | None = None
         self.committed_offsets: dict[tuple[str, int], int] = {}
+        self.unheard: set[tuple[str, int]] = set()
         self.loop_at = 0.0
         self.models = type("Models", (), {"restore": lambda _, factory, timeout=120: log.append("models restored")})()
         self.shared = type("Shared", (), {"reload": lambda _, timeout=120: log.append("memories reloaded")})()
@@ -281,8 +282,15 @@ def test_a_consumer_error_with_the_fatal_code_renews_the_clients() -> None:
     from streams.tx.assign import ClientFailed
     from streams.tx.worker import TxWorker
 
+    class Event:  # a message that carries an error, as the consumer returns it
+        def __init__(self, err: KafkaError) -> None:
+            self.err = err
+
+        def error(self) -> KafkaError:
+            return self.err
+
     err = KafkaError(KafkaError._FATAL, "Static consumer fenced by other consumer with same group.instance.id")
     assert not err.fatal()
     with pytest.raises(ClientFailed):
-        TxWorker._consume_error(object(), err)  # type: ignore[arg-type]
-    TxWorker._consume_error(object(), KafkaError(KafkaError._TRANSPORT))  # type: ignore[arg-type]  # passing
+        TxWorker._consume_error(object(), Event(err))  # type: ignore[arg-type]
+    TxWorker._consume_error(object(), Event(KafkaError(KafkaError._TRANSPORT)))  # type: ignore[arg-type]  # passing
