@@ -986,7 +986,7 @@ def write_summary(runs: list[dict[str, Any]], out: Path, planned: int) -> None:
     tot: Counter[str] = Counter()
     for i, r in enumerate(runs, 1):
         if "alerts" not in r:
-            rows.append(f"| {i} | {r['profile']['seed']} | **error**: {r.get('error', '?')} | | | | | | |")
+            rows.append(f"| {i} | {r['profile']['seed']} | **error**: {r.get('error', '?')} | | | | | | | |")
             continue
         a, h, rec = r["alerts"], r["hostile"], r.get("tx_recoveries", {})
         kills = [f["recovery_s"] for f in r["faults"] if f["kind"] == "sigkill" and f.get("recovery_s") is not None]
@@ -1003,11 +1003,11 @@ def write_summary(runs: list[dict[str, Any]], out: Path, planned: int) -> None:
                     f"{len(a['duplicated'])} | {h['dead_lettered']:,} of {h['tried']:,} | "
                     f"{len(r['unexpected_exits'])} / {r['watchdog_restarts']} | {rec.get('hung_calls', '-')} / "
                     f"{rec.get('resumed', '-')} | {min(kills, default='-')}-{max(kills, default='-')} / "
-                    f"{broker[0] if broker else '-'} |")
+                    f"{broker[0] if broker else '-'} | {rec.get('applied_late', '-')} |")
     lines = [f"# {planned} consecutive fault runs: {len(runs)} done, {tot['ok']} passed every check", "",
              "| run | seed | checks | alert ids delivered | missing / unexpected / twice | hostile dead-lettered | "
              "unexpected exits / watchdog restarts | hung calls / resumptions | recovery after a kill / broker "
-             "restart (s) |", "|---|---|---|---|---|---|---|---|---|", *rows, "",
+             "restart (s) | records applied after later ones |", "|---|---|---|---|---|---|---|---|---|---|", *rows, "",
              f"Totals: {tot['delivered']} of {tot['expected']} alert ids delivered; {tot['missing']} missing, "
              f"{tot['unexpected']} unexpected, {tot['duplicated']} sent twice on alerts.hr "
              f"({tot['secops_duplicated']} on alerts.secops); {tot['dead_lettered']:,} of {tot['hostile']:,} hostile "
