@@ -87,10 +87,11 @@ class TimeMerge:
         #: When the last drain stopped at a record younger than the idle time: the clock at which it may go
         #: (the worker waits for input until then at most); None otherwise.
         self.wake_at: float | None = None
-        #: The latest event time released so far, and the records released after one of a later time (late
-        #: data, or a partition whose records reached the client after later ones of another): a diagnostic,
-        #: logged by the worker (``applied after later records``).
-        self.high = float("-inf")
+        #: The latest event time released so far by partition number (the same employees on every input
+        #: topic), and the records released after one of a later time of the same number (late data, or a
+        #: partition whose records reached the client after later ones of another topic): a diagnostic,
+        #: logged by the worker (``applied after records of a later event time``).
+        self.high: dict[int, float] = {}
         self.late = 0
         self.late_by = 0.0  # the most event-time seconds a released record lay behind :attr:`high`
         self.last_late: Rec | None = None
@@ -108,6 +109,7 @@ class TimeMerge:
         for q in self.buf.values():
             q.clear()
         self._empty_since.clear()
+        self.high.clear()  # what is applied next is taken up from the committed offsets
 
     def push(self, rec: Rec, now: float | None = None) -> None:
         """Buffer ``rec``, consumed at ``now`` (the merge's clock; read if not given)."""
@@ -151,7 +153,7 @@ class TimeMerge:
         heap = [(q[0].ts, q[0].rank, i, tp) for i, (tp, q) in enumerate(self.buf.items()) if q]
         heapq.heapify(heap)
         out: list[Rec] = []
-        buf = self.buf
+        buf, high = self.buf, self.high
         young = now - self.idle  # with an empty partition, a record buffered after this waits
         hold = bool(empty)
         while heap and len(out) < limit:
@@ -163,11 +165,12 @@ class TimeMerge:
                 break
             r = q.popleft()
             out.append(r)
-            if r.ts >= self.high:
-                self.high = r.ts
+            h = high.get(r.partition, BAD_TS)
+            if r.ts >= h:
+                high[r.partition] = r.ts
             elif r.ts != BAD_TS:
                 self.late += 1
-                self.late_by = max(self.late_by, self.high - r.ts)
+                self.late_by = max(self.late_by, h - r.ts)
                 self.last_late = r
             if q:
                 h = q[0]

@@ -217,8 +217,8 @@ class TxWorker(Rebalancing):
         if now < self._late_log_at:
             return
         m = self.merge
-        log.warning("%d records applied after records of a later event time (up to %.0f s behind; the last: %s)",
-                    m.late - self._late_logged, m.late_by, m.last_late)
+        log.warning("%d records applied after records of a later event time (of the same partition number; up to "
+                    "%.0f s behind; the last: %s)", m.late - self._late_logged, m.late_by, m.last_late)
         self._late_logged, self._late_log_at, m.late_by = m.late, now + 1.0, 0.0
 
     def _consume_error(self, m: Any) -> None:
