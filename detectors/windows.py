@@ -236,6 +236,13 @@ class BeforeLastDay(Window):
         )
 
 
+#: ``EmployeeState.extra`` key of the first day each ``AboveBaseline`` series with ``absent_days`` had a value (by
+#: series key). "Nothing of the kind before" was read from the days the series still kept; a day that taught no
+#: baseline is pruned once a record of a later day is applied, so a record of that later day applied before the
+#: rest of its own (the worker's merge may) made a copy look like the first ever.
+FIRST_VALUE = "f1"
+
+
 @dataclass(frozen=True)
 class AboveBaseline(Window):
     factor: float = 2.0
@@ -265,10 +272,11 @@ class AboveBaseline(Window):
     def horizon(self, lookback_days: int) -> int:
         return max(super().horizon(lookback_days), self.within_days if self.repeat_days else 1)
 
-    def _first_ever(self, s: Series, day: int, st: EmployeeState) -> Finding | None:
+    def _first_ever(self, s: Series, day: int, st: EmployeeState, rid: str) -> Finding | None:
         v = s.days.get(day, 0.0)
         history = day - int(st.extra.get("fs", day))
         if (not self.absent_days or history < self.absent_days or s.mean > 0 or s.top > 0 or v < self.min_value
+                or st.extra.get(FIRST_VALUE, {}).get(rid, day) < day
                 or any(x > 0 for d, x in s.days.items() if d < day)):
             return None
         first_ever = f"; the first in {history} days of the employee's history ({s.n} of them learned)"
@@ -292,13 +300,17 @@ class AboveBaseline(Window):
         return max(self.factor * usual(s), s.mean + self.z * s.sd, self.min_value)
 
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
+        if self.absent_days:  # the first day with a value, whatever the days still kept (see FIRST_VALUE)
+            first = st.extra.setdefault(FIRST_VALUE, {})
+            if day < first.get(rid, day + 1):
+                first[rid] = day
         if not self.ok(hr, day):
             return None
         return self.check_day(s.as_of(day), hr, day, st, rid)  # a late event: its day's own baseline
 
     def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
         if s.n < self.min_history_days:
-            return self._first_ever(s, day, st)
+            return self._first_ever(s, day, st, rid)
         v = s.days.get(day, 0.0)
         lim = self.limit(s)
         if v <= lim:

@@ -18,6 +18,14 @@ days though they were seen for months. With at least 28 days of own history (``A
 judged as the first ever, at the rule's own severity. In outside_c seed 2 an engineer terminated on the spot
 filled a new thumb drive with 40 work files on the last evening, with 43 days of history of which 13 were
 learned, and got only ``device.first_removable_media`` (low).
+
+Version 4: "no copy before" no longer depends on the order records of nearby times are applied in. It was read
+from the days the series still kept, and a copy day that taught no baseline (the departure period) is dropped
+once a record of a later day is applied: a copy applied after the next day's first record (the worker's time
+merge does that now and then) looked like the first ever. The first day with a copy is now remembered
+(``windows.FIRST_VALUE``). In time order the last copy day was always still kept, so replay is unchanged (the
+shuffle test, tests/detectors/test_rules_shuffle.py, found it: a generated leaver's 10 files a week after 81 in
+the notice raised a high alert in 2 of 2 shuffled orders, none in time order).
 """
 
 from detectors.content import personal_media
@@ -45,7 +53,7 @@ _HISTORY = daily("2026-01-10", 30, per_day=2, action="copy_to_removable")
 
 RULE = Rule(
     id="device.removable_copy_spike",
-    version="3",
+    version="4",
     title=(
         "{observed:.0f} files copied to removable media on {day}, {ratio_to_own_normal}x the employee's usual "
         "{baseline[mean]:.1f} a day (limit {threshold:.0f}){first_ever}; HR status {status}"
