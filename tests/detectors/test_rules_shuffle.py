@@ -35,14 +35,18 @@ ORDERS = 2  # shuffled orders compared with time order (each one replay of the c
 #: Rules whose alerts are still known to depend on the order (rule id: what differs, and why as far as known).
 #: ``risk.employee`` follows the alerts that feed it.
 KNOWN = {
-    "email.attachments_to_personal": "score 60 or 65 for one leaver's HR-lookback alert, depending on other "
-                                     "employees' records applied around the notice (engine-wide context)",
-    "web.personal_cloud_upload": "the alert's window key (its id) for an upload just before midnight, only with "
-                                 "the whole company's records (engine-wide habits of the department)",
+    "email.attachments_to_personal": "score 60 or 65 for one leaver's alert made by the HR record of the notice "
+                                     "(looking back), not with the leaver's records alone: it depends on other "
+                                     "employees' records applied around it (found with records moved up to 6 h)",
+    "web.personal_cloud_upload": "which day names an episode's alert (its id): uploads at 23:53 and 00:04 the "
+                                 "next day applied the other way round alert on the second day, and the first, "
+                                 "now inside the episode, raises nothing (found with records moved up to 6 h)",
     "file.sensitive_downloads_before_departure": "one leaver's alert low (38) in time order, high (80) in a "
-                                                 "shuffled one: the grade reads what was applied when the count "
-                                                 "crossed the limit (never-touched places, handover mails); not "
-                                                 "taken further",
+                                                 "shuffled one (E00021, alone too): a download's handover judgement "
+                                                 "(an internal mail with attachments within 2 h after it) is final "
+                                                 "once a record of the employee's 2 h later is applied; the mail "
+                                                 "moved past that left one of 11 downloads unexplained (share 1.0, "
+                                                 "not 0.91), and 11 > 10 is graded at the rule's own severity",
     "risk.employee": "follows the alerts above",
 }
 
