@@ -268,6 +268,21 @@ class AboveBaseline(Window):
     #: of the employee's own history, and nothing of the kind in any learned day (mean and peak 0), a day reaching
     #: ``min_value`` is judged as first-ever (ratio None: the rule's own severity). 0: off.
     absent_days: int = 0
+    #: A short history is a normal too, for someone departing or on the watchlist. With fewer than
+    #: ``min_history_days`` learned days but at least ``short_days`` (0: off), a day is judged against the
+    #: limit of those days with ``short_factor`` in the place of ``factor`` (a few days' usual is less sure);
+    #: the rest (``repeat_days``, grading) as with a full baseline. For people who stay nothing changes.
+    short_days: int = 0
+    short_factor: float = 3.0
+    #: With ``repeat_days``, for someone departing or on the watchlist who had learnable days above the limit
+    #: before the departure period: the days above the limit since it began (at most ``within_days``) are
+    #: told only when they are too many for the person's own share of such days before it, a binomial chance
+    #: below ``own_share`` (0: off). Someone whose work is sporadic and heavy-tailed has had days above their
+    #: limit before; two more in a notice are their normal. Someone never above it before is told on the
+    #: ``repeat_days`` alone. The learnable days above the limit are kept under ``st.extra[above_key]`` (the
+    #: last ``ABOVE_CAP``, within ``ABOVE_DAYS``).
+    own_share: float = 0.0
+    above_key: str = ""
 
     def horizon(self, lookback_days: int) -> int:
         return max(super().horizon(lookback_days), self.within_days if self.repeat_days else 1)
@@ -297,7 +312,13 @@ class AboveBaseline(Window):
         return sum(1 for d, v in s.days.items() if day - self.within_days < d <= day and v > lim)
 
     def limit(self, s: Series) -> float:
-        return max(self.factor * usual(s), s.mean + self.z * s.sd, self.min_value)
+        factor = self.factor if s.n >= self.min_history_days else self.short_factor
+        return max(factor * usual(s), s.mean + self.z * s.sd, self.min_value)
+
+    def _short(self, s: Series, hr: HRView, day: int) -> bool:
+        """Judged on a short history (see ``short_days``)."""
+        return (bool(self.short_days) and self.short_days <= s.n < self.min_history_days and not hr.possibly_leaving
+                and (hr.departing(day, 30) or hr.after_departure(day) or hr.watchlist))
 
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if self.absent_days:  # the first day with a value, whatever the days still kept (see FIRST_VALUE)
@@ -309,7 +330,8 @@ class AboveBaseline(Window):
         return self.check_day(s.as_of(day), hr, day, st, rid)  # a late event: its day's own baseline
 
     def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
-        if s.n < self.min_history_days:
+        short = s.n < self.min_history_days
+        if short and not self._short(s, hr, day):
             return self._first_ever(s, day, st, rid)
         v = s.days.get(day, 0.0)
         lim = self.limit(s)
@@ -319,15 +341,55 @@ class AboveBaseline(Window):
             share = unexplained_share(st, self.unexplained)
             if share is not None and share * v <= lim:
                 return None  # explained (one's own files, for deletions): nothing left above the limit
-        ratio, why = _regraded(ratio_of(s, v, min_history=self.min_history_days), st, self.unexplained, v, lim)
-        extra: dict[str, Any] = {"factor": self.factor, "first_ever": "", **why}
+        ratio, why = _regraded(ratio_of(s, v, min_history=min(s.n, self.min_history_days)), st, self.unexplained,
+                               v, lim)
+        extra: dict[str, Any] = {"factor": self.short_factor if short else self.factor,
+                                 "first_ever": f"; judged on {s.n} days of history" if short else "", **why}
         if self.repeat_days:
             above = self.days_above(s, day, lim)
             extra["days_above"] = above
             alarmed = not hr.possibly_leaving and (hr.departing(day, 30) or hr.after_departure(day) or hr.watchlist)
-            if alarmed and above < self.repeat_days and (ratio is None or ratio < self.alone_ratio):
-                return None  # one busy day in a notice: told when it repeats or grows far beyond the usual
+            if self.above_key and hr.learnable(day):
+                _note_above(st, self.above_key, day)
+            if alarmed and (ratio is None or ratio < self.alone_ratio):
+                if above < self.repeat_days:
+                    return None  # one busy day in a notice: told when it repeats or grows far beyond the usual
+                if self.own_share and not short and not self._beyond_own_share(s, hr, day, lim, st, extra):
+                    return None  # as many days above the limit as the person's own share of them makes likely
         return day_finding(s, day, v, round(lim, 3), ratio, extra)
+
+    def _beyond_own_share(self, s: Series, hr: HRView, day: int, lim: float, st: EmployeeState,
+                          extra: dict[str, Any]) -> bool:
+        """Whether the days above ``lim`` since the departure period began (at most ``within_days``, up to ``day``)
+        are too many for the person's share of learnable days above their limit before it (see ``own_share``)."""
+        start = hr.departure_start() if hr.last_day is not None else hr.notice_from
+        lo = max(day - self.within_days + 1, start if start is not None else day - self.within_days + 1)
+        k = sum(1 for d, v in s.days.items() if lo <= d <= day and v > lim)
+        m = day - lo + 1
+        before = sum(1 for d in st.extra.get(self.above_key, ()) if lo - ABOVE_DAYS <= d < lo)
+        if not before:
+            return True  # never above the limit before: the days that repeat are the change
+        share = (before + 0.5) / (min(s.n, ABOVE_DAYS) + 1)
+        chance = binomial_tail(k, m, share)
+        extra["own_share"] = (f"; {k} such day(s) in {m} days of the departure period against {before} in the "
+                              f"{min(s.n, ABOVE_DAYS)} learned days before (chance {chance:.2g})")
+        return chance < self.own_share
+
+
+#: Learnable days above the limit kept for ``AboveBaseline.own_share``: the last ABOVE_CAP, within ABOVE_DAYS.
+ABOVE_CAP, ABOVE_DAYS = 8, 90
+
+
+def _note_above(st: EmployeeState, key: str, day: int) -> None:
+    days = st.extra.setdefault(key, [])
+    if day not in days:
+        days.append(day)
+        days.sort()
+        del days[:-ABOVE_CAP]
+    while days and days[0] < day - ABOVE_DAYS:
+        days.pop(0)
+    if not days:
+        del st.extra[key]
 
 
 def raised_above_episode(key: str, episode_key: str, severity: int, episode_severity: int) -> bool:
