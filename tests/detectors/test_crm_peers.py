@@ -142,3 +142,39 @@ def test_the_kept_sequences_are_few() -> None:
                          recipients=["ann.lee@gmail.com"]))
     st = eng.store.get("E1")
     assert isinstance(st, EmployeeState) and len(st.extra[DONE]) == KEPT
+
+
+def _newcomer(colleague_rows: int, peer_first: bool = True) -> list:
+    """v10: Ann, first seen in her notice (no export, no history of her own), exports 700 records; her eight
+    colleagues in marketing exported ``colleague_rows`` records or a little more once a week."""
+    import dataclasses
+
+    rule = EXPORT if peer_first else dataclasses.replace(EXPORT, window=dataclasses.replace(EXPORT.window,
+                                                                                          peer_first=False))
+    eng = Engine(rules=[rule], config=EngineConfig(risk=False))
+    for i in range(8):
+        eng.on_hr(HRRecord.model_validate(hr("2026-01-02T08:00:00Z", employee_id=f"C{i}", department="marketing",
+                                             role="specialist", accounts=[f"c{i}@corp.example"])))
+        for week in range(6):
+            d = 5 + 7 * week
+            day = f"2026-{1 + (d - 1) // 31:02d}-{(d - 1) % 31 + 1:02d}"
+            eng.on_event(_ev(f"{day}T10:00:00Z", f"c{i}@corp.example", action="report_export",
+                             count=colleague_rows + 10 * i, object="Campaign list"))
+    eng.on_hr(HRRecord.model_validate(hr("2026-02-20T09:00:00Z", status="notice", last_day="2026-03-13",
+                                         department="marketing", role="specialist")))
+    alerts = eng.on_event(_ev("2026-03-02T10:00:00Z", action="report_export", count=700, object="Campaign list"))
+    alerts += eng.on_event(_ev("2026-03-02T15:00:00Z", action="open", object="/sites/marketing/notes.docx"))
+    return [a for a in alerts if a.rule_id == EXPORT.id and a.employee_id == "E1"]
+
+
+def test_a_first_export_without_own_history_is_graded_against_what_colleagues_export() -> None:
+    """rnd_lab s5 E00073: the department's usual list, the person's first export, 10 days into the data."""
+    alerts = _newcomer(colleague_rows=600)
+    assert [a.severity for a in alerts] == ["low"], [a.title for a in alerts]
+    assert "too little history of their own" in alerts[0].title
+    assert [a.severity for a in _newcomer(colleague_rows=600, peer_first=False)] == ["high"]  # as in v9
+
+
+def test_a_first_export_far_beyond_what_colleagues_export_keeps_its_severity() -> None:
+    alerts = _newcomer(colleague_rows=40)
+    assert len(alerts) == 1 and alerts[0].severity in ("high", "critical"), [a.title for a in alerts]

@@ -77,6 +77,14 @@ digit, :data:`SIZES_CAP` kinds, most recent last), and, per day with an export o
 day's largest export and its kind's largest before (:data:`DAY_KIND`, read back as the bucket's upper end: never
 below the kind's real largest). A kind with no size kept (smaller exports only, evicted, or a state written before)
 keeps the version 4 grading; colleagues' exports still cap the ratio (version 8).
+
+Version 10 (issue 14): an export with nothing of the person's own to compare with (too little history before the
+departure period, version 7) is graded against the colleagues' reference (version 8) when there is one, no longer
+at the rule's own severity. A marketing specialist who resigned 10 days into the data exported the department's
+usual 754-record customer list for their successor, their first export, and read ``high`` (rnd_lab seed 5,
+E00073, main 6c37865), where a quarter of their colleagues had made single exports of that size. With fewer than
+:data:`PEER_MIN` colleagues who export, or for an export mailed home, the rule's own severity stands as before
+(``peer_first``).
 """
 
 from __future__ import annotations
@@ -312,6 +320,9 @@ class PassedOn(OnEvent):
     #: Graded against the colleagues' largest single exports too (the engine keeps them and asks
     #: :meth:`with_peer_largest`; version 8).
     peer_largest: bool = True
+    #: An export with nothing of the person's own to compare with (too little history) is graded against the
+    #: colleagues' reference (version 10); False: the rule's own severity, as in version 9.
+    peer_first: bool = True
 
     def _waiting(self, st: EmployeeState, day: int) -> bool:
         now = int(st.extra.get(NOW, 0))
@@ -349,8 +360,9 @@ class PassedOn(OnEvent):
 
     def with_peer_largest(self, f: Finding, st: EmployeeState, series: str, pr: Any) -> Finding | None:
         """``f`` graded against the colleagues' exports as well (version 8): the ratio to the larger of the own
-        reference and the largest single export of the department's upper-quartile member. Unchanged without an
-        own ratio, for a day whose export went to a personal address, or with fewer than PEER_MIN colleagues.
+        reference and the largest single export of the department's upper-quartile member; without an own ratio,
+        to that member's alone (version 10, ``peer_first``). Unchanged for a day whose export went to a personal
+        address, or with fewer than PEER_MIN colleagues.
         An export passed on to colleagues is not reported (None) unless it is PASSED_PEERS times that member's
         largest or more: then it is graded as kept."""
         if f.day is None or f.day in st.extra.get(SENT_HOME, ()):
@@ -363,7 +375,13 @@ class PassedOn(OnEvent):
             return dataclasses.replace(f, ratio=None if f.ratio is None else min(f.ratio, f.observed / ref), extra={
                 **f.extra, "peers": f"; passed on, but {f.observed / ref:.1f} times the largest single export of a "
                                     f"quarter of {n} colleagues in {group}"})
-        if f.ratio is None or n < PEER_MIN or ref <= 0 or f.observed / ref >= f.ratio:
+        if n < PEER_MIN or ref <= 0:
+            return f
+        if f.ratio is None and self.peer_first:  # nothing of their own to compare with: the colleagues' reference
+            return dataclasses.replace(f, ratio=min(RATIO_CAP, f.observed / ref), extra={
+                **f.extra, "peers": f"; too little history of their own: a quarter of {n} colleagues in {group} "
+                                    f"made single exports of {ref:.0f} records or more"})
+        if f.ratio is None or f.observed / ref >= f.ratio:
             return f
         return dataclasses.replace(f, ratio=f.observed / ref, extra={
             **f.extra, "peers": f"; a quarter of {n} colleagues in {group} made single exports of {ref:.0f} "
@@ -396,7 +414,7 @@ _NEXT = ev("2026-03-10T15:00:00Z", action="open", object="/sites/sales/notes.doc
 
 RULE = Rule(
     id="crm.bulk_export_before_departure",
-    version="9",
+    version="10",
     title=(
         "CRM export of {observed:.0f} records on {day} by an employee who is leaving (status {status}, "
         "last working day {last_day}), {new_kind}, {handover}; their largest before the departure period was "
