@@ -50,6 +50,15 @@ for each look. No attachment home before the departure period is a pace of 0 and
 companies (400 employees, 100 days, seeds 1 and 2) version 3 flagged 6 honest leavers at medium for 5 attachments
 over 4-7 weeks, 5 of them at a pace of 1.7-3.5 a month kept for months (chances 0.004-0.3 under it); the
 researchers who had mailed home before reach chances under 1 in 1,000 within days (10 or more attachments).
+
+Version 5: a drip that began just before the departure period teaches no habit of its own. The pace before the
+period (both habits above) is read before the first message to an address that is new in the month before
+the period (first written to less than ``onset_days``, 30, before it, after the employee's first 14 days), was
+sent attachments on one day at most before the period, and again in it before the last day: that address's
+mails are the departure's. One day is no pace (the habits of ``web.personal_cloud_upload`` v6 and
+``email.sensitive_to_personal`` v2 need 3 days, the first 30 or more days before). A physician (outside_b
+seed 5) mailed 2 research files to a new private address the day before the last 30 days, then 1 and 2 in them;
+version 4 read the first mail as a third of the period's attachments, "a habit", and nothing else fired.
 """
 
 from __future__ import annotations
@@ -158,6 +167,9 @@ class MailedHome(BeforeLastDay):
     #: Version 4: the count over the threshold is the employee's habit when as many attachments in as many days
     #: have at least this chance at their own pace before the departure period (Poisson; asked at every mail).
     habit_chance: float = 0.001
+    #: Version 5: an address first written to less than this many days before the departure period (after the
+    #: employee's first ``min_history_days``) belongs to the departure: the pace before is read before it.
+    onset_days: int = 30
 
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.max_days)
@@ -200,11 +212,24 @@ class MailedHome(BeforeLastDay):
         days are judged as HR knows them now, as the baselines judge them as HR knew them then."""
         assert hr.last_day is not None
         dep = hr.departure_start()
-        lo = max(int(st.extra.get("fs", dep)), dep - self.ref_days, today - self.horizon(0) + 1)
-        if dep - lo < self.min_history_days:
+        fs = int(st.extra.get("fs", dep))
+        lo = max(fs, dep - self.ref_days, today - self.horizon(0) + 1)
+        # version 5: an address new in the month before the period, sent attachments on one day before it and
+        # again in it (a drip that began before the last 30 days): the departure's mails, no pace of their own
+        cut = min([dep] + [e[1] for e in st.extra.get(MEMORY, ()) if self._drip_onset(e, dep, fs, hr.last_day)])
+        if cut - lo < self.min_history_days:
             return None
         flagged = set(st.extra.get("flagged", ()))  # a day that alerted is no normal (as for the baselines)
-        return sum(v for d, v in s.days.items() if lo <= d < dep and d not in flagged) / (dep - lo)
+        return sum(v for d, v in s.days.items() if lo <= d < cut and d not in flagged) / (cut - lo)
+
+    def _drip_onset(self, entry: list[int], dep: int, fs: int, last_day: int) -> bool:
+        """Version 5: whether the address ``entry`` (:func:`observe`) began the departure's mails home just before
+        the departure period (starting ``dep``): first written to less than ``onset_days`` before it, after the
+        employee's first ``min_history_days``, with attachments on one day at most before it (one day is no
+        pace) and again in it before the last day (a take-home on the last day continues nothing)."""
+        first, days = entry[1], entry[2:]
+        return (dep - self.onset_days <= first < dep and first - fs >= max(self.warmup_days, self.min_history_days)
+                and len([d for d in days if d < dep]) <= 1 and any(dep <= d < last_day for d in days))
 
     def _check(self, s: Series, hr: HRView, today: int, st: EmployeeState) -> Finding | None:
         assert hr.last_day is not None
@@ -290,7 +315,7 @@ _SHORT = daily("2026-02-21", 30, per_day=2, action="send", recipients=["bob@corp
 
 RULE = Rule(
     id="email.attachments_to_personal",
-    version="4",
+    version="5",
     title=(
         "{observed:.0f} attachment(s) mailed to personal addresses from {window_start} to {window_end}, on "
         "{home_days} day(s) to {new_addresses} address(es) new since {period_start} (flagged: more than "
