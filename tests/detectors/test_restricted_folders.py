@@ -116,3 +116,17 @@ def test_a_later_familiar_run_adds_nothing_to_the_episode() -> None:
     alerts = _days({"2026-03-03": [OWN], "2026-03-04": [OWN], "2026-03-05": [OWN],
                     "2026-03-16": [OWN], "2026-03-17": [OWN], "2026-03-18": [OWN]})
     assert [a.severity for a in alerts] == ["low"], [a.title for a in alerts]
+
+
+def test_a_second_run_at_the_same_grade_is_raised_again() -> None:
+    """Version 5 (subtle s5 E00004): a run alerted high early in the notice, then, days later, another run from
+    other departments' folders, graded as high: version 4 raised a later run only above the episode's grade, so
+    the theft joined the first run's episode unseen. The budget (two a month) still holds."""
+    b3, h3 = [BOARD] * 3, [HRF] * 3
+    alerts = _days({"2026-03-03": b3, "2026-03-04": b3, "2026-03-05": b3,
+                    "2026-03-09": h3, "2026-03-10": h3, "2026-03-11": h3})
+    assert [a.severity for a in alerts] == ["high", "high"], [(a.severity, a.title) for a in alerts]
+    assert "2026-03-09" in alerts[1].title
+    three = _days({"2026-03-03": b3, "2026-03-04": b3, "2026-03-05": b3, "2026-03-09": h3, "2026-03-10": h3,
+                   "2026-03-11": h3, "2026-03-16": b3, "2026-03-17": h3, "2026-03-18": b3})
+    assert len(three) == 2, [(a.severity, a.title) for a in three]  # the budget

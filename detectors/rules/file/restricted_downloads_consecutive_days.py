@@ -39,6 +39,12 @@ the board's and research's folders (subtle s3 E00071, held at high). A run other
 run, or the same run under its own key once it is no longer familiar) is now raised when it grades above the
 severity the episode was raised at (:meth:`detectors.windows.ConsecutiveDays.raises_again`); the engine's budget of
 two alerts a month still holds.
+
+Version 5: another run at the same grade is news too (:meth:`RestrictedRun.raises_again`), when it is not the
+employee's familiar work and the grade is medium or above. An engineering manager with 9 days of history at his
+notice (too little to call any folder his own) had a run from his own specifications alerted high on the notice's
+third day; three days later a run from HR's, the board's, sales' and research's restricted folders joined that
+episode unseen (subtle s5 E00004: the theft itself, not raised).
 """
 
 import dataclasses
@@ -50,7 +56,7 @@ from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Finding, Rule
 from detectors.rules.file._handover import DOWNLOADS, observe
 from detectors.state import EmployeeState, Series
-from detectors.windows import LOW_BELOW, MIN_HISTORY_DAYS, ConsecutiveDays, novelty_hash
+from detectors.windows import LOW_BELOW, MIN_HISTORY_DAYS, ConsecutiveDays, novelty_hash, raised_above_episode
 from schemas import ActivityEvent
 
 KEY = "hq"  # where observe() keeps this rule's record in st.extra
@@ -111,6 +117,24 @@ class RestrictedRun(ConsecutiveDays):
     restricted folders of before the departure period (version 3; at least ``MIN_HISTORY_DAYS`` of history before
     it), at under :data:`FAMILIAR_BELOW` times the usual day; a run with no ratio (no usual) keeps its grade."""
 
+    @staticmethod
+    def raises_again(key: str, episode_key: str, severity: int, episode_severity: int) -> bool:
+        """Version 5: besides a run graded above the episode (version 4), another run that is not the employee's
+        own familiar work (key ``R``), graded medium or above and as high as the episode, is news too: a
+        second run, days later, from other folders is a second act, not the first one going on.
+
+        >>> RestrictedRun.raises_again("R20500", "R20490", 2, 2), RestrictedRun.raises_again("R20500", "R20500", 2, 2)
+        (True, False)
+        >>> RestrictedRun.raises_again("F20500", "R20490", 2, 2), RestrictedRun.raises_again("R20500", "F20490", 0, 0)
+        (False, False)
+        >>> RestrictedRun.raises_again("R20490", "F20490", 2, 2), RestrictedRun.raises_again("R20500", "R20490", 1, 2)
+        (False, False)
+        """
+        if raised_above_episode(key, episode_key, severity, episode_severity):
+            return True
+        return (key.startswith("R") and key[1:] != episode_key.lstrip("PRF")
+                and severity == episode_severity >= 1)
+
     def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
         f = super().check_day(s, hr, day, st, rid)
         if f is None:
@@ -135,7 +159,7 @@ _LEAVER = [hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", re
 
 RULE = Rule(
     id="file.restricted_downloads_consecutive_days",
-    version="4",
+    version="5",
     title=(
         "Restricted files downloaded on {observed:.0f} consecutive days in notice ({window_start} to "
         "{window_end}, per day {per_day}); last working day {last_day}{familiar}"
