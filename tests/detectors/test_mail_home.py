@@ -218,16 +218,10 @@ def test_a_mail_home_that_alerted_is_no_habit() -> None:
                                       home("2026-03-20T15:00:00Z", 2)], leaver)
     alerts = run_example(ATTACH, both, lambda: Engine(rules=[ATTACH, SENSITIVE], config=EngineConfig(risk=False)))
     assert len(alerts) == 1 and alerts[0].severity != "low", [(a.severity, a.title) for a in alerts]
-    # the same mails unlabelled, after an earlier one (two days before the period: a pace, version 5), did not
-    # alert: they are the habit the later one continues
-    plain = Example("x", True, work + [home("2026-01-20T15:00:00Z", 1), home("2026-02-01T15:00:00Z", 1),
-                                       home("2026-03-20T15:00:00Z", 2)], leaver)
+    # the same first mail unlabelled did not alert: it is the habit the later one continues
+    plain = Example("x", True, work + [home("2026-02-01T15:00:00Z", 1), home("2026-03-20T15:00:00Z", 2)], leaver)
     alerts = run_example(ATTACH, plain, lambda: Engine(rules=[ATTACH, SENSITIVE], config=EngineConfig(risk=False)))
     assert [a.severity for a in alerts] == ["low"] and "habit" in alerts[0].title
-    # one unlabelled mail to the new address before the period is no pace (version 5): the departure's own
-    one = Example("x", True, work + [home("2026-02-01T15:00:00Z", 1), home("2026-03-20T15:00:00Z", 2)], leaver)
-    alerts = run_example(ATTACH, one, lambda: Engine(rules=[ATTACH, SENSITIVE], config=EngineConfig(risk=False)))
-    assert len(alerts) == 1 and alerts[0].severity != "low", [(a.severity, a.title) for a in alerts]
 
 
 @pytest.mark.parametrize("company", [[], ["corp.example"]])
@@ -310,11 +304,11 @@ def test_the_same_count_from_someone_who_never_mailed_home_stays_medium() -> Non
 
 def _edge(days_counts: list[tuple[str, int]]) -> list[Any]:
     """A physician resigning on 28 March (recorded on the 30th), last day 15 April: the departure period begins
-    on 17 March; work mail since January."""
-    leaver = [hr("2026-01-05T09:00:00Z", accounts=["e.w@corp.example"]),
+    on 17 March; work mail since 2 February (the data's first day)."""
+    leaver = [hr("2026-02-02T09:00:00Z", accounts=["e.w@corp.example"]),
               hr("2026-03-30T17:30:00Z", status="notice", last_day="2026-04-15", resignation_date="2026-03-28",
                  accounts=["e.w@corp.example"])]
-    work = daily("2026-01-05", 100, per_day=2, actor="e.w@corp.example", action="send",
+    work = daily("2026-02-02", 75, per_day=2, actor="e.w@corp.example", action="send",
                  recipients=["bob@corp.example"], personal=False, count=1)
     mails = [ev(ts, actor="e.w@corp.example", action="send", count=c, recipients=["emma.w75@icloud.com"],
                 personal=True, external=True) for ts, c in days_counts]
@@ -324,11 +318,13 @@ def _edge(days_counts: list[tuple[str, int]]) -> list[Any]:
 def test_a_drip_begun_the_day_before_the_departure_period_teaches_no_habit() -> None:
     """Version 5 (outside_b s5 205459, research mailed home): 2 attachments to a new private address on 16 March,
     the day before the last 30 days, then 1 and 2 on 18 March and 4 April. Version 4 read the first mail as the
-    person's pace before the departure (a third of the period's) and graded the whole low; one day is no pace
-    when the period alone holds two days to the same new address."""
+    person's pace before the departure and graded the 5 attachments "a habit" (a chance of 0.02 at that pace);
+    one day to an address new days before the period is no pace for the count. The 3 attachments on two days
+    known when the notice arrives stay the quiet path's habit, low (as an honest leaver's file every three
+    weeks, subtle s1); the count of 5 is raised at medium on 4 April."""
     alerts = _edge([("2026-03-16T21:49:00Z", 2), ("2026-03-18T16:51:00Z", 1), ("2026-04-04T22:35:00Z", 2)])
-    assert alerts and alerts[0].severity != "low", [(a.severity, a.title) for a in alerts]
-    assert "habit" not in alerts[0].title
+    assert [a.severity for a in alerts] == ["low", "medium"], [(a.severity, a.title) for a in alerts]
+    assert "habit" not in alerts[1].title and alerts[1].ts.date().isoformat() == "2026-04-04"
 
 
 def test_mails_home_on_two_days_before_the_period_stay_a_habit() -> None:

@@ -51,14 +51,17 @@ companies (400 employees, 100 days, seeds 1 and 2) version 3 flagged 6 honest le
 over 4-7 weeks, 5 of them at a pace of 1.7-3.5 a month kept for months (chances 0.004-0.3 under it); the
 researchers who had mailed home before reach chances under 1 in 1,000 within days (10 or more attachments).
 
-Version 5: a drip that began just before the departure period teaches no habit of its own. The pace before the
-period (both habits above) is read before the first message to an address that is new in the month before
-the period (first written to less than ``onset_days``, 30, before it, after the employee's first 14 days), was
-sent attachments on one day at most before the period, and again in it before the last day: that address's
-mails are the departure's. One day is no pace (the habits of ``web.personal_cloud_upload`` v6 and
-``email.sensitive_to_personal`` v2 need 3 days, the first 30 or more days before). A physician (outside_b
-seed 5) mailed 2 research files to a new private address the day before the last 30 days, then 1 and 2 in them;
-version 4 read the first mail as a third of the period's attachments, "a habit", and nothing else fired.
+Version 5: a drip that began just before the departure period teaches the count no habit of its own. For the
+count over the threshold (version 4's habit), the pace before the period is read before the first message to an
+address that is new in the month before the period (first written to less than ``onset_days``, 30, before it,
+after the employee's first 14 days), got attachments on one day at most before the period, and again in it
+before the last day: that address's mails are the departure's, and one day is no pace. The quiet path's habit
+(version 3) is read as before: 3 attachments on as many days, one file every three weeks to a new address,
+are an honest leaver's habit as often as a careful thief's (subtle seed 1). A finding under another key graded
+above the episode's (a habit's low, then a count no habit explains) is raised again without doubling first
+(:func:`detectors.windows.raised_above_episode`, as the habit rules). A physician (outside_b seed 5) mailed 2
+research files to a new private address the day before the last 30 days, then 1 and 2 in them; version 4 read
+the first mail as their pace, the 5 attachments as "a habit", and nothing else fired.
 """
 
 from __future__ import annotations
@@ -73,7 +76,8 @@ from detectors.destinations import personal_recipient
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Finding, Rule
 from detectors.state import EmployeeState, Series
-from detectors.windows import LOW_BELOW, MIN_HISTORY_DAYS, RATIO_CAP, BeforeLastDay, novelty_hash, ratio_of
+from detectors.windows import (LOW_BELOW, MIN_HISTORY_DAYS, RATIO_CAP, BeforeLastDay, novelty_hash, raised_above_episode,
+                               ratio_of)
 from schemas import ActivityEvent
 
 SENDS = frozenset({"send", "forward"})
@@ -171,6 +175,10 @@ class MailedHome(BeforeLastDay):
     #: employee's first ``min_history_days``) belongs to the departure: the pace before is read before it.
     onset_days: int = 30
 
+    #: Version 5: a finding under another key (a habit's ``H``, then a count no habit explains) graded above the
+    #: episode's severity is raised again, as the habit rules' are; a count need not double first
+    raises_again = staticmethod(raised_above_episode)
+
     def horizon(self, lookback_days: int) -> int:
         return max(lookback_days, self.max_days)
 
@@ -204,7 +212,8 @@ class MailedHome(BeforeLastDay):
                 days.update(mine)
         return sorted(days), n
 
-    def _before_departure(self, s: Series, hr: HRView, st: EmployeeState, today: int) -> float | None:
+    def _before_departure(self, s: Series, hr: HRView, st: EmployeeState, today: int,
+                          onset: bool = False) -> float | None:
         """Attachments mailed home per day before the departure period (30 days before the last day, or the
         notice if earlier), from the stored days (at most ``ref_days``; None with fewer than
         ``min_history_days``), leaving out days that alerted. Not the learned baseline: a resignation recorded
@@ -214,9 +223,11 @@ class MailedHome(BeforeLastDay):
         dep = hr.departure_start()
         fs = int(st.extra.get("fs", dep))
         lo = max(fs, dep - self.ref_days, today - self.horizon(0) + 1)
-        # version 5: an address new in the month before the period, sent attachments on one day before it and
-        # again in it (a drip that began before the last 30 days): the departure's mails, no pace of their own
-        cut = min([dep] + [e[1] for e in st.extra.get(MEMORY, ()) if self._drip_onset(e, dep, fs, hr.last_day)])
+        # version 5 (``onset``, for the count's habit): an address new in the month before the period, sent
+        # attachments on one day at most before it and again in it (a drip that began before the last 30 days):
+        # the departure's mails, no pace of their own
+        cut = dep if not onset else min([dep] + [e[1] for e in st.extra.get(MEMORY, ())
+                                                 if self._drip_onset(e, dep, fs, hr.last_day)])
         if cut - lo < self.min_history_days:
             return None
         flagged = set(st.extra.get("flagged", ()))  # a day that alerted is no normal (as for the baselines)
@@ -242,7 +253,7 @@ class MailedHome(BeforeLastDay):
         f = super()._check(s, hr, today, st)
         if f is not None:
             f = dataclasses.replace(f, extra={**f.extra, **extra})
-            habit = self._volume_habit(f, hr, today, before)
+            habit = self._volume_habit(f, hr, today, self._before_departure(s, hr, st, today, onset=True))
             if habit is None:
                 return f
             f = habit  # the employee's own pace of mailing home: told low, unless the quiet path says more
