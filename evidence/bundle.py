@@ -201,10 +201,13 @@ def verify(folder: str | Path, key: PublicKey) -> tuple[str | None, dict[str, An
     if not spath.exists():
         return f"{SIGNATURE}: missing", info
     mbytes = mpath.read_bytes()
+    sraw = spath.read_bytes()
     try:
-        sig = bytes.fromhex(spath.read_bytes().decode("ascii").strip())
+        sig = bytes.fromhex(sraw.decode("ascii").strip())
     except (ValueError, UnicodeDecodeError):
         return f"{SIGNATURE}: not a hex signature (edited)", info
+    if sraw != sig.hex().encode() + b"\n":  # exactly as export writes it: lowercase hex, one newline
+        return f"{SIGNATURE}: not in the form export writes (edited: case, spacing or line ends changed)", info
     if not key.verify(sig, mbytes):
         try:
             other = orjson.loads(mbytes).get("key_id")

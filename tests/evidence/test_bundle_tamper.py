@@ -201,3 +201,16 @@ def test_replay_writes_the_same_ledger_every_time(company_run, tmp_path) -> None
     # one ledger entry per alert, in the same order
     ids = [orjson.loads(x)["alert_id"] for x in company_run.alerts.read_bytes().splitlines()]
     assert [e["alert"]["alert_id"] for e in read_ledger(str(company_run.ledger))] == ids
+
+
+@pytest.mark.parametrize("edit", [bytes.upper, lambda b: b" " + b, lambda b: b.rstrip(b"\n"), lambda b: b + b"\n"])
+def test_signature_file_only_in_its_written_form(bundle, tmp_path, edit) -> None:
+    """The same signature written differently (upper case hex, spaces, line ends) is an edit of the bundle too:
+    the random tampering above caught it only by chance (a byte turned into the upper case of a hex letter)."""
+    out, key, _ = bundle
+    case = tmp_path / "c"
+    shutil.copytree(out, case)
+    sig = case / "manifest.sig"
+    sig.write_bytes(edit(sig.read_bytes()))
+    bad, _ = verify(case, key)
+    assert bad and "manifest.sig" in bad
