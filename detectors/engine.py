@@ -959,7 +959,7 @@ def looked_back_evidence(f: Finding, s: Series, today: int) -> Finding:
         return f
     first = f.window_start if f.window_start is not None else f.day
     lo = first if first is not None else today - 366
-    later = [(d, eid) for d, eid in s.ev if lo <= d <= today]
+    later = [(d, eid) for d, eid in s.evidence_pairs() if lo <= d <= today]
     if not later:
         return f
     days = sorted({d for d, _ in later})

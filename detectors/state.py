@@ -3,8 +3,9 @@
 Layout of one employee's state (serialised with orjson; see ``EmployeeState.to_bytes``):
 
 - ``hr``: the latest HR record as a dict, plus ``notice_from`` (the day notice started);
-- ``series``: one :class:`Series` per rule (and per model feature): a sparse map ``day -> value`` kept for
-  at most ``horizon`` days, a bounded list of recent evidence event ids, and an exponentially weighted
+- ``series``: one :class:`Series` per rule (and per model feature): a map ``day -> value`` kept for
+  at most ``horizon`` days (in memory a :class:`DayMap`, a byte a day), a bounded list of recent evidence
+  event ids (flat: day, id, day, id), and an exponentially weighted
   baseline of the daily value (mean and variance, with forgetting) that learns only from normal days;
 - ``marks``: the last time a sequence's first step was seen;
 - ``fired``: the last alert ids emitted (duplicate suppression; alert ids are deterministic anyway);
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,12 +154,250 @@ def _num(v: float) -> float:
     return int(v) if v == int(v) else round(v, 3)
 
 
+#: :class:`DayMap`'s byte for a day with no value, and for a day whose value is kept beside the bytes (in ``x``).
+_ABSENT = 255
+_OTHER = 254
+#: Widest run of days a :class:`DayMap` holds as bytes; a wider one (odd inputs: a day in year 9999 beside
+#: this year's) keeps every value in its ``x`` dict instead (iterated in day order all the same).
+MAX_SPAN = 4096
+#: A run string's characters as DayMap bytes ('0' is a day with no value: decoding drops zero days) and back.
+_RUN_TO_BYTE = bytes(_ABSENT if c == "0" else _RUN_VALUE[c] if c in _RUN_VALUE else _ABSENT for c in map(chr, range(256)))
+_BYTE_TO_RUN = bytes(ord(RUN_DIGITS[b]) if b < 64 else ord("0") if b == _ABSENT else ord("?") for b in range(256))
+
+
+class DayMap:
+    """A series' daily values, ``day -> value``, as compact as the values allow: one byte a day from the first
+    day to the last (a whole number from 0 to 253, or :data:`_ABSENT`), and any other value (a fraction, a larger
+    or negative number) in a small dict beside it. Replay holds every employee's series live: a dict of 45 days
+    is about 2.3 KB, this about 150 bytes.
+
+    It reads like the dict it replaces (``get``, ``items``, ``in``, ``len``, ``del``, ``d[k] = v``; a value comes
+    back as the very object stored when it is not a small whole number), except that it iterates in day order,
+    as a decoded state's dict did (a state is decoded in day order).
+
+    >>> m = DayMap({20502: 3, 20500: 1.5})
+    >>> m[20501] = 0; m[20499] = 700
+    >>> list(m.items()), len(m), 20501 in m, 20503 in m, m.get(20503, 0.0)
+    ([(20499, 700), (20500, 1.5), (20501, 0), (20502, 3)], 4, True, False, 0.0)
+    >>> del m[20499]; del m[20502]; (m.lo, bytes(m.b), m.x, m == {20500: 1.5, 20501: 0})
+    (20500, b'\\xfe\\x00', {20500: 1.5}, True)
+    >>> m[20500 + MAX_SPAN] = 1; list(m.items()), m.b
+    ([(20500, 1.5), (20501, 0), (24596, 1)], None)
+    """
+
+    __slots__ = ("lo", "b", "x")
+
+    def __init__(self, items: Any = None) -> None:
+        self.lo = 0
+        self.b: bytearray | None = bytearray()  # None: every value in x (a span wider than MAX_SPAN)
+        self.x: dict[int, Any] | None = None
+        if items:
+            for d, v in sorted(items.items()):
+                self[d] = v
+
+    @classmethod
+    def run(cls, lo: int, codes: bytes) -> "DayMap":
+        """The map of a dense run of byte codes from day ``lo`` (none of them :data:`_OTHER`)."""
+        m = cls.__new__(cls)
+        m.x = None
+        b = bytearray(codes)
+        end = len(b.rstrip(b"\xff"))
+        start = len(b) - len(b.lstrip(b"\xff"))
+        if start >= end:
+            m.lo, m.b = 0, bytearray()
+        else:
+            if start or end < len(b):
+                b = b[start:end]
+            m.lo, m.b = lo + start, b
+        return m
+
+    def get(self, day: int, default: Any = None) -> Any:
+        b = self.b
+        if b is None:
+            return self.x.get(day, default)  # type: ignore[union-attr]
+        i = day - self.lo
+        if type(i) is not int:  # a day as a float (a window's arithmetic): the dict's answer
+            i = _whole(i)
+            if i is None:
+                return default
+        if 0 <= i < len(b):
+            c = b[i]
+            if c < _OTHER:
+                return c
+            if c == _OTHER:
+                return self.x[day]  # type: ignore[index]
+        return default
+
+    def __getitem__(self, day: int) -> Any:
+        v = self.get(day, _MISSING)
+        if v is _MISSING:
+            raise KeyError(day)
+        return v
+
+    def __contains__(self, day: object) -> bool:
+        try:
+            return self.get(day, _MISSING) is not _MISSING  # type: ignore[arg-type]
+        except TypeError:
+            return False
+
+    def __setitem__(self, day: int, value: Any) -> None:
+        b = self.b
+        small = type(value) is int and 0 <= value < _OTHER
+        if type(day) is not int and b is not None:
+            whole = _whole(day)
+            if whole is None:  # not a day number: kept as a dict would keep it
+                self._sparse()
+                b = None
+            else:
+                day = whole
+        if b is None:
+            self.x[day] = value  # type: ignore[index]
+            return
+        if not b:
+            self.lo = day
+            b.append(_ABSENT)
+        i = day - self.lo
+        if i < 0 or i >= len(b):
+            span = (len(b) - i) if i < 0 else i + 1
+            if span > MAX_SPAN:
+                self._sparse()
+                self.x[day] = value  # type: ignore[index]
+                return
+            if i < 0:
+                b[0:0] = bytes([_ABSENT]) * -i
+                self.lo = day
+                i = 0
+            else:
+                b.extend(bytes([_ABSENT]) * (i + 1 - len(b)))
+        if small:
+            if b[i] == _OTHER:
+                del self.x[day]  # type: ignore[union-attr]
+                if not self.x:
+                    self.x = None
+            b[i] = value
+        else:
+            if self.x is None:
+                self.x = {}
+            self.x[day] = value
+            b[i] = _OTHER
+
+    def __delitem__(self, day: int) -> None:
+        b = self.b
+        if b is None:
+            del self.x[day]  # type: ignore[union-attr]
+            return
+        if type(day) is not int:
+            whole = _whole(day)
+            if whole is None:
+                raise KeyError(day)
+            day = whole
+        i = day - self.lo
+        if not 0 <= i < len(b) or b[i] == _ABSENT:
+            raise KeyError(day)
+        if b[i] == _OTHER:
+            del self.x[day]  # type: ignore[union-attr]
+            if not self.x:
+                self.x = None
+        b[i] = _ABSENT
+        if i == len(b) - 1:
+            del b[len(b.rstrip(b"\xff")):]
+        if i == 0:
+            k = len(b) - len(b.lstrip(b"\xff"))
+            del b[:k]
+            self.lo += k
+
+    def _sparse(self) -> None:
+        x = dict(self.items())
+        self.b, self.x, self.lo = None, x, 0
+
+    def __len__(self) -> int:
+        b = self.b
+        return len(self.x) if b is None else len(b) - b.count(_ABSENT)  # type: ignore[arg-type]
+
+    def items(self) -> Iterator[tuple[int, Any]]:
+        b = self.b
+        if b is None:
+            yield from sorted(self.x.items())  # type: ignore[union-attr]
+            return
+        d = self.lo
+        x = self.x
+        for c in b:
+            if c < _OTHER:
+                yield d, c
+            elif c == _OTHER:
+                yield d, x[d]  # type: ignore[index]
+            d += 1
+
+    def __iter__(self) -> Iterator[int]:
+        b = self.b
+        if b is None:
+            yield from sorted(self.x)  # type: ignore[arg-type]
+            return
+        d = self.lo
+        for c in b:
+            if c != _ABSENT:
+                yield d
+            d += 1
+
+    def keys(self) -> list[int]:
+        return list(self)
+
+    def values(self) -> list[Any]:
+        return [v for _, v in self.items()]
+
+    def first(self) -> int:
+        """The earliest day with a value (the map is not empty)."""
+        return self.lo if self.b is not None else min(self.x)  # type: ignore[arg-type]
+
+    def last(self) -> int:
+        """The latest day with a value (the map is not empty)."""
+        return self.lo + len(self.b) - 1 if self.b is not None else max(self.x)  # type: ignore[arg-type]
+
+    def total(self, first_day: int, last_day: int) -> Any:
+        """The sum of the values from ``first_day`` to ``last_day``, in day order."""
+        b = self.b
+        if b is not None and self.x is None and type(first_day) is int and type(last_day) is int:
+            i0 = max(first_day - self.lo, 0)
+            i1 = min(last_day - self.lo + 1, len(b))
+            if i1 <= i0:
+                return 0
+            seg = b[i0:i1]
+            return sum(seg) - _ABSENT * seg.count(_ABSENT)
+        return sum(v for d, v in self.items() if first_day <= d <= last_day)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DayMap):
+            return list(self.items()) == list(other.items())
+        if isinstance(other, dict):
+            return dict(self.items()) == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"DayMap({dict(self.items())!r})"
+
+
+_MISSING = object()
+
+
+def _whole(x: Any) -> int | None:
+    """``x`` as an int if it is a whole number (``20500.0``), else None: a dict finds the key 20500 under either."""
+    try:
+        i = int(x)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return i if i == x else None
+
+
 @dataclass(slots=True)  # no instance dict: replay holds every employee's series live
 class Series:
     """A daily series of one quantity for one employee, with its learned baseline."""
 
-    days: dict[int, float] = field(default_factory=dict)
-    ev: list[tuple[int, str]] = field(default_factory=list)  # (day, event_id)
+    days: DayMap = field(default_factory=DayMap)  # (a dict given is made a DayMap)
+    #: Evidence, flat: ``[day, event_id, day, event_id, ...]`` (a pair as a tuple cost 56 bytes more);
+    #: :meth:`evidence_pairs` gives the pairs.
+    ev: list[Any] = field(default_factory=list)
     n: int = 0  # days folded into the baseline
     mean: float = 0.0
     var: float = 0.0
@@ -173,6 +412,10 @@ class Series:
     #: HR codes alerted]`` (see ``detectors.engine``); serialised in the place of ``last`` (its key is ``last``).
     ep: list[Any] | None = None
 
+    def __post_init__(self) -> None:
+        if type(self.days) is not DayMap:
+            self.days = DayMap(self.days)
+
     def add(self, day: int, value: float, event_id: str | None, *, learn: bool | Callable[[int], bool] = True,
             agg: str = "sum", cap: int = EVIDENCE_CAP) -> None:
         """Add ``value`` to ``day``; closed days before ``day`` are folded into the baseline where ``learn``
@@ -182,13 +425,25 @@ class Series:
         if old is None:
             old, day = 0, intern_day(day)  # a new key: the shared day object
         v = max(old, value) if agg == "max" else old + value
-        self.days[day] = _num(v)  # whole numbers kept as ints: smaller and faster to serialise
-        if self.folded is not None and day <= self.folded and self.days[day] != old:
+        new = self.days[day] = _num(v)  # whole numbers kept as ints: smaller and faster to serialise
+        if self.folded is not None and day <= self.folded and new != old:
             self._late(day, learn)
         if event_id is not None:
-            self.ev.append((day, event_id))
-            if len(self.ev) > cap:
+            ev = self.ev
+            ev.append(day)
+            ev.append(event_id)
+            if len(ev) > 2 * cap:
                 self._trim_evidence(cap)
+
+    def evidence_pairs(self) -> list[tuple[int, str]]:
+        """The kept evidence as ``(day, event_id)`` pairs, oldest first."""
+        ev = self.ev
+        return list(zip(ev[::2], ev[1::2]))
+
+    def drop_evidence(self, keep: Callable[[int], bool]) -> None:
+        """Keep only the evidence of the days ``keep`` accepts."""
+        ev = self.ev
+        self.ev = [x for i in range(0, len(ev), 2) if keep(ev[i]) for x in (ev[i], ev[i + 1])]
 
     def _trim_evidence(self, cap: int) -> None:
         """Keep ``cap`` evidence ids: the most recent, except that the latest id of each of the ``cap // 3``
@@ -196,7 +451,7 @@ class Series:
         recorded on the last day re-reads the days before it) and that day's alert needs its own evidence:
         keeping only the most recent ids let a busy morning push out the big day before it (an alert with
         none). The largest days are the ones a look-back can fire on."""
-        ev = self.ev
+        ev = self.evidence_pairs()
         keep: set[int] = set()
         k = cap // 3
         if k:
@@ -210,13 +465,13 @@ class Series:
                 for d in sorted(latest, key=lambda d: (-get(d, 0), -d))[:k]:
                     keep.add(latest[d])
         drop = len(ev) - cap
-        out = []
+        out: list[Any] = []
         for i, x in enumerate(ev):
             if drop > 0 and i not in keep:
                 drop -= 1
             else:
-                out.append(x)
-        ev[:] = out
+                out += x
+        self.ev[:] = out
 
     def close_until(self, day: int, *, learn: bool | Callable[[int], bool]) -> None:
         """Fold every day before ``day`` not yet folded into the baseline (zero where nothing happened)."""
@@ -301,7 +556,7 @@ class Series:
         return self.var**0.5
 
     def total(self, first_day: int, last_day: int) -> float:
-        return sum(v for d, v in self.days.items() if first_day <= d <= last_day)
+        return self.days.total(first_day, last_day)
 
     def peak(self, first_day: int, last_day: int) -> tuple[int | None, float]:
         best: tuple[int | None, float] = (None, 0.0)
@@ -311,7 +566,8 @@ class Series:
         return best
 
     def evidence(self, first_day: int, last_day: int) -> list[str]:
-        return [eid for d, eid in self.ev if first_day <= d <= last_day]
+        ev = self.ev
+        return [ev[i + 1] for i in range(0, len(ev), 2) if first_day <= ev[i] <= last_day]
 
     def prune(self, oldest_day: int) -> None:
         if self.folded is not None:
@@ -321,25 +577,31 @@ class Series:
         for d in [d for d in self.days if d < oldest_day]:
             if not self.refoldable(d):
                 del self.days[d]
-        if self.ev and self.ev[0][0] < oldest_day:
-            self.ev = [x for x in self.ev if x[0] >= oldest_day]
+        if self.ev and self.ev[0] < oldest_day:
+            self.drop_evidence(lambda d: d >= oldest_day)
 
     def to_obj(self, ids: dict[str, int]) -> list[Any]:
         """Compact form: days as a dense run from the first day or as sparse pairs (whichever is shorter),
         whole numbers as ints, evidence ids as indexes into the employee's id table ``ids``."""
         days: list[Any] = []
-        if self.days:
-            lo, hi = min(self.days), max(self.days)
-            if hi - lo + 1 <= 5 * len(self.days):  # a dense run costs ~2 bytes a day, a pair ~11
-                get = self.days.get
-                run = [get(d, 0) for d in range(lo, hi + 1)]
-                if all(type(v) is int and 0 <= v < 64 for v in run):  # small whole numbers: a character a day
-                    days = [lo, "".join([RUN_DIGITS[int(v)] for v in run])]
+        m = self.days
+        if m:
+            lo, hi = m.first(), m.last()
+            if hi - lo + 1 <= 5 * len(m):  # a dense run costs ~2 bytes a day, a pair ~11
+                b = m.b
+                if b is not None and m.x is None and max(b.translate(None, b"\xff")) < 64:
+                    days = [lo, b.translate(_BYTE_TO_RUN).decode()]  # small whole numbers: a character a day
                 else:
-                    days = [lo, run]
+                    get = m.get
+                    run = [get(d, 0) for d in range(lo, hi + 1)]
+                    if all(type(v) is int and 0 <= v < 64 for v in run):
+                        days = [lo, "".join([RUN_DIGITS[int(v)] for v in run])]
+                    else:
+                        days = [lo, run]
             else:
-                days = [[d, v] for d, v in sorted(self.days.items())]
-        ev = [[d, ids.setdefault(eid, len(ids))] for d, eid in self.ev]
+                days = [[d, v] for d, v in m.items()]
+        ev = self.ev
+        ev = [[ev[i], ids.setdefault(ev[i + 1], len(ids))] for i in range(0, len(ev), 2)]
         b = self.base
         if b is None or self.folded is None:
             o = [days, ev, self.n, round(self.mean, MEAN_DIGITS), round(self.var, MEAN_DIGITS), self.folded,
@@ -358,24 +620,29 @@ class Series:
     @classmethod
     def from_obj(cls, o: list[Any], ids: list[str]) -> "Series":
         raw = o[0]
-        g = _DAYS.get  # the shared day objects (intern_day), inline: a state has dozens of days to decode
+        g = _DAYS.get  # the shared day objects (intern_day), inline: a state has dozens of evidence days to decode
         if len(raw) == 2 and isinstance(raw[1], str):
-            days: dict[int, float] = {g(d) or intern_day(d): _RUN_VALUE[c]
-                                      for d, c in enumerate(raw[1], raw[0]) if c != "0"}
-        elif len(raw) == 2 and isinstance(raw[1], list) and not isinstance(raw[0], list):
-            days = {g(d) or intern_day(d): v for d, v in enumerate(raw[1], raw[0]) if v}
+            days = DayMap.run(raw[0], raw[1].encode().translate(_RUN_TO_BYTE))  # '0': no value that day
         else:
-            days = {g(d) or intern_day(int(d)): v for d, v in raw}
+            days = DayMap()
+            if len(raw) == 2 and isinstance(raw[1], list) and not isinstance(raw[0], list):
+                for d, v in enumerate(raw[1], raw[0]):
+                    if v:
+                        days[d] = v
+            else:
+                for d, v in raw:
+                    days[int(d)] = v
         rest = o[7:]
         last = rest.pop(0) if rest and not isinstance(rest[0], int) else None
         ep = None
         if isinstance(last, list):
             ep, last = last, last[0]
-        s = cls(days, [(g(d) or intern_day(d), ids[i]) for d, i in o[1]], o[2], o[3], o[4], o[5], o[6] if len(o) > 6 else 0.0, last,
-                None, ep)
-        if rest and s.folded is not None:
+        folded = o[5] if o[5] is None else g(o[5]) or intern_day(o[5])
+        s = cls(days, [x for d, i in o[1] for x in (g(d) or intern_day(d), ids[i])], o[2], o[3], o[4], folded,
+                o[6] if len(o) > 6 else 0.0, last, None, ep)
+        if rest and folded is not None:
             meta = rest[0]
-            s.base = [s.folded - (meta & 15), s.n, s.mean, s.var, s.top, meta >> 4]
+            s.base = [intern_day(folded - (meta & 15)), s.n, s.mean, s.var, s.top, meta >> 4]
             s.n, s.mean, s.var, s.top = s._refold(s.folded)
         return s
 

@@ -612,7 +612,7 @@ class OnEvent(Window):
             for d in low:
                 del s.days[d]
             gone = set(low)
-            s.ev = [x for x in s.ev if x[0] not in gone]
+            s.drop_evidence(lambda d: d not in gone)
 
     def on_event(self, s: Series, hr: HRView, day: int, t: float, st: EmployeeState, rid: str) -> Finding | None:
         if not self.ok(hr, day):

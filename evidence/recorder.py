@@ -197,7 +197,7 @@ def referenced(st: EmployeeState, among: Any = None) -> set[str]:
     may cite, found in the models' state by a substring search of its JSON, much faster than walking it)."""
     ids: set[str] = set()
     for s in st.series.values():
-        ids.update(x[1] for x in s.ev)
+        ids.update(s.ev[1::2])
     for marks in st.marks.values():
         ids.update(m[1] for m in marks if len(m) > 1 and isinstance(m[1], str))
     rest = {k: v for k, v in st.extra.items() if k not in _NO_IDS}

@@ -30,7 +30,7 @@ def test_a_big_earlier_day_keeps_its_latest_evidence_id_through_a_busy_next_day(
         s.add(101, 1, f"small{i}", cap=3)
     assert s.evidence(100, 100) == ["big2"]  # was [] (only the 3 most recent ids were kept)
     assert s.evidence(101, 101) == ["small3", "small4"]  # the most recent of the current day
-    assert len(s.ev) == 3
+    assert len(s.evidence_pairs()) == 3
 
 
 def test_the_largest_earlier_days_are_the_ones_kept() -> None:
@@ -40,7 +40,7 @@ def test_the_largest_earlier_days_are_the_ones_kept() -> None:
     s.add(104, 1, "d104a", cap=3)
     s.add(104, 1, "d104b", cap=3)
     assert s.evidence(101, 101) == ["d101"] and s.evidence(104, 104) == ["d104a", "d104b"]
-    assert s.evidence(100, 100) == [] and len(s.ev) == 3
+    assert s.evidence(100, 100) == [] and len(s.evidence_pairs()) == 3
 
 
 def test_mass_deletion_on_the_eve_of_a_departure_recorded_late_carries_that_days_deletions() -> None:
