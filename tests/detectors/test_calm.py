@@ -6,9 +6,8 @@ from __future__ import annotations
 from detectors.catalogue import discover
 from detectors.context import day_number
 from detectors.engine import Engine, EngineConfig, series_key
-from detectors.examples import daily, hr
+from detectors.examples import daily, hr, run_hr_first
 from detectors.windows import AboveBaseline
-from schemas import ActivityEvent, HRRecord
 
 RULE = next(r for r in discover() if r.id == "crm.access_time_spike")
 HISTORY = daily("2026-01-05", 30, per_day=10, action="view", duration_s=120.0)  # 1200 s a day
@@ -20,12 +19,7 @@ def _busy(day: str, views: int = 40) -> list[dict]:
 
 def _run(hrs: list[dict], events: list[dict]) -> tuple[list, Engine]:
     eng = Engine(rules=[RULE], config=EngineConfig(risk=False))
-    for h in hrs:
-        eng.on_hr(HRRecord.model_validate(h))
-    alerts = []
-    for e in sorted(events, key=lambda x: x["ts"]):
-        alerts += eng.on_event(ActivityEvent.model_validate(e))
-    return alerts, eng
+    return run_hr_first(eng, hrs, events), eng
 
 
 LEAVER = [hr("2026-01-01T09:00:00Z"),

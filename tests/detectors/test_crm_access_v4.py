@@ -8,8 +8,7 @@ import dataclasses
 
 from detectors.catalogue import discover
 from detectors.engine import Engine, EngineConfig
-from detectors.examples import daily, hr
-from schemas import ActivityEvent, HRRecord
+from detectors.examples import daily, hr, run_hr_first
 
 RULE = next(r for r in discover() if r.id == "crm.access_time_spike")
 NOTICE = [hr("2026-01-01T09:00:00Z"),
@@ -21,13 +20,7 @@ def _views(day: str, n: int, days: int = 1, dur: float = 120.0) -> list[dict]:
 
 
 def _run(events: list[dict], rule=RULE, hrs=NOTICE) -> list:
-    eng = Engine(rules=[rule], config=EngineConfig(risk=False))
-    for h in hrs:
-        eng.on_hr(HRRecord.model_validate(h))
-    alerts = []
-    for e in sorted(events, key=lambda x: x["ts"]):
-        alerts += eng.on_event(ActivityEvent.model_validate(e))
-    return alerts
+    return run_hr_first(Engine(rules=[rule], config=EngineConfig(risk=False)), hrs, events)
 
 
 def _configured(**kw):

@@ -6,18 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 from detectors.engine import Engine, EngineConfig
-from detectors.examples import daily, ev, hr
-from schemas import ActivityEvent, HRRecord
+from detectors.examples import daily, ev, hr, run_hr_first
 
 
 def _run(hrs: list[dict], events: list[dict]) -> list:
-    eng = Engine(config=EngineConfig(risk=False))
-    for h in hrs:
-        eng.on_hr(HRRecord.model_validate(h))
-    alerts = []
-    for e in sorted(events, key=lambda x: x["ts"]):
-        alerts += eng.on_event(ActivityEvent.model_validate(e))
-    return alerts
+    return run_hr_first(Engine(config=EngineConfig(risk=False)), hrs, events)
 
 
 _HR = [hr("2026-01-01T09:00:00Z")] + [

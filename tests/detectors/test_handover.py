@@ -7,7 +7,7 @@ from typing import Any
 
 from detectors.catalogue import discover
 from detectors.engine import LEVELS, Engine, EngineConfig
-from detectors.examples import ev, hr, run_example
+from detectors.examples import ev, hr, run_example, run_hr_first
 from detectors.rule import Example
 from detectors.rules.file._handover import container, known_container
 from detectors.state import EmployeeState
@@ -105,12 +105,7 @@ def test_a_stayer_keeps_no_handover_record() -> None:
 
 def _risk_alerts(events: list[dict[str, Any]]) -> list[Any]:
     eng = Engine(rules=list(RULES.values()), config=EngineConfig(risk=True))
-    out = []
-    for h in (HIRED, LEAVER):
-        out += eng.on_hr(HRRecord.model_validate(h))
-    for e in sorted(events, key=lambda x: x["ts"]):
-        out += eng.on_event(ActivityEvent.model_validate(e))
-    return [a for a in out if a.rule_id == "risk.employee"]
+    return [a for a in run_hr_first(eng, [HIRED, LEAVER], events, hr_alerts=True) if a.rule_id == "risk.employee"]
 
 
 def test_risk_counts_one_behaviour_once() -> None:

@@ -7,10 +7,10 @@ import dataclasses
 
 from detectors.catalogue import load_rules
 from detectors.engine import Engine, EngineConfig
-from detectors.examples import daily, ev, hr
+from detectors.examples import daily, ev, hr, run_hr_first
 from detectors.habits import Habits
 from detectors.state import EmployeeState
-from schemas import ActivityEvent, HRRecord
+from schemas import ActivityEvent
 
 
 def _engine(rules: tuple[str, ...]) -> Engine:
@@ -18,12 +18,7 @@ def _engine(rules: tuple[str, ...]) -> Engine:
 
 
 def _run(eng: Engine, hrs: list[dict], events: list[dict]) -> list:
-    for h in sorted(hrs, key=lambda x: x["ts"]):
-        eng.on_hr(HRRecord.model_validate(h))
-    out = []
-    for e in sorted(events, key=lambda x: x["ts"]):
-        out += eng.on_event(ActivityEvent.model_validate(e))
-    return out
+    return run_hr_first(eng, hrs, events)
 
 
 def _team(dept: str, n: int = 5) -> list[EmployeeState]:
