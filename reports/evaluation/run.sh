@@ -4,8 +4,8 @@
 #    100 days, seeds 1 and 2); the headline is the worst profile. Companies go to var/evaluation (gitignored) and
 #    are reused when already there. About 30 minutes on a busy 2-core machine.
 #  - outside/profiles.md: the three companies of exitwatch/generate_outside.py, written apart from generate.py.
-#  - seed3/, seed4/, seed5/: the nine profiles at seeds 3, 4 and 5 (seed 5 held out from tuning in the eleventh
-#    session, seed 4 in the tenth; see the README).
+#  - seed3/, seed4/, seed5/, seed6/: the nine profiles at seeds 3 to 6 (seed 6 held out from tuning in the twelfth
+#    session, seed 5 in the eleventh, seed 4 in the tenth; see the README).
 #  - report.md / report.json / risk.png: one 1,000-employee, 120-day baseline company through every detector
 #    (rules, model, both, naive reference). The company goes to var/company (~520 MB). About 5 minutes.
 set -eu
@@ -13,9 +13,9 @@ cd "$(dirname "$0")/../.."
 EW="${EXITWATCH:-.venv/bin/exitwatch}"
 "$EW" evaluate --size full --work var/evaluation --out reports/evaluation --progress
 "$EW" evaluate --profiles outside --seeds 1,2 --employees 400 --days 100 --work var/evaluation --out reports/evaluation/outside --progress
-# seeds 3 and 4 (development seeds since the tenth and eleventh sessions) and seed 5 (held out: never looked at
-# before its sweep in the eleventh session)
-for s in 3 4 5; do
+# seeds 3, 4 and 5 (development seeds since the tenth, eleventh and twelfth sessions) and seed 6 (held out: never
+# looked at before its sweep in the twelfth session)
+for s in 3 4 5 6; do
   "$EW" evaluate --profiles own --seeds $s --employees 400 --days 100 --work var/evaluation --out reports/evaluation/seed$s --progress
   "$EW" evaluate --profiles outside --seeds $s --employees 400 --days 100 --work var/evaluation --out reports/evaluation/seed$s/outside --progress
 done
