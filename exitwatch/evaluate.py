@@ -1184,13 +1184,50 @@ def generate_profile(data: Path, name: str, employees: int, days: int, seed: int
     return generate(data, employees=employees, days=days, seed=seed, profile=name)
 
 
+#: Beside a company's ``alerts-product.jsonl``: which detection code and rules config wrote it (``--resume``).
+PRODUCT_DONE = "alerts-product.done.json"
+
+
+def code_fingerprint(rules_config: str | None = None) -> str:
+    """A digest of what the product's alerts depend on: every source file of ``detectors`` and ``schemas`` (path
+    and bytes) and the rules config's bytes. Two sweeps with the same fingerprint give the same alerts."""
+    import hashlib
+
+    import detectors
+    import schemas
+
+    h = hashlib.blake2b(digest_size=16)
+    for pkg in (detectors, schemas):
+        root = Path(pkg.__file__).parent
+        for f in sorted(root.rglob("*.py")):
+            h.update(str(f.relative_to(root.parent)).encode() + b"\0" + f.read_bytes() + b"\0")
+    if rules_config:
+        h.update(b"config\0" + Path(rules_config).read_bytes())
+    return h.hexdigest()
+
+
+def product_from_alerts(data: Path) -> tuple[Truth, list[Hit]]:
+    """Truth and hits of a company from the product alerts a finished run left in ``data`` (what
+    :func:`run_product` returns, read back: the period is the first to the last event day, as the run's)."""
+    from exitwatch.whatif import hits_of, read_alerts, truth_of
+
+    alerts = read_alerts(data / "alerts-product.jsonl")
+    truth = truth_of(data)
+    truth.hr_side = Counter(a["rule_id"] for a in alerts if not security_finding(a))
+    return truth, hits_of(alerts)
+
+
 def evaluate_profiles(out: str | Path | None, profiles: Iterable[str] | None = None,
                       seeds: Iterable[int] = (1, 2), employees: int = 500, days: int = 110,
                       rules_config: str | None = None, grace: int = 7, work: str | Path | None = None,
-                      progress: bool = False, cmd: str | None = None) -> dict[str, Any]:
+                      progress: bool = False, cmd: str | None = None, resume: bool = False) -> dict[str, Any]:
     """Generate each profile with each seed (into ``work``, reused when already there), run the product over
     it, and pool the figures per profile; the headline is the worst profile. Writes ``report.json`` and
-    ``report.md`` to ``out`` (when given)."""
+    ``report.md`` to ``out`` (when given).
+
+    After each company's run, ``PRODUCT_DONE`` beside its alerts records :func:`code_fingerprint`. With
+    ``resume`` a company whose record matches the code and rules config in force is not run again: its alerts
+    are read back (:func:`product_from_alerts`), so a sweep stopped after some companies goes on from there."""
     import shutil
     import tempfile
 
@@ -1207,6 +1244,7 @@ def evaluate_profiles(out: str | Path | None, profiles: Iterable[str] | None = N
     per: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
     runs_meta = []
     total = len(names) * len(seeds)
+    fingerprint = code_fingerprint(rules_config)
     try:
         for i, (name, seed) in enumerate(((n, s) for n in names for s in seeds), 1):
             data = work / f"{name}-{employees}x{days}-s{seed}"
@@ -1218,7 +1256,17 @@ def evaluate_profiles(out: str | Path | None, profiles: Iterable[str] | None = N
                 meta = generate_profile(data, name, employees, days, seed)
             gen_s = time.perf_counter() - tg
             tag = f"evaluate [{i}/{total}] {name} seed {seed}"
-            truth, hits, det_s = run_product(data, rules_config, data, tag if progress else None)
+            done_p = data / PRODUCT_DONE
+            done = orjson.loads(done_p.read_bytes()) if resume and done_p.exists() else None
+            if done and done.get("code") == fingerprint and (data / "alerts-product.jsonl").exists():
+                truth, hits = product_from_alerts(data)
+                det_s = float(done.get("seconds", 0.0))
+                if progress:
+                    sys.stderr.write(f"{tag}: alerts of an earlier run with this code reused ({PRODUCT_DONE})\n")
+            else:
+                done_p.unlink(missing_ok=True)
+                truth, hits, det_s = run_product(data, rules_config, data, tag if progress else None)
+                done_p.write_bytes(orjson.dumps({"code": fingerprint, "seconds": round(det_s, 1)}))
             sc = score_detector(hits, truth, grace)
             sc["seed"] = seed
             sc["hr_side_alerts"] = dict(truth.hr_side)
@@ -1357,6 +1405,9 @@ def register(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--rules-config", metavar="FILE", help="TOML/JSON overrides of rule settings")
     p.add_argument("--grace-days", type=int, default=7, help="days after the last day an alert still catches")
     p.add_argument("--alerts-dir", metavar="DIR", help="where alerts-<detector>.jsonl go (default: --data)")
+    p.add_argument("--resume", action="store_true",
+                   help=f"sweep: reuse a company's product alerts when its {PRODUCT_DONE} says this detection code "
+                        "and rules config wrote them (a stopped sweep goes on where it stopped)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="progress line on stderr (default: when stderr is a terminal)")
     p.add_argument("--model-only", action="store_true",
@@ -1377,7 +1428,7 @@ def run(args: argparse.Namespace) -> int:
         seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else list(size["seeds"])
         rep = evaluate_profiles(args.out, args.profiles.split(",") if args.profiles else None, seeds,
                                 args.employees or size["employees"], args.days or size["days"], args.rules_config,
-                                args.grace_days, args.work, show)
+                                args.grace_days, args.work, show, resume=args.resume)
         h = rep["headline"]
         print(f"worst profile: {h['profile']} (targets missed: {', '.join(h['misses']) or 'none'})", file=sys.stderr)
         for n, p in rep["profiles"].items():

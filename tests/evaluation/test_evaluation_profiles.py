@@ -112,3 +112,43 @@ def test_every_company_and_the_worst_single_one() -> None:
     assert rep["profiles"]["a"]["recall"] == 0.85 and "Worst single company: **a s2**" in md
     assert "recall 0.700 (a s2)" in md and md.count("| a s") == 2 and md.count("| b s") == 2
     assert render_companies({**rep, "companies": {"a s1": rep["companies"]["a s1"]}}) == []
+
+
+def test_a_stopped_sweep_resumes_with_the_same_figures(tmp_path: Path, monkeypatch) -> None:
+    """``resume``: a company whose alerts were written by the same detection code is read back, not run again,
+    and gives the figures the run gave; another code (fingerprint) runs it again."""
+    import exitwatch.evaluate as ev
+
+    work, out = tmp_path / "w", tmp_path / "rep"
+    first = ev.evaluate_profiles(out, ["baseline"], seeds=[1], employees=30, days=45, work=work)
+    done = orjson.loads((work / "baseline-30x45-s1" / ev.PRODUCT_DONE).read_bytes())
+    assert done["code"] == ev.code_fingerprint()
+
+    def must_not_run(*a, **k):
+        raise AssertionError("the product ran again")
+
+    monkeypatch.setattr(ev, "run_product", must_not_run)
+    again = ev.evaluate_profiles(out, ["baseline"], seeds=[1], employees=30, days=45, work=work, resume=True)
+    keep = ("recall", "caught", "malicious", "honest_flagged", "honest_flagged_per_1000_per_30d", "lead_days_median",
+            "max_rule_alerts_honest_30d", "misses")
+    assert {k: again["companies"]["baseline s1"][k] for k in keep} == \
+        {k: first["companies"]["baseline s1"][k] for k in keep}
+    assert again["per_seed"]["baseline"][0]["hr_side_alerts"] == first["per_seed"]["baseline"][0]["hr_side_alerts"]
+    real = ev.code_fingerprint
+    monkeypatch.setattr(ev, "code_fingerprint", lambda rules_config=None: "other code")
+    with pytest.raises(AssertionError, match="ran again"):  # other code: runs again
+        ev.evaluate_profiles(out, ["baseline"], seeds=[1], employees=30, days=45, work=work, resume=True)
+    (work / "baseline-30x45-s1" / ev.PRODUCT_DONE).write_bytes(orjson.dumps(done))
+    monkeypatch.setattr(ev, "code_fingerprint", real)
+    with pytest.raises(AssertionError, match="ran again"):  # without resume it runs
+        ev.evaluate_profiles(out, ["baseline"], seeds=[1], employees=30, days=45, work=work)
+
+
+def test_the_fingerprint_follows_the_rules_config(tmp_path: Path) -> None:
+    from exitwatch.evaluate import code_fingerprint
+
+    cfg = tmp_path / "r.toml"
+    cfg.write_text('[rules."file.sensitive_downloads_before_departure"]\nthreshold = 15\n')
+    a = code_fingerprint(str(cfg))
+    cfg.write_text('[rules."file.sensitive_downloads_before_departure"]\nthreshold = 16\n')
+    assert code_fingerprint(str(cfg)) != a != code_fingerprint() == code_fingerprint()
