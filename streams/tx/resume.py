@@ -35,6 +35,12 @@ log = logging.getLogger("exitwatch.tx.resume")
 
 #: Seconds between attempts while the broker does not answer.
 RETRY_S = 1.0
+#: Failed attempts in a row to read the committed state after which the clients are made anew
+#: (``Rebalancing.renew``). A consumer whose static membership was fenced while the broker was away is dead: it
+#: says so only through ``consume``, which is not called while the resumption fails, and it answers every
+#: metadata question with "unknown partition" (quick fault run 4 of the thirteenth session, seed 26: ten
+#: minutes of such attempts until the harness gave up). The renewed consumer's assignment restores the state.
+RENEW_AFTER = 4
 
 
 def failed(w: Any, exc: BaseException) -> None:
@@ -75,10 +81,19 @@ def resume(w: Any) -> bool:
         w.models.restore(w._restore_consumer)
         w.shared.reload()  # engine-wide memories (streams/tx/shared.py)
     except (KafkaException, TimeoutError) as exc:
-        log.warning("committed state not readable yet (%s); retrying", exc)
         w.store.drop_all()
+        w.resume_failures = getattr(w, "resume_failures", 0) + 1
+        if w.resume_failures >= RENEW_AFTER:
+            log.warning("committed state still not readable after %d attempts (%s): making the Kafka clients anew",
+                        w.resume_failures, exc)
+            w.resume_failures = 0
+            w.resume_due = None  # the renewal drops every state; the new assignment restores it
+            w._renew_due = f"resumption failed {RENEW_AFTER} times: {exc}"
+            return False
+        log.warning("committed state not readable yet (%s); retrying", exc)
         time.sleep(RETRY_S)
         return False
+    w.resume_failures = 0
     w.committed_offsets = {(tp.topic, tp.partition): tp.offset for tp in committed}
     w.merge.clear()
     for tp in committed:

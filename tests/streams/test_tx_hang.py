@@ -294,3 +294,37 @@ def test_a_consumer_error_with_the_fatal_code_renews_the_clients() -> None:
     with pytest.raises(ClientFailed):
         TxWorker._consume_error(object(), Event(err))  # type: ignore[arg-type]
     TxWorker._consume_error(object(), Event(KafkaError(KafkaError._TRANSPORT)))  # type: ignore[arg-type]  # passing
+
+
+def test_a_resumption_that_keeps_failing_makes_the_clients_anew(monkeypatch: Any) -> None:
+    """A consumer fenced while the broker was away answers "unknown partition" to everything and reports its fatal
+    error only through consume, which a failing resumption never reaches: after RENEW_AFTER attempts in a row the
+    worker renews its clients instead of retrying for ever (fault run 4 of the thirteenth session)."""
+    log: list[str] = []
+
+    class DeadConsumer(FakeConsumer):
+        def committed(self, tps: list[TopicPartition], timeout: float) -> list[TopicPartition]:
+            log.append("committed")
+            raise KafkaException(KafkaError(KafkaError._UNKNOWN_PARTITION, "Failed to get watermark offsets"))
+
+    monkeypatch.setattr(resume, "RETRY_S", 0.0)
+    w = FakeWorker(log)
+    w.consumer = DeadConsumer(log, {("in", 0): 7})
+    w._renew_due = None
+    w.resume_due = "commit hung"
+    for _ in range(resume.RENEW_AFTER - 1):
+        assert resume.resume(w) is False
+        assert w.resume_due == "commit hung" and w._renew_due is None  # retried
+    assert resume.resume(w) is False
+    assert w.resume_due is None and w._renew_due and "resumption failed" in w._renew_due
+    assert log.count("committed") == resume.RENEW_AFTER and w.resume_failures == 0
+
+
+def test_a_resumption_that_succeeds_starts_the_count_again(monkeypatch: Any) -> None:
+    log: list[str] = []
+    monkeypatch.setattr(resume, "RETRY_S", 0.0)
+    monkeypatch.setattr(resume, "restore", lambda *a, **k: 0)
+    w = FakeWorker(log)
+    w.resume_failures = resume.RENEW_AFTER - 1
+    w.resume_due = "commit hung"
+    assert resume.resume(w) is True and w.resume_failures == 0 and w.resume_due is None
