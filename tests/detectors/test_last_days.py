@@ -167,7 +167,10 @@ def test_work_files_to_a_thumb_drive_on_the_last_evening_fire_high() -> None:
 
 
 LIB = "https://corp.sharepoint.com/sites/clinical/Shared Documents/"
-OWN_WORK = (daily("2026-01-10", 40, per_day=3, action="open", object=LIB + "plans/plan.docx")
+# a working day from 09:00 to 18:00 (the deletions below at 15:00 are at the employee's own hours: version 7 of
+# the deletion rule weighs deletions at hours never worked double)
+OWN_WORK = ([e for h in range(9, 19, 2) for e in daily("2026-01-10", 40, hour=h, action="open", object="notes.txt")]
+            + daily("2026-01-10", 40, per_day=3, action="open", object=LIB + "plans/plan.docx")
             + daily("2026-01-10", 40, per_day=1, action="download", object=LIB + "trackers/t.xlsx"))
 
 

@@ -38,6 +38,17 @@ outside companies and the own profiles: honest leavers 2-60% own files, saboteur
 two honest leavers of an outside company (400 employees, 100 days, seed 2) high for clearing 262-430 files of
 their own team's library, most of them labelled, 15% and 60% of them files they had worked with. The
 alert names the share (``own_files``).
+
+Version 7: a deletion at an hour or on a weekday that is not the employee's own (the engine's ``off_hours`` mark,
+learned from their own activity: a time zone or a shift is part of their normal) weighs twice
+(:data:`OFF_HOURS_WEIGHT`), and is no tidying up of their own container unless the deletions are their own working
+files, as for labelled files. Honest leavers clear their files in their working hours; saboteurs wipe when nobody
+watches. Over 11 companies (the three outside profiles at seeds 1, 2, 5 and 6, churn and shifts seed 6), of the
+departure-period days with deletions weighing 80 or more, 16 of 21 saboteurs' days fell on a weekday holding under
+1% of the person's earlier activity or in hours holding under 1% of it, and none of 89 honest leavers' days
+(reports/evaluation/NOTES.md). Version 6 missed a desktop-support administrator of an outside company (400
+employees, 100 days, seed 6) who deleted 147 unlabelled files of the IT share on a Sunday five days before the last
+day: under the floor of 150.
 """
 
 import math
@@ -46,6 +57,7 @@ from typing import Any
 from detectors import windows
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Rule
+from detectors.rules.activity._firsts import is_after_hours
 from detectors.rules.file import _ownfiles
 from detectors.rules.file._handover import MIN_HISTORY_DAYS, container, known_container
 from detectors.state import EmployeeState
@@ -54,6 +66,10 @@ from schemas import ActivityEvent
 
 
 SENSITIVE_WEIGHT = 3
+#: A deletion at an hour or on a weekday that is not the employee's own (the engine's ``off_hours`` mark,
+#: :func:`detectors.rules.activity._firsts.is_after_hours`) weighs twice, and is no tidying up of their own
+#: container unless the deletions are their own working files (version 7).
+OFF_HOURS_WEIGHT = 2
 #: What a deletion in a container the employee worked in weighs in the grading (a quarter: a clean-up of up to
 #: four times the limit of one's own files stays low).
 OWN_WEIGHT = 0.25
@@ -114,8 +130,9 @@ def _judge(rec: list[Any], e: ActivityEvent, w: int, st: EmployeeState) -> None:
         if tested is not None:
             rec[T_TESTED] += 1
             rec[T_OWN] += int(tested)
-        if e.sensitive:
-            # Labelled files are not tidying up (version 5) unless the deletions are the employee's own work.
+        if e.sensitive or is_after_hours(e):
+            # Labelled files are not tidying up (version 5), nor is a deletion at hours the employee never works
+            # (version 7), unless the deletions are the employee's own work.
             rec[T_SENS] += w
         else:
             rec[T_BASE] = round(rec[T_BASE] + w * OWN_WEIGHT, 2)
@@ -202,7 +219,7 @@ windows.NOTES[KEY] = own_files_note
 def mass_deletion_before_departure(e: ActivityEvent) -> int:
     if e.kind != "file" or e.action != "delete":
         return 0
-    return (e.count or 1) * (SENSITIVE_WEIGHT if e.sensitive else 1)
+    return (e.count or 1) * (SENSITIVE_WEIGHT if e.sensitive else 1) * (OFF_HOURS_WEIGHT if is_after_hours(e) else 1)
 
 
 def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) -> None:
@@ -227,11 +244,13 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) ->
 
 _LEAVER = [hr("2026-01-01T09:00:00Z"),
            hr("2026-03-01T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-01")]
+# A working day: activity from 09:00 to 18:00 on 30 days (the employee's own hours, learned by the engine).
+_DAYS = [e for h in range(9, 19, 2) for e in daily("2026-01-10", 30, hour=h, action="open", object="notes.txt")]
 # 30 days with 5 deletions each.
-_HISTORY = daily("2026-01-10", 30, per_day=5, action="delete")
+_HISTORY = _DAYS + daily("2026-01-10", 30, per_day=5, action="delete")
 # 30 days of work in the team's library, a few deletions among it.
 _LIB = "https://corp.sharepoint.com/sites/clinical/Shared Documents/plans/"
-_OWN = (daily("2026-01-10", 30, per_day=3, action="open", object=_LIB + "plan.docx")
+_OWN = (_DAYS + daily("2026-01-10", 30, per_day=3, action="open", object=_LIB + "plan.docx")
         + daily("2026-01-10", 30, per_day=2, action="delete", object=_LIB + "tmp.docx"))
 # 120 case files of the library the employee worked with over three weeks (version 6).
 _CASES = [ev(f"2026-01-{10 + i % 20:02d}T10:{i % 60:02d}:00Z", action="open", object=_LIB + f"case {i}.docx")
@@ -246,7 +265,7 @@ def _wipe(names: str, n: int) -> list[dict[str, Any]]:
 
 RULE = Rule(
     id="file.mass_deletion_before_departure",
-    version="6",
+    version="7",
     title=(
         "Deletions weighing {observed:.0f} (restricted and confidential files count 3) on {day}, {days_to_last_day} day(s) before the last working day "
         "({last_day}): {ratio_to_own_normal}x the employee's usual {baseline[mean]:.1f} a day "
@@ -288,6 +307,13 @@ RULE = Rule(
         Example("the same wipe of files never opened, the last day recorded after it", True,
                 _OWN + _CASES + _wipe("contract {}.docx", 120),
                 [hr("2026-01-01T09:00:00Z"), hr("2026-03-31T18:00:00Z", status="notice", last_day="2026-03-31")]),
+        Example("147 ordinary files of one's own team library deleted at 02:00, hours never worked: not tidying up "
+                "(version 7)", True,
+                _OWN + [ev("2026-03-26T02:00:00Z", action="delete", count=147, object=_LIB + "old draft.docx")],
+                _LEAVER),
+        Example("... the same 147 at the employee's own hours are", False,
+                _OWN + [ev("2026-03-26T15:00:00Z", action="delete", count=147, object=_LIB + "old draft.docx")],
+                _LEAVER),
         Example("... 300 of a share never worked in is not", True,
                 _OWN + [ev("2026-03-31T16:00:00Z", action="delete", count=300,
                            object="\\\\srv08\\it\\archive\\runbook.docx")], _LEAVER),
@@ -304,7 +330,7 @@ RULE = Rule(
                 _HISTORY + [ev("2026-03-25T16:00:00Z", action="delete", count=200)],
                 [hr("2026-01-01T09:00:00Z")]),
         Example("someone who usually deletes about 100 a day", False,
-                daily("2026-01-10", 30, per_day=1, action="delete", count=100)
+                _DAYS + daily("2026-01-10", 30, per_day=1, action="delete", count=100)
                 + [ev("2026-03-25T16:00:00Z", action="delete", count=200)], _LEAVER),
         Example("last day recorded after the deletions", True,
                 _HISTORY + [ev("2026-03-25T16:00:00Z", action="delete", count=200)],
