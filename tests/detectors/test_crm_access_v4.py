@@ -1,7 +1,6 @@
 """crm.access_time_spike v4 (issue 14): for someone departing or on the watchlist, a short history is judged (at
 three times its usual), no single day is told alone, and someone who had days above their limit before the
-departure period is told only when the period's days above it are too many for their own share of them (version 5
-turns that last part off: the window's ``own_share`` setting stays, tested here configured)."""
+departure period is told only when the period's days above it are too many for their own share of them."""
 
 from __future__ import annotations
 
@@ -64,11 +63,7 @@ def test_a_sporadic_users_second_busy_day_is_their_normal_a_steady_users_is_not(
     def counted(alerts: list) -> list:  # the busy days before the notice were told at low, as to anyone staying
         return [a for a in alerts if a.severity != "low"]
 
-    # version 5: the own-share test is off: the first notice day is the second above the limit in 30 days (with
-    # 22 January), told as for anyone
-    assert [(a.severity, a.explanation["day"]) for a in counted(_run(busy_before + notice))] == \
-        [("medium", "2026-02-10")]
-    # the window's own_share setting (version 4) still reads them as the person's normal
-    assert [a.severity for a in _run(busy_before + notice, _configured(own_share=0.01, above_key="ta"))] == ["low"]
+    assert [a.severity for a in _run(busy_before + notice)] == ["low"]
+    assert len(counted(_run(busy_before + notice, _configured(own_share=0.0)))) == 1  # as on main
     told = _run(steady + notice)
     assert [(a.severity, a.explanation["day"]) for a in told] == [("medium", "2026-02-17")]

@@ -37,15 +37,10 @@ Version 4 (issue 14), for someone departing or on the watchlist only:
   notice, one 13 days into it, medium on main). The learnable days above the limit are kept (``ta``: the last
   8 within 90 days).
 
-Version 5 drops the own-share test of version 4 (``own_share`` off; the window keeps it as a setting, and the days
-above the limit are no longer remembered for it): someone departing is told on their second day above the limit
-in 30 days, as in version 3, whatever their days above it before. Replayed with every other rule's alerts fed back
-(``exitwatch whatif``, 8 companies: the three outside profiles at seeds 5 and 6, churn and subtle at seed 6), the
-test cost one CRM exporter of outside_b seed 6 (264723: steady use of about 1,000 seconds a day, two days above the
-limit before the notice, a third at 2.3x in it, the week of a first export) and 9 days of lead on a thief of
-outside_c seed 6, and spared one honest sporadic user (outside_c seed 6, 2.7x a usual of 204 seconds). The person
-it was written for (outside_a seed 5, NW-76026) is flagged by four other rules either way, so it spared nobody
-there. One thief and a week and more of lead outweigh one honest medium alert on the same companies.
+Tried and reverted in the thirteenth session: the own-share test off (v3's second day told). Replays of the rule
+with every other rule's alerts fed back: +1 thief (outside_b seed 6, 264723) and +1 honest person on 8
+development companies, then 0 thieves and +4 honest people (sporadic users of outside_b, outside_c and sales_org)
+on the 9 companies of the held-out seed 7. The test stays.
 """
 
 from detectors.examples import daily, hr
@@ -71,7 +66,7 @@ _HISTORY = daily("2026-01-05", 30, per_day=10, action="view", duration_s=120.0)
 
 RULE = Rule(
     id="crm.access_time_spike",
-    version="5",
+    version="4",
     title=(
         "{observed:.0f} seconds of customer-data (CRM) access on {day}, {ratio_to_own_normal}x the employee's "
         "usual {baseline[mean]:.0f} seconds a day (limit {threshold:.0f}){first_ever}; {days_above} such day(s) in 30 days"
@@ -82,7 +77,7 @@ RULE = Rule(
     predicate=access_time_spike,
     kinds=("crm",),
     window=AboveBaseline(when="always", factor=2.0, z=3.0, min_value=1800.0, peers=True, repeat_days=2,
-                         alone_ratio=100.0, short_days=7, short_factor=3.0),
+                         alone_ratio=100.0, short_days=7, short_factor=3.0, own_share=0.01, above_key="ta"),
     runbook=(
         "List the accounts and reports opened that day (evidence); compare with the employee's territory and open "
         "deals; ask the manager whether a campaign, audit or quarter-end explains it; check for exports or "
@@ -104,12 +99,6 @@ RULE = Rule(
                 _HISTORY + daily("2026-02-10", 1, per_day=40, action="view", duration_s=120.0), _NOTICE),
         Example("in notice, a second day above the limit within 30 days is told", True,
                 _HISTORY + daily("2026-02-10", 1, per_day=40, action="view", duration_s=120.0)
-                + daily("2026-02-17", 1, per_day=40, action="view", duration_s=120.0), _NOTICE),
-        Example("in notice, a second day above the limit is told even after busy days before it (version 5)", True,
-                [e for e in _HISTORY if not e["ts"].startswith(("2026-01-12", "2026-01-22"))]
-                + daily("2026-01-12", 1, per_day=40, action="view", duration_s=120.0)
-                + daily("2026-01-22", 1, per_day=40, action="view", duration_s=120.0)
-                + daily("2026-02-10", 1, per_day=40, action="view", duration_s=120.0)
                 + daily("2026-02-17", 1, per_day=40, action="view", duration_s=120.0), _NOTICE),
         Example("in notice, one day at 15x the usual is not told alone either (version 4)", False,
                 _HISTORY + daily("2026-02-10", 1, per_day=150, action="view", duration_s=120.0), _NOTICE),
