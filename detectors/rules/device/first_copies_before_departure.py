@@ -63,12 +63,24 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) ->
             st.extra[FIRST_USE] = day
 
 
+def removable_copies(e: ActivityEvent) -> str:
+    """The rule's ``fresh`` key: one thing, removable media. Copies count only within ``fresh_days`` of the
+    employee's first copy and not when that came in their first ``warmup_days``
+    (:func:`detectors.windows.fresh_since`), so someone who copies to drives as part of their work keeps no
+    series of this rule at all (the state of a busy employee: tests/detectors/test_rules_state_size.py)."""
+    return "removable"
+
+
 @dataclass(frozen=True)
 class FirstUseBeforeLastDay(BeforeLastDay):
     """:class:`BeforeLastDay` that counts only when the employee's first use of removable media lies in the
     window, after :data:`MIN_HISTORY_DAYS` days of history."""
 
     min_history_days: int = MIN_HISTORY_DAYS
+    #: the ``fresh`` gate (see :func:`removable_copies`): its own memory, one entry
+    warmup_days: int = MIN_HISTORY_DAYS
+    fresh_days: int = 30
+    fresh_memory: str = "rmf"
 
     def _check(self, s: Series, hr: HRView, today: int, st: EmployeeState) -> Finding | None:
         assert hr.last_day is not None
@@ -102,6 +114,7 @@ RULE = Rule(
     predicate=first_copies_before_departure,
     kinds=("device", "file"),
     observe=observe,
+    fresh=removable_copies,
     window=FirstUseBeforeLastDay(days=30, threshold=4, evidence_cap=8),
     runbook=(
         "Identify the device (host, destination) and the files (evidence); ask for the drive back with the "
