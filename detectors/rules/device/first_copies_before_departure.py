@@ -1,5 +1,5 @@
 """Work files copied to removable media in the 30 days up to the last working day by someone who had used no
-removable media before: the first thumb drive of a career, filled on the way out.
+removable media before: the first thumb drive in the history kept, filled on the way out.
 
 ``device.removable_copy_spike`` judges a day against the person's own normal and, for someone who never
 copied, asks at least 10 files; it fires for anyone, so a stayer's finding is capped at ``low``, and a day
@@ -16,12 +16,12 @@ file copied, photos included) came within those 30 days and after at least 28 da
 (:data:`MIN_HISTORY_DAYS`). Someone who used a drive once before, anywhere in the history kept, is judged by
 ``device.removable_copy_spike`` only.
 
-Measured before it was written (22 companies of 400 employees, 100 days: seeds 5, 6 and 7 of the nine
-profiles, two independently written generators): a first use of removable media with 5 or more work files on
-its first day, within the 30 days before the last day, was made by 52 thieves and by 1 honest leaver; with 10
-or more, 51 and 1; with 20 or more, 46 and 0. Two thieves of seed 7 missed by every rule were among them: 10
-files on the last day (under ``removable_copy_spike``'s floor), and 186 files ten days before a resignation
-recorded on the last day (``removable_copy_spike`` low: the person was active on record that day).
+Measured before it was written (``reports/evaluation/studies/first_removable_copies.py`` on 22 companies of 400
+employees and 100 days: seeds 5, 6 and 7 of the nine profiles, two independently written generators): a first
+use of removable media with 5 or more work files on its first day, within the 30 days up to the last day, was made
+by 50 thieves and 1 honest leaver; with 20 or more, by 44 and 0. Two thieves of seed 7 missed by every rule were
+among them: 10 files on the last day (under ``removable_copy_spike``'s floor), and 186 files ten days before a
+resignation recorded on the last day (``removable_copy_spike`` low: the person was active on record that day).
 
 What-if of version 1 on those 22 companies (``exitwatch whatif --rules device.first_copies_before_departure``,
 against each company's product alerts): both thieves caught, no thief lost, no honest person added; five thieves
