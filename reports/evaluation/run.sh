@@ -15,7 +15,7 @@ EW="${EXITWATCH:-.venv/bin/exitwatch}"
 "$EW" evaluate --profiles outside --seeds 1,2 --employees 400 --days 100 --work var/evaluation --out reports/evaluation/outside --progress
 # seeds 3 to 6 (development seeds since the tenth to thirteenth sessions) and seed 7 (held out in the thirteenth
 # session). --resume: a company already run by this code is read back (a stopped run goes on where it stopped)
-for s in 3 4 5 6 7; do
+for s in 3 4 5 6 7 8; do
   "$EW" evaluate --profiles own --seeds $s --employees 400 --days 100 --work var/evaluation --out reports/evaluation/seed$s --progress --resume
   "$EW" evaluate --profiles outside --seeds $s --employees 400 --days 100 --work var/evaluation --out reports/evaluation/seed$s/outside --progress --resume
 done

@@ -38,6 +38,7 @@ from detectors.content import personal_media
 from detectors.context import HRView
 from detectors.examples import daily, ev, hr
 from detectors.rule import Example, Finding, Rule
+from detectors.rules.activity._firsts import removable
 from detectors.state import EmployeeState, Series
 from detectors.windows import BeforeLastDay
 from schemas import ActivityEvent
@@ -57,7 +58,7 @@ def first_copies_before_departure(e: ActivityEvent) -> int:
 
 def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) -> None:
     """Remember the first day of any use of removable media (personal media too: a drive used before)."""
-    if (e.kind == "device" and e.action == "connect") or e.action == "copy_to_removable":
+    if removable(e) is not None:
         first = st.extra.get(FIRST_USE)
         if first is None or day < first:
             st.extra[FIRST_USE] = day
