@@ -75,11 +75,11 @@ def removable_copies(e: ActivityEvent) -> str:
 @dataclass(frozen=True)
 class FirstUseBeforeLastDay(BeforeLastDay):
     """:class:`BeforeLastDay` that counts only when the employee's first use of removable media lies in the
-    window, after :data:`MIN_HISTORY_DAYS` days of history."""
+    window, after ``warmup_days`` (:data:`MIN_HISTORY_DAYS`) days of history: the history the ``fresh`` gate asks
+    before a first copy (see :func:`removable_copies`), asked here of the first use of any kind."""
 
-    min_history_days: int = MIN_HISTORY_DAYS
-    #: the ``fresh`` gate (see :func:`removable_copies`): its own memory, one entry
     warmup_days: int = MIN_HISTORY_DAYS
+    #: the ``fresh`` gate's span after the first copy, and its own memory (one entry)
     fresh_days: int = 30
     fresh_memory: str = "rmf"
 
@@ -88,7 +88,7 @@ class FirstUseBeforeLastDay(BeforeLastDay):
         first = st.extra.get(FIRST_USE)
         seen = st.extra.get("fs")
         start = hr.last_day - self.days + 1
-        if first is None or seen is None or first < start or first - seen < self.min_history_days:
+        if first is None or seen is None or first < start or first - seen < self.warmup_days:
             return None
         f = super()._check(s, hr, today, st)
         if f is None:
