@@ -68,7 +68,20 @@ def test_a_version_5_deletion_record_is_read_and_continued() -> None:
     e = _delete("2026-03-30T10:00:00Z", "\\\\srv\\archive\\x.docx")
     M.observe(e, st, leaver, int(e.ts.timestamp() // 86400), e.ts.timestamp())
     rec = st.extra[M.KEY]
-    assert len(rec) == 6 and rec[-2:] == [303, 123.0]
+    assert len(rec) == M.FIELDS and rec[-2:] == [303, 123.0]
+    assert rec[M.T_NOVEL] == 3.0  # a share never worked in (version 8)
+
+
+def test_a_version_7_deletion_record_is_read_and_continued() -> None:
+    st = EmployeeState()
+    st.extra["fs"] = day_number("2026-01-05")
+    st.extra[M.KEY] = [10, 0, 30, 45.0, 100, 60.0]  # version 7: six fields, no weight in new places
+    leaver = HRView(status="notice", notice_from=day_number("2026-03-01"), last_day=day_number("2026-03-31"))
+    assert unexplained_share(st, M.KEY) == 0.6
+    assert not M.in_new_places(st)
+    e = _delete("2026-03-30T10:00:00Z", "\\\\srv\\archive\\x.docx", sensitivity="internal")
+    M.observe(e, st, leaver, int(e.ts.timestamp() // 86400), e.ts.timestamp())
+    assert st.extra[M.KEY] == [10, 0, 30, 46.0, 1, 101, 76.0]  # the labelled 30 are no clean-up: weigh fully
 
 
 def test_a_handover_record_with_its_marks_as_a_list_is_read_as_the_packed_one() -> None:

@@ -13,8 +13,9 @@ every audit log carries do:
   or at an exit.
 - **Novelty.** A download from a container (the host and the first :data:`CONTAINER_DEPTH` folders of its
   path) the employee has never touched counts :data:`NOVEL_WEIGHT` and is never taken back: re-reading one's
-  own work is not collecting a department's files. Containers are learned from the employee's file events on
-  days that may teach a baseline (not in the departure period, not on the watchlist), and from every day in
+  own work is not collecting a department's files. Containers are learned from the employee's file events
+  other than deletions (:func:`teaches_place`) on days that may teach a baseline (not in the departure period,
+  not on the watchlist), and from every day in
   the first :data:`MIN_HISTORY_DAYS`; they are kept as 16-bit hashes, most recently used last,
   :data:`KNOWN_CAP` of them (``st.extra["kc"]``). A collision makes a new container pass as known: a miss,
   never a false alert.
@@ -93,6 +94,13 @@ def _container_hash(obj: str) -> str | None:
     object, and a working day's objects recur."""
     c = container(obj)
     return None if c is None else _hash(c)
+
+
+def teaches_place(e: ActivityEvent) -> bool:
+    """Whether a file event shows the employee working in its container: any but a deletion. Wiping another
+    team's share on an ordinary day (before HR records a departure) makes it no place of theirs, so that the
+    same wipe, judged again when the news arrives, still reads as a place they never worked in."""
+    return e.action != "delete"
 
 
 def known_container(st: EmployeeState, obj: str | None, learn: bool) -> bool:
@@ -243,7 +251,7 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float, *,
     learn = hr.learnable(day)
     mature = day - st.extra.get("fs", day) >= MIN_HISTORY_DAYS
     download = e.kind == "file" and e.action in DOWNLOADS and counts(e)
-    known = known_container(st, e.object, learn or not mature) if e.kind == "file" else True
+    known = known_container(st, e.object, (learn or not mature) and teaches_place(e)) if e.kind == "file" else True
     rec: list[Any] | None = st.extra.get(key)
     if rec is not None:
         rec[R_MARKS] = _unpack(rec[R_MARKS])

@@ -52,18 +52,36 @@ day: under the floor of 150. Replayed on 10 development companies (``exitwatch w
 flagged one honest leaver more, critical (baseline seed 5: deletions weighing 164 against 150 on the day before
 the last day, part of them at hours the engine had not learned as theirs); on the 9 companies of the held-out
 seed 7 it changed nobody's outcome.
+
+Version 8: deletions in places the employee never worked in fire from a floor of :data:`NOVEL_FLOOR` (60) instead
+of 150, when such places hold at least :data:`NOVEL_SHARE` (three quarters) of the departure period's weight judged
+(:class:`DeletionDays`, :func:`in_new_places`); the rest of the test (5 times the usual, 3 standard deviations,
+the share not explained) is unchanged. The floor of 150 is there for honest leavers, who clear their own files in
+their last days; they clear them where they worked. On the 31 development companies (400 employees, 100 days,
+seeds 5-8 of the nine profiles; ``reports/evaluation/studies/deletions_in_new_places.py``), of the leavers' days
+with 60 to 149 files deleted in the 14 days up to the last day, 142 were honest leavers' and every one of them lay
+mostly (three quarters or more) in containers the person had worked in before; 7 of the 19 saboteurs' such days
+were wipes of a server share they had never touched (69-148 files: IT administrators of the outside companies).
+Honest leaver-days mostly in places never worked in: 3 of 327, with 55, 190 and 202 files. And a deletion no longer teaches a place
+(:func:`detectors.rules.file._handover.teaches_place`): deleting in a share on an ordinary day made it "worked
+in", so a wipe done before HR recorded the resignation (a systems administrator of outside_b seed 8 deleted 148
+files of two IT shares at night, 14 hours before the notice record) read as a clean-up of their own places when
+the news arrived and the day was judged again.
 """
 
+import dataclasses
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from detectors import windows
+from detectors.context import HRView
 from detectors.examples import daily, ev, hr
-from detectors.rule import Example, Rule
+from detectors.rule import Example, Finding, Rule
 from detectors.rules.activity._firsts import is_after_hours
 from detectors.rules.file import _ownfiles
-from detectors.rules.file._handover import MIN_HISTORY_DAYS, container, known_container
-from detectors.state import EmployeeState
+from detectors.rules.file._handover import MIN_HISTORY_DAYS, container, known_container, teaches_place
+from detectors.state import EmployeeState, Series
 from detectors.windows import AboveBaseline
 from schemas import ActivityEvent
 
@@ -82,10 +100,16 @@ OWN_SHARE = 0.1
 #: Deleted files tested (a sample: ``_ownfiles.SAMPLE``) before the share says anything.
 MIN_TESTED = 8
 #: st.extra key of the departure period's deletions: [files tested in own containers, of them own, weight of
-#: labelled files in own containers, weight not explained besides, weight judged, weight not explained].
-#: (Version 5 kept [weight judged, weight not explained]: read as such.)
+#: labelled files in own containers, weight not explained besides, weight in places the employee never worked
+#: in, weight judged, weight not explained]. (Version 5 kept [weight judged, weight not explained], version 7 the
+#: six fields without the places never worked in: read as such, by :func:`_fields`.)
 KEY = "md"
-T_TESTED, T_OWN, T_SENS, T_BASE, T_JUDGED, T_WEIGHT = range(6)
+T_TESTED, T_OWN, T_SENS, T_BASE, T_NOVEL, T_JUDGED, T_WEIGHT = range(7)
+FIELDS = 7
+#: A day whose deletions lie in places the employee never worked in (at least :data:`NOVEL_SHARE` of the
+#: departure period's weight judged) fires from this floor instead of the window's ``min_value`` (version 8).
+NOVEL_FLOOR = 60.0
+NOVEL_SHARE = 0.75
 
 
 def own_cleanup(tested: int, own: int, false: float) -> bool:
@@ -106,27 +130,43 @@ def own_cleanup(tested: int, own: int, false: float) -> bool:
 #: departure window: [day, then the six fields of KEY] of the latest day (``TODAY``) and of the days before it
 #: that weighed at least :data:`MIN_DAY` (``BIG``, the latest such day first; dropped after ``WITHIN`` days).
 TODAY, BIG = "mt", "mb"
-#: A day weighing less can never fire (the window's floor).
+#: A day weighing less can never fire (the window's floor), unless its deletions lie in places the employee never
+#: worked in (:data:`NOVEL_FLOOR`).
 MIN_DAY = 150.0
 #: Days before the last day the window looks at.
 WITHIN = 14
 
 
 def _empty() -> list[Any]:
-    return [0, 0, 0, 0.0, 0, 0.0]
+    return [0, 0, 0, 0.0, 0, 0, 0.0]
+
+
+def _fields(rec: list[Any] | None) -> list[Any] | None:
+    """``rec`` with the seven fields of KEY: a record of version 7 (six fields) has no weight in places never
+    worked in (0), one of version 5 ([weight judged, weight not explained]) is everything judged as it was then.
+
+    >>> _fields([1, 0, 0, 2.0, 4, 2.0]), _fields([4, 2.0]), _fields(None)
+    ([1, 0, 0, 2.0, 0, 4, 2.0], [0, 0, 0, 2.0, 0, 4, 2.0], None)
+    """
+    if not rec or len(rec) == FIELDS:
+        return rec
+    if len(rec) == 2:
+        return [0, 0, 0, rec[1], 0, rec[0], rec[1]]
+    return rec[:T_NOVEL] + [0] + rec[T_NOVEL:]
 
 
 def _merged(*recs: list[Any] | None) -> list[Any]:
-    """The six fields of KEY summed over ``recs`` (each the six fields, None for none)."""
+    """The fields of KEY summed over ``recs`` (each a record's fields, None for none)."""
     out = _empty()
     for r in recs:
+        r = _fields(r)
         if r:
             out = [round(a + b, 2) for a, b in zip(out, r)]
     return out
 
 
 def _judge(rec: list[Any], e: ActivityEvent, w: int, st: EmployeeState) -> None:
-    """Weigh deletion ``e`` (weight ``w``) into ``rec`` (the six fields of KEY)."""
+    """Weigh deletion ``e`` (weight ``w``) into ``rec`` (the seven fields of KEY)."""
     rec[T_JUDGED] += w
     if container(e.object) is not None and known_container(st, e.object, False):
         tested = _ownfiles.is_own(st, e.object)
@@ -141,6 +181,8 @@ def _judge(rec: list[Any], e: ActivityEvent, w: int, st: EmployeeState) -> None:
             rec[T_BASE] = round(rec[T_BASE] + w * OWN_WEIGHT, 2)
     else:
         rec[T_BASE] = round(rec[T_BASE] + w, 2)
+        if container(e.object) is not None:  # a place they never worked in (version 8); no path says nothing
+            rec[T_NOVEL] = round(rec[T_NOVEL] + w, 2)
     _reweigh(rec, st)
 
 
@@ -157,7 +199,8 @@ def _ordinary(st: EmployeeState, e: ActivityEvent, w: int, day: int) -> None:
     when it weighed MIN_DAY or more, else goes; BIG goes after WITHIN days."""
     today = st.extra.get(TODAY)
     if today is not None and today[0] < day:  # (a late event of an earlier day counts with the latest day's)
-        if today[1 + T_JUDGED] >= MIN_DAY:
+        rec = _fields(today[1:])
+        if rec[T_JUDGED] >= MIN_DAY or rec[T_NOVEL] >= NOVEL_FLOOR:
             big = st.extra.get(BIG)
             keep = big is not None and big[0] >= today[0] - WITHIN
             st.extra[BIG] = [today[0]] + _reweigh(_merged(big[1:] if keep else None, today[1:]), st)
@@ -167,7 +210,7 @@ def _ordinary(st: EmployeeState, e: ActivityEvent, w: int, day: int) -> None:
         del st.extra[BIG]
     if today is None:
         today = st.extra[TODAY] = [day] + _empty()
-    rec = today[1:]
+    rec = _fields(today[1:])
     _judge(rec, e, w, st)
     today[1:] = rec
 
@@ -179,13 +222,13 @@ def _record(st: EmployeeState, day: int) -> list[Any]:
         rec = st.extra[KEY] = _reweigh(_before(st, day), st)
         st.extra.pop(TODAY, None)
         st.extra.pop(BIG, None)
-    elif len(rec) == 2:  # version 5's record: everything judged so far weighed as it did then
-        rec = st.extra[KEY] = [0, 0, 0, rec[1], rec[0], rec[1]]
+    elif len(rec) != FIELDS:  # an earlier version's record (see _fields)
+        rec = st.extra[KEY] = _fields(rec)
     return rec
 
 
 def _before(st: EmployeeState, day: int | None = None) -> list[Any]:
-    """The kept ordinary days' deletions as the six fields of KEY (with ``day``: only those of its WITHIN days)."""
+    """The kept ordinary days' deletions as the seven fields of KEY (with ``day``: only those of its WITHIN days)."""
     recs = [st.extra.get(TODAY), st.extra.get(BIG)]
     return _merged(*(r[1:] for r in recs if r and (day is None or r[0] >= day - WITHIN)))
 
@@ -195,7 +238,7 @@ def departure_record(st: EmployeeState) -> list[Any] | None:
     or, before any deletion was seen as departing (a last day recorded after them), the ordinary days' kept."""
     rec = st.extra.get(KEY)
     if rec is not None:
-        return rec
+        return _fields(rec)
     if st.extra.get(TODAY) is None and st.extra.get(BIG) is None:
         return None
     return _reweigh(_before(st), st)
@@ -204,19 +247,43 @@ def departure_record(st: EmployeeState) -> list[Any] | None:
 def own_files_note(st: EmployeeState) -> dict[str, Any]:
     """The explanation's ``own_files`` (and the numbers behind it) for the departure period so far."""
     rec = departure_record(st)
-    if not rec or len(rec) < 6 or not rec[T_TESTED]:
-        return {"own_files": ""}
+    novel = {"novel_places": (f"; {rec[T_NOVEL]:.0f} of the weight in places the employee never worked in"
+                              if rec and rec[T_NOVEL] else "")}
+    if not rec or not rec[T_TESTED]:
+        return {"own_files": "", **novel}
     false = _ownfiles.false_rate(st)
     share = _ownfiles.own_share(rec[T_TESTED], rec[T_OWN], false)
     told = "too full to tell" if share is None else f"share {share:.2f}"
     return {"own_files": (f"; {rec[T_OWN]} of {rec[T_TESTED]} deleted files tested in the employee's own places "
                           f"were files they had worked with ({told}; false \"own\" rate {false:.3f})"),
             "own_share": None if share is None else round(share, 3),
-            "own_cleanup": own_cleanup(rec[T_TESTED], rec[T_OWN], false)}
+            "own_cleanup": own_cleanup(rec[T_TESTED], rec[T_OWN], false), **novel}
 
 
 windows.RECORDS[KEY] = departure_record
 windows.NOTES[KEY] = own_files_note
+
+
+def in_new_places(st: EmployeeState) -> bool:
+    """Whether the departure period's deletions (or the ordinary days' kept) lie in places the employee never
+    worked in: at least :data:`NOVEL_SHARE` of the weight judged (version 8)."""
+    rec = departure_record(st)
+    return bool(rec) and rec[T_NOVEL] >= NOVEL_FLOOR and rec[T_NOVEL] >= NOVEL_SHARE * rec[T_JUDGED]
+
+
+@dataclass(frozen=True)
+class DeletionDays(AboveBaseline):
+    """:class:`AboveBaseline` whose floor is ``novel_min_value`` instead of ``min_value`` when the deletions lie
+    in places the employee never worked in (:func:`in_new_places`): another team's share, a server's archive."""
+
+    novel_min_value: float = NOVEL_FLOOR
+
+    def check_day(self, s: Series, hr: HRView, day: int, st: EmployeeState, rid: str) -> Finding | None:
+        f = super().check_day(s, hr, day, st, rid)
+        if f is not None or s.days.get(day, 0.0) < self.novel_min_value or not in_new_places(st):
+            return f
+        return AboveBaseline.check_day(dataclasses.replace(self, min_value=self.novel_min_value), s, hr, day, st,
+                                       rid)
 
 
 def mass_deletion_before_departure(e: ActivityEvent) -> int:
@@ -238,7 +305,7 @@ def observe(e: ActivityEvent, st: EmployeeState, hr: Any, day: int, t: float) ->
     if not w or learn or not mature:
         if w and learn and mature:
             _ordinary(st, e, w, day)  # judged as if departing, in case a last day recorded later says so
-        known_container(st, e.object, learn or not mature)
+        known_container(st, e.object, (learn or not mature) and teaches_place(e))
         if learn:
             st.extra.pop(KEY, None)  # back to ordinary days: nothing to keep
         return
@@ -260,6 +327,10 @@ _CASES = [ev(f"2026-01-{10 + i % 20:02d}T10:{i % 60:02d}:00Z", action="open", ob
           for i in range(120)]
 
 
+# A server's share the employee never worked in.
+_SHARE = "\\\\srv08\\it\\archive\\runbook.docx"
+
+
 def _wipe(names: str, n: int) -> list[dict[str, Any]]:
     """``n`` confidential files of the library deleted one by one on the last day."""
     return [ev(f"2026-03-31T15:{i % 60:02d}:{i // 60:02d}Z", action="delete", object=_LIB + names.format(i),
@@ -268,19 +339,19 @@ def _wipe(names: str, n: int) -> list[dict[str, Any]]:
 
 RULE = Rule(
     id="file.mass_deletion_before_departure",
-    version="7",
+    version="8",
     title=(
         "Deletions weighing {observed:.0f} (restricted and confidential files count 3) on {day}, {days_to_last_day} day(s) before the last working day "
         "({last_day}): {ratio_to_own_normal}x the employee's usual {baseline[mean]:.1f} a day "
-        "(limit {threshold:.0f}){own_files}"
+        "(limit {threshold:.0f}){own_files}{novel_places}"
     ),
     description=__doc__,
     severity="high",
     score=75,
     predicate=mass_deletion_before_departure,
     kinds=("file",),
-    window=AboveBaseline(when="last_days", within_days=14, factor=5.0, z=3.0, min_value=150.0, peers=True,
-                         unexplained=KEY),
+    window=DeletionDays(when="last_days", within_days=14, factor=5.0, z=3.0, min_value=150.0, peers=True,
+                        unexplained=KEY),
     observe=observe,
     runbook=(
         "Stop further loss first: restore from the recycle bin, version history or backup; list the deleted "
@@ -320,6 +391,29 @@ RULE = Rule(
         Example("... 300 of a share never worked in is not", True,
                 _OWN + [ev("2026-03-31T16:00:00Z", action="delete", count=300,
                            object="\\\\srv08\\it\\archive\\runbook.docx")], _LEAVER),
+        Example("100 files of a share never worked in, at the employee's own hours: under 150, but in a place "
+                "that is not theirs (version 8)", True,
+                _OWN + [ev("2026-03-26T15:00:00Z", action="delete", count=100, object=_SHARE)], _LEAVER),
+        Example("... 50 of them are under that floor of 60", False,
+                _OWN + [ev("2026-03-26T15:00:00Z", action="delete", count=50, object=_SHARE)], _LEAVER),
+        Example("... the 100, the notice recorded the next day", True,
+                _OWN + [ev("2026-03-26T15:00:00Z", action="delete", count=100, object=_SHARE)],
+                [hr("2026-01-01T09:00:00Z"),
+                 hr("2026-03-27T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-26")]),
+        Example("... the 100, a few of one's own the next day, the notice recorded the day after", True,
+                _OWN + [ev("2026-03-26T15:00:00Z", action="delete", count=100, object=_SHARE),
+                        ev("2026-03-27T15:00:00Z", action="delete", count=3, object=_LIB + "tmp.docx")],
+                [hr("2026-01-01T09:00:00Z"),
+                 hr("2026-03-28T09:00:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-26")]),
+        Example("... 100 files of the share one by one, two days after resigning, the notice recorded that afternoon: "
+                "a deletion on an ordinary day makes no place the employee's", True,
+                _OWN + [ev(f"2026-03-20T{10 + i // 60:02d}:{i % 60:02d}:00Z", action="delete",
+                           object=f"\\\\srv08\\it\\archive\\runbook {i}.docx") for i in range(100)],
+                [hr("2026-01-01T09:00:00Z"),
+                 hr("2026-03-20T14:30:00Z", status="notice", last_day="2026-03-31", resignation_date="2026-03-18")]),
+        Example("... 100 of the share among 200 of one's own library is a clean-up of one's own", False,
+                _OWN + [ev("2026-03-26T15:00:00Z", action="delete", count=200, object=_LIB + "old draft.docx"),
+                        ev("2026-03-26T15:30:00Z", action="delete", count=100, object=_SHARE)], _LEAVER),
         Example("200 files deleted 6 days before the last day", True,
                 _HISTORY + [ev("2026-03-25T16:00:00Z", action="delete", count=200)], _LEAVER),
         Example("120 ordinary files (a home-folder clean-up) is under the floor of 150", False,
