@@ -200,7 +200,10 @@ def test_kill9_at_random_moments_while_the_file_grows(tmp_path, kafka_bootstrap,
 def test_file_output_is_cut_back_to_the_checkpoint_on_restart(tmp_path):
     log, cp, out = tmp_path / "f.jsonl", tmp_path / "cp.json", tmp_path / "out.jsonl"
     append(log, 0, 3000)
-    proc = start(log, cp, "--to-file", str(out), "--sync-interval", "40")
+    # a sync interval longer than the test (a file sink allows it): the only sync point before the kill is the
+    # count's (every 2,000 outputs), however slow the machine; with 40 s a loaded machine could reach a timed sync
+    # after the last record before the kill, and nothing would be left after the checkpoint
+    proc = start(log, cp, "--to-file", str(out), "--sync-interval", "600")
     # past the first sync point (every 2,000 outputs), and more written after it
     wait_for(lambda: checkpointed(cp, log) > 0 and out.exists() and out.stat().st_size > 2500 * 150, 60,
              "output after the first checkpoint", proc)
