@@ -62,9 +62,9 @@ seeds 5-8 of the nine profiles; ``reports/evaluation/studies/deletions_in_new_pl
 with 60 to 149 files deleted in the 14 days up to the last day, 142 were honest leavers' and every one of them lay
 mostly (three quarters or more) in containers the person had worked in before; 7 of the 19 saboteurs' such days
 were wipes of a server share they had never touched (69-148 files: IT administrators of the outside companies).
-Honest leaver-days mostly in places never worked in: 3 of 327, with 55, 190 and 202 files. And a deletion no longer teaches a place
-(:func:`detectors.rules.file._handover.teaches_place`): deleting in a share on an ordinary day made it "worked
-in", so a wipe done before HR recorded the resignation (a systems administrator of outside_b seed 8 deleted 148
+Honest leaver-days mostly in places never worked in: 3 of the 328 with 20 files or more (55, 190 and 202 files).
+And a deletion no longer teaches a place (:func:`detectors.rules.file._handover.teaches_place`): deleting in a
+share on an ordinary day made it "worked in", so a wipe done before HR recorded the resignation (a systems administrator of outside_b seed 8 deleted 148
 files of two IT shares at night, 14 hours before the notice record) read as a clean-up of their own places when
 the news arrived and the day was judged again.
 """
@@ -127,8 +127,9 @@ def own_cleanup(tested: int, own: int, false: float) -> bool:
 
 
 #: st.extra keys of deletions on ordinary days, kept in case a last day recorded later puts them in the
-#: departure window: [day, then the six fields of KEY] of the latest day (``TODAY``) and of the days before it
-#: that weighed at least :data:`MIN_DAY` (``BIG``, the latest such day first; dropped after ``WITHIN`` days).
+#: departure window: [day, then the seven fields of KEY] of the latest day (``TODAY``) and of the days before it
+#: that weighed at least :data:`MIN_DAY` or held :data:`NOVEL_FLOOR` in places never worked in (``BIG``, the
+#: latest such day first; dropped after ``WITHIN`` days).
 TODAY, BIG = "mt", "mb"
 #: A day weighing less can never fire (the window's floor), unless its deletions lie in places the employee never
 #: worked in (:data:`NOVEL_FLOOR`).
